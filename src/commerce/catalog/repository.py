@@ -1,0 +1,97 @@
+"""Every catalog query."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import contains_eager
+
+from commerce.catalog.models import Brand, Category, Product
+from commerce.inventory.models import StockLevel
+
+
+def slugify(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:80] or "brand"
+
+
+def _available() -> Select[tuple[uuid.UUID, int]]:
+    return select(
+        StockLevel.product_id,
+        func.coalesce(func.sum(StockLevel.on_hand - StockLevel.reserved), 0).label("available"),
+    ).group_by(StockLevel.product_id)
+
+
+class CatalogRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def _products(self) -> Select[tuple[Product]]:
+        return (
+            select(Product)
+            .join(Product.brand)
+            .join(Product.category)
+            .options(contains_eager(Product.brand), contains_eager(Product.category))
+        )
+
+    async def get(self, product_id: uuid.UUID, *, for_update: bool = False) -> Product | None:
+        query = self._products().where(Product.id == product_id, Product.deleted_at.is_(None))
+        if for_update:
+            query = query.with_for_update(of=Product)
+        return (await self.session.scalars(query)).one_or_none()
+
+    async def get_many(self, product_ids: Sequence[uuid.UUID]) -> list[Product]:
+        """Products by id, deleted ones included (projections must see deletions)."""
+        query = self._products().where(Product.id.in_(product_ids))
+        return list((await self.session.scalars(query)).unique())
+
+    async def sku_taken(self, sku: str) -> bool:
+        return (await self.session.scalar(select(Product.id).where(Product.sku == sku))) is not None
+
+    async def availability(self, product_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, int]:
+        subquery = _available().where(StockLevel.product_id.in_(product_ids))
+        return {row.product_id: int(row.available) for row in await self.session.execute(subquery)}
+
+    async def brand_by_name(self, name: str) -> Brand:
+        """The brand with this name's slug, created on first use."""
+        slug = slugify(name)
+        await self.session.execute(
+            insert(Brand).values(slug=slug, name=name).on_conflict_do_nothing(index_elements=["slug"])
+        )
+        return (await self.session.scalars(select(Brand).where(Brand.slug == slug))).one()
+
+    async def category_by_slug(self, slug: str) -> Category | None:
+        return await self.session.scalar(select(Category).where(Category.slug == slug))
+
+    async def brands(self) -> list[Brand]:
+        return list(await self.session.scalars(select(Brand).order_by(Brand.name)))
+
+    async def categories(self) -> list[tuple[Category, str | None]]:
+        parent = Category.__table__.alias("parent")
+        query = (
+            select(Category, parent.c.slug)
+            .outerjoin(parent, parent.c.id == Category.parent_id)
+            .order_by(Category.path)
+        )
+        return [(row[0], row[1]) for row in await self.session.execute(query)]
+
+    async def page(
+        self, *, category_path: str | None, brand_slug: str | None, offset: int, limit: int
+    ) -> tuple[list[Product], int]:
+        """One page of live products, newest first, under a category subtree and/or a brand."""
+        query = self._products().where(Product.deleted_at.is_(None))
+        if category_path is not None:
+            query = query.where(
+                (Category.path == category_path) | Category.path.startswith(category_path + "/")
+            )
+        if brand_slug is not None:
+            query = query.where(Brand.slug == brand_slug)
+        total = await self.session.scalar(select(func.count()).select_from(query.subquery()))
+        rows = await self.session.scalars(
+            query.order_by(Product.created_at.desc(), Product.id).offset(offset).limit(limit)
+        )
+        return list(rows), int(total or 0)

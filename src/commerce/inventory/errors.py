@@ -1,0 +1,19 @@
+from commerce.errors import Conflict, InvalidInput, NotFound
+
+
+class SkuNotFound(NotFound):
+    def __init__(self, sku: str) -> None:
+        super().__init__(f"No product with SKU {sku!r}.", sku=sku)
+
+
+class UnknownWarehouse(InvalidInput):
+    def __init__(self, code: str) -> None:
+        super().__init__(f"No warehouse {code!r}; see GET /api/admin/warehouses.", warehouse=code)
+
+
+class NegativeStock(Conflict):
+    def __init__(self, sku: str, on_hand: int, reserved: int, requested: int) -> None:
+        super().__init__(
+            f"Stock of {sku!r} cannot go to {requested}: {on_hand} on hand, {reserved} reserved.",
+            on_hand=on_hand, reserved=reserved,
+        )

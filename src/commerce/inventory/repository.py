@@ -1,0 +1,55 @@
+"""Every inventory query."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from commerce.catalog.models import Product
+from commerce.inventory.models import StockLevel, StockMovement, Warehouse
+
+
+class InventoryRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def product_id_for_sku(self, sku: str) -> uuid.UUID | None:
+        return await self.session.scalar(
+            select(Product.id).where(Product.sku == sku, Product.deleted_at.is_(None))
+        )
+
+    async def warehouse(self, code: str) -> Warehouse | None:
+        return await self.session.scalar(select(Warehouse).where(Warehouse.code == code))
+
+    async def warehouses(self) -> list[Warehouse]:
+        return list(await self.session.scalars(select(Warehouse).order_by(Warehouse.code)))
+
+    async def lock_level(self, product_id: uuid.UUID, warehouse_id: int) -> StockLevel:
+        """The stock row, created at zero if new, locked until the transaction ends."""
+        await self.session.execute(
+            insert(StockLevel)
+            .values(product_id=product_id, warehouse_id=warehouse_id, on_hand=0, reserved=0)
+            .on_conflict_do_nothing()
+        )
+        query = (
+            select(StockLevel)
+            .where(StockLevel.product_id == product_id, StockLevel.warehouse_id == warehouse_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return (await self.session.scalars(query)).one()
+
+    async def levels(self, product_id: uuid.UUID) -> list[tuple[StockLevel, str]]:
+        query = (
+            select(StockLevel, Warehouse.code)
+            .join(Warehouse, Warehouse.id == StockLevel.warehouse_id)
+            .where(StockLevel.product_id == product_id)
+            .order_by(Warehouse.code)
+        )
+        return [(row[0], row[1]) for row in await self.session.execute(query)]
+
+    def record_movement(self, movement: StockMovement) -> None:
+        self.session.add(movement)

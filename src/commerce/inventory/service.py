@@ -1,0 +1,64 @@
+"""Inventory use cases: stock per SKU and warehouse, with a ledger row for every change."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from commerce.events import INVENTORY_TOPIC, StockAdjusted
+from commerce.inventory.errors import NegativeStock, SkuNotFound, UnknownWarehouse
+from commerce.inventory.models import StockMovement
+from commerce.inventory.repository import InventoryRepository
+from commerce.inventory.schemas import StockChange, StockOut, WarehouseOut, WarehouseStock
+from commerce.outbox import add_event
+
+
+async def adjust_stock(session: AsyncSession, sku: str, change: StockChange) -> StockOut:
+    """Set or adjust one warehouse's on-hand stock; never below what is reserved or zero."""
+    repo = InventoryRepository(session)
+    product_id = await repo.product_id_for_sku(sku)
+    if product_id is None:
+        raise SkuNotFound(sku)
+    warehouse = await repo.warehouse(change.warehouse)
+    if warehouse is None:
+        raise UnknownWarehouse(change.warehouse)
+    level = await repo.lock_level(product_id, warehouse.id)
+    target = change.quantity if change.quantity is not None else level.on_hand + (change.delta or 0)
+    if target < level.reserved:
+        raise NegativeStock(sku, level.on_hand, level.reserved, target)
+    delta = target - level.on_hand
+    level.on_hand = target
+    movement = StockMovement(
+        product_id=product_id, warehouse_id=warehouse.id, delta=delta,
+        on_hand_after=target, reason=change.reason,
+    )
+    repo.record_movement(movement)
+    await session.flush()
+    stock = await stock_of(session, sku)
+    event = StockAdjusted(
+        movement_id=movement.id, product_id=product_id, sku=sku, warehouse=warehouse.code,
+        delta=delta, on_hand=target, available=stock.available, reason=change.reason,
+    )
+    add_event(session, INVENTORY_TOPIC, "stock.adjusted", sku, movement.id, event)
+    return stock
+
+
+async def stock_of(session: AsyncSession, sku: str) -> StockOut:
+    """A SKU's stock in every warehouse that has held it."""
+    repo = InventoryRepository(session)
+    product_id = await repo.product_id_for_sku(sku)
+    if product_id is None:
+        raise SkuNotFound(sku)
+    levels = [
+        WarehouseStock(
+            warehouse=code, on_hand=level.on_hand, reserved=level.reserved,
+            available=level.on_hand - level.reserved,
+        )
+        for level, code in await repo.levels(product_id)
+    ]
+    return StockOut(
+        product_id=product_id, sku=sku, available=sum(w.available for w in levels), warehouses=levels
+    )
+
+
+async def list_warehouses(session: AsyncSession) -> list[WarehouseOut]:
+    return [WarehouseOut(code=w.code, name=w.name) for w in await InventoryRepository(session).warehouses()]

@@ -1,0 +1,11 @@
+"""Every table of the domain, imported in one place for Alembic and the test fixtures."""
+
+from commerce.catalog.models import Brand, Category, Product
+from commerce.db import Base
+from commerce.inventory.models import StockLevel, StockMovement, Warehouse
+from commerce.outbox import OutboxRow, ProcessedEvent, ProjectionCheckpoint
+
+__all__ = [
+    "Base", "Brand", "Category", "OutboxRow", "ProcessedEvent", "Product",
+    "ProjectionCheckpoint", "StockLevel", "StockMovement", "Warehouse",
+]

@@ -1,0 +1,69 @@
+"""The transactional outbox: events are rows written in the same transaction as the change."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel
+from sqlalchemy import BigInteger, DateTime, Index, String, func, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from commerce.db import Base
+from commerce.events import Envelope
+
+
+class OutboxRow(Base):
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("ix_outbox_unpublished", "seq", postgresql_where=text("published_at IS NULL")),
+    )
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    topic: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(String(128))
+    event: Mapped[dict[str, object]] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.clock_timestamp()
+    )
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ProcessedEvent(Base):
+    """Which outbox rows a consumer has applied: idempotence and the replay checkpoint."""
+
+    __tablename__ = "processed_events"
+
+    consumer: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+
+
+class ProjectionCheckpoint(Base):
+    """The highest outbox seq below which `consumer` has applied every row of its topics."""
+
+    __tablename__ = "projection_checkpoints"
+
+    consumer: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+def add_event(
+    session: AsyncSession,
+    topic: str,
+    type: str,
+    aggregate_id: object,
+    aggregate_version: int,
+    payload: BaseModel,
+) -> Envelope:
+    """Stage an event in the caller's transaction; the relay publishes it after commit."""
+    envelope = Envelope(
+        type=type,
+        aggregate_id=str(aggregate_id),
+        aggregate_version=aggregate_version,
+        payload=payload.model_dump(mode="json"),
+    )
+    session.add(
+        OutboxRow(topic=topic, key=envelope.aggregate_id, event=envelope.model_dump(mode="json"))
+    )
+    return envelope

