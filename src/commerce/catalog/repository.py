@@ -60,7 +60,9 @@ class CatalogRepository:
         """The brand with this name's slug, created on first use."""
         slug = slugify(name)
         await self.session.execute(
-            insert(Brand).values(slug=slug, name=name).on_conflict_do_nothing(index_elements=["slug"])
+            insert(Brand)
+            .values(slug=slug, name=name)
+            .on_conflict_do_nothing(index_elements=["slug"])
         )
         return (await self.session.scalars(select(Brand).where(Brand.slug == slug))).one()
 

@@ -10,8 +10,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from commerce.catalog.errors import ProductNotFound, SkuTaken, UnknownCategory
 from commerce.catalog.models import Category, Product
 from commerce.catalog.repository import CatalogRepository
-from commerce.catalog.schemas import BrandOut, CategoryOut, Page, ProductIn, ProductOut, ProductPatch
-from commerce.events import CATALOG_TOPIC, ProductSnapshot
+from commerce.catalog.schemas import (
+    BrandOut,
+    CategoryOut,
+    Page,
+    ProductIn,
+    ProductOut,
+    ProductPatch,
+)
+from commerce.events import ProductSnapshot
 from commerce.outbox import add_event
 
 
@@ -52,7 +59,7 @@ async def _category(repo: CatalogRepository, slug: str) -> Category:
 
 
 def _emit(session: AsyncSession, product: Product, event_type: str) -> None:
-    add_event(session, CATALOG_TOPIC, event_type, product.id, product.version, snapshot(product))
+    add_event(session, event_type, product.id, product.version, snapshot(product))
 
 
 async def create_product(session: AsyncSession, data: ProductIn) -> ProductOut:
@@ -80,7 +87,9 @@ async def create_product(session: AsyncSession, data: ProductIn) -> ProductOut:
     return to_out(product, available=0)
 
 
-async def update_product(session: AsyncSession, product_id: uuid.UUID, patch: ProductPatch) -> ProductOut:
+async def update_product(
+    session: AsyncSession, product_id: uuid.UUID, patch: ProductPatch
+) -> ProductOut:
     """Change a product's fields and announce product.updated (and price.changed later)."""
     repo = CatalogRepository(session)
     product = await repo.get(product_id, for_update=True)

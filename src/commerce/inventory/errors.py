@@ -15,5 +15,6 @@ class NegativeStock(Conflict):
     def __init__(self, sku: str, on_hand: int, reserved: int, requested: int) -> None:
         super().__init__(
             f"Stock of {sku!r} cannot go to {requested}: {on_hand} on hand, {reserved} reserved.",
-            on_hand=on_hand, reserved=reserved,
+            on_hand=on_hand,
+            reserved=reserved,
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from commerce.events import INVENTORY_TOPIC, StockAdjusted
+from commerce.events import StockAdjusted
 from commerce.inventory.errors import NegativeStock, SkuNotFound, UnknownWarehouse
 from commerce.inventory.models import StockMovement
 from commerce.inventory.repository import InventoryRepository
@@ -28,17 +28,26 @@ async def adjust_stock(session: AsyncSession, sku: str, change: StockChange) -> 
     delta = target - level.on_hand
     level.on_hand = target
     movement = StockMovement(
-        product_id=product_id, warehouse_id=warehouse.id, delta=delta,
-        on_hand_after=target, reason=change.reason,
+        product_id=product_id,
+        warehouse_id=warehouse.id,
+        delta=delta,
+        on_hand_after=target,
+        reason=change.reason,
     )
     repo.record_movement(movement)
     await session.flush()
     stock = await stock_of(session, sku)
     event = StockAdjusted(
-        movement_id=movement.id, product_id=product_id, sku=sku, warehouse=warehouse.code,
-        delta=delta, on_hand=target, available=stock.available, reason=change.reason,
+        movement_id=movement.id,
+        product_id=product_id,
+        sku=sku,
+        warehouse=warehouse.code,
+        delta=delta,
+        on_hand=target,
+        available=stock.available,
+        reason=change.reason,
     )
-    add_event(session, INVENTORY_TOPIC, "stock.adjusted", sku, movement.id, event)
+    add_event(session, "stock.adjusted", sku, movement.id, event)
     return stock
 
 
@@ -50,15 +59,23 @@ async def stock_of(session: AsyncSession, sku: str) -> StockOut:
         raise SkuNotFound(sku)
     levels = [
         WarehouseStock(
-            warehouse=code, on_hand=level.on_hand, reserved=level.reserved,
+            warehouse=code,
+            on_hand=level.on_hand,
+            reserved=level.reserved,
             available=level.on_hand - level.reserved,
         )
         for level, code in await repo.levels(product_id)
     ]
     return StockOut(
-        product_id=product_id, sku=sku, available=sum(w.available for w in levels), warehouses=levels
+        product_id=product_id,
+        sku=sku,
+        available=sum(w.available for w in levels),
+        warehouses=levels,
     )
 
 
 async def list_warehouses(session: AsyncSession) -> list[WarehouseOut]:
-    return [WarehouseOut(code=w.code, name=w.name) for w in await InventoryRepository(session).warehouses()]
+    return [
+        WarehouseOut(code=w.code, name=w.name)
+        for w in await InventoryRepository(session).warehouses()
+    ]

@@ -1,0 +1,43 @@
+"""Warehouse tables: Arrow schemas of the Parquet files. Timestamps are naive UTC (FACTS.md)."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+MONEY = pa.decimal128(14, 2)
+
+TABLES: dict[str, pa.Schema] = {
+    "dim_product": pa.schema(
+        [
+            ("event_seq", pa.int64()),
+            ("event_id", pa.string()),
+            ("product_id", pa.string()),
+            ("version", pa.int64()),
+            ("sku", pa.string()),
+            ("name", pa.string()),
+            ("brand", pa.string()),
+            ("category", pa.string()),
+            ("category_path", pa.string()),
+            ("price", MONEY),
+            ("currency", pa.string()),
+            ("rating", pa.float64()),
+            ("deleted", pa.bool_()),
+            ("valid_from", pa.timestamp("us")),
+        ]
+    ),
+    "fact_stock_movements": pa.schema(
+        [
+            ("event_seq", pa.int64()),
+            ("event_id", pa.string()),
+            ("movement_id", pa.int64()),
+            ("product_id", pa.string()),
+            ("sku", pa.string()),
+            ("warehouse", pa.string()),
+            ("delta", pa.int32()),
+            ("on_hand_after", pa.int32()),
+            ("available_after", pa.int32()),
+            ("reason", pa.string()),
+            ("occurred_at", pa.timestamp("us")),
+        ]
+    ),
+}

@@ -1,0 +1,42 @@
+"""Product search: text, filters, facets, sort and paging over the search index."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from api.deps import Search
+from api.problems import responses
+from search.query import ProductQuery, SearchResult, Sort
+
+router = APIRouter(prefix="/api", tags=["search"])
+
+
+@router.get("/search", response_model=SearchResult, responses=responses(422))
+async def search_products(
+    backend: Search,
+    q: Annotated[str, Query(max_length=200)] = "",
+    brand: Annotated[list[str] | None, Query(max_length=20)] = None,
+    category: Annotated[str | None, Query(pattern=r"^[a-z0-9][a-z0-9-]{0,79}$")] = None,
+    price_min: Annotated[Decimal | None, Query(ge=0, le=10**9, allow_inf_nan=False)] = None,
+    price_max: Annotated[Decimal | None, Query(ge=0, le=10**9, allow_inf_nan=False)] = None,
+    in_stock: bool | None = None,
+    sort: Sort = Sort.relevance,
+    page: Annotated[int, Query(ge=1, le=500)] = 1,
+    size: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> SearchResult:
+    """Brand and category counts and price buckets are computed over the filtered set."""
+    query = ProductQuery(
+        q=q,
+        brands=tuple(brand or ()),
+        category=category,
+        price_min=price_min,
+        price_max=price_max,
+        in_stock=in_stock,
+        sort=sort,
+        page=page,
+        size=size,
+    )
+    return await backend.search(query)

@@ -1,0 +1,25 @@
+"""The capability every search engine offers the rest of the system."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Protocol
+
+from search.query import ProductDocument, ProductQuery, SearchResult
+
+
+class SearchBackend(Protocol):
+    async def search(self, query: ProductQuery) -> SearchResult:
+        """Run a shopper's query: hits, total and facets over the filtered set."""
+        ...
+
+    async def upsert(self, documents: Sequence[ProductDocument]) -> None:
+        """Insert or replace documents; visible to searches once this returns."""
+        ...
+
+    async def delete(self, product_ids: Sequence[uuid.UUID]) -> None:
+        """Remove documents; missing ids are fine."""
+        ...
+
+    async def close(self) -> None: ...

@@ -1,0 +1,121 @@
+"""The one query model every search backend compiles: text, filters, facets, sort, page."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Self
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+MAX_RESULT_WINDOW = 10_000
+TOKEN = re.compile(r"\w+", re.UNICODE)
+
+#: Upper edges of the price facet's buckets (USD); the last bucket is open-ended.
+PRICE_BUCKET_EDGES = (25, 50, 100, 250, 500, 1000)
+
+
+class Sort(StrEnum):
+    relevance = "relevance"
+    price_asc = "price_asc"
+    price_desc = "price_desc"
+    newest = "newest"
+    rating = "rating"
+
+
+class ProductQuery(BaseModel):
+    """What a shopper asks for; validated at the edge, so backends can trust it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    q: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] = ""
+    brands: tuple[Annotated[str, StringConstraints(min_length=1, max_length=120)], ...] = ()
+    category: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,79}$")] | None = None
+    price_min: Annotated[Decimal, Field(ge=0, le=Decimal(10**9))] | None = None
+    price_max: Annotated[Decimal, Field(ge=0, le=Decimal(10**9))] | None = None
+    in_stock: bool | None = None
+    sort: Sort = Sort.relevance
+    page: Annotated[int, Field(ge=1, le=500)] = 1
+    size: Annotated[int, Field(ge=1, le=100)] = 20
+
+    @model_validator(mode="after")
+    def _coherent(self) -> Self:
+        if (
+            self.price_min is not None
+            and self.price_max is not None
+            and self.price_min > self.price_max
+        ):
+            raise ValueError("price_min must not be greater than price_max")
+        if self.page * self.size > MAX_RESULT_WINDOW:
+            raise ValueError(f"page * size must not exceed {MAX_RESULT_WINDOW}")
+        return self
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.size
+
+    def terms(self) -> list[str]:
+        """The lower-cased words of `q`, at most 12 (longer queries add noise, not recall)."""
+        return [token.lower() for token in TOKEN.findall(self.q)][:12]
+
+
+class ProductDocument(BaseModel):
+    """One product as the search index holds it."""
+
+    id: uuid.UUID
+    sku: str
+    name: str
+    description: str = ""
+    brand: str
+    category: str
+    category_path: str
+    price: Decimal
+    rating: float
+    available: int
+    created_at: datetime
+    version: int
+
+    @property
+    def in_stock(self) -> bool:
+        return self.available > 0
+
+
+class ProductHit(BaseModel):
+    id: uuid.UUID
+    sku: str
+    name: str
+    brand: str
+    category: str
+    price: Decimal
+    rating: float
+    available: int
+    in_stock: bool
+    score: float | None = None
+
+
+class FacetCount(BaseModel):
+    value: str
+    count: int
+
+
+class PriceBucket(BaseModel):
+    min: Decimal | None
+    max: Decimal | None
+    count: int
+
+
+class Facets(BaseModel):
+    brands: list[FacetCount]
+    categories: list[FacetCount]
+    price: list[PriceBucket]
+
+
+class SearchResult(BaseModel):
+    items: list[ProductHit]
+    total: int
+    page: int
+    size: int
+    facets: Facets

@@ -1,0 +1,274 @@
+"""The embedded search engine: a tantivy index in a local folder.
+
+One process writes (the stream worker); API processes open the same folder read-only and
+reload before searching, so a commit is visible to them within milliseconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import tantivy
+from tantivy import FieldType, Occur, Order, Query
+
+from search.query import (
+    PRICE_BUCKET_EDGES,
+    FacetCount,
+    Facets,
+    PriceBucket,
+    ProductDocument,
+    ProductHit,
+    ProductQuery,
+    SearchResult,
+    Sort,
+)
+
+#: Text fields and their weight: name over category (and brand) over description.
+TEXT_FIELDS = {"name": 3.0, "category_text": 2.0, "brand_text": 2.0, "description": 1.0}
+#: Typo-tolerant fields; a fuzzy match scores a fraction of an exact one.
+FUZZY_FIELDS = ("name", "category_text", "brand_text")
+FUZZY_WEIGHT = 0.3
+FACET_SIZE = 50
+
+SORT_FIELDS: dict[Sort, tuple[str, Order]] = {
+    Sort.price_asc: ("price", Order.Asc),
+    Sort.price_desc: ("price", Order.Desc),
+    Sort.newest: ("created_at", Order.Desc),
+    Sort.rating: ("rating", Order.Desc),
+}
+
+
+def build_schema() -> tantivy.Schema:
+    builder = tantivy.SchemaBuilder()
+    for raw in ("id", "sku", "brand", "category"):
+        builder.add_text_field(raw, stored=True, fast=True, tokenizer_name="raw")
+    builder.add_text_field("category_slugs", tokenizer_name="raw")
+    builder.add_text_field("name", stored=True)
+    for text in ("category_text", "brand_text", "description"):
+        builder.add_text_field(text)
+    builder.add_float_field("price", stored=True, indexed=True, fast=True)
+    builder.add_float_field("rating", stored=True, fast=True)
+    builder.add_unsigned_field("in_stock", indexed=True, fast=True)
+    builder.add_integer_field("available", stored=True)
+    builder.add_integer_field("created_at", stored=True, indexed=True, fast=True)
+    builder.add_unsigned_field("version", stored=True)
+    return builder.build()
+
+
+def open_index(path: Path) -> tantivy.Index:
+    """Open the index in `path`, creating an empty one the first time."""
+    path.mkdir(parents=True, exist_ok=True)
+    return tantivy.Index(build_schema(), path=str(path), reuse=True)
+
+
+def to_fields(doc: ProductDocument) -> dict[str, Any]:
+    slugs = doc.category_path.split("/")
+    return {
+        "id": str(doc.id),
+        "sku": doc.sku,
+        "brand": doc.brand,
+        "category": doc.category,
+        "category_slugs": slugs,
+        "name": doc.name,
+        "category_text": " ".join(slug.replace("-", " ") for slug in slugs),
+        "brand_text": doc.brand,
+        "description": doc.description,
+        "price": float(doc.price),
+        "rating": float(doc.rating),
+        "in_stock": int(doc.in_stock),
+        "available": doc.available,
+        "created_at": int(doc.created_at.astimezone(UTC).timestamp()),
+        "version": doc.version,
+    }
+
+
+class TantivyBackend:
+    """SearchBackend on tantivy; `writer=True` only in the one process that indexes."""
+
+    def __init__(self, path: Path, *, writer: bool = False) -> None:
+        self.index = open_index(path)
+        self.schema = self.index.schema
+        self._writer = self.index.writer(heap_size=64_000_000, num_threads=1) if writer else None
+        self._write_lock = threading.Lock()
+
+    # -- writing ---------------------------------------------------------------------------
+
+    async def upsert(self, documents: Sequence[ProductDocument]) -> None:
+        await asyncio.to_thread(self._apply, list(documents), [])
+
+    async def delete(self, product_ids: Sequence[uuid.UUID]) -> None:
+        await asyncio.to_thread(self._apply, [], list(product_ids))
+
+    async def apply(self, upserts: Sequence[ProductDocument], deletes: Sequence[uuid.UUID]) -> None:
+        """Upserts and deletions in one commit."""
+        await asyncio.to_thread(self._apply, list(upserts), list(deletes))
+
+    def _apply(self, upserts: list[ProductDocument], deletes: list[uuid.UUID]) -> None:
+        if self._writer is None:
+            raise RuntimeError("this TantivyBackend was opened read-only")
+        with self._write_lock:
+            for product_id in [*deletes, *(doc.id for doc in upserts)]:
+                self._writer.delete_documents_by_term("id", str(product_id))
+            for doc in upserts:
+                self._writer.add_document(tantivy.Document.from_dict(to_fields(doc), self.schema))
+            self._writer.commit()
+            self.index.reload()
+
+    async def close(self) -> None:
+        if self._writer is not None:
+            with self._write_lock:
+                self._writer.wait_merging_threads()
+            self._writer = None
+
+    # -- reading ---------------------------------------------------------------------------
+
+    async def search(self, query: ProductQuery) -> SearchResult:
+        return await asyncio.to_thread(self.search_now, query)
+
+    def search_now(self, query: ProductQuery) -> SearchResult:
+        """The blocking search: reload to see the writer's latest commit, then query."""
+        self.index.reload()
+        searcher = self.index.searcher()
+        compiled = self._compile(query)
+        hits, total = self._hits(searcher, compiled, query)
+        facets = self._facets(searcher, compiled)
+        return SearchResult(
+            items=hits, total=total, page=query.page, size=query.size, facets=facets
+        )
+
+    def _compile(self, query: ProductQuery) -> Query:
+        clauses: list[tuple[Occur, Query]] = [
+            (Occur.Must, self._text(term)) for term in query.terms()
+        ]
+        if query.brands:
+            clauses.append(
+                (Occur.Must, Query.term_set_query(self.schema, "brand", list(query.brands)))
+            )
+        if query.category:
+            clauses.append(
+                (Occur.Must, Query.term_query(self.schema, "category_slugs", query.category))
+            )
+        if query.price_min is not None or query.price_max is not None:
+            clauses.append(
+                (
+                    Occur.Must,
+                    Query.range_query(
+                        self.schema,
+                        "price",
+                        FieldType.Float,
+                        float(query.price_min) if query.price_min is not None else float("-inf"),
+                        float(query.price_max) if query.price_max is not None else float("inf"),
+                    ),
+                )
+            )
+        if query.in_stock is not None:
+            clauses.append(
+                (Occur.Must, Query.term_query(self.schema, "in_stock", int(query.in_stock)))
+            )
+        if not clauses:
+            return Query.all_query()
+        if all(occur == Occur.Must and query.terms() == [] for occur, _ in clauses):
+            # Filters only: every match scores alike, so the sort decides the order.
+            return Query.const_score_query(Query.boolean_query(clauses), 1.0)
+        return Query.boolean_query(clauses)
+
+    def _text(self, term: str) -> Query:
+        """One word: exact in any text field, or within one edit in name, category or brand."""
+        should = [
+            Query.boost_query(Query.term_query(self.schema, field, term), weight)
+            for field, weight in TEXT_FIELDS.items()
+        ]
+        if len(term) >= 3:
+            should += [
+                Query.boost_query(
+                    Query.fuzzy_term_query(self.schema, field, term, distance=1),
+                    TEXT_FIELDS[field] * FUZZY_WEIGHT,
+                )
+                for field in FUZZY_FIELDS
+            ]
+        return Query.boolean_query([(Occur.Should, q) for q in should])
+
+    def _hits(
+        self, searcher: tantivy.Searcher, compiled: Query, query: ProductQuery
+    ) -> tuple[list[ProductHit], int]:
+        if query.sort in SORT_FIELDS:
+            field, order = SORT_FIELDS[query.sort]
+            result = searcher.search(
+                compiled,
+                limit=query.size,
+                offset=query.offset,
+                count=True,
+                order_by_field=field,
+                order=order,
+            )
+            hits = [(None, searcher.doc(address)) for _, address in result.hits]
+        else:
+            # Relevance, then rating: tantivy sorts on one key, so re-sort the window.
+            result = searcher.search(compiled, limit=query.offset + query.size, count=True)
+            docs = [(float(score), searcher.doc(address)) for score, address in result.hits]
+            docs.sort(key=lambda pair: (-round(pair[0], 4), -float(pair[1].get_first("rating"))))
+            hits = [(score, doc) for score, doc in docs[query.offset :]]
+        return [self._hit(doc, score) for score, doc in hits], int(result.count or 0)
+
+    @staticmethod
+    def _hit(doc: tantivy.Document, score: float | None) -> ProductHit:
+        available = int(doc.get_first("available"))
+        return ProductHit(
+            id=uuid.UUID(doc.get_first("id")),
+            sku=doc.get_first("sku"),
+            name=doc.get_first("name"),
+            brand=doc.get_first("brand"),
+            category=doc.get_first("category"),
+            price=Decimal(str(doc.get_first("price"))).quantize(Decimal("0.01")),
+            rating=float(doc.get_first("rating")),
+            available=available,
+            in_stock=available > 0,
+            score=score,
+        )
+
+    def _facets(self, searcher: tantivy.Searcher, compiled: Query) -> Facets:
+        ranges: list[dict[str, float]] = []
+        lower: float | None = None
+        for edge in (*PRICE_BUCKET_EDGES, None):
+            bucket: dict[str, float] = {}
+            if lower is not None:
+                bucket["from"] = lower
+            if edge is not None:
+                bucket["to"] = float(edge)
+            ranges.append(bucket)
+            lower = float(edge) if edge is not None else None
+        aggregations = {
+            "brands": {"terms": {"field": "brand", "size": FACET_SIZE}},
+            "categories": {"terms": {"field": "category", "size": FACET_SIZE}},
+            "price": {"range": {"field": "price", "ranges": ranges}},
+        }
+        result = searcher.aggregate(compiled, aggregations)
+        return Facets(
+            brands=[
+                FacetCount(value=b["key"], count=b["doc_count"])
+                for b in result["brands"]["buckets"]
+            ],
+            categories=[
+                FacetCount(value=b["key"], count=b["doc_count"])
+                for b in result["categories"]["buckets"]
+            ],
+            price=[
+                PriceBucket(
+                    min=Decimal(str(b["from"])) if b.get("from") is not None else None,
+                    max=Decimal(str(b["to"])) if b.get("to") is not None else None,
+                    count=b["doc_count"],
+                )
+                for b in result["price"]["buckets"]
+            ],
+        )
+
+
+def document_from_event_time(value: datetime) -> int:
+    return int(value.timestamp())

@@ -1,0 +1,74 @@
+"""The composition root: the only place that knows which stack runs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import faust
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from analytics.warehouse import ParquetWarehouse
+from commerce.catalog.cache import CatalogCache
+from commerce.db import create_engine, session_factory
+from commerce.events import TOPICS
+from search.tantivy_backend import TantivyBackend
+from storefront.settings import Settings
+from streams.app import StreamSettings, create_app
+from streams.consumers import Consumer, cache_invalidation, search_projection, warehouse_writer
+from streams.relay import OutboxRelay
+
+
+def catalog_cache(settings: Settings, redis: Redis) -> CatalogCache:
+    return CatalogCache(
+        redis, list_ttl=settings.cache_list_ttl_seconds, item_ttl=settings.cache_item_ttl_seconds
+    )
+
+
+@dataclass
+class WorkerParts:
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    redis: Redis
+    search: TantivyBackend
+    warehouse: ParquetWarehouse
+    consumers: list[Consumer]
+    relay: OutboxRelay
+
+
+def worker_parts(settings: Settings) -> WorkerParts:
+    engine = create_engine(settings.require("database_url"))
+    sessions = session_factory(engine)
+    redis = Redis.from_url(settings.require("redis_url"))
+    search = TantivyBackend(settings.search_dir, writer=True)
+    warehouse = ParquetWarehouse(settings.warehouse_dir)
+    consumers = [
+        search_projection(sessions, search),
+        warehouse_writer(warehouse),
+        cache_invalidation(catalog_cache(settings, redis)),
+    ]
+    relay = OutboxRelay(
+        sessions,
+        settings.require("kafka_url"),
+        topics=TOPICS,
+        partitions=settings.kafka_partitions,
+        consumers=[c.name for c in consumers],
+        batch_size=settings.relay_batch_size,
+        poll_seconds=settings.relay_poll_seconds,
+        guard_seconds=settings.broker_guard_seconds,
+    )
+    return WorkerParts(engine, sessions, redis, search, warehouse, consumers, relay)
+
+
+def build_worker(settings: Settings) -> faust.App:
+    """The Faust app with every consumer and the outbox relay."""
+    parts = worker_parts(settings)
+    config = StreamSettings(
+        kafka_url=settings.require("kafka_url"),
+        partitions=settings.kafka_partitions,
+        data_dir=settings.data_dir,
+        batch_size=settings.stream_batch_size,
+        batch_seconds=settings.stream_batch_seconds,
+        fetch_max_wait_ms=settings.consumer_fetch_max_wait_ms,
+    )
+    return create_app(config, parts.sessions, parts.consumers, parts.relay)

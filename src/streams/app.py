@@ -1,0 +1,132 @@
+"""The Faust app: one thin agent per consumer, the outbox relay, and the checkpoint timer."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import faust
+import orjson
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from commerce.db import transaction
+from commerce.events import Envelope, topic_for
+from streams import checkpoints, kafka_transport
+from streams.consumers import Consumer, consume
+from streams.relay import OutboxRelay
+
+log = logging.getLogger(__name__)
+
+ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class StreamSettings:
+    kafka_url: str
+    partitions: int
+    data_dir: Path
+    batch_size: int
+    batch_seconds: float
+    fetch_max_wait_ms: int
+
+
+def create_app(
+    config: StreamSettings,
+    sessions: async_sessionmaker[AsyncSession],
+    consumers: Sequence[Consumer],
+    relay: OutboxRelay | None,
+) -> faust.App:
+    """Wire consumers to topics; the relay runs in the same process when given."""
+    kafka_transport.install(config.fetch_max_wait_ms)
+    app = faust.App(
+        "storefront-worker",
+        broker=config.kafka_url,
+        key_serializer="raw",
+        value_serializer="raw",
+        web_enabled=False,
+        store="memory://",
+        datadir=str(config.data_dir / "faust"),
+        topic_partitions=config.partitions,
+        topic_replication_factor=1,
+        consumer_auto_offset_reset="earliest",
+        broker_session_timeout=4.0,
+        broker_heartbeat_interval=0.5,
+        broker_request_timeout=10.0,
+        broker_rebalance_timeout=4.0,
+        broker_commit_every=1000,
+        broker_commit_interval=0.5,
+    )
+    for consumer in consumers:
+        _add_agent(app, config, sessions, consumer)
+    if relay is not None:
+        app.task(relay.run)
+
+    @app.timer(1.0)
+    async def advance_checkpoints() -> None:
+        async with transaction(sessions) as session:
+            for consumer in consumers:
+                await checkpoints.advance(session, consumer.name, consumer.topics)
+
+    return app
+
+
+def _add_agent(
+    app: faust.App,
+    config: StreamSettings,
+    sessions: async_sessionmaker[AsyncSession],
+    consumer: Consumer,
+) -> None:
+    topic = app.topic(*consumer.topics, partitions=config.partitions)
+
+    async def agent(stream: AsyncIterator[Any]) -> None:
+        async for values in stream.take(config.batch_size, within=config.batch_seconds):  # type: ignore[attr-defined]
+            await handle_batch(app, sessions, consumer, values)
+
+    app.agent(topic, name=f"storefront.{consumer.name}")(agent)
+
+
+def decode(value: bytes) -> Envelope:
+    return Envelope.model_validate_json(value)
+
+
+async def handle_batch(
+    app: faust.App,
+    sessions: async_sessionmaker[AsyncSession],
+    consumer: Consumer,
+    values: list[bytes],
+) -> None:
+    """Apply a batch with bounded retries; isolate what still fails and dead-letter it."""
+    events: list[Envelope] = []
+    for value in values:
+        try:
+            events.append(decode(value))
+        except ValidationError as error:
+            await _dead_letter(app, "unknown", value, error)
+    if await _attempt(sessions, consumer, events):
+        return
+    for event in events:  # the batch keeps failing: find the event(s) at fault
+        if not await _attempt(sessions, consumer, [event]):
+            await _dead_letter(app, topic_for(event.type), event.model_dump_json().encode(), None)
+
+
+async def _attempt(
+    sessions: async_sessionmaker[AsyncSession], consumer: Consumer, events: list[Envelope]
+) -> bool:
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            await consume(sessions, consumer, events)
+            return True
+        except Exception:
+            log.exception("%s: attempt %d of %d failed", consumer.name, attempt, ATTEMPTS)
+            await asyncio.sleep(0.1 * 2**attempt)  # back off before retrying, not to synchronise
+    return False
+
+
+async def _dead_letter(app: faust.App, topic: str, value: bytes, error: Exception | None) -> None:
+    body = orjson.dumps({"event": value.decode(errors="replace"), "error": repr(error)})
+    await app.producer.send(f"{topic}.dlq", key=None, value=body)

@@ -1,0 +1,71 @@
+"""Each consumer's checkpoint: the outbox seq below which it has applied everything.
+
+The relay re-sends from the lowest checkpoint after a broker reset, so checkpoints must
+never pass an event that is not applied. Rows younger than `settle` seconds are not passed:
+a transaction that took a lower seq may not have committed yet (sequences are allocated
+before commit, rows become visible at commit).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+ADVANCE = text("""
+WITH current AS (
+    SELECT coalesce((SELECT seq FROM projection_checkpoints WHERE consumer = :consumer), 0) AS seq
+), settled AS (
+    SELECT coalesce(max(o.seq), (SELECT seq FROM current)) AS seq FROM outbox o
+    WHERE o.seq > (SELECT seq FROM current)
+      AND o.created_at < clock_timestamp() - make_interval(secs => :settle)
+), first_missing AS (
+    SELECT min(o.seq) AS seq FROM outbox o
+    WHERE o.seq > (SELECT seq FROM current) AND o.topic = ANY(:topics)
+      AND NOT EXISTS (
+          SELECT 1 FROM processed_events p WHERE p.consumer = :consumer AND p.seq = o.seq)
+)
+INSERT INTO projection_checkpoints (consumer, seq)
+SELECT :consumer, greatest(
+    (SELECT seq FROM current),
+    least(
+        (SELECT seq FROM settled),
+        coalesce((SELECT seq - 1 FROM first_missing), (SELECT seq FROM settled))))
+ON CONFLICT (consumer) DO UPDATE SET seq = excluded.seq
+RETURNING seq
+""")
+
+PRUNE = text("DELETE FROM processed_events WHERE consumer = :consumer AND seq <= :seq")
+
+
+async def advance(
+    session: AsyncSession, consumer: str, topics: Sequence[str], *, settle: float = 5.0
+) -> int:
+    """Move `consumer`'s checkpoint as far as it safely goes; prune what it covers."""
+    seq = int(
+        (
+            await session.execute(
+                ADVANCE, {"consumer": consumer, "topics": list(topics), "settle": settle}
+            )
+        ).scalar_one()
+    )
+    await session.execute(PRUNE, {"consumer": consumer, "seq": seq})
+    return seq
+
+
+async def lowest(session: AsyncSession, consumers: Sequence[str]) -> int:
+    """The lowest checkpoint among `consumers` (0 for one that never recorded any)."""
+    rows = dict(
+        (
+            await session.execute(
+                text(
+                    "SELECT consumer, seq FROM projection_checkpoints WHERE consumer = ANY(:names)"
+                ),
+                {"names": list(consumers)},
+            )
+        )
+        .tuples()
+        .all()
+    )
+    return min((int(rows.get(name, 0)) for name in consumers), default=0)

@@ -1,0 +1,173 @@
+"""The stream worker's consumers as plain async functions: agents call them, tests call them.
+
+Every consumer is idempotent. It skips events it has already applied (`processed_events`),
+applies the rest, then records them. Search and cache effects are naturally idempotent
+(they read current state); the warehouse records its last batch in its manifest, so a crash
+between the write and the record cannot append the same rows twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from analytics.warehouse import ParquetWarehouse
+from commerce.catalog.cache import CatalogCache
+from commerce.catalog.service import current_products
+from commerce.db import transaction
+from commerce.events import CATALOG_TOPIC, INVENTORY_TOPIC, Envelope, ProductSnapshot, StockAdjusted
+from commerce.outbox import ProcessedEvent, ProjectionCheckpoint
+from search.indexing import affected_products, document
+from search.tantivy_backend import TantivyBackend
+
+Apply = Callable[[list[Envelope]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Consumer:
+    name: str
+    topics: tuple[str, ...]
+    apply: Apply
+
+
+async def unseen(
+    session: AsyncSession, consumer: str, events: Sequence[Envelope]
+) -> list[Envelope]:
+    """The events of a batch this consumer has not applied yet, once each, in order."""
+    checkpoint = (
+        await session.scalar(
+            select(ProjectionCheckpoint.seq).where(ProjectionCheckpoint.consumer == consumer)
+        )
+        or 0
+    )
+    seqs = [e.seq for e in events if e.seq is not None and e.seq > checkpoint]
+    done = set(
+        await session.scalars(
+            select(ProcessedEvent.seq).where(
+                ProcessedEvent.consumer == consumer, ProcessedEvent.seq.in_(seqs)
+            )
+        )
+    )
+    fresh: dict[int, Envelope] = {}
+    for event in events:
+        if event.seq is not None and event.seq > checkpoint and event.seq not in done:
+            fresh.setdefault(event.seq, event)
+    return list(fresh.values())
+
+
+async def record_processed(session: AsyncSession, consumer: str, seqs: Sequence[int]) -> None:
+    if seqs:
+        await session.execute(
+            insert(ProcessedEvent)
+            .values([{"consumer": consumer, "seq": seq} for seq in seqs])
+            .on_conflict_do_nothing()
+        )
+
+
+async def consume(
+    sessions: async_sessionmaker[AsyncSession], consumer: Consumer, events: Sequence[Envelope]
+) -> int:
+    """Apply a batch once: skip what was applied, apply the rest, record it. Returns applied."""
+    async with transaction(sessions) as session:
+        fresh = await unseen(session, consumer.name, events)
+    if fresh:
+        await consumer.apply(fresh)
+    async with transaction(sessions) as session:
+        await record_processed(session, consumer.name, [e.seq for e in fresh if e.seq is not None])
+    return len(fresh)
+
+
+def search_projection(
+    sessions: async_sessionmaker[AsyncSession], backend: TantivyBackend
+) -> Consumer:
+    """Keeps product documents (with stock) equal to PostgreSQL's current state."""
+
+    async def apply(events: list[Envelope]) -> None:
+        ids = list(affected_products(events))
+        async with transaction(sessions) as session:
+            current = await current_products(session, ids)
+        upserts = [document(p, available) for p, available in current.values() if not p.deleted]
+        deletes = [pid for pid in ids if pid not in current or current[pid][0].deleted]
+        await backend.apply(upserts, deletes)
+
+    return Consumer("search", (CATALOG_TOPIC, INVENTORY_TOPIC), apply)
+
+
+def cache_invalidation(cache: CatalogCache) -> Consumer:
+    """Drops cached browse entries as soon as the catalog or stock changes."""
+
+    async def apply(events: list[Envelope]) -> None:
+        await cache.invalidate(affected_products(events))
+
+    return Consumer("cache", (CATALOG_TOPIC, INVENTORY_TOPIC), apply)
+
+
+def _naive_utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def warehouse_rows(events: Sequence[Envelope]) -> dict[str, list[dict[str, Any]]]:
+    """Product dimension versions and stock-movement facts for a batch of events."""
+    rows: dict[str, list[dict[str, Any]]] = {"dim_product": [], "fact_stock_movements": []}
+    for event in events:
+        base = {"event_seq": event.seq, "event_id": str(event.event_id)}
+        if event.type.startswith("product."):
+            product = ProductSnapshot.model_validate(event.payload)
+            rows["dim_product"].append(
+                {
+                    **base,
+                    "product_id": str(product.id),
+                    "version": product.version,
+                    "sku": product.sku,
+                    "name": product.name,
+                    "brand": product.brand,
+                    "category": product.category,
+                    "category_path": product.category_path,
+                    "price": product.price,
+                    "currency": product.currency,
+                    "rating": product.rating,
+                    "deleted": product.deleted,
+                    "valid_from": _naive_utc(event.occurred_at),
+                }
+            )
+        elif event.type == "stock.adjusted":
+            stock = StockAdjusted.model_validate(event.payload)
+            rows["fact_stock_movements"].append(
+                {
+                    **base,
+                    "movement_id": stock.movement_id,
+                    "product_id": str(stock.product_id),
+                    "sku": stock.sku,
+                    "warehouse": stock.warehouse,
+                    "delta": stock.delta,
+                    "on_hand_after": stock.on_hand,
+                    "available_after": stock.available,
+                    "reason": stock.reason,
+                    "occurred_at": _naive_utc(event.occurred_at),
+                }
+            )
+    return rows
+
+
+def warehouse_writer(warehouse: ParquetWarehouse) -> Consumer:
+    """Appends dimension versions and facts to the Parquet warehouse.
+
+    Events of the last batch written are skipped, not written again: the worker may have died
+    after the manifest named them and before they were recorded as processed.
+    """
+
+    async def apply(events: list[Envelope]) -> None:
+        written = set(warehouse.manifest.last_batch_seqs)
+        fresh = [e for e in events if e.seq not in written]
+        if fresh:
+            seqs = [e.seq for e in fresh if e.seq is not None]
+            await asyncio.to_thread(warehouse.append, warehouse_rows(fresh), seqs)
+
+    return Consumer("warehouse", (CATALOG_TOPIC, INVENTORY_TOPIC), apply)

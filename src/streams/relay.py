@@ -1,0 +1,164 @@
+"""The outbox relay: publishes committed outbox rows to Kafka, in order, at least once.
+
+It also guards against a broker that lost its log (the embedded Tansu keeps it in memory):
+when our topics vanish it recreates them with explicit partitions, starts a new producer and
+re-sends everything after the lowest consumer checkpoint. Consumers absorb the repeats.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Sequence
+
+import orjson
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from commerce.db import transaction
+from streams.checkpoints import lowest
+
+log = logging.getLogger(__name__)
+
+#: Only one relay publishes at a time, so one aggregate's events keep their order.
+RELAY_LOCK_KEY = 0x5F0B0C5
+
+CLAIM = text("""
+SELECT seq, topic, key, event FROM outbox
+WHERE published_at IS NULL ORDER BY seq LIMIT :limit FOR UPDATE SKIP LOCKED
+""")
+MARK = text("UPDATE outbox SET published_at = clock_timestamp() WHERE seq = ANY(:seqs)")
+REWIND = text("UPDATE outbox SET published_at = NULL WHERE seq > :seq AND published_at IS NOT NULL")
+
+
+def bootstrap_servers(kafka_url: str) -> str:
+    return kafka_url.split("://", 1)[-1].rstrip("/")
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        kafka_url: str,
+        *,
+        topics: Sequence[str],
+        partitions: int,
+        consumers: Sequence[str],
+        batch_size: int = 500,
+        poll_seconds: float = 0.05,
+        guard_seconds: float = 0.25,
+    ) -> None:
+        self.sessions = sessions
+        self.servers = bootstrap_servers(kafka_url)
+        self.topics = tuple(topics)
+        self.partitions = partitions
+        self.consumers = tuple(consumers)
+        self.batch_size = batch_size
+        self.poll_seconds = poll_seconds
+        self.guard_seconds = guard_seconds
+        self.producer: AIOKafkaProducer | None = None
+        self.admin: AIOKafkaAdminClient | None = None
+        self.resets = 0
+
+    async def run(self) -> None:
+        """Publish forever; survive broker outages and resets."""
+        next_guard = 0.0
+        while True:
+            try:
+                if self.producer is None:
+                    await self._connect()
+                if time.monotonic() >= next_guard:
+                    next_guard = time.monotonic() + self.guard_seconds
+                    if await self._topics_missing():
+                        await self._recover()
+                if await self.publish_batch() == 0:
+                    await asyncio.sleep(self.poll_seconds)
+            except asyncio.CancelledError:
+                raise
+            except (KafkaError, OSError) as error:
+                log.warning("relay: broker unavailable (%s); retrying", error)
+                await self._drop_producer()
+                await asyncio.sleep(0.5)
+
+    async def publish_batch(self) -> int:
+        """Publish the oldest unpublished rows and mark them; returns how many."""
+        assert self.producer is not None
+        async with transaction(self.sessions) as session:
+            if not (
+                await session.execute(
+                    text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": RELAY_LOCK_KEY}
+                )
+            ).scalar_one():
+                return 0
+            rows = (await session.execute(CLAIM, {"limit": self.batch_size})).all()
+            if not rows:
+                return 0
+            sends = [
+                await self.producer.send(
+                    row.topic,
+                    key=row.key.encode(),
+                    value=orjson.dumps({**row.event, "seq": row.seq}),
+                )
+                for row in rows
+            ]
+            await asyncio.gather(*sends)
+            await session.execute(MARK, {"seqs": [row.seq for row in rows]})
+        return len(rows)
+
+    async def _connect(self) -> None:
+        await self.ensure_topics()
+        producer = AIOKafkaProducer(
+            bootstrap_servers=self.servers, acks="all", linger_ms=2, enable_idempotence=False
+        )
+        await producer.start()
+        self.producer = producer
+
+    async def _drop_producer(self) -> None:
+        for client in (self.producer, self.admin):
+            if client is not None:
+                with contextlib.suppress(Exception):
+                    await client.stop() if isinstance(
+                        client, AIOKafkaProducer
+                    ) else await client.close()
+        self.producer = None
+        self.admin = None
+
+    async def _admin(self) -> AIOKafkaAdminClient:
+        if self.admin is None:
+            admin = AIOKafkaAdminClient(bootstrap_servers=self.servers, request_timeout_ms=5000)
+            await admin.start()
+            self.admin = admin
+        return self.admin
+
+    async def ensure_topics(self) -> None:
+        """Create our topics with explicit partitions (auto-creation would pick its own)."""
+        admin = await self._admin()
+        existing = set(await admin.list_topics())
+        missing = [t for t in self.topics if t not in existing]
+        if missing:
+            with contextlib.suppress(TopicAlreadyExistsError):
+                await admin.create_topics(
+                    [NewTopic(t, self.partitions, replication_factor=1) for t in missing]
+                )
+
+    async def _topics_missing(self) -> bool:
+        admin = await self._admin()
+        return not set(self.topics) <= set(await admin.list_topics())
+
+    async def close(self) -> None:
+        await self._drop_producer()
+
+    async def _recover(self) -> None:
+        """The broker lost its log: recreate topics, re-send what consumers have not applied."""
+        self.resets += 1
+        await self._drop_producer()
+        async with transaction(self.sessions) as session:
+            seq = await lowest(session, self.consumers)
+            rewound = (await session.execute(REWIND, {"seq": seq})).rowcount
+        log.warning("relay: broker reset detected; re-sending %d events after seq %d", rewound, seq)
+        await self._connect()
