@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -51,6 +52,8 @@ def up(
     ] = True,
 ) -> None:
     """Start PostgreSQL, Redis, Tansu, the worker and the API; Ctrl-C stops them all."""
+    # SIGTERM (systemd, `timeout`, an IDE's stop button) must clean up like Ctrl-C does.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     settings = Settings()
     if fresh and settings.data_dir.exists():
         shutil.rmtree(settings.data_dir)
@@ -124,9 +127,14 @@ def worker() -> None:
     """Run the stream worker: outbox relay, search and warehouse projections, cache invalidation."""
     from faust.worker import Worker
 
+    from commerce.events import TOPICS
     from storefront.wiring import build_worker
+    from streams.relay import prepare_topics
 
-    faust_app = build_worker(Settings())
+    settings = Settings()
+    # Before Faust subscribes: its consumer would auto-create them with the broker's default.
+    asyncio.run(prepare_topics(settings.require("kafka_url"), TOPICS, settings.kafka_partitions))
+    faust_app = build_worker(settings)
     Worker(faust_app, loglevel="INFO", quiet=True).execute_from_commandline()
 
 

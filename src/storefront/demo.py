@@ -125,7 +125,7 @@ async def is_loaded(session: AsyncSession) -> bool:
     return bool(await session.scalar(select(func.count()).select_from(Warehouse)))
 
 
-async def _reference_data(
+async def load_reference_data(
     session: AsyncSession,
 ) -> tuple[list[Brand], list[Category], list[Warehouse]]:
     await session.execute(insert(Warehouse), [{"code": c, "name": n} for c, n in WAREHOUSES])
@@ -184,7 +184,7 @@ async def load(
     if await is_loaded(session):
         return 0
     rng = random.Random(20261125)
-    brands, leaves, warehouses = await _reference_data(session)
+    brands, leaves, warehouses = await load_reference_data(session)
     for start in range(0, products, BATCH):
         count = min(BATCH, products - start)
         await _load_batch(session, rng, start, count, brands, leaves, warehouses)

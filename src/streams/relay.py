@@ -1,8 +1,10 @@
 """The outbox relay: publishes committed outbox rows to Kafka, in order, at least once.
 
-It also guards against a broker that lost its log (the embedded Tansu keeps it in memory):
-when our topics vanish it recreates them with explicit partitions, starts a new producer and
-re-sends everything after the lowest consumer checkpoint. Consumers absorb the repeats.
+It also guards against a broker that lost its log (the embedded Tansu keeps it in memory).
+A sentinel topic that only the relay creates marks a broker it has prepared: consumers may
+auto-create our data topics again after a reset, but never the sentinel. When it is gone the
+relay recreates the topics with explicit partitions, starts a new producer and re-sends
+everything after the lowest consumer checkpoint. Consumers absorb the repeats.
 """
 
 from __future__ import annotations
@@ -36,8 +38,36 @@ MARK = text("UPDATE outbox SET published_at = clock_timestamp() WHERE seq = ANY(
 REWIND = text("UPDATE outbox SET published_at = NULL WHERE seq > :seq AND published_at IS NOT NULL")
 
 
+SENTINEL_TOPIC = "storefront-relay-sentinel"
+
+
 def bootstrap_servers(kafka_url: str) -> str:
     return kafka_url.split("://", 1)[-1].rstrip("/")
+
+
+async def prepare_topics(kafka_url: str, topics: Sequence[str], partitions: int) -> None:
+    """Create `topics` with explicit partitions where missing.
+
+    Not the sentinel: only the relay may say that a broker has every event it published.
+    """
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers(kafka_url))
+    await admin.start()
+    try:
+        await _create_missing(admin, topics, partitions)
+    finally:
+        await admin.close()
+
+
+async def _create_missing(
+    admin: AIOKafkaAdminClient, topics: Sequence[str], partitions: int
+) -> None:
+    existing = set(await admin.list_topics())
+    missing = [t for t in topics if t not in existing]
+    if missing:
+        with contextlib.suppress(TopicAlreadyExistsError):
+            await admin.create_topics(
+                [NewTopic(t, partitions, replication_factor=1) for t in missing]
+            )
 
 
 class OutboxRelay:
@@ -74,8 +104,9 @@ class OutboxRelay:
                     await self._connect()
                 if time.monotonic() >= next_guard:
                     next_guard = time.monotonic() + self.guard_seconds
-                    if await self._topics_missing():
-                        await self._recover()
+                    if not await self._broker_prepared():
+                        await self._drop_producer()
+                        continue
                 if await self.publish_batch() == 0:
                     await asyncio.sleep(self.poll_seconds)
             except asyncio.CancelledError:
@@ -111,6 +142,9 @@ class OutboxRelay:
         return len(rows)
 
     async def _connect(self) -> None:
+        """Prepare the broker (re-sending what it may have lost) and start a producer."""
+        if not await self._broker_prepared():
+            await self._rewind()
         await self.ensure_topics()
         producer = AIOKafkaProducer(
             bootstrap_servers=self.servers, acks="all", linger_ms=2, enable_idempotence=False
@@ -137,28 +171,20 @@ class OutboxRelay:
 
     async def ensure_topics(self) -> None:
         """Create our topics with explicit partitions (auto-creation would pick its own)."""
-        admin = await self._admin()
-        existing = set(await admin.list_topics())
-        missing = [t for t in self.topics if t not in existing]
-        if missing:
-            with contextlib.suppress(TopicAlreadyExistsError):
-                await admin.create_topics(
-                    [NewTopic(t, self.partitions, replication_factor=1) for t in missing]
-                )
+        await _create_missing(await self._admin(), [*self.topics, SENTINEL_TOPIC], self.partitions)
 
-    async def _topics_missing(self) -> bool:
+    async def _broker_prepared(self) -> bool:
+        """False for a new broker, or one that lost its log since we prepared it."""
         admin = await self._admin()
-        return not set(self.topics) <= set(await admin.list_topics())
+        return SENTINEL_TOPIC in set(await admin.list_topics())
 
     async def close(self) -> None:
         await self._drop_producer()
 
-    async def _recover(self) -> None:
-        """The broker lost its log: recreate topics, re-send what consumers have not applied."""
+    async def _rewind(self) -> None:
+        """Mark for re-sending every event after the lowest consumer checkpoint."""
         self.resets += 1
-        await self._drop_producer()
         async with transaction(self.sessions) as session:
             seq = await lowest(session, self.consumers)
-            rewound = (await session.execute(REWIND, {"seq": seq})).rowcount
-        log.warning("relay: broker reset detected; re-sending %d events after seq %d", rewound, seq)
-        await self._connect()
+            rewound = (await session.execute(REWIND, {"seq": seq})).rowcount  # type: ignore[attr-defined]
+        log.warning("relay: unprepared broker; re-sending %d events after seq %d", rewound, seq)

@@ -1,0 +1,128 @@
+"""Session fixtures: the real embedded stack (or services named by STOREFRONT_* URLs),
+migrated once; a real worker process; the API in-process over ASGI."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import TypeVar
+
+import httpx
+import pytest
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from api.app import create_app
+from commerce.db import create_engine, session_factory
+from storefront import migrate
+from storefront.embedded import EmbeddedStack
+from storefront.settings import Settings
+from tests.worker import WorkerProcess
+
+T = TypeVar("T")
+ADMIN_TOKEN = "test-admin-token"
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedStack | None]:
+    """The embedded services, unless every service URL is given in the environment."""
+    external = Settings()
+    if external.database_url and external.redis_url and external.kafka_url:
+        yield None
+        return
+    stack = EmbeddedStack(tmp_path_factory.mktemp("services"))
+    stack.start()
+    try:
+        yield stack
+    finally:
+        stack.stop()
+
+
+@pytest.fixture(scope="session")
+def settings(stack: EmbeddedStack | None, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    data = tmp_path_factory.mktemp("data")
+    urls = dict(stack.urls) if stack else {}
+    settings = Settings.model_validate(
+        {**urls, "data_dir": data, "admin_token": ADMIN_TOKEN, "stream_batch_seconds": 0.02}
+    )
+    migrate.upgrade(settings.require("database_url"))
+    return settings
+
+
+def worker_env(settings: Settings) -> dict[str, str]:
+    return {
+        "STOREFRONT_DATABASE_URL": settings.require("database_url"),
+        "STOREFRONT_REDIS_URL": settings.require("redis_url"),
+        "STOREFRONT_KAFKA_URL": settings.require("kafka_url"),
+        "STOREFRONT_DATA_DIR": str(settings.data_dir),
+        "STOREFRONT_STREAM_BATCH_SECONDS": str(settings.stream_batch_seconds),
+    }
+
+
+@pytest.fixture(scope="session")
+def worker(settings: Settings) -> Iterator[WorkerProcess]:
+    """The real stream worker (relay + consumers) as a child process."""
+    process = WorkerProcess(worker_env(settings), settings.data_dir / "worker.log")
+    process.start()
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+@pytest.fixture(scope="session")
+async def sessions(settings: Settings) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    engine = create_engine(settings.require("database_url"))
+    yield session_factory(engine)
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+async def redis(settings: Settings) -> AsyncIterator[Redis]:
+    client: Redis = Redis.from_url(settings.require("redis_url"))
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture(scope="session")
+async def client(settings: Settings, worker: WorkerProcess) -> AsyncIterator[httpx.AsyncClient]:
+    """The API in this process, on the same services and index folder as the worker."""
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            yield http
+
+
+@pytest.fixture
+def admin() -> dict[str, str]:
+    return {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+
+async def eventually(
+    probe: Callable[[], Awaitable[T]], check: Callable[[T], bool], *, timeout: float = 10.0,
+    interval: float = 0.02,
+) -> T:
+    """Poll `probe` until `check` holds on its result; fail with the last result at the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = await probe()
+        if check(value):
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s; last value: {value!r}")
+        await asyncio.sleep(interval)
+
+
+
+
+@pytest.fixture(scope="session")
+async def reference(sessions: async_sessionmaker[AsyncSession]) -> None:
+    """Brands, the demo category tree and warehouses (no products)."""
+    from commerce.db import transaction
+    from storefront import demo
+
+    async with transaction(sessions) as session:
+        if not await demo.is_loaded(session):
+            await demo.load_reference_data(session)
