@@ -101,7 +101,10 @@ def admin() -> dict[str, str]:
 
 
 async def eventually(
-    probe: Callable[[], Awaitable[T]], check: Callable[[T], bool], *, timeout: float = 10.0,
+    probe: Callable[[], Awaitable[T]],
+    check: Callable[[T], bool],
+    *,
+    timeout: float = 10.0,
     interval: float = 0.02,
 ) -> T:
     """Poll `probe` until `check` holds on its result; fail with the last result at the deadline."""
@@ -113,8 +116,6 @@ async def eventually(
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout}s; last value: {value!r}")
         await asyncio.sleep(interval)
-
-
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,9 @@ def word(prefix: str = "zq") -> str:
     return f"{prefix}{uuid.uuid4().hex[:10]}"
 
 
-async def create_product(client: httpx.AsyncClient, headers: dict[str, str], **fields: Any) -> dict[str, Any]:
+async def create_product(
+    client: httpx.AsyncClient, headers: dict[str, str], **fields: Any
+) -> dict[str, Any]:
     body = {
         "sku": f"T-{uuid.uuid4().hex[:12]}",
         "name": f"{word()} Lantern",
@@ -31,7 +33,10 @@ async def create_product(client: httpx.AsyncClient, headers: dict[str, str], **f
 
 
 async def set_stock(
-    client: httpx.AsyncClient, headers: dict[str, str], sku: str, quantity: int,
+    client: httpx.AsyncClient,
+    headers: dict[str, str],
+    sku: str,
+    quantity: int,
     warehouse: str = "berlin",
 ) -> dict[str, Any]:
     response = await client.patch(

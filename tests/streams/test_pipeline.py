@@ -24,11 +24,15 @@ async def test_created_product_is_searchable_within_one_second(
 
     product = await create_product(client, admin, name=f"{name} Lantern")
 
-    result = await eventually(lambda: search(client, q=name), lambda r: r["total"] == 1, timeout=1.0)
+    result = await eventually(
+        lambda: search(client, q=name), lambda r: r["total"] == 1, timeout=1.0
+    )
     assert result["items"][0]["id"] == product["id"]
 
 
-async def test_one_typo_still_finds_the_product(client: httpx.AsyncClient, admin: dict[str, str]) -> None:
+async def test_one_typo_still_finds_the_product(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
     name = word("kettle")
     await create_product(client, admin, name=f"{name} Teapot")
     typo = name[:3] + name[4] + name[3] + name[5:]  # two letters swapped: one edit
@@ -64,7 +68,9 @@ async def test_stock_to_zero_flips_in_stock_and_changes_facets(
     assert [hit["in_stock"] for hit in everything["items"]] == [False]
 
 
-async def test_deleted_product_leaves_search(client: httpx.AsyncClient, admin: dict[str, str]) -> None:
+async def test_deleted_product_leaves_search(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
     name = word()
     product = await create_product(client, admin, name=f"{name} Lantern")
     await eventually(lambda: search(client, q=name), lambda r: r["total"] == 1)
@@ -76,7 +82,9 @@ async def test_deleted_product_leaves_search(client: httpx.AsyncClient, admin: d
     assert (await client.get(f"/api/products/{product['id']}")).status_code == 404
 
 
-async def test_updated_product_is_reindexed(client: httpx.AsyncClient, admin: dict[str, str]) -> None:
+async def test_updated_product_is_reindexed(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
     product = await create_product(client, admin)
     new_name = word()
     response = await client.patch(
@@ -95,7 +103,9 @@ async def test_stock_event_invalidates_cached_list(
     product = await create_product(client, admin, brand=brand)
     brand_slug = brand.lower().replace(" ", "-")
     await set_stock(client, admin, product["sku"], 3)
-    await eventually(lambda: search(client, brand=brand, in_stock="true"), lambda r: r["total"] == 1)
+    await eventually(
+        lambda: search(client, brand=brand, in_stock="true"), lambda r: r["total"] == 1
+    )
 
     async def listed() -> dict[str, Any]:
         response = await client.get("/api/products", params={"brand": brand_slug})
@@ -119,7 +129,9 @@ async def test_item_cache_is_invalidated_by_update(
 ) -> None:
     product = await create_product(client, admin)
     assert (await client.get(f"/api/products/{product['id']}")).json()["price"] == "49.90"
-    await client.patch(f"/api/admin/products/{product['id']}", json={"price": "39.00"}, headers=admin)
+    await client.patch(
+        f"/api/admin/products/{product['id']}", json={"price": "39.00"}, headers=admin
+    )
 
     async def price() -> str:
         return str((await client.get(f"/api/products/{product['id']}")).json()["price"])
