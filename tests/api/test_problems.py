@@ -1,0 +1,255 @@
+"""Bad input on every endpoint gets a 4xx RFC 9457 problem response, never a 500."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.factories import create_product
+
+pytestmark = pytest.mark.usefixtures("reference")
+MISSING = str(uuid.uuid4())
+
+PUBLIC_CASES: list[tuple[str, str, dict[str, Any] | None, int]] = [
+    ("GET", "/api/search?page=0", None, 422),
+    ("GET", "/api/search?page=abc", None, 422),
+    ("GET", "/api/search?size=1000", None, 422),
+    ("GET", "/api/search?size=-1", None, 422),
+    ("GET", "/api/search?page=500&size=100", None, 422),
+    ("GET", "/api/search?price_min=-5", None, 422),
+    ("GET", "/api/search?price_min=nan", None, 422),
+    ("GET", "/api/search?price_max=1e400", None, 422),
+    ("GET", "/api/search?price_min=50&price_max=10", None, 422),
+    ("GET", "/api/search?in_stock=maybe", None, 422),
+    ("GET", "/api/search?sort=cheapest", None, 422),
+    ("GET", "/api/search?category=Not%20A%20Slug", None, 422),
+    ("GET", "/api/search?q=" + "x" * 201, None, 422),
+    ("GET", "/api/products?page=0", None, 422),
+    ("GET", "/api/products?size=101", None, 422),
+    ("GET", "/api/products?category=nope-not-there", None, 422),
+    ("GET", "/api/products?brand=%00", None, 422),
+    ("GET", "/api/products/not-a-uuid", None, 422),
+    ("GET", f"/api/products/{MISSING}", None, 404),
+    ("GET", "/api/no-such-route", None, 404),
+    ("POST", "/api/search", None, 405),
+]
+
+ADMIN_CASES: list[tuple[str, str, dict[str, Any] | None, int]] = [
+    ("POST", "/api/admin/products", {}, 422),
+    (
+        "POST",
+        "/api/admin/products",
+        {"sku": "bad sku!", "name": "x", "brand": "b", "category": "camping", "price": "1"},
+        422,
+    ),
+    (
+        "POST",
+        "/api/admin/products",
+        {"sku": "OK-1", "name": "x", "brand": "b", "category": "camping", "price": "-1"},
+        422,
+    ),
+    (
+        "POST",
+        "/api/admin/products",
+        {"sku": "OK-1", "name": "x", "brand": "b", "category": "camping", "price": "1.999"},
+        422,
+    ),
+    (
+        "POST",
+        "/api/admin/products",
+        {"sku": "OK-1", "name": "x", "brand": "b", "category": "unknown-category", "price": "1"},
+        422,
+    ),
+    (
+        "POST",
+        "/api/admin/products",
+        {"sku": "OK-1", "name": "", "brand": "b", "category": "camping", "price": "1"},
+        422,
+    ),
+    (
+        "POST",
+        "/api/admin/products",
+        {
+            "sku": "OK-1",
+            "name": "x",
+            "brand": "b",
+            "category": "camping",
+            "price": "1",
+            "rating": 9,
+        },
+        422,
+    ),
+    (
+        "POST",
+        "/api/admin/products",
+        {
+            "sku": "OK-1",
+            "name": "x",
+            "brand": "b",
+            "category": "camping",
+            "price": "1",
+            "colour": "red",
+        },
+        422,
+    ),
+    ("PATCH", f"/api/admin/products/{MISSING}", {"name": "x"}, 404),
+    ("PATCH", "/api/admin/products/not-a-uuid", {"name": "x"}, 422),
+    ("DELETE", f"/api/admin/products/{MISSING}", None, 404),
+    (
+        "PATCH",
+        "/api/admin/inventory/NOPE-404/stock",
+        {"warehouse": "berlin", "quantity": 1, "reason": "count"},
+        404,
+    ),
+    (
+        "PATCH",
+        "/api/admin/inventory/bad%20sku/stock",
+        {"warehouse": "berlin", "quantity": 1, "reason": "count"},
+        422,
+    ),
+    ("GET", "/api/admin/inventory/NOPE-404", None, 404),
+]
+
+
+def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body: dict[str, Any] = response.json()
+    assert body["status"] == status
+    assert body["title"]
+    assert body["type"] == "about:blank"
+    return body
+
+
+@pytest.mark.parametrize(("method", "url", "body", "status"), PUBLIC_CASES)
+async def test_public_bad_input(
+    client: httpx.AsyncClient, method: str, url: str, body: dict[str, Any] | None, status: int
+) -> None:
+    assert_problem(await client.request(method, url, json=body), status)
+
+
+@pytest.mark.parametrize(("method", "url", "body", "status"), ADMIN_CASES)
+async def test_admin_bad_input(
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    method: str,
+    url: str,
+    body: dict[str, Any] | None,
+    status: int,
+) -> None:
+    assert_problem(await client.request(method, url, json=body, headers=admin), status)
+
+
+@pytest.mark.parametrize(
+    "headers", [{}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic x"}]
+)
+async def test_admin_routes_need_the_token(
+    client: httpx.AsyncClient, headers: dict[str, str]
+) -> None:
+    response = await client.post("/api/admin/products", json={}, headers=headers)
+    assert_problem(response, 401)
+    assert response.headers["www-authenticate"] == "Bearer"
+
+
+async def test_malformed_json_is_a_problem(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    response = await client.post(
+        "/api/admin/products",
+        content=b"{not json",
+        headers={**admin, "content-type": "application/json"},
+    )
+    assert_problem(response, 422)
+
+
+async def test_duplicate_sku_conflicts(client: httpx.AsyncClient, admin: dict[str, str]) -> None:
+    product = await create_product(client, admin)
+    response = await client.post(
+        "/api/admin/products",
+        json={
+            "sku": product["sku"],
+            "name": "Other",
+            "brand": "Acme",
+            "category": "camping",
+            "price": "3.00",
+        },
+        headers=admin,
+    )
+    assert "already exists" in assert_problem(response, 409)["detail"]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"warehouse": "berlin", "reason": "no amount"},
+        {"warehouse": "berlin", "quantity": 1, "delta": 1, "reason": "both"},
+        {"warehouse": "berlin", "delta": 0, "reason": "zero"},
+        {"warehouse": "berlin", "quantity": -1, "reason": "negative"},
+        {"warehouse": "berlin", "quantity": 1, "reason": ""},
+        {"warehouse": "atlantis", "quantity": 1, "reason": "unknown warehouse"},
+    ],
+)
+async def test_bad_stock_changes(
+    client: httpx.AsyncClient, admin: dict[str, str], change: dict[str, Any]
+) -> None:
+    product = await create_product(client, admin)
+    response = await client.patch(
+        f"/api/admin/inventory/{product['sku']}/stock", json=change, headers=admin
+    )
+    assert_problem(response, 422)
+
+
+async def test_stock_never_goes_negative(client: httpx.AsyncClient, admin: dict[str, str]) -> None:
+    product = await create_product(client, admin)
+    url = f"/api/admin/inventory/{product['sku']}/stock"
+    await client.patch(
+        url, json={"warehouse": "osaka", "quantity": 2, "reason": "count"}, headers=admin
+    )
+
+    response = await client.patch(
+        url, json={"warehouse": "osaka", "delta": -3, "reason": "shrinkage"}, headers=admin
+    )
+
+    assert_problem(response, 409)
+    stock = (await client.get(f"/api/admin/inventory/{product['sku']}", headers=admin)).json()
+    assert stock["available"] == 2
+
+
+async def test_stock_change_writes_ledger_and_outbox_in_one_transaction(
+    client: httpx.AsyncClient, admin: dict[str, str], sessions: Any
+) -> None:
+    from sqlalchemy import text
+
+    product = await create_product(client, admin)
+    url = f"/api/admin/inventory/{product['sku']}/stock"
+    await client.patch(
+        url, json={"warehouse": "dallas", "quantity": 10, "reason": "delivery"}, headers=admin
+    )
+    await client.patch(
+        url, json={"warehouse": "dallas", "delta": -4, "reason": "damaged"}, headers=admin
+    )
+
+    async with sessions() as session:
+        ledger = (
+            await session.execute(
+                text(
+                    "SELECT delta, on_hand_after, reason FROM stock_movements "
+                    "WHERE product_id = :id ORDER BY id"
+                ),
+                {"id": product["id"]},
+            )
+        ).all()
+        events = (
+            await session.execute(
+                text(
+                    "SELECT event->'payload'->>'delta' FROM outbox "
+                    "WHERE key = :sku AND topic = 'inventory' ORDER BY seq"
+                ),
+                {"sku": product["sku"]},
+            )
+        ).all()
+    assert [tuple(row) for row in ledger] == [(10, 10, "delivery"), (-4, 6, "damaged")]
+    assert [row[0] for row in events] == ["10", "-4"]
