@@ -17,8 +17,8 @@ from api.app import create_app
 from commerce.db import create_engine, session_factory
 from storefront import migrate
 from storefront.embedded import EmbeddedStack
+from storefront.processes import WorkerProcess
 from storefront.settings import Settings
-from tests.worker import WorkerProcess
 
 T = TypeVar("T")
 ADMIN_TOKEN = "test-admin-token"

@@ -17,11 +17,11 @@ from commerce.catalog.service import create_product as create_product_now
 from commerce.db import transaction
 from commerce.events import TOPICS
 from storefront.embedded import EmbeddedStack
+from storefront.processes import WorkerProcess
 from storefront.settings import Settings
 from streams.relay import OutboxRelay
 from tests.conftest import eventually
 from tests.factories import create_product, search, word
-from tests.worker import WorkerProcess
 
 pytestmark = pytest.mark.usefixtures("reference")
 CONSUMERS = ("search", "warehouse", "cache")

@@ -1,0 +1,85 @@
+"""Shared by the benchmarks: the machine they ran on, percentiles, a synthetic catalog."""
+
+from __future__ import annotations
+
+import os
+import platform
+import random
+import statistics
+import uuid
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from search.query import ProductDocument, ProductQuery, Sort
+from storefront.demo import ADJECTIVES, BRAND_STEMS, COLOURS, TREE
+
+
+def machine() -> str:
+    return (
+        f"{platform.node()} · {os.cpu_count()} cores · Python {platform.python_version()} · "
+        f"{platform.machine()}"
+    )
+
+
+def percentiles(samples_ms: list[float]) -> str:
+    ordered = sorted(samples_ms)
+    cut = statistics.quantiles(ordered, n=100, method="inclusive")
+    return f"p50 {cut[49]:.2f} ms · p95 {cut[94]:.2f} ms · p99 {cut[98]:.2f} ms (n={len(ordered)})"
+
+
+def catalog(count: int, seed: int = 7) -> list[ProductDocument]:
+    rng = random.Random(seed)
+    leaves = [(root, leaf) for root, children in TREE.items() for leaf in children]
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    docs = []
+    for n in range(count):
+        root, leaf = rng.choice(leaves)
+        brand, colour = rng.choice(BRAND_STEMS), rng.choice(COLOURS)
+        noun = leaf.replace("-", " ").rstrip("s").title()
+        docs.append(
+            ProductDocument(
+                id=uuid.UUID(int=rng.getrandbits(128), version=4),
+                sku=f"B-{n:07d}",
+                name=f"{brand} {rng.choice(ADJECTIVES)} {noun} {colour.title()}",
+                description=f"A {colour} {noun.lower()} by {brand} for everyday {root}.",
+                brand=brand,
+                category=leaf,
+                category_path=f"{root}/{leaf}",
+                price=Decimal(rng.randint(199, 149_999)) / 100,
+                rating=round(rng.uniform(2.5, 5), 1),
+                available=0 if rng.random() < 0.1 else rng.randint(1, 500),
+                created_at=start + timedelta(minutes=n),
+                version=1,
+            )
+        )
+    return docs
+
+
+def mixed_queries(count: int, seed: int = 11) -> list[ProductQuery]:
+    """Text (some with a typo) + filters + facets + sort + a page of 20."""
+    rng = random.Random(seed)
+    words = [w.lower() for w in ADJECTIVES + BRAND_STEMS] + [
+        leaf.rstrip("s") for leaves in TREE.values() for leaf in leaves
+    ]
+    queries = []
+    for _ in range(count):
+        terms = rng.sample(words, rng.choice([0, 1, 1, 2, 2, 3]))
+        if terms and rng.random() < 0.3:  # a one-letter typo
+            t = terms[0]
+            i = rng.randrange(1, len(t))
+            terms[0] = t[: i - 1] + t[i] + t[i - 1] + t[i + 1 :]
+        low = rng.choice([None, None, Decimal(20), Decimal(100)])
+        queries.append(
+            ProductQuery(
+                q=" ".join(terms),
+                brands=tuple(rng.sample(BRAND_STEMS, rng.choice([0, 0, 1, 2]))),
+                category=rng.choice([None, None, None, *TREE.keys()]),
+                price_min=low,
+                price_max=rng.choice([None, (low or Decimal(0)) + Decimal(500)]),
+                in_stock=rng.choice([None, True]),
+                sort=rng.choice(list(Sort)),
+                page=rng.choice([1, 1, 1, 2, 3]),
+                size=20,
+            )
+        )
+    return queries
