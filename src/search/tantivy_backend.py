@@ -10,7 +10,7 @@ import asyncio
 import threading
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -208,26 +208,30 @@ class TantivyBackend:
                 order_by_field=field,
                 order=order,
             )
-            hits = [(None, searcher.doc(address)) for _, address in result.hits]
+            hits: list[tuple[float | None, tantivy.Document]] = [
+                (None, searcher.doc(address)) for _, address in result.hits
+            ]
         else:
             # Relevance, then rating: tantivy sorts on one key, so re-sort the window.
             result = searcher.search(compiled, limit=query.offset + query.size, count=True)
             docs = [(float(score), searcher.doc(address)) for score, address in result.hits]
-            docs.sort(key=lambda pair: (-round(pair[0], 4), -float(pair[1].get_first("rating"))))
+            docs.sort(key=lambda pair: (-round(pair[0], 4), -float(_stored(pair[1], "rating"))))
             hits = [(score, doc) for score, doc in docs[query.offset :]]
-        return [self._hit(doc, score) for score, doc in hits], int(result.count or 0)
+        # `count` exists at run time (count=True) but is missing from tantivy's stubs.
+        total = int(result.count or 0)  # type: ignore[attr-defined]
+        return [self._hit(doc, score) for score, doc in hits], total
 
     @staticmethod
     def _hit(doc: tantivy.Document, score: float | None) -> ProductHit:
-        available = int(doc.get_first("available"))
+        available = int(_stored(doc, "available"))
         return ProductHit(
-            id=uuid.UUID(doc.get_first("id")),
-            sku=doc.get_first("sku"),
-            name=doc.get_first("name"),
-            brand=doc.get_first("brand"),
-            category=doc.get_first("category"),
-            price=Decimal(str(doc.get_first("price"))).quantize(Decimal("0.01")),
-            rating=float(doc.get_first("rating")),
+            id=uuid.UUID(_stored(doc, "id")),
+            sku=_stored(doc, "sku"),
+            name=_stored(doc, "name"),
+            brand=_stored(doc, "brand"),
+            category=_stored(doc, "category"),
+            price=Decimal(str(_stored(doc, "price"))).quantize(Decimal("0.01")),
+            rating=float(_stored(doc, "rating")),
             available=available,
             in_stock=available > 0,
             score=score,
@@ -270,5 +274,8 @@ class TantivyBackend:
         )
 
 
-def document_from_event_time(value: datetime) -> int:
-    return int(value.timestamp())
+def _stored(doc: tantivy.Document, field: str) -> Any:
+    value = doc.get_first(field)
+    if value is None:
+        raise KeyError(f"search document lacks stored field {field!r}")
+    return value

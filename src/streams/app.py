@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import faust
 import orjson
@@ -66,12 +65,12 @@ def create_app(
     if relay is not None:
         app.task(relay.run)
 
-    @app.timer(1.0)
     async def advance_checkpoints() -> None:
         async with transaction(sessions) as session:
             for consumer in consumers:
                 await checkpoints.advance(session, consumer.name, consumer.topics)
 
+    app.timer(1.0)(advance_checkpoints)
     return app
 
 
@@ -83,9 +82,9 @@ def _add_agent(
 ) -> None:
     topic = app.topic(*consumer.topics, partitions=config.partitions)
 
-    async def agent(stream: AsyncIterator[Any]) -> None:
-        async for values in stream.take(config.batch_size, within=config.batch_seconds):  # type: ignore[attr-defined]
-            await handle_batch(app, sessions, consumer, values)
+    async def agent(stream: faust.StreamT[bytes]) -> None:
+        async for values in stream.take(config.batch_size, within=config.batch_seconds):
+            await handle_batch(app, sessions, consumer, list(values))
 
     app.agent(topic, name=f"storefront.{consumer.name}")(agent)
 
@@ -129,4 +128,6 @@ async def _attempt(
 
 async def _dead_letter(app: faust.App, topic: str, value: bytes, error: Exception | None) -> None:
     body = orjson.dumps({"event": value.decode(errors="replace"), "error": repr(error)})
-    await app.producer.send(f"{topic}.dlq", key=None, value=body)
+    await app.producer.send(
+        f"{topic}.dlq", key=None, value=body, partition=None, timestamp=None, headers=None
+    )

@@ -56,7 +56,7 @@ async def advance(
 
 async def lowest(session: AsyncSession, consumers: Sequence[str]) -> int:
     """The lowest checkpoint among `consumers` (0 for one that never recorded any)."""
-    rows = dict(
+    rows: dict[str, int] = dict(
         (
             await session.execute(
                 text(

@@ -28,9 +28,9 @@ class CatalogCache:
         self.item_ttl = item_ttl
 
     async def _list_key(self, params: str) -> str:
-        generation = await self.redis.get(GENERATION_KEY) or b"0"
+        generation = int(await self.redis.get(GENERATION_KEY) or 0)
         digest = hashlib.sha256(params.encode()).hexdigest()[:32]
-        return f"catalog:list:{generation.decode()}:{digest}"
+        return f"catalog:list:{generation}:{digest}"
 
     async def get_list(self, params: str) -> Page[ProductOut] | None:
         raw = await self.redis.get(await self._list_key(params))

@@ -19,7 +19,7 @@ def slugify(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:80] or "brand"
 
 
-def _available() -> Select[tuple[uuid.UUID, int]]:
+def _available() -> Select[uuid.UUID, int]:
     return select(
         StockLevel.product_id,
         func.coalesce(func.sum(StockLevel.on_hand - StockLevel.reserved), 0).label("available"),
@@ -30,7 +30,7 @@ class CatalogRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    def _products(self) -> Select[tuple[Product]]:
+    def _products(self) -> Select[Product]:
         return (
             select(Product)
             .join(Product.brand)
