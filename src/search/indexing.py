@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from commerce.events import CATALOG_TOPIC, INVENTORY_TOPIC, Envelope, ProductSnapshot
+from commerce.events import Envelope, ProductSnapshot
 from search.query import ProductDocument
 
 
@@ -34,6 +34,3 @@ def document(product: ProductSnapshot, available: int) -> ProductDocument:
         created_at=product.created_at,
         version=product.version,
     )
-
-
-SEARCH_TOPICS = (CATALOG_TOPIC, INVENTORY_TOPIC)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import uuid
 from datetime import datetime
@@ -16,6 +17,12 @@ TOKEN = re.compile(r"\w+", re.UNICODE)
 
 #: Upper edges of the price facet's buckets (USD); the last bucket is open-ended.
 PRICE_BUCKET_EDGES = (25, 50, 100, 250, 500, 1000)
+
+
+def price_buckets() -> list[tuple[Decimal | None, Decimal | None]]:
+    """(min, max) of each price bucket, in order; None is open-ended."""
+    edges: list[Decimal | None] = [None, *(Decimal(edge) for edge in PRICE_BUCKET_EDGES), None]
+    return list(itertools.pairwise(edges))
 
 
 class Sort(StrEnum):

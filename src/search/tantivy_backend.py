@@ -19,7 +19,6 @@ import tantivy
 from tantivy import FieldType, Occur, Order, Query
 
 from search.query import (
-    PRICE_BUCKET_EDGES,
     FacetCount,
     Facets,
     PriceBucket,
@@ -28,6 +27,7 @@ from search.query import (
     ProductQuery,
     SearchResult,
     Sort,
+    price_buckets,
 )
 
 #: Text fields and their weight: name over category (and brand) over description.
@@ -238,16 +238,11 @@ class TantivyBackend:
         )
 
     def _facets(self, searcher: tantivy.Searcher, compiled: Query) -> Facets:
-        ranges: list[dict[str, float]] = []
-        lower: float | None = None
-        for edge in (*PRICE_BUCKET_EDGES, None):
-            bucket: dict[str, float] = {}
-            if lower is not None:
-                bucket["from"] = lower
-            if edge is not None:
-                bucket["to"] = float(edge)
-            ranges.append(bucket)
-            lower = float(edge) if edge is not None else None
+        bounds = price_buckets()
+        ranges = [
+            {key: float(value) for key, value in (("from", low), ("to", high)) if value is not None}
+            for low, high in bounds
+        ]
         aggregations = {
             "brands": {"terms": {"field": "brand", "size": FACET_SIZE}},
             "categories": {"terms": {"field": "category", "size": FACET_SIZE}},
@@ -264,12 +259,8 @@ class TantivyBackend:
                 for b in result["categories"]["buckets"]
             ],
             price=[
-                PriceBucket(
-                    min=Decimal(str(b["from"])) if b.get("from") is not None else None,
-                    max=Decimal(str(b["to"])) if b.get("to") is not None else None,
-                    count=b["doc_count"],
-                )
-                for b in result["price"]["buckets"]
+                PriceBucket(min=low, max=high, count=bucket["doc_count"])
+                for (low, high), bucket in zip(bounds, result["price"]["buckets"], strict=True)
             ],
         )
 

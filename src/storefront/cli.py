@@ -7,7 +7,6 @@ import shutil
 import signal
 import subprocess
 import time
-from pathlib import Path
 from typing import Annotated
 
 import httpx
@@ -149,10 +148,6 @@ def load_demo() -> None:
     """Load the deterministic demo catalog into an empty database."""
     added = asyncio.run(_load_demo(Settings()))
     console.print(f"Loaded {added:,} demo products." if added else "A catalog is already loaded.")
-
-
-def data_dir_default() -> Path:
-    return Settings().data_dir
 
 
 if __name__ == "__main__":
