@@ -249,6 +249,11 @@ class TantivyBackend:
             "price": {"range": {"field": "price", "ranges": ranges}},
         }
         result = searcher.aggregate(compiled, aggregations)
+        # An empty index answers with no buckets at all: match buckets by bounds, not position.
+        counts = {
+            (_bound(bucket.get("from")), _bound(bucket.get("to"))): int(bucket["doc_count"])
+            for bucket in result["price"]["buckets"]
+        }
         return Facets(
             brands=[
                 FacetCount(value=b["key"], count=b["doc_count"])
@@ -259,8 +264,8 @@ class TantivyBackend:
                 for b in result["categories"]["buckets"]
             ],
             price=[
-                PriceBucket(min=low, max=high, count=bucket["doc_count"])
-                for (low, high), bucket in zip(bounds, result["price"]["buckets"], strict=True)
+                PriceBucket(min=low, max=high, count=counts.get((low, high), 0))
+                for low, high in bounds
             ],
         )
 
@@ -270,3 +275,7 @@ def _stored(doc: tantivy.Document, field: str) -> Any:
     if value is None:
         raise KeyError(f"search document lacks stored field {field!r}")
     return value
+
+
+def _bound(value: float | None) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
