@@ -36,6 +36,7 @@ TEXT_FIELDS = {"name": 3.0, "category_text": 2.0, "brand_text": 2.0, "descriptio
 FUZZY_FIELDS = ("name", "category_text", "brand_text")
 FUZZY_WEIGHT = 0.3
 FACET_SIZE = 50
+SKU_BOOST = 10.0
 
 SORT_FIELDS: dict[Sort, tuple[str, Order]] = {
     Sort.price_asc: ("price", Order.Asc),
@@ -144,9 +145,9 @@ class TantivyBackend:
         )
 
     def _compile(self, query: ProductQuery) -> Query:
-        clauses: list[tuple[Occur, Query]] = [
-            (Occur.Must, self._text(term)) for term in query.terms()
-        ]
+        clauses: list[tuple[Occur, Query]] = []
+        if query.terms():
+            clauses.append((Occur.Must, self._words_or_sku(query)))
         if query.brands:
             clauses.append(
                 (Occur.Must, Query.term_set_query(self.schema, "brand", list(query.brands)))
@@ -174,10 +175,16 @@ class TantivyBackend:
             )
         if not clauses:
             return Query.all_query()
-        if all(occur == Occur.Must and query.terms() == [] for occur, _ in clauses):
+        if not query.terms():
             # Filters only: every match scores alike, so the sort decides the order.
             return Query.const_score_query(Query.boolean_query(clauses), 1.0)
         return Query.boolean_query(clauses)
+
+    def _words_or_sku(self, query: ProductQuery) -> Query:
+        """Every word must match somewhere, or the whole query is a product's exact SKU."""
+        words = Query.boolean_query([(Occur.Must, self._text(term)) for term in query.terms()])
+        sku = Query.boost_query(Query.term_query(self.schema, "sku", query.q), SKU_BOOST)
+        return Query.boolean_query([(Occur.Should, words), (Occur.Should, sku)])
 
     def _text(self, term: str) -> Query:
         """One word: exact in any text field, or within one edit in name, category or brand."""

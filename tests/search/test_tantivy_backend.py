@@ -65,6 +65,12 @@ async def test_one_typo_matches_but_ranks_below_exact(backend: TantivyBackend) -
     assert await names(backend, q="zzzzzz") == []
 
 
+async def test_exact_sku_finds_its_product(backend: TantivyBackend) -> None:
+    await backend.upsert([doc("Red Kettle", sku="KT-0042"), doc("Blue Kettle", sku="KT-0043")])
+    assert await names(backend, q="KT-0042") == ["Red Kettle"]
+    assert await names(backend, q="KT-9999") == []
+
+
 async def test_every_word_must_match(backend: TantivyBackend) -> None:
     await backend.upsert([doc("Red Kettle"), doc("Blue Kettle")])
     assert await names(backend, q="red kettle") == ["Red Kettle"]
