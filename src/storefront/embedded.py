@@ -196,45 +196,24 @@ def _postmaster_alive(pgdata: Path) -> bool:
     return True
 
 
+def _pg_client(program: str, port: int, *args: str, check: bool = True) -> str:
+    """Run one of PostgreSQL's client programs against the server on `port`; its stdout."""
+    command = [_pg_bin(program), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", *args]
+    return subprocess.run(command, check=check, capture_output=True, text=True).stdout
+
+
 def postgres_ready(port: int) -> bool:
-    result = subprocess.run(
-        [_pg_bin("pg_isready"), "-h", "127.0.0.1", "-p", str(port), "-q"], check=False
-    )
-    return result.returncode == 0
+    try:
+        _pg_client("pg_isready", port, "-q")
+    except subprocess.CalledProcessError:
+        return False
+    return True
 
 
 def create_database(port: int) -> None:
-    exists = subprocess.run(
-        [
-            _pg_bin("psql"),
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "-U",
-            "postgres",
-            "-tAc",
-            f"SELECT 1 FROM pg_database WHERE datname = '{PG_DATABASE}'",
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
-    if not exists:
-        subprocess.run(
-            [
-                _pg_bin("createdb"),
-                "-h",
-                "127.0.0.1",
-                "-p",
-                str(port),
-                "-U",
-                "postgres",
-                PG_DATABASE,
-            ],
-            check=True,
-            capture_output=True,
-        )
+    query = f"SELECT 1 FROM pg_database WHERE datname = '{PG_DATABASE}'"
+    if not _pg_client("psql", port, "-tAc", query).strip():
+        _pg_client("createdb", port, PG_DATABASE)
 
 
 def redis_service(data_dir: Path, port: int) -> tuple[Service, str]:
