@@ -14,9 +14,9 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from commerce.db import transaction
-from commerce.events import Envelope, topic_for
+from commerce.events import TOPIC_BY_PREFIX, Envelope
 from streams import checkpoints, kafka_transport
-from streams.consumers import Consumer, consume
+from streams.consumers import Consumer, consume, record_processed
 from streams.relay import OutboxRelay
 
 log = logging.getLogger(__name__)
@@ -104,29 +104,37 @@ async def handle_batch(
     for value in values:
         try:
             events.append(decode(value))
-        except ValidationError as error:
-            await _dead_letter(app, "unknown", value, error)
-    if await _attempt(sessions, consumer, events):
+        except ValidationError as invalid:
+            await _dead_letter(app, "unknown", value, invalid)
+    if await _attempt(sessions, consumer, events) is None:
         return
     for event in events:  # the batch keeps failing: find the event(s) at fault
-        if not await _attempt(sessions, consumer, [event]):
-            await _dead_letter(app, topic_for(event.type), event.model_dump_json().encode(), None)
+        error = await _attempt(sessions, consumer, [event])
+        if error is not None:
+            topic = TOPIC_BY_PREFIX.get(event.type.split(".", 1)[0], "unknown")
+            await _dead_letter(app, topic, event.model_dump_json().encode(), error)
+            # Dead-lettered is handled: the checkpoint must not wait for it forever.
+            async with transaction(sessions) as session:
+                await record_processed(session, consumer.name, [event.seq or 0])
 
 
 async def _attempt(
     sessions: async_sessionmaker[AsyncSession], consumer: Consumer, events: list[Envelope]
-) -> bool:
+) -> Exception | None:
+    """None when the events were applied; the last error after ATTEMPTS failures."""
     for attempt in range(1, ATTEMPTS + 1):
         try:
             await consume(sessions, consumer, events)
-            return True
-        except Exception:
+            return None
+        except Exception as error:
             log.exception("%s: attempt %d of %d failed", consumer.name, attempt, ATTEMPTS)
+            if attempt == ATTEMPTS:
+                return error
             await asyncio.sleep(0.1 * 2**attempt)  # back off before retrying, not to synchronise
-    return False
+    raise AssertionError("unreachable")
 
 
-async def _dead_letter(app: faust.App, topic: str, value: bytes, error: Exception | None) -> None:
+async def _dead_letter(app: faust.App, topic: str, value: bytes, error: Exception) -> None:
     body = orjson.dumps({"event": value.decode(errors="replace"), "error": repr(error)})
     await app.producer.send(
         f"{topic}.dlq", key=None, value=body, partition=None, timestamp=None, headers=None
