@@ -21,7 +21,7 @@ from storefront.processes import WorkerProcess
 from storefront.settings import Settings
 
 T = TypeVar("T")
-ADMIN_TOKEN = "test-admin-token"
+PASSWORD = "correct-horse-battery-staple"
 
 
 @pytest.fixture(scope="session")
@@ -44,7 +44,8 @@ def settings(stack: EmbeddedStack | None, tmp_path_factory: pytest.TempPathFacto
     data = tmp_path_factory.mktemp("data")
     urls = dict(stack.urls) if stack else {}
     settings = Settings.model_validate(
-        {**urls, "data_dir": data, "admin_token": ADMIN_TOKEN, "stream_batch_seconds": 0.02}
+        {**urls, "data_dir": data, "stream_batch_seconds": 0.02,
+         "jwt_secret": "test-signing-key-0123456789-0123456789-0123456789"}
     )
     migrate.upgrade(settings.require("database_url"))
     return settings
@@ -95,9 +96,34 @@ async def client(settings: Settings, worker: WorkerProcess) -> AsyncIterator[htt
             yield http
 
 
+@pytest.fixture(scope="session")
+async def accounts(
+    client: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession], reference: None
+) -> dict[str, dict[str, str]]:
+    """Bearer headers of one signed-in user per system role."""
+    from commerce.db import transaction
+    from commerce.identity.permissions import SYSTEM_ROLES
+    from commerce.identity.service import create_user
+
+    headers = {}
+    for role in SYSTEM_ROLES:
+        email = f"{role.lower().replace('_', '-')}@accounts.example.com"
+        async with transaction(sessions) as session:
+            await create_user(session, email, PASSWORD, role=role)
+        headers[role] = await sign_in(client, email)
+    return headers
+
+
+async def sign_in(client: httpx.AsyncClient, email: str, password: str = PASSWORD) -> dict[str, str]:
+    response = await client.post("/api/auth/login", json={"email": email, "password": password})
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
 @pytest.fixture
-def admin() -> dict[str, str]:
-    return {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+def admin(accounts: dict[str, dict[str, str]]) -> dict[str, str]:
+    """An ADMIN's headers: products and inventory, not roles."""
+    return accounts["ADMIN"]
 
 
 async def eventually(

@@ -5,15 +5,16 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from redis.asyncio import Redis
 
 from api import problems
-from api.routers import admin, catalog, search
+from api.access import check_policy_covers, enforce_policy
+from api.routers import access_admin, admin, auth, catalog, search
 from commerce.db import create_engine, session_factory
 from search.tantivy_backend import TantivyBackend
 from storefront.settings import Settings
-from storefront.wiring import catalog_cache
+from storefront.wiring import catalog_cache, identity_context
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -26,6 +27,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.settings = settings
         app.state.sessions = session_factory(engine)
         app.state.cache = catalog_cache(settings, redis)
+        app.state.identity = identity_context(settings, redis)
         app.state.search = TantivyBackend(settings.search_dir)
         try:
             yield
@@ -38,15 +40,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="storefront",
         version="0.1.0",
         lifespan=lifespan,
+        dependencies=[Depends(enforce_policy)],
         description="Search-and-analytics-heavy storefront backend. Errors are RFC 9457 problems.",
     )
     problems.install(app)
     app.include_router(catalog.router)
     app.include_router(search.router)
     app.include_router(admin.router)
+    app.include_router(auth.router)
+    app.include_router(access_admin.router)
 
     @app.get("/api/health", tags=["meta"])
     async def health() -> dict[str, str]:
         return {"status": "ok"}
 
+    check_policy_covers(app)
     return app

@@ -1,16 +1,15 @@
-"""Request-scoped dependencies: the unit of work, the admin guard, the shared clients."""
+"""Request-scoped dependencies: the unit of work and the shared clients."""
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce.catalog.cache import CatalogCache
+from commerce.identity.service import IdentityContext
 from search.backend import SearchBackend
 
 
@@ -30,22 +29,18 @@ def catalog_cache(request: Request) -> CatalogCache:
     return cache
 
 
-bearer = HTTPBearer(auto_error=False)
+def identity_context(request: Request) -> IdentityContext:
+    context: IdentityContext = request.app.state.identity
+    return context
 
 
-def require_admin(
-    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
-) -> None:
-    """The bootstrap admin token from settings, until real identity lands."""
-    expected = request.app.state.settings.admin_token.get_secret_value()
-    if credentials is None or not secrets.compare_digest(
-        credentials.credentials.encode(), expected.encode()
-    ):
-        raise HTTPException(
-            401, "A valid admin bearer token is required.", headers={"WWW-Authenticate": "Bearer"}
-        )
+def client_address(request: Request) -> str:
+    """The caller's address for rate limits (behind a proxy: uvicorn --proxy-headers)."""
+    return request.client.host if request.client else "unknown"
 
 
 Session = Annotated[AsyncSession, Depends(unit_of_work)]
+Identity = Annotated[IdentityContext, Depends(identity_context)]
+ClientAddress = Annotated[str, Depends(client_address)]
 Search = Annotated[SearchBackend, Depends(search_backend)]
 Cache = Annotated[CatalogCache, Depends(catalog_cache)]

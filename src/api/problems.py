@@ -57,7 +57,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, error: DomainError) -> JSONResponse:
-        return problem(request, error.status, error.title, error.detail)
+        return problem(request, error.status, error.title, error.detail, headers=error.headers())
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:

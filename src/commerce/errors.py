@@ -16,6 +16,10 @@ class DomainError(Exception):
         self.detail = detail
         self.extra = extra
 
+    def headers(self) -> dict[str, str]:
+        """Response headers the status calls for (WWW-Authenticate, Retry-After)."""
+        return {}
+
 
 class NotFound(DomainError):
     status = 404

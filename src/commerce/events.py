@@ -9,14 +9,24 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+USERS_TOPIC = "users"
 CATALOG_TOPIC = "catalog"
 INVENTORY_TOPIC = "inventory"
 #: Every topic the outbox relay publishes to, in the order DESIGN.md lists them.
-TOPICS = ("users", CATALOG_TOPIC, INVENTORY_TOPIC, "orders", "payments", "carts", "search-queries")
+TOPICS = (
+    USERS_TOPIC,
+    CATALOG_TOPIC,
+    INVENTORY_TOPIC,
+    "orders",
+    "payments",
+    "carts",
+    "search-queries",
+)
 
 #: Which topic an event type travels on, by the type's prefix.
 TOPIC_BY_PREFIX = {
-    "user": "users",
+    "user": USERS_TOPIC,
+    "role": USERS_TOPIC,
     "product": CATALOG_TOPIC,
     "price": CATALOG_TOPIC,
     "stock": INVENTORY_TOPIC,
@@ -78,3 +88,19 @@ class StockAdjusted(BaseModel):
     on_hand: int
     available: int
     reason: str
+
+
+class UserRegistered(BaseModel):
+    user_id: uuid.UUID
+    email: str
+    first_name: str
+    last_name: str
+    role: str
+
+
+class RoleChanged(BaseModel):
+    """Payload of role.created / role.updated / role.deleted."""
+
+    name: str
+    permissions: list[str]
+    version: int

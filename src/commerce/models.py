@@ -2,6 +2,7 @@
 
 from commerce.catalog.models import Brand, Category, Product
 from commerce.db import Base
+from commerce.identity.models import RefreshToken, Role, User
 from commerce.inventory.models import StockLevel, StockMovement, Warehouse
 from commerce.outbox import OutboxRow, ProcessedEvent, ProjectionCheckpoint
 
@@ -13,7 +14,10 @@ __all__ = [
     "ProcessedEvent",
     "Product",
     "ProjectionCheckpoint",
+    "RefreshToken",
+    "Role",
     "StockLevel",
     "StockMovement",
+    "User",
     "Warehouse",
 ]

@@ -24,21 +24,23 @@ app = typer.Typer(
 console = Console()
 
 
-async def _load_demo(settings: Settings) -> int:
+async def _load_demo(settings: Settings) -> tuple[int, list[tuple[str, str, str]]]:
     from commerce.db import create_engine, session_factory, transaction
     from storefront import demo
 
     engine = create_engine(settings.require("database_url"))
     try:
         async with transaction(session_factory(engine)) as session:
+            users = await demo.ensure_demo_users(session)
             if await demo.is_loaded(session):
-                return 0
+                return 0, users
         with Progress(console=console) as progress:
             task = progress.add_task("Loading demo catalog", total=settings.demo_products)
             async with transaction(session_factory(engine)) as session:
-                return await demo.load(
+                added = await demo.load(
                     session, settings.demo_products, lambda n: progress.advance(task, n)
                 )
+        return added, users
     finally:
         await engine.dispose()
 
@@ -65,8 +67,11 @@ def up(
             {k.removeprefix("STOREFRONT_").lower(): v for k, v in env.items()}
         )
         migrate.upgrade(settings.require("database_url"))
-        if demo and (added := asyncio.run(_load_demo(settings))):
-            console.print(f"Loaded {added:,} demo products.")
+        users: list[tuple[str, str, str]] = []
+        if demo:
+            added, users = asyncio.run(_load_demo(settings))
+            if added:
+                console.print(f"Loaded {added:,} demo products.")
         from search.tantivy_backend import open_index
 
         open_index(settings.search_dir)
@@ -79,7 +84,8 @@ def up(
         console.print(
             f"[bold green]storefront is up[/]\n  API:      {url}/api\n  Docs:     {url}/docs\n"
             f"  Search:   {url}/api/search?q=wireless%20headphones\n"
-            f"  Admin token: {settings.admin_token.get_secret_value()}\n"
+            + "".join(f"  {role:<12} {email} / {password}\n" for email, password, role in users)
+            + f"  Sign in:  POST {url}/api/auth/login\n"
             f"  Logs:     {logs}\n"
             f"  Warehouse: {settings.warehouse_dir} (analytics.warehouse.open_warehouse)\n"
             "Ctrl-C stops everything."
@@ -146,8 +152,43 @@ def run_migrations() -> None:
 @app.command(name="load-demo")
 def load_demo() -> None:
     """Load the deterministic demo catalog into an empty database."""
-    added = asyncio.run(_load_demo(Settings()))
+    added, _ = asyncio.run(_load_demo(Settings()))
     console.print(f"Loaded {added:,} demo products." if added else "A catalog is already loaded.")
+
+
+users_app = typer.Typer(help="Accounts.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+
+
+@users_app.command("create-admin")
+def create_admin(
+    email: Annotated[str, typer.Option(prompt=True)],
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+    first_name: str = "Super",
+    last_name: str = "Admin",
+) -> None:
+    """Create a SUPER_ADMIN account (the first one cannot be made through the API)."""
+    from commerce.errors import DomainError
+
+    async def create() -> None:
+        from commerce.db import create_engine, session_factory, transaction
+        from commerce.identity.service import create_user
+
+        engine = create_engine(Settings().require("database_url"))
+        try:
+            async with transaction(session_factory(engine)) as session:
+                await create_user(
+                    session, email, password, first_name=first_name, last_name=last_name
+                )
+        finally:
+            await engine.dispose()
+
+    try:
+        asyncio.run(create())
+    except DomainError as error:
+        console.print(f"[red]{error.detail}[/]")
+        raise typer.Exit(1) from error
+    console.print(f"Created SUPER_ADMIN {email}.")
 
 
 if __name__ == "__main__":

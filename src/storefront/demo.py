@@ -17,6 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce.catalog.models import Brand, Category, Product
 from commerce.events import Envelope, ProductSnapshot, StockAdjusted, topic_for
+from commerce.identity.permissions import CUSTOMER, SUPER_ADMIN
+from commerce.identity.repository import IdentityRepository
+from commerce.identity.service import create_user
 from commerce.inventory.models import StockLevel, StockMovement, Warehouse
 from commerce.outbox import OutboxRow
 
@@ -295,3 +298,17 @@ async def _load_batch(
         )
         events.append(_event("stock.adjusted", snapshot.sku, movement_id, payload, created))
     await session.execute(insert(OutboxRow), events)
+
+
+DEMO_USERS = (
+    ("admin@demo.storefront.dev", "demo-admin-pass-2026", SUPER_ADMIN, "Ada", "Admin"),
+    ("shopper@demo.storefront.dev", "demo-shopper-pass-2026", CUSTOMER, "Sam", "Shopper"),
+)
+
+
+async def ensure_demo_users(session: AsyncSession) -> list[tuple[str, str, str]]:
+    """The demo's super admin and customer, created once; (email, password, role) of each."""
+    for email, password, role, first, last in DEMO_USERS:
+        if await IdentityRepository(session).user_by_email(email) is None:
+            await create_user(session, email, password, role=role, first_name=first, last_name=last)
+    return [(email, password, role) for email, password, role, _, _ in DEMO_USERS]

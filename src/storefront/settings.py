@@ -24,7 +24,12 @@ class Settings(BaseSettings):
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000
-    admin_token: SecretStr = SecretStr("dev-admin-token")
+    #: HS256 signing key of access tokens; set a long random value in production.
+    jwt_secret: SecretStr = SecretStr("dev-only-signing-key-change-me-in-production-0123456789")
+    access_token_minutes: int = Field(default=15, ge=1)
+    refresh_token_days: int = Field(default=30, ge=1)
+    login_attempts: int = Field(default=5, ge=1)
+    login_window_seconds: int = Field(default=900, ge=1)
 
     kafka_partitions: int = Field(default=3, ge=1)
     relay_poll_seconds: float = Field(default=0.05, gt=0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 import faust
 from redis.asyncio import Redis
@@ -12,11 +13,36 @@ from analytics.warehouse import ParquetWarehouse
 from commerce.catalog.cache import CatalogCache
 from commerce.db import create_engine, session_factory
 from commerce.events import TOPICS
+from commerce.identity.service import IdentityContext
+from commerce.identity.store import IdentityCache, LoginLimiter, SessionStore
+from commerce.identity.tokens import TokenIssuer
 from search.tantivy_backend import TantivyBackend
 from storefront.settings import Settings
 from streams.app import StreamSettings, create_app
-from streams.consumers import Consumer, cache_invalidation, search_projection, warehouse_writer
+from streams.consumers import (
+    Consumer,
+    cache_invalidation,
+    permission_invalidation,
+    search_projection,
+    warehouse_writer,
+)
 from streams.relay import OutboxRelay
+
+
+def identity_context(settings: Settings, redis: Redis) -> IdentityContext:
+    tokens = TokenIssuer(
+        settings.jwt_secret.get_secret_value(),
+        access_ttl=timedelta(minutes=settings.access_token_minutes),
+        refresh_ttl=timedelta(days=settings.refresh_token_days),
+    )
+    return IdentityContext(
+        tokens=tokens,
+        sessions=SessionStore(redis, int(tokens.refresh_ttl.total_seconds())),
+        limiter=LoginLimiter(
+            redis, limit=settings.login_attempts, window_seconds=settings.login_window_seconds
+        ),
+        cache=IdentityCache(redis),
+    )
 
 
 def catalog_cache(settings: Settings, redis: Redis) -> CatalogCache:
@@ -46,6 +72,7 @@ def worker_parts(settings: Settings) -> WorkerParts:
         search_projection(sessions, search),
         warehouse_writer(warehouse),
         cache_invalidation(catalog_cache(settings, redis)),
+        permission_invalidation(IdentityCache(redis)),
     ]
     relay = OutboxRelay(
         sessions,

@@ -22,7 +22,15 @@ from analytics.warehouse import ParquetWarehouse
 from commerce.catalog.cache import CatalogCache
 from commerce.catalog.service import current_products
 from commerce.db import transaction
-from commerce.events import CATALOG_TOPIC, INVENTORY_TOPIC, Envelope, ProductSnapshot, StockAdjusted
+from commerce.events import (
+    CATALOG_TOPIC,
+    INVENTORY_TOPIC,
+    USERS_TOPIC,
+    Envelope,
+    ProductSnapshot,
+    StockAdjusted,
+)
+from commerce.identity.store import IdentityCache
 from commerce.outbox import ProcessedEvent, ProjectionCheckpoint
 from search.indexing import affected_products, document
 from search.tantivy_backend import TantivyBackend
@@ -171,3 +179,14 @@ def warehouse_writer(warehouse: ParquetWarehouse) -> Consumer:
             await asyncio.to_thread(warehouse.append, warehouse_rows(fresh), seqs)
 
     return Consumer("warehouse", (CATALOG_TOPIC, INVENTORY_TOPIC), apply)
+
+
+def permission_invalidation(cache: IdentityCache) -> Consumer:
+    """Drops a role's cached permissions when it changes, so revocations apply within a second."""
+
+    async def apply(events: list[Envelope]) -> None:
+        for event in events:
+            if event.type.startswith("role."):
+                await cache.forget_role(event.aggregate_id)
+
+    return Consumer("permissions", (USERS_TOPIC,), apply)

@@ -5,21 +5,16 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Response
+from fastapi import APIRouter, Path, Response
 
-from api.deps import Session, require_admin
+from api.deps import Session
 from api.problems import responses
 from commerce.catalog import service as catalog
 from commerce.catalog.schemas import ProductIn, ProductOut, ProductPatch
 from commerce.inventory import service as inventory
 from commerce.inventory.schemas import StockChange, StockOut, WarehouseOut
 
-router = APIRouter(
-    prefix="/api/admin",
-    tags=["admin"],
-    dependencies=[Depends(require_admin)],
-    responses=responses(401, 422),
-)
+router = APIRouter(prefix="/api/admin", tags=["admin"], responses=responses(401, 403, 422))
 
 SkuPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
 

@@ -1,0 +1,100 @@
+"""Who may call what: one table for every route, enforced by one app-wide dependency.
+
+A route missing from `POLICY` fails closed (and `check_policy_covers` refuses to start the
+app), so a new route cannot ship unguarded.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.routing import APIRoute
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from commerce.identity.errors import Forbidden, Unauthenticated
+from commerce.identity.permissions import Permission
+from commerce.identity.service import IdentityContext, Principal, authenticate
+
+
+class Audience(Enum):
+    PUBLIC = "public"
+    SIGNED_IN = "signed in"
+
+
+Requirement = Audience | Permission
+
+PUBLIC, SIGNED_IN = Audience.PUBLIC, Audience.SIGNED_IN
+
+#: Route name (its function's name) -> who may call it.
+POLICY: dict[str, Requirement] = {
+    "health": PUBLIC,
+    # browse and search
+    "list_products": PUBLIC,
+    "get_product": PUBLIC,
+    "list_brands": PUBLIC,
+    "list_categories": PUBLIC,
+    "search_products": PUBLIC,
+    # identity
+    "register": PUBLIC,
+    "login": PUBLIC,
+    "refresh": PUBLIC,
+    "logout": SIGNED_IN,
+    "me": SIGNED_IN,
+    "list_permissions": Permission.MANAGE_ROLES,
+    "list_roles": Permission.MANAGE_ROLES,
+    "create_role": Permission.MANAGE_ROLES,
+    "update_role": Permission.MANAGE_ROLES,
+    "delete_role": Permission.MANAGE_ROLES,
+    "assign_role": Permission.MANAGE_ROLES,
+    "list_users": Permission.MANAGE_USERS,
+    # catalog and inventory administration
+    "create_product": Permission.MANAGE_PRODUCTS,
+    "update_product": Permission.MANAGE_PRODUCTS,
+    "delete_product": Permission.MANAGE_PRODUCTS,
+    "get_stock": Permission.MANAGE_INVENTORY,
+    "change_stock": Permission.MANAGE_INVENTORY,
+    "list_warehouses": Permission.MANAGE_INVENTORY,
+}
+
+bearer = HTTPBearer(auto_error=False)
+
+
+async def enforce_policy(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> None:
+    """Authenticate and authorise the request as its route's row in POLICY says."""
+    route = request.scope.get("route")
+    name = route.name if isinstance(route, APIRoute) else ""
+    requirement = POLICY.get(name)
+    if requirement is None:
+        raise Forbidden("This route has no access rule.")
+    if requirement is PUBLIC:
+        return
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthenticated("Sign in and send the access token as a Bearer token.")
+    context: IdentityContext = request.app.state.identity
+    async with request.app.state.sessions() as session:
+        principal = await authenticate(session, context, credentials.credentials)
+    if isinstance(requirement, Permission):
+        principal.require(requirement)
+    request.state.principal = principal
+
+
+def current_principal(request: Request) -> Principal:
+    principal: Principal | None = getattr(request.state, "principal", None)
+    if principal is None:
+        raise Unauthenticated("Sign in first.")
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def check_policy_covers(app: FastAPI) -> None:
+    """Refuse to build an app with a route that has no access rule."""
+    missing = [r.name for r in app.routes if isinstance(r, APIRoute) and r.name not in POLICY]
+    if missing:
+        raise RuntimeError(f"routes without an access rule in api/access.py: {missing}")

@@ -1,0 +1,83 @@
+"""Pydantic models at the identity edge."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+
+from commerce.identity.permissions import Permission
+
+PersonName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Password = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+RoleName = Annotated[
+    str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Z][A-Z0-9_]{1,63}$")
+]
+Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9 ()-]{6,20}$")]
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Registration(_Input):
+    email: EmailStr
+    password: Password
+    first_name: PersonName
+    last_name: PersonName
+    phone: Phone | None = None
+
+
+class Credentials(_Input):
+    email: EmailStr
+    password: Password
+
+
+class RefreshRequest(_Input):
+    refresh_token: Annotated[str, StringConstraints(min_length=20, max_length=200)]
+
+
+class UserOut(BaseModel):
+    id: uuid.UUID
+    email: str
+    first_name: str
+    last_name: str
+    phone: str | None
+    role: str
+    permissions: list[Permission]
+    active: bool
+    created_at: datetime
+    last_login_at: datetime | None
+
+
+class TokenPair(BaseModel):
+    access_token: str
+    refresh_token: str
+    token_type: str = "bearer"
+    expires_in: int
+    user: UserOut
+
+
+class RoleIn(_Input):
+    name: RoleName
+    description: Annotated[str, StringConstraints(max_length=300)] = ""
+    permissions: Annotated[set[Permission], Field(max_length=len(Permission))]
+
+
+class RolePatch(_Input):
+    description: Annotated[str, StringConstraints(max_length=300)] | None = None
+    permissions: set[Permission] | None = None
+
+
+class RoleOut(BaseModel):
+    name: str
+    description: str
+    permissions: list[Permission]
+    system: bool
+    version: int
+
+
+class RoleAssignment(_Input):
+    role: RoleName
