@@ -44,8 +44,12 @@ def settings(stack: EmbeddedStack | None, tmp_path_factory: pytest.TempPathFacto
     data = tmp_path_factory.mktemp("data")
     urls = dict(stack.urls) if stack else {}
     settings = Settings.model_validate(
-        {**urls, "data_dir": data, "stream_batch_seconds": 0.02,
-         "jwt_secret": "test-signing-key-0123456789-0123456789-0123456789"}
+        {
+            **urls,
+            "data_dir": data,
+            "stream_batch_seconds": 0.02,
+            "jwt_secret": "test-signing-key-0123456789-0123456789-0123456789",
+        }
     )
     migrate.upgrade(settings.require("database_url"))
     return settings
@@ -114,7 +118,9 @@ async def accounts(
     return headers
 
 
-async def sign_in(client: httpx.AsyncClient, email: str, password: str = PASSWORD) -> dict[str, str]:
+async def sign_in(
+    client: httpx.AsyncClient, email: str, password: str = PASSWORD
+) -> dict[str, str]:
     response = await client.post("/api/auth/login", json={"email": email, "password": password})
     assert response.status_code == 200, response.text
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
