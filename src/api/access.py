@@ -6,12 +6,14 @@ app), so a new route cannot ship unguarded.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from enum import Enum
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.routing import BaseRoute
 
 from commerce.identity.errors import Forbidden, Unauthenticated
 from commerce.identity.permissions import Permission
@@ -93,8 +95,17 @@ def current_principal(request: Request) -> Principal:
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
+def api_routes(routes: Sequence[BaseRoute]) -> Iterator[APIRoute]:
+    """Every APIRoute, including those of included routers (FastAPI >= 0.150 nests them)."""
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield route
+        elif (included := getattr(route, "original_router", None)) is not None:
+            yield from api_routes(included.routes)
+
+
 def check_policy_covers(app: FastAPI) -> None:
     """Refuse to build an app with a route that has no access rule."""
-    missing = [r.name for r in app.routes if isinstance(r, APIRoute) and r.name not in POLICY]
+    missing = [route.name for route in api_routes(app.routes) if route.name not in POLICY]
     if missing:
         raise RuntimeError(f"routes without an access rule in api/access.py: {missing}")

@@ -1,0 +1,232 @@
+"""Every route, for every kind of caller gets exactly the expected status.
+
+The matrix is written out here, independently of api/access.py, and a test fails when the
+app has a route the matrix does not list.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from api.access import api_routes
+from tests.conftest import PASSWORD, sign_in
+from tests.factories import create_product
+
+pytestmark = pytest.mark.usefixtures("reference")
+
+ANONYMOUS = "ANONYMOUS"
+CALLERS = (ANONYMOUS, "CUSTOMER", "STAFF", "ADMIN", "SUPER_ADMIN")
+EVERYONE = frozenset(CALLERS)
+SIGNED_IN = EVERYONE - {ANONYMOUS}
+CATALOG_ADMINS = frozenset({"STAFF", "ADMIN", "SUPER_ADMIN"})
+USER_ADMINS = frozenset({"ADMIN", "SUPER_ADMIN"})
+ROLE_ADMINS = frozenset({"SUPER_ADMIN"})
+
+Request = tuple[str, str, dict[str, Any] | None]
+
+
+@dataclass
+class World:
+    client: httpx.AsyncClient
+    accounts: dict[str, dict[str, str]]
+
+    @property
+    def root(self) -> dict[str, str]:
+        return self.accounts["SUPER_ADMIN"]
+
+    async def product(self) -> dict[str, Any]:
+        return await create_product(self.client, self.accounts["ADMIN"])
+
+    async def role(self) -> str:
+        name = f"MATRIX_{uuid.uuid4().hex[:8].upper()}"
+        response = await self.client.post(
+            "/api/roles", json={"name": name, "permissions": []}, headers=self.root
+        )
+        assert response.status_code == 201, response.text
+        return name
+
+    async def registered(self) -> dict[str, Any]:
+        body = {
+            "email": f"m{uuid.uuid4().hex[:10]}@example.com",
+            "password": PASSWORD,
+            "first_name": "Mat",
+            "last_name": "Rix",
+        }
+        response = await self.client.post("/api/auth/register", json=body)
+        assert response.status_code == 201, response.text
+        return {**response.json(), "email": body["email"]}
+
+
+Build = Callable[[World], Awaitable[Request]]
+
+
+def fixed(method: str, url: str, body: dict[str, Any] | None = None) -> Build:
+    async def build(world: World) -> Request:
+        return method, url, body
+
+    return build
+
+
+async def _get_product(w: World) -> Request:
+    return "GET", f"/api/products/{(await w.product())['id']}", None
+
+
+async def _register(w: World) -> Request:
+    return (
+        "POST",
+        "/api/auth/register",
+        {
+            "email": f"m{uuid.uuid4().hex[:10]}@example.com",
+            "password": PASSWORD,
+            "first_name": "Mat",
+            "last_name": "Rix",
+        },
+    )
+
+
+async def _login(w: World) -> Request:
+    return (
+        "POST",
+        "/api/auth/login",
+        {"email": (await w.registered())["email"], "password": PASSWORD},
+    )
+
+
+async def _refresh(w: World) -> Request:
+    return "POST", "/api/auth/refresh", {"refresh_token": (await w.registered())["refresh_token"]}
+
+
+async def _create_role(w: World) -> Request:
+    return (
+        "POST",
+        "/api/roles",
+        {"name": f"NEW_{uuid.uuid4().hex[:8].upper()}", "permissions": ["VIEW_DASHBOARD"]},
+    )
+
+
+async def _update_role(w: World) -> Request:
+    return "PATCH", f"/api/roles/{await w.role()}", {"description": "changed"}
+
+
+async def _delete_role(w: World) -> Request:
+    return "DELETE", f"/api/roles/{await w.role()}", None
+
+
+async def _assign_role(w: World) -> Request:
+    return "PUT", f"/api/users/{(await w.registered())['user']['id']}/role", {"role": "STAFF"}
+
+
+async def _create_product(w: World) -> Request:
+    return (
+        "POST",
+        "/api/admin/products",
+        {
+            "sku": f"M-{uuid.uuid4().hex[:10]}",
+            "name": "Matrix Lamp",
+            "brand": "Acme",
+            "category": "lighting",
+            "price": "5.00",
+        },
+    )
+
+
+async def _update_product(w: World) -> Request:
+    return "PATCH", f"/api/admin/products/{(await w.product())['id']}", {"price": "6.00"}
+
+
+async def _delete_product(w: World) -> Request:
+    return "DELETE", f"/api/admin/products/{(await w.product())['id']}", None
+
+
+async def _get_stock(w: World) -> Request:
+    return "GET", f"/api/admin/inventory/{(await w.product())['sku']}", None
+
+
+async def _change_stock(w: World) -> Request:
+    return (
+        "PATCH",
+        f"/api/admin/inventory/{(await w.product())['sku']}/stock",
+        {"warehouse": "berlin", "quantity": 4, "reason": "matrix"},
+    )
+
+
+#: route name -> (request, callers that succeed); everyone else gets 401 (anonymous) or 403.
+MATRIX: dict[str, tuple[Build, frozenset[str]]] = {
+    "health": (fixed("GET", "/api/health"), EVERYONE),
+    "list_products": (fixed("GET", "/api/products"), EVERYONE),
+    "get_product": (_get_product, EVERYONE),
+    "list_brands": (fixed("GET", "/api/brands"), EVERYONE),
+    "list_categories": (fixed("GET", "/api/categories"), EVERYONE),
+    "search_products": (fixed("GET", "/api/search?q=lamp"), EVERYONE),
+    "register": (_register, EVERYONE),
+    "login": (_login, EVERYONE),
+    "refresh": (_refresh, EVERYONE),
+    "logout": (fixed("POST", "/api/auth/logout"), SIGNED_IN),
+    "me": (fixed("GET", "/api/auth/me"), SIGNED_IN),
+    "list_permissions": (fixed("GET", "/api/permissions"), ROLE_ADMINS),
+    "list_roles": (fixed("GET", "/api/roles"), ROLE_ADMINS),
+    "create_role": (_create_role, ROLE_ADMINS),
+    "update_role": (_update_role, ROLE_ADMINS),
+    "delete_role": (_delete_role, ROLE_ADMINS),
+    "assign_role": (_assign_role, ROLE_ADMINS),
+    "list_users": (fixed("GET", "/api/users"), USER_ADMINS),
+    "create_product": (_create_product, CATALOG_ADMINS),
+    "update_product": (_update_product, CATALOG_ADMINS),
+    "delete_product": (_delete_product, CATALOG_ADMINS),
+    "get_stock": (_get_stock, CATALOG_ADMINS),
+    "change_stock": (_change_stock, CATALOG_ADMINS),
+    "list_warehouses": (fixed("GET", "/api/admin/warehouses"), CATALOG_ADMINS),
+}
+
+
+def test_every_route_has_a_row(client: httpx.AsyncClient) -> None:
+    app: FastAPI = client._transport.app  # type: ignore[attr-defined]
+    routes = {route.name for route in api_routes(app.routes)}
+    assert routes - MATRIX.keys() == set(), "add the new route to MATRIX (and api/access.py)"
+    assert MATRIX.keys() - routes == set(), "MATRIX lists a route the app no longer has"
+
+
+@pytest.mark.parametrize("route", sorted(MATRIX))
+@pytest.mark.parametrize("caller", CALLERS)
+async def test_route_answers_caller_as_expected(
+    client: httpx.AsyncClient, accounts: dict[str, dict[str, str]], route: str, caller: str
+) -> None:
+    build, allowed = MATRIX[route]
+    world = World(client, accounts)
+    method, url, body = await build(world)
+    headers: dict[str, str] = {}
+    if caller != ANONYMOUS:
+        # A session of its own, so that logging out does not end the shared one.
+        headers = await sign_in(client, f"{caller.lower().replace('_', '-')}@accounts.example.com")
+
+    response = await client.request(method, url, json=body, headers=headers)
+
+    if caller in allowed:
+        assert 200 <= response.status_code < 300, (route, caller, response.text)
+    else:
+        expected = 401 if caller == ANONYMOUS else 403
+        assert response.status_code == expected, (route, caller, response.text)
+        assert response.headers["content-type"].startswith("application/problem+json")
+
+
+def test_an_app_with_an_unlisted_route_refuses_to_start() -> None:
+    from fastapi import APIRouter
+
+    from api.access import check_policy_covers
+
+    app = FastAPI()
+    router = APIRouter()
+
+    @router.get("/unguarded")
+    async def unguarded() -> None: ...
+
+    app.include_router(router)
+    with pytest.raises(RuntimeError, match="unguarded"):
+        check_policy_covers(app)
