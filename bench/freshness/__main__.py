@@ -24,13 +24,15 @@ from common import machine, percentiles
 
 from api.app import create_app
 from commerce.db import create_engine, session_factory, transaction
+from commerce.identity.service import create_user
 from search.query import ProductQuery
 from storefront import demo, migrate
 from storefront.embedded import EmbeddedStack
 from storefront.processes import WorkerProcess
 from storefront.settings import Settings
 
-HEADERS = {"Authorization": "Bearer bench"}
+ADMIN_EMAIL, ADMIN_PASSWORD = "bench-admin@example.com", "correct-horse-battery-staple"
+HEADERS: dict[str, str] = {}
 
 
 async def visible(app, query: ProductQuery, check, deadline: float = 10.0) -> float:  # type: ignore[no-untyped-def]
@@ -47,12 +49,13 @@ async def run(writes: int, root: Path) -> None:
     env = stack.start()
     try:
         settings = Settings.model_validate(
-            {**stack.urls, "data_dir": root, "admin_token": "bench", "stream_batch_seconds": 0.01}
+            {**stack.urls, "data_dir": root, "stream_batch_seconds": 0.01}
         )
         migrate.upgrade(settings.require("database_url"))
         engine = create_engine(settings.require("database_url"))
         async with transaction(session_factory(engine)) as session:
             await demo.load(session, 0)
+            await create_user(session, ADMIN_EMAIL, ADMIN_PASSWORD, role="ADMIN")
         await engine.dispose()
         worker = WorkerProcess(
             {**env, "STOREFRONT_DATA_DIR": str(root), "STOREFRONT_STREAM_BATCH_SECONDS": "0.01"},
@@ -72,6 +75,10 @@ async def measure(settings: Settings, writes: int) -> None:
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+            signed_in = await client.post(
+                "/api/auth/login", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}
+            )
+            HEADERS["Authorization"] = f"Bearer {signed_in.json()['access_token']}"
             await write_and_wait(app, client)  # warm up the path once
             created, stocked = [], []
             for n in range(writes):
