@@ -301,8 +301,8 @@ async def _load_batch(
 
 
 DEMO_USERS = (
-    ("admin@demo.storefront.dev", "demo-admin-pass-2026", SUPER_ADMIN, "Ada", "Admin"),
-    ("shopper@demo.storefront.dev", "demo-shopper-pass-2026", CUSTOMER, "Sam", "Shopper"),
+    ("admin@demo.storefront.dev", "ada-lovelace-demo-2026", SUPER_ADMIN, "Ada", "Admin"),
+    ("shopper@demo.storefront.dev", "sam-browses-demo-2026", CUSTOMER, "Sam", "Shopper"),
 )
 
 

@@ -204,3 +204,16 @@ async def test_refresh_rotates_and_reuse_revokes_the_family(client: httpx.AsyncC
 async def test_unknown_refresh_token_is_401(client: httpx.AsyncClient) -> None:
     response = await client.post("/api/auth/refresh", json={"refresh_token": "x" * 43})
     assert response.status_code == 401
+
+
+async def test_demo_accounts_are_created_once_and_can_sign_in(
+    client: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    from storefront.demo import ensure_demo_users
+
+    for _ in range(2):
+        async with transaction(sessions) as session:
+            users = await ensure_demo_users(session)
+    for email, password, role in users:
+        headers = await sign_in(client, email, password)
+        assert (await client.get("/api/auth/me", headers=headers)).json()["role"] == role
