@@ -51,6 +51,7 @@ POLICY: dict[str, Requirement] = {
     "delete_role": Permission.MANAGE_ROLES,
     "assign_role": Permission.MANAGE_ROLES,
     "list_users": Permission.MANAGE_USERS,
+    "update_user": Permission.MANAGE_USERS,
     # catalog and inventory administration
     "create_product": Permission.MANAGE_PRODUCTS,
     "update_product": Permission.MANAGE_PRODUCTS,

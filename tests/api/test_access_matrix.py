@@ -123,6 +123,10 @@ async def _assign_role(w: World) -> Request:
     return "PUT", f"/api/users/{(await w.registered())['user']['id']}/role", {"role": "STAFF"}
 
 
+async def _update_user(w: World) -> Request:
+    return "PATCH", f"/api/users/{(await w.registered())['user']['id']}", {"active": False}
+
+
 async def _create_product(w: World) -> Request:
     return (
         "POST",
@@ -177,6 +181,7 @@ MATRIX: dict[str, tuple[Build, frozenset[str]]] = {
     "delete_role": (_delete_role, ROLE_ADMINS),
     "assign_role": (_assign_role, ROLE_ADMINS),
     "list_users": (fixed("GET", "/api/users"), USER_ADMINS),
+    "update_user": (_update_user, USER_ADMINS),
     "create_product": (_create_product, CATALOG_ADMINS),
     "update_product": (_update_product, CATALOG_ADMINS),
     "delete_product": (_delete_product, CATALOG_ADMINS),

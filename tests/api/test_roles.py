@@ -147,3 +147,23 @@ async def test_super_admin_cannot_change_own_role(
         f"/api/users/{await user_id(client, root)}/role", json={"role": "CUSTOMER"}, headers=root
     )
     assert response.status_code == 403
+
+
+async def test_disabled_account_is_signed_out_and_cannot_sign_in(
+    client: httpx.AsyncClient,
+    accounts: dict[str, dict[str, str]],
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    email = await new_user(sessions)
+    headers = await sign_in(client, email)
+    admin = accounts["ADMIN"]
+    uid = await user_id(client, headers)
+
+    disabled = await client.patch(f"/api/users/{uid}", json={"active": False}, headers=admin)
+
+    assert disabled.status_code == 200 and disabled.json()["active"] is False
+    assert (await client.get("/api/auth/me", headers=headers)).status_code == 401
+    login = await client.post("/api/auth/login", json={"email": email, "password": PASSWORD})
+    assert login.status_code == 403
+    await client.patch(f"/api/users/{uid}", json={"active": True}, headers=admin)
+    await sign_in(client, email)

@@ -13,7 +13,14 @@ from api.problems import responses
 from commerce.catalog.schemas import Page
 from commerce.identity import service
 from commerce.identity.permissions import Permission
-from commerce.identity.schemas import RoleAssignment, RoleIn, RoleOut, RolePatch, UserOut
+from commerce.identity.schemas import (
+    RoleAssignment,
+    RoleIn,
+    RoleOut,
+    RolePatch,
+    UserOut,
+    UserStatus,
+)
 
 router = APIRouter(prefix="/api", tags=["access"], responses=responses(401, 403, 422))
 
@@ -67,3 +74,15 @@ async def assign_role(
 ) -> UserOut:
     """Give a user a role; their sessions end so it applies at once."""
     return await service.assign_role(session, identity, user_id, data.role, by=principal)
+
+
+@router.patch("/users/{user_id}", response_model=UserOut, responses=responses(404))
+async def update_user(
+    user_id: uuid.UUID,
+    data: UserStatus,
+    session: Session,
+    identity: Identity,
+    principal: CurrentPrincipal,
+) -> UserOut:
+    """Disable (or re-enable) an account; a disabled account is signed out everywhere."""
+    return await service.set_active(session, identity, user_id, data.active, by=principal)

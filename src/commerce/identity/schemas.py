@@ -81,3 +81,7 @@ class RoleOut(BaseModel):
 
 class RoleAssignment(_Input):
     role: RoleName
+
+
+class UserStatus(_Input):
+    active: bool

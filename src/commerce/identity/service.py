@@ -405,6 +405,26 @@ async def assign_role(
     return user_out(user)
 
 
+async def set_active(
+    session: AsyncSession, ctx: IdentityContext, user_id: uuid.UUID, active: bool, by: Principal
+) -> UserOut:
+    """Enable or disable an account; disabling ends its sessions at once."""
+    repo = IdentityRepository(session)
+    user = await repo.user(user_id, for_update=True)
+    if user is None:
+        raise UserNotFound(user_id)
+    if user.id == by.user_id and not active:
+        raise Forbidden("You cannot disable your own account.")
+    user.active = active
+    user.updated_at = datetime.now(UTC)
+    await session.flush()
+    if not active:
+        closed = await ctx.sessions.close_all(str(user.id))
+        await repo.revoke_session_tokens(closed, datetime.now(UTC))
+    await ctx.cache.forget_user(user.email)
+    return user_out(user)
+
+
 async def create_user(
     session: AsyncSession,
     email: str,
