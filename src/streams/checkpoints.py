@@ -18,11 +18,12 @@ WITH current AS (
     SELECT coalesce((SELECT seq FROM projection_checkpoints WHERE consumer = :consumer), 0) AS seq
 ), settled AS (
     SELECT coalesce(max(o.seq), (SELECT seq FROM current)) AS seq FROM outbox o
-    WHERE o.seq > (SELECT seq FROM current)
+    WHERE o.seq > (SELECT seq FROM current) AND o.seq <= (SELECT seq FROM current) + :window
       AND o.created_at < clock_timestamp() - make_interval(secs => :settle)
 ), first_missing AS (
     SELECT min(o.seq) AS seq FROM outbox o
-    WHERE o.seq > (SELECT seq FROM current) AND o.topic = ANY(:topics)
+    WHERE o.seq > (SELECT seq FROM current) AND o.seq <= (SELECT seq FROM current) + :window
+      AND o.topic = ANY(:topics)
       AND NOT EXISTS (
           SELECT 1 FROM processed_events p WHERE p.consumer = :consumer AND p.seq = o.seq)
 )
@@ -36,6 +37,9 @@ ON CONFLICT (consumer) DO UPDATE SET seq = excluded.seq
 RETURNING seq
 """)
 
+#: How far one advance looks ahead: bounds its cost while a consumer works off a backlog.
+WINDOW = 20_000
+
 PRUNE = text("DELETE FROM processed_events WHERE consumer = :consumer AND seq <= :seq")
 
 
@@ -46,7 +50,8 @@ async def advance(
     seq = int(
         (
             await session.execute(
-                ADVANCE, {"consumer": consumer, "topics": list(topics), "settle": settle}
+                ADVANCE,
+                {"consumer": consumer, "topics": list(topics), "settle": settle, "window": WINDOW},
             )
         ).scalar_one()
     )

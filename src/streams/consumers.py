@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from analytics.warehouse import ParquetWarehouse
@@ -36,6 +35,12 @@ from search.indexing import affected_products, document
 from search.tantivy_backend import TantivyBackend
 
 Apply = Callable[[list[Envelope]], Awaitable[None]]
+
+RECORD = text("""
+INSERT INTO processed_events (consumer, seq)
+SELECT :consumer, unnest(CAST(:seqs AS bigint[]))
+ON CONFLICT DO NOTHING
+""")
 
 
 @dataclass(frozen=True)
@@ -72,11 +77,8 @@ async def unseen(
 
 async def record_processed(session: AsyncSession, consumer: str, seqs: Sequence[int]) -> None:
     if seqs:
-        await session.execute(
-            insert(ProcessedEvent)
-            .values([{"consumer": consumer, "seq": seq} for seq in seqs])
-            .on_conflict_do_nothing()
-        )
+        # One array parameter: a VALUES list of 500 rows costs more to compile than to run.
+        await session.execute(RECORD, {"consumer": consumer, "seqs": list(seqs)})
 
 
 async def consume(

@@ -13,7 +13,9 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import deque
 from collections.abc import Sequence
+from datetime import datetime
 
 import orjson
 from aiokafka import AIOKafkaProducer
@@ -31,9 +33,12 @@ log = logging.getLogger(__name__)
 RELAY_LOCK_KEY = 0x5F0B0C5
 
 CLAIM = text("""
-SELECT seq, topic, key, event FROM outbox
-WHERE published_at IS NULL ORDER BY seq LIMIT :limit FOR UPDATE SKIP LOCKED
+SELECT seq, topic, key, event, created_at FROM outbox
+WHERE published_at IS NULL AND seq > :floor ORDER BY seq LIMIT :limit FOR UPDATE SKIP LOCKED
 """)
+HORIZON = text("SELECT clock_timestamp() - make_interval(secs => :settle)")
+#: A transaction that wrote an outbox row commits within this many seconds (see checkpoints).
+SETTLE_SECONDS = 5.0
 MARK = text("UPDATE outbox SET published_at = clock_timestamp() WHERE seq = ANY(:seqs)")
 REWIND = text("UPDATE outbox SET published_at = NULL WHERE seq > :seq AND published_at IS NOT NULL")
 
@@ -91,6 +96,11 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.poll_seconds = poll_seconds
         self.guard_seconds = guard_seconds
+        # Every row at or below `floor` is published. Claiming above it skips the index
+        # entries of published rows, which pile up faster than autovacuum removes them.
+        self.floor = 0
+        #: (highest seq, its created_at) of each published batch, until it has settled.
+        self.unsettled: deque[tuple[int, datetime]] = deque()
         self.producer: AIOKafkaProducer | None = None
         self.admin: AIOKafkaAdminClient | None = None
         self.resets = 0
@@ -126,7 +136,9 @@ class OutboxRelay:
                 )
             ).scalar_one():
                 return 0
-            rows = (await session.execute(CLAIM, {"limit": self.batch_size})).all()
+            await self._raise_floor(session)
+            claim = {"limit": self.batch_size, "floor": self.floor}
+            rows = (await session.execute(CLAIM, claim)).all()
             if not rows:
                 return 0
             sends = [
@@ -139,7 +151,14 @@ class OutboxRelay:
             ]
             await asyncio.gather(*sends)
             await session.execute(MARK, {"seqs": [row.seq for row in rows]})
+        self.unsettled.append((rows[-1].seq, rows[-1].created_at))
         return len(rows)
+
+    async def _raise_floor(self, session: AsyncSession) -> None:
+        """A published row older than the settle time has no invisible, unpublished row below."""
+        horizon = await session.scalar(HORIZON, {"settle": SETTLE_SECONDS})
+        while self.unsettled and self.unsettled[0][1] < horizon:
+            self.floor = max(self.floor, self.unsettled.popleft()[0])
 
     async def _connect(self) -> None:
         """Prepare the broker (re-sending what it may have lost) and start a producer."""
@@ -187,4 +206,6 @@ class OutboxRelay:
         async with transaction(self.sessions) as session:
             seq = await lowest(session, self.consumers)
             rewound = (await session.execute(REWIND, {"seq": seq})).rowcount  # type: ignore[attr-defined]
+        self.floor = min(self.floor, seq)
+        self.unsettled.clear()
         log.warning("relay: unprepared broker; re-sending %d events after seq %d", rewound, seq)
