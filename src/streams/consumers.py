@@ -31,8 +31,8 @@ from commerce.events import (
 )
 from commerce.identity.store import IdentityCache
 from commerce.outbox import ProcessedEvent, ProjectionCheckpoint
+from search.backend import SearchBackend
 from search.indexing import affected_products, document
-from search.tantivy_backend import TantivyBackend
 
 Apply = Callable[[list[Envelope]], Awaitable[None]]
 
@@ -95,7 +95,7 @@ async def consume(
 
 
 def search_projection(
-    sessions: async_sessionmaker[AsyncSession], backend: TantivyBackend
+    sessions: async_sessionmaker[AsyncSession], backend: SearchBackend
 ) -> Consumer:
     """Keeps product documents (with stock) equal to PostgreSQL's current state."""
 
