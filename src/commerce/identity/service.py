@@ -169,39 +169,14 @@ def _pair(ctx: IdentityContext, user: User, session_id: str, refresh: str) -> To
 
 async def register(session: AsyncSession, ctx: IdentityContext, data: Registration) -> TokenPair:
     """Create a CUSTOMER account, announce user.registered, and sign the user in."""
-    email = data.email.lower()
-    check_password_policy(data.password, email)
-    repo = IdentityRepository(session)
-    if await repo.user_by_email(email) is not None:
-        raise EmailTaken()
-    role = await repo.role(CUSTOMER)
-    assert role is not None, "the CUSTOMER role is seeded by migration"
-    user = User(
-        id=uuid.uuid4(),
-        email=email,
-        password_hash=await _hash(data.password),
+    user = await create_user(
+        session,
+        str(data.email),
+        data.password,
+        role=CUSTOMER,
         first_name=data.first_name,
         last_name=data.last_name,
         phone=data.phone,
-        role=role,
-        active=True,
-        created_at=datetime.now(UTC),
-        updated_at=datetime.now(UTC),
-    )
-    session.add(user)
-    await session.flush()
-    add_event(
-        session,
-        "user.registered",
-        user.id,
-        1,
-        UserRegistered(
-            user_id=user.id,
-            email=email,
-            first_name=user.first_name,
-            last_name=user.last_name,
-            role=role.name,
-        ),
     )
     return await _issue(session, ctx, user)
 
@@ -433,8 +408,9 @@ async def create_user(
     role: str = SUPER_ADMIN,
     first_name: str = "Super",
     last_name: str = "Admin",
+    phone: str | None = None,
 ) -> User:
-    """An account with a given role (CLI, demo, tests); the password policy still applies."""
+    """An account with a given role, announced as user.registered; the password policy applies."""
     email = email.lower()
     check_password_policy(password, email)
     repo = IdentityRepository(session)
@@ -443,17 +419,23 @@ async def create_user(
     held = await repo.role(role)
     if held is None:
         raise RoleNotFound(role)
+    now = datetime.now(UTC)
     user = User(
         id=uuid.uuid4(),
         email=email,
         password_hash=await _hash(password),
         first_name=first_name,
         last_name=last_name,
+        phone=phone,
         role=held,
         active=True,
-        created_at=datetime.now(UTC),
-        updated_at=datetime.now(UTC),
+        created_at=now,
+        updated_at=now,
     )
     session.add(user)
     await session.flush()
+    event = UserRegistered(
+        user_id=user.id, email=email, first_name=first_name, last_name=last_name, role=held.name
+    )
+    add_event(session, "user.registered", user.id, 1, event)
     return user
