@@ -253,3 +253,11 @@ async def test_stock_change_writes_ledger_and_outbox_in_one_transaction(
         ).all()
     assert [tuple(row) for row in ledger] == [(10, 10, "delivery"), (-4, 6, "damaged")]
     assert [row[0] for row in events] == ["10", "-4"]
+
+
+async def test_openapi_documents_problem_responses(client: httpx.AsyncClient) -> None:
+    schema = (await client.get("/openapi.json")).json()
+    login = schema["paths"]["/api/auth/login"]["post"]["responses"]
+    assert {"401", "422", "429"} <= login.keys()
+    assert "application/problem+json" in login["429"]["content"]
+    assert (await client.get("/docs")).status_code == 200
