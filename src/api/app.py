@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 from api import problems
 from api.access import check_policy_covers, enforce_policy
 from api.routers import access_admin, admin, auth, catalog, search
+from api.text_guard import reject_nul_characters
 from commerce.db import create_engine, session_factory
 from search.tantivy_backend import TantivyBackend
 from storefront.settings import Settings
@@ -40,7 +41,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="storefront",
         version="0.1.0",
         lifespan=lifespan,
-        dependencies=[Depends(enforce_policy)],
+        dependencies=[Depends(enforce_policy), Depends(reject_nul_characters)],
         description="Search-and-analytics-heavy storefront backend. Errors are RFC 9457 problems.",
     )
     problems.install(app)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -261,3 +262,47 @@ async def test_openapi_documents_problem_responses(client: httpx.AsyncClient) ->
     assert {"401", "422", "429"} <= login.keys()
     assert "application/problem+json" in login["429"]["content"]
     assert (await client.get("/docs")).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "body"),
+    [
+        ("GET", "/api/search?q=lamp%00", None),
+        ("GET", "/api/products?brand=acme%00", None),
+        (
+            "POST",
+            "/api/admin/products",
+            {
+                "sku": "NUL-1",
+                "name": "La\u0000mp",
+                "brand": "Acme",
+                "category": "lighting",
+                "price": "1.00",
+            },
+        ),
+        (
+            "POST",
+            "/api/admin/products",
+            {
+                "sku": "NUL-2",
+                "name": "Lamp",
+                "brand": "Acme",
+                "category": "lighting",
+                "price": "1.00",
+                "attributes": {"colour\u0000": "red"},
+            },
+        ),
+    ],
+)
+async def test_nul_characters_are_refused(
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    method: str,
+    url: str,
+    body: dict[str, Any] | None,
+) -> None:
+    content = None if body is None else json.dumps(body)  # the NUL travels as \u0000
+    response = await client.request(
+        method, url, content=content, headers={**admin, "content-type": "application/json"}
+    )
+    assert "NUL" in assert_problem(response, 422)["detail"]
