@@ -22,7 +22,7 @@ from streams.app import StreamSettings, create_app
 from streams.consumers import (
     Consumer,
     cache_invalidation,
-    permission_invalidation,
+    role_permission_cache,
     search_projection,
     warehouse_writer,
 )
@@ -72,7 +72,7 @@ def worker_parts(settings: Settings) -> WorkerParts:
         search_projection(sessions, search),
         warehouse_writer(warehouse),
         cache_invalidation(catalog_cache(settings, redis)),
-        permission_invalidation(IdentityCache(redis)),
+        role_permission_cache(IdentityCache(redis)),
     ]
     relay = OutboxRelay(
         sessions,

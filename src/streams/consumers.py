@@ -27,6 +27,7 @@ from commerce.events import (
     USERS_TOPIC,
     Envelope,
     ProductSnapshot,
+    RoleChanged,
     StockAdjusted,
 )
 from commerce.identity.store import IdentityCache
@@ -183,12 +184,15 @@ def warehouse_writer(warehouse: ParquetWarehouse) -> Consumer:
     return Consumer("warehouse", (CATALOG_TOPIC, INVENTORY_TOPIC), apply)
 
 
-def permission_invalidation(cache: IdentityCache) -> Consumer:
-    """Drops a role's cached permissions when it changes, so revocations apply within a second."""
+def role_permission_cache(cache: IdentityCache) -> Consumer:
+    """Caches a role's new permissions when it changes, so revocations apply within a second."""
 
     async def apply(events: list[Envelope]) -> None:
         for event in events:
-            if event.type.startswith("role."):
+            if event.type == "role.deleted":
                 await cache.forget_role(event.aggregate_id)
+            elif event.type.startswith("role."):
+                change = RoleChanged.model_validate(event.payload)
+                await cache.role_changed(change.name, change.version, change.permissions)
 
     return Consumer("permissions", (USERS_TOPIC,), apply)

@@ -24,6 +24,14 @@ def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
+NEWER_ROLE = """
+local cached = redis.call('GET', KEYS[1])
+if cached and cjson.decode(cached)['version'] >= tonumber(ARGV[1]) then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+return 1
+"""
+
+
 class SessionStore:
     """A session per login; deleting it revokes its access tokens at once."""
 
@@ -94,6 +102,7 @@ class IdentityCache:
     def __init__(self, redis: Redis, ttl_seconds: int = 900) -> None:
         self.redis = redis
         self.ttl = ttl_seconds
+        self._newer_role = redis.register_script(NEWER_ROLE)
 
     async def user(self, email: str) -> dict[str, str] | None:
         raw = await self.redis.get(f"user:email:{email}")
@@ -113,8 +122,18 @@ class IdentityCache:
         return int(cached["version"]), frozenset(cached["permissions"])
 
     async def put_role(self, name: str, version: int, permissions: frozenset[str]) -> None:
+        """Cache what a reader loaded, unless a change was cached meanwhile (NX)."""
         body = orjson.dumps({"version": version, "permissions": sorted(permissions)})
-        await self.redis.set(f"role:{name}:permissions", body, ex=self.ttl)
+        await self.redis.set(f"role:{name}:permissions", body, ex=self.ttl, nx=True)
+
+    async def role_changed(self, name: str, version: int, permissions: list[str]) -> None:
+        """Cache a role's new permissions unless a newer version is already cached.
+
+        Writing the change (not just deleting the key) closes the race with a reader that
+        loaded the old permissions just before the change committed.
+        """
+        body = orjson.dumps({"version": version, "permissions": sorted(permissions)})
+        await self._newer_role(keys=[f"role:{name}:permissions"], args=[version, body, self.ttl])
 
     async def forget_role(self, name: str) -> None:
         await self.redis.delete(f"role:{name}:permissions")
