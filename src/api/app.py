@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -17,12 +18,16 @@ from search.tantivy_backend import TantivyBackend
 from storefront.settings import Settings
 from storefront.wiring import catalog_cache, identity_context
 
+log = logging.getLogger(__name__)
+
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.uses_dev_jwt_secret:
+            log.warning("STOREFRONT_JWT_SECRET is the development default: set it in production")
         engine = create_engine(settings.require("database_url"))
         redis = Redis.from_url(settings.require("redis_url"))
         app.state.settings = settings

@@ -8,6 +8,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+DEV_JWT_SECRET = "dev-only-signing-key-change-me-in-production-0123456789"
+
 
 class Settings(BaseSettings):
     """URLs select the stack: when a service URL is unset, the embedded launcher provides it."""
@@ -25,7 +27,7 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     #: HS256 signing key of access tokens; set a long random value in production.
-    jwt_secret: SecretStr = SecretStr("dev-only-signing-key-change-me-in-production-0123456789")
+    jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
     access_token_minutes: int = Field(default=15, ge=1)
     refresh_token_days: int = Field(default=30, ge=1)
     login_attempts: int = Field(default=5, ge=1)
@@ -51,6 +53,10 @@ class Settings(BaseSettings):
     @cached_property
     def warehouse_dir(self) -> Path:
         return self.warehouse_path or self.data_dir / "warehouse"
+
+    @property
+    def uses_dev_jwt_secret(self) -> bool:
+        return self.jwt_secret.get_secret_value() == DEV_JWT_SECRET
 
     def require(self, name: str) -> str:
         """A service URL that must be set by now (by the environment or the launcher)."""
