@@ -59,24 +59,18 @@ def install(app: FastAPI) -> None:
     async def domain_error(request: Request, error: DomainError) -> JSONResponse:
         return problem(request, error.status, error.title, error.detail, headers=error.headers())
 
+    # FastAPI's request validation and our own models (e.g. ProductQuery) fail alike.
     @app.exception_handler(RequestValidationError)
-    async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
+    @app.exception_handler(ValidationError)
+    async def invalid_request(
+        request: Request, error: RequestValidationError | ValidationError
+    ) -> JSONResponse:
         return problem(
             request,
             422,
             "Invalid request",
             "The request did not validate.",
             errors=_validation_errors(error.errors()),
-        )
-
-    @app.exception_handler(ValidationError)
-    async def invalid_model(request: Request, error: ValidationError) -> JSONResponse:
-        return problem(
-            request,
-            422,
-            "Invalid request",
-            "The request did not validate.",
-            errors=_validation_errors(error.errors(include_url=False)),
         )
 
     @app.exception_handler(HTTPException)

@@ -20,17 +20,5 @@ def affected_products(events: list[Envelope]) -> set[uuid.UUID]:
 
 
 def document(product: ProductSnapshot, available: int) -> ProductDocument:
-    return ProductDocument(
-        id=product.id,
-        sku=product.sku,
-        name=product.name,
-        description=product.description,
-        brand=product.brand,
-        category=product.category,
-        category_path=product.category_path,
-        price=product.price,
-        rating=product.rating,
-        available=available,
-        created_at=product.created_at,
-        version=product.version,
-    )
+    """The search document of a product: its snapshot's fields plus available stock."""
+    return ProductDocument.model_validate({**product.model_dump(), "available": available})
