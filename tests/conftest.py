@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from api.app import create_app
 from commerce.db import create_engine, session_factory
 from storefront import migrate
-from storefront.embedded import EmbeddedStack
+from storefront.embedded import EmbeddedStack, free_port
 from storefront.processes import WorkerProcess
 from storefront.settings import Settings
 
@@ -48,6 +48,7 @@ def settings(stack: EmbeddedStack | None, tmp_path_factory: pytest.TempPathFacto
             **urls,
             "data_dir": data,
             "stream_batch_seconds": 0.02,
+            "worker_metrics_port": free_port(),
             "jwt_secret": "test-signing-key-0123456789-0123456789-0123456789",
         }
     )
@@ -62,6 +63,7 @@ def worker_env(settings: Settings) -> dict[str, str]:
         "STOREFRONT_KAFKA_URL": settings.require("kafka_url"),
         "STOREFRONT_DATA_DIR": str(settings.data_dir),
         "STOREFRONT_STREAM_BATCH_SECONDS": str(settings.stream_batch_seconds),
+        "STOREFRONT_WORKER_METRICS_PORT": str(settings.worker_metrics_port),
     }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import secrets
 import sys
 import tempfile
 import time
@@ -26,7 +27,7 @@ from commerce.identity.passwords import HASHER, hash_password, verify_password
 from commerce.identity.service import create_user
 from storefront import migrate
 from storefront.embedded import EmbeddedStack
-from storefront.settings import Settings
+from storefront.settings import UNLIMITED_LOGINS, Settings
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -51,7 +52,12 @@ async def logins(count: int, root: Path) -> None:
     stack.start()
     try:
         settings = Settings.model_validate(
-            {**stack.urls, "data_dir": root, "login_attempts": 10**6}
+            {
+                **stack.urls,
+                "data_dir": root,
+                "jwt_secret": secrets.token_urlsafe(48),
+                **UNLIMITED_LOGINS,
+            }
         )
         migrate.upgrade(settings.require("database_url"))
         engine = create_engine(settings.require("database_url"))

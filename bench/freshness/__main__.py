@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import secrets
 import sys
 import tempfile
 import time
@@ -49,7 +50,12 @@ async def run(writes: int, root: Path) -> None:
     env = stack.start()
     try:
         settings = Settings.model_validate(
-            {**stack.urls, "data_dir": root, "stream_batch_seconds": 0.01}
+            {
+                **stack.urls,
+                "data_dir": root,
+                "jwt_secret": secrets.token_urlsafe(48),
+                "stream_batch_seconds": 0.01,
+            }
         )
         migrate.upgrade(settings.require("database_url"))
         engine = create_engine(settings.require("database_url"))

@@ -7,12 +7,13 @@ app), so a new route cannot ship unguarded.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from enum import Enum
+from ipaddress import ip_address
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.routing import APIRoute
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.routing import BaseRoute
 
 from commerce.identity.errors import Forbidden, Unauthenticated
@@ -25,13 +26,24 @@ class Audience(Enum):
     SIGNED_IN = "signed in"
 
 
-Requirement = Audience | Permission
+@dataclass(frozen=True)
+class LocalOr:
+    """Callers on this machine (a local Prometheus agent) without signing in; others need
+    `permission`."""
+
+    permission: Permission
+
+
+Requirement = Audience | Permission | LocalOr
 
 PUBLIC, SIGNED_IN = Audience.PUBLIC, Audience.SIGNED_IN
 
 #: Route name (its function's name) -> who may call it.
 POLICY: dict[str, Requirement] = {
+    # operations
     "health": PUBLIC,
+    "ready": PUBLIC,
+    "metrics": LocalOr(Permission.VIEW_DASHBOARD),
     # browse and search
     "list_products": PUBLIC,
     "get_product": PUBLIC,
@@ -61,14 +73,27 @@ POLICY: dict[str, Requirement] = {
     "list_warehouses": Permission.MANAGE_INVENTORY,
 }
 
-bearer = HTTPBearer(auto_error=False)
+
+def _is_local(request: Request) -> bool:
+    try:
+        return request.client is not None and ip_address(request.client.host).is_loopback
+    except ValueError:
+        return False
 
 
-async def enforce_policy(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-) -> None:
-    """Authenticate and authorise the request as its route's row in POLICY says."""
+def _bearer_token(request: Request) -> str:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("Sign in and send the access token as a Bearer token.")
+    return token.strip()
+
+
+async def enforce_policy(request: Request) -> None:
+    """Authenticate and authorise the request as its route's row in POLICY says.
+
+    It reads the Authorization header itself (no FastAPI security dependency), so OpenAPI
+    declares bearer auth only on the routes that need it (see `document_security`).
+    """
     route = request.scope.get("route")
     name = route.name if isinstance(route, APIRoute) else ""
     requirement = POLICY.get(name)
@@ -76,11 +101,13 @@ async def enforce_policy(
         raise Forbidden("This route has no access rule.")
     if requirement is PUBLIC:
         return
-    if credentials is None or credentials.scheme.lower() != "bearer":
-        raise Unauthenticated("Sign in and send the access token as a Bearer token.")
+    if isinstance(requirement, LocalOr):
+        if _is_local(request):
+            return
+        requirement = requirement.permission
     context: IdentityContext = request.app.state.identity
     async with request.app.state.sessions() as session:
-        principal = await authenticate(session, context, credentials.credentials)
+        principal = await authenticate(session, context, _bearer_token(request))
     if isinstance(requirement, Permission):
         principal.require(requirement)
     request.state.principal = principal
@@ -103,6 +130,16 @@ def api_routes(routes: Sequence[BaseRoute]) -> Iterator[APIRoute]:
             yield route
         elif (included := getattr(route, "original_router", None)) is not None:
             yield from api_routes(included.routes)
+
+
+BEARER_SCHEME = {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}
+
+
+def document_security(app: FastAPI) -> None:
+    """Declare bearer auth in OpenAPI on exactly the routes whose rule needs a caller."""
+    for route in api_routes(app.routes):
+        if POLICY.get(route.name, PUBLIC) is not PUBLIC:
+            route.openapi_extra = {**(route.openapi_extra or {}), "security": [{"bearerAuth": []}]}
 
 
 def check_policy_covers(app: FastAPI) -> None:

@@ -2,36 +2,43 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import Depends, FastAPI
+from fastapi.openapi.utils import get_openapi
 from redis.asyncio import Redis
 
 from api import problems
-from api.access import check_policy_covers, enforce_policy
-from api.routers import access_admin, admin, auth, catalog, search
+from api.access import (
+    BEARER_SCHEME,
+    api_routes,
+    check_policy_covers,
+    document_security,
+    enforce_policy,
+)
+from api.methods import AllowedMethods
+from api.observability import RequestObservability
+from api.routers import access_admin, admin, auth, catalog, operations, search
 from api.text_guard import reject_nul_characters
 from commerce.db import create_engine, session_factory
 from search.tantivy_backend import TantivyBackend
 from storefront.settings import Settings
 from storefront.wiring import catalog_cache, identity_context
 
-log = logging.getLogger(__name__)
-
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    settings.signing_key()  # refuse to build an API anyone could forge tokens for
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if settings.uses_dev_jwt_secret:
-            log.warning("STOREFRONT_JWT_SECRET is the development default: set it in production")
         engine = create_engine(settings.require("database_url"))
         redis = Redis.from_url(settings.require("redis_url"))
         app.state.settings = settings
         app.state.sessions = session_factory(engine)
+        app.state.redis = redis
         app.state.cache = catalog_cache(settings, redis)
         app.state.identity = identity_context(settings, redis)
         app.state.search = TantivyBackend(settings.search_dir)
@@ -50,15 +57,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Search-and-analytics-heavy storefront backend. Errors are RFC 9457 problems.",
     )
     problems.install(app)
-    app.include_router(catalog.router)
-    app.include_router(search.router)
-    app.include_router(admin.router)
-    app.include_router(auth.router)
-    app.include_router(access_admin.router)
-
-    @app.get("/api/health", tags=["meta"])
-    async def health() -> dict[str, str]:
-        return {"status": "ok"}
-
+    for router in (operations, catalog, search, admin, auth, access_admin):
+        app.include_router(router.router)
     check_policy_covers(app)
+    document_security(app)
+    problems.document_malformed_bodies(app)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    app.add_middleware(AllowedMethods, routes=list(api_routes(app.routes)))
+    app.add_middleware(RequestObservability)
     return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """The generated document plus the bearer scheme that `document_security` refers to."""
+    if app.openapi_schema is None:
+        schema = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        schema.setdefault("components", {}).setdefault("securitySchemes", {}).update(BEARER_SCHEME)
+        app.openapi_schema = schema
+    return app.openapi_schema

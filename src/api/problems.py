@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException
 
+from api.access import api_routes
 from commerce.errors import DomainError
 
 log = logging.getLogger(__name__)
@@ -101,3 +102,10 @@ def _title(status: int) -> str:
 #: OpenAPI documentation of the problem responses a route may give.
 def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {status: {"model": Problem, "content": {PROBLEM_JSON: {}}} for status in statuses}
+
+
+def document_malformed_bodies(app: FastAPI) -> None:
+    """Every route that reads a JSON body can answer 400 for a body that is not JSON."""
+    for route in api_routes(app.routes):
+        if route.body_field is not None:
+            route.responses = {**responses(400), **route.responses}

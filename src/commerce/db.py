@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
 from sqlalchemy import MetaData
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -13,6 +14,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import DeclarativeBase
+
+from commerce.errors import DomainError
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -41,3 +44,18 @@ async def transaction(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterat
     """One unit of work: commits when the block ends, rolls back when it raises."""
     async with sessions() as session, session.begin():
         yield session
+
+
+async def flush_unique(session: AsyncSession, conflicts: Mapping[str, DomainError]) -> None:
+    """Flush; a unique violation of a constraint named in `conflicts` raises its domain error.
+
+    Services check before they insert, for a clear message; this closes the race two
+    concurrent requests leave between that check and the insert.
+    """
+    try:
+        await session.flush()
+    except IntegrityError as error:
+        constraint = getattr(getattr(error.orig, "diag", None), "constraint_name", None)
+        if isinstance(constraint, str) and constraint in conflicts:
+            raise conflicts[constraint] from error
+        raise

@@ -23,6 +23,20 @@ TOPICS = (
     "search-queries",
 )
 
+#: Where events that could not be decoded at all are dead-lettered.
+UNKNOWN_TOPIC = "unknown"
+
+
+def dead_letter_topic(topic: str) -> str:
+    return f"{topic}.dlq"
+
+
+#: Dead letters travel like events (through the outbox), one `<topic>.dlq` per topic.
+DEAD_LETTER_TOPICS = tuple(dead_letter_topic(t) for t in (*TOPICS, UNKNOWN_TOPIC))
+
+#: Every topic the relay creates (with explicit partitions) and publishes to.
+PUBLISHED_TOPICS = (*TOPICS, *DEAD_LETTER_TOPICS)
+
 #: Which topic an event type travels on, by the type's prefix.
 TOPIC_BY_PREFIX = {
     "user": USERS_TOPIC,
@@ -40,6 +54,11 @@ TOPIC_BY_PREFIX = {
 def topic_for(event_type: str) -> str:
     """The topic of an event type, e.g. `stock.adjusted` -> `inventory`."""
     return TOPIC_BY_PREFIX[event_type.split(".", 1)[0]]
+
+
+def topic_or_unknown(event_type: str) -> str:
+    """The topic of an event type, or `unknown` for a type no topic carries."""
+    return TOPIC_BY_PREFIX.get(event_type.split(".", 1)[0], UNKNOWN_TOPIC)
 
 
 class Envelope(BaseModel):

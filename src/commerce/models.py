@@ -4,12 +4,13 @@ from commerce.catalog.models import Brand, Category, Product
 from commerce.db import Base
 from commerce.identity.models import RefreshToken, Role, User
 from commerce.inventory.models import StockLevel, StockMovement, Warehouse
-from commerce.outbox import OutboxRow, ProcessedEvent, ProjectionCheckpoint
+from commerce.outbox import DeadLetter, OutboxRow, ProcessedEvent, ProjectionCheckpoint
 
 __all__ = [
     "Base",
     "Brand",
     "Category",
+    "DeadLetter",
     "OutboxRow",
     "ProcessedEvent",
     "Product",

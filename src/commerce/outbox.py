@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 
 from pydantic import BaseModel
-from sqlalchemy import BigInteger, DateTime, Index, String, func, text
+from sqlalchemy import BigInteger, DateTime, Index, String, Text, func, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from commerce.db import Base
 from commerce.events import Envelope, topic_for
+from commerce.tracing import current_trace_id
 
 
 class OutboxRow(Base):
@@ -48,6 +49,28 @@ class ProjectionCheckpoint(Base):
     seq: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
+class DeadLetter(Base):
+    """An event a consumer could not apply (or decode): kept for inspection and replay.
+
+    Written in the same transaction that records the event as handled, together with an
+    outbox row to `<topic>.dlq`, so a dead letter cannot be lost however the worker dies.
+    """
+
+    __tablename__ = "dead_letters"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    consumer: Mapped[str] = mapped_column(String(64))
+    topic: Mapped[str] = mapped_column(String(64), index=True)
+    #: The outbox seq of the failed event; None for a message that did not come from our relay.
+    seq: Mapped[int | None] = mapped_column(BigInteger)
+    event: Mapped[str] = mapped_column(Text)
+    error: Mapped[str] = mapped_column(Text)
+    trace_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.clock_timestamp()
+    )
+
+
 def add_event(
     session: AsyncSession,
     type: str,
@@ -61,6 +84,7 @@ def add_event(
         aggregate_id=str(aggregate_id),
         aggregate_version=aggregate_version,
         payload=payload.model_dump(mode="json"),
+        trace_id=current_trace_id.get(),
     )
     session.add(
         OutboxRow(

@@ -133,6 +133,13 @@ class TantivyBackend:
     async def search(self, query: ProductQuery) -> SearchResult:
         return await asyncio.to_thread(self.search_now, query)
 
+    async def document_count(self) -> int:
+        def count() -> int:
+            self.index.reload()
+            return int(self.index.searcher().num_docs)
+
+        return await asyncio.to_thread(count)
+
     def search_now(self, query: ProductQuery) -> SearchResult:
         """The blocking search: reload to see the writer's latest commit, then query."""
         self.index.reload()

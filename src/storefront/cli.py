@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import signal
-import subprocess
 import time
+from pathlib import Path
 from typing import Annotated
 
 import httpx
@@ -14,9 +13,10 @@ import typer
 from rich.console import Console
 from rich.progress import Progress
 
-from storefront import migrate, processes
+from storefront import launcher, migrate
 from storefront.embedded import EmbeddedStack, ServiceStartError, wait_until
 from storefront.settings import Settings
+from storefront.supervisor import GaveUp, Supervisor
 
 app = typer.Typer(
     help="storefront: search-and-analytics-heavy storefront backend.", no_args_is_help=True
@@ -24,14 +24,17 @@ app = typer.Typer(
 console = Console()
 
 
-async def _load_demo(settings: Settings) -> tuple[int, list[tuple[str, str, str]]]:
+async def _load_demo(
+    settings: Settings, *, with_accounts: bool
+) -> tuple[int, list[tuple[str, str, str]]]:
+    """Load the demo catalog once; the demo accounts (published passwords) only if asked."""
     from commerce.db import create_engine, session_factory, transaction
     from storefront import demo
 
     engine = create_engine(settings.require("database_url"))
     try:
         async with transaction(session_factory(engine)) as session:
-            users = await demo.ensure_demo_users(session)
+            users = await demo.ensure_demo_users(session) if with_accounts else []
             if await demo.is_loaded(session):
                 return 0, users
         with Progress(console=console) as progress:
@@ -52,24 +55,32 @@ def up(
         bool, typer.Option(help="Load the demo catalog into an empty database.")
     ] = True,
 ) -> None:
-    """Start PostgreSQL, Redis, Tansu, the worker and the API; Ctrl-C stops them all."""
-    # SIGTERM (systemd, `timeout`, an IDE's stop button) must clean up like Ctrl-C does.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    """Start PostgreSQL, Redis, Tansu, the worker and the API, supervised; Ctrl-C stops all."""
+    launcher.handle_sigterm_like_ctrl_c()
     settings = Settings()
+    try:
+        launcher.check_not_running(settings.data_dir)
+        launcher.check_ports(settings)
+    except launcher.LaunchRefused as refused:
+        console.print(f"[red]{refused}[/]")
+        raise typer.Exit(1) from refused
     if fresh and settings.data_dir.exists():
         shutil.rmtree(settings.data_dir)
-    stack = EmbeddedStack(settings.data_dir / "services")
-    children = []
+    launch = launcher.Launch(
+        settings, EmbeddedStack(settings.data_dir / "services"), {}, report=_report
+    )
     try:
         with console.status("Starting PostgreSQL, Redis and Tansu"):
-            env = stack.start()
+            env = launch.stack.start()
+        launch.write_state()
         settings = Settings.model_validate(
             {k.removeprefix("STOREFRONT_").lower(): v for k, v in env.items()}
+            | {"data_dir": settings.data_dir}
         )
         migrate.upgrade(settings.require("database_url"))
         users: list[tuple[str, str, str]] = []
         if demo:
-            added, users = asyncio.run(_load_demo(settings))
+            added, users = asyncio.run(_load_demo(settings, with_accounts=True))
             if added:
                 console.print(f"Loaded {added:,} demo products.")
         from search.tantivy_backend import open_index
@@ -77,53 +88,75 @@ def up(
         open_index(settings.search_dir)
         logs = settings.data_dir / "logs"
         logs.mkdir(parents=True, exist_ok=True)
-        children.append(processes.spawn(["worker"], env, logs / "worker.log"))
-        children.append(processes.spawn(["api"], env, logs / "api.log"))
+        child_env = launcher.child_environment(settings, env)
+        for command in ("worker", "api"):
+            launch.children[command] = launcher.Child(command, child_env, logs / f"{command}.log")
+            launch.children[command].start()
+        launch.write_state()
         url = f"http://{settings.api_host}:{settings.api_port}"
-        wait_until(lambda: _healthy(url, children), timeout=60, what="API")
-        console.print(
-            f"[bold green]storefront is up[/]\n  API:      {url}/api\n  Docs:     {url}/docs\n"
-            f"  Search:   {url}/api/search?q=wireless%20headphones\n"
-            + "".join(f"  {role:<12} {email} / {password}\n" for email, password, role in users)
-            + f"  Sign in:  POST {url}/api/auth/login\n"
-            f"  Logs:     {logs}\n"
-            f"  Warehouse: {settings.warehouse_dir} (analytics.warehouse.open_warehouse)\n"
-            "Ctrl-C stops everything."
-        )
-        while all(child.poll() is None for child in children):
-            time.sleep(0.5)
-        console.print("[red]A child process exited; stopping. See the logs.[/]")
-        raise typer.Exit(1)
+        supervisor = launch.supervisor()
+        wait_until(lambda: _healthy(url, supervisor), timeout=60, what="API")
+        _print_banner(settings, url, users, logs)
+        supervisor.run()
     except KeyboardInterrupt:
         console.print("Stopping…")
-    except ServiceStartError as error:
+    except (ServiceStartError, GaveUp) as error:
         console.print(f"[red]{error}[/]")
         raise typer.Exit(1) from error
     finally:
-        for child in reversed(children):
-            processes.stop(child)
-        stack.stop()
+        launch.stop()
 
 
-def _healthy(url: str, children: list[subprocess.Popen[bytes]]) -> bool:
-    if any(child.poll() is not None for child in children):
-        raise ServiceStartError("a child process exited during start-up")
+def _report(message: str) -> None:
+    console.print(f"[yellow]{time.strftime('%H:%M:%S')} {message}[/]")
+
+
+def _healthy(url: str, supervisor: Supervisor) -> bool:
+    """The API answers; meanwhile children that crash at start are restarted (or given up on)."""
+    supervisor.check()
     try:
         return httpx.get(f"{url}/api/health", timeout=1).status_code == 200
     except httpx.HTTPError:
         return False
 
 
+def _print_banner(
+    settings: Settings, url: str, users: list[tuple[str, str, str]], logs: Path
+) -> None:
+    console.print(
+        f"[bold green]storefront is up[/]\n  API:      {url}/api\n  Docs:     {url}/docs\n"
+        f"  Search:   {url}/api/search?q=wireless%20headphones\n"
+        + "".join(f"  {role:<12} {email} / {password}\n" for email, password, role in users)
+        + f"  Sign in:  POST {url}/api/auth/login\n"
+        f"  Status:   storefront status   (metrics: {url}/metrics)\n"
+        f"  Logs:     {logs}\n"
+        f"  Warehouse: {settings.warehouse_dir} (analytics.warehouse.open_warehouse)\n"
+        "Crashed parts are restarted. Ctrl-C stops everything."
+    )
+
+
 @app.command()
 def api() -> None:
-    """Serve the HTTP API (uvicorn)."""
+    """Serve the HTTP API (uvicorn); refuses to start without a real signing key."""
     import uvicorn
 
     from api.app import create_app
+    from storefront import logs
+    from storefront.settings import InsecureSettings
 
     settings = Settings()
+    try:
+        settings.signing_key()
+    except InsecureSettings as insecure:
+        console.print(f"[red]{insecure}[/]")
+        raise typer.Exit(1) from insecure
+    config = logs.configure("api")
     uvicorn.run(
-        create_app(settings), host=settings.api_host, port=settings.api_port, log_level="info"
+        create_app(settings),
+        host=settings.api_host,
+        port=settings.api_port,
+        log_config=config,
+        access_log=False,
     )
 
 
@@ -131,16 +164,22 @@ def api() -> None:
 def worker() -> None:
     """Run the stream worker: outbox relay, search and warehouse projections, cache invalidation."""
     from faust.worker import Worker
+    from prometheus_client import start_http_server
 
-    from commerce.events import TOPICS
+    from commerce.events import PUBLISHED_TOPICS
+    from storefront import logs
     from storefront.wiring import build_worker
     from streams.relay import prepare_topics
 
     settings = Settings()
+    config = logs.configure("worker")
+    if settings.worker_metrics_port:
+        start_http_server(settings.worker_metrics_port, addr=settings.worker_metrics_host)
     # Before Faust subscribes: its consumer would auto-create them with the broker's default.
-    asyncio.run(prepare_topics(settings.require("kafka_url"), TOPICS, settings.kafka_partitions))
+    kafka_url = settings.require("kafka_url")
+    asyncio.run(prepare_topics(kafka_url, PUBLISHED_TOPICS, settings.kafka_partitions))
     faust_app = build_worker(settings)
-    Worker(faust_app, loglevel="INFO", quiet=True).execute_from_commandline()
+    Worker(faust_app, loglevel="INFO", logging_config=config).execute_from_commandline()
 
 
 @app.command(name="migrate")
@@ -150,10 +189,24 @@ def run_migrations() -> None:
 
 
 @app.command(name="load-demo")
-def load_demo() -> None:
-    """Load the deterministic demo catalog into an empty database."""
-    added, _ = asyncio.run(_load_demo(Settings()))
+def load_demo(
+    with_demo_accounts: Annotated[
+        bool,
+        typer.Option(
+            help="Also create the demo SUPER_ADMIN and CUSTOMER, whose passwords are published."
+        ),
+    ] = False,
+) -> None:
+    """Load the deterministic demo catalog into an empty database (no accounts by default)."""
+    if with_demo_accounts:
+        console.print(
+            "[bold red]Warning:[/] creating demo accounts whose passwords are published in the "
+            "source, among them a SUPER_ADMIN. Never do this on a database others can reach."
+        )
+    added, users = asyncio.run(_load_demo(Settings(), with_accounts=with_demo_accounts))
     console.print(f"Loaded {added:,} demo products." if added else "A catalog is already loaded.")
+    for email, _, role in users:
+        console.print(f"Demo account {role}: {email}")
 
 
 users_app = typer.Typer(help="Accounts.", no_args_is_help=True)
@@ -172,13 +225,19 @@ def create_admin(
 
     async def create() -> None:
         from commerce.db import create_engine, session_factory, transaction
+        from commerce.identity.permissions import SUPER_ADMIN
         from commerce.identity.service import create_user
 
         engine = create_engine(Settings().require("database_url"))
         try:
             async with transaction(session_factory(engine)) as session:
                 await create_user(
-                    session, email, password, first_name=first_name, last_name=last_name
+                    session,
+                    email,
+                    password,
+                    role=SUPER_ADMIN,
+                    first_name=first_name,
+                    last_name=last_name,
                 )
         finally:
             await engine.dispose()

@@ -18,6 +18,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from storefront.processes import die_with_parent
+
 PG_USER = "embedded_postgres"
 PG_DATABASE = "storefront"
 
@@ -58,10 +60,13 @@ class Service:
     argv: list[str]
     port: int
     log_path: Path
+    ready: Callable[[], bool]
     user: str | None = None
+    #: How it is stopped; also what the kernel sends it if the launcher dies first.
+    stop_signal: signal.Signals = signal.SIGTERM
     process: subprocess.Popen[bytes] | None = field(default=None, init=False)
 
-    def start(self, ready: Callable[[], bool], timeout: float = 30.0) -> None:
+    def start(self, timeout: float = 30.0) -> None:
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             self.argv,
@@ -69,7 +74,9 @@ class Service:
             stderr=subprocess.STDOUT,
             user=self.user,
             start_new_session=True,  # Ctrl-C in the terminal must not reach it before we stop it
+            preexec_fn=die_with_parent(self.stop_signal),
         )
+        ready = self.ready
 
         def alive_and_ready() -> bool:
             assert self.process is not None
@@ -78,6 +85,10 @@ class Service:
             return ready()
 
         wait_until(alive_and_ready, timeout=timeout, what=self.name)
+
+    def poll(self) -> int | None:
+        """None while it runs; its exit code once it has exited."""
+        return None if self.process is None else self.process.poll()
 
     def stop(self, sig: signal.Signals = signal.SIGTERM, timeout: float = 10.0) -> None:
         if self.process is None or self.process.poll() is not None:
@@ -161,7 +172,8 @@ def postgres_service(data_dir: Path, port: int) -> tuple[Service, str]:
             capture_output=True,
             user=user,
         )
-    (pgdata / "postmaster.pid").unlink(missing_ok=True) if not _postmaster_alive(pgdata) else None
+    _wait_for_earlier_postmaster(pgdata)
+    (pgdata / "postmaster.pid").unlink(missing_ok=True)
     argv = [
         _pg_bin("postgres"),
         "-D",
@@ -181,19 +193,38 @@ def postgres_service(data_dir: Path, port: int) -> tuple[Service, str]:
         "-c",
         "max_connections=200",
     ]
-    service = Service("postgres", argv, port, data_dir / "postgres.log", user=user)
+    service = Service(
+        "postgres",
+        argv,
+        port,
+        data_dir / "postgres.log",
+        ready=lambda: postgres_ready(port),
+        user=user,
+        stop_signal=signal.SIGINT,  # PostgreSQL's fast shutdown: roll back, checkpoint, exit
+    )
     return service, f"postgresql+psycopg://postgres@127.0.0.1:{port}/{PG_DATABASE}"
 
 
-def _postmaster_alive(pgdata: Path) -> bool:
-    pid_file = pgdata / "postmaster.pid"
-    if not pid_file.exists():
-        return False
+def _postmaster_pid(pgdata: Path) -> int | None:
+    """The pid of a PostgreSQL still running on `pgdata`, if any."""
     try:
-        os.kill(int(pid_file.read_text().split()[0]), 0)
-    except (ValueError, ProcessLookupError, PermissionError):
-        return False
-    return True
+        pid = int((pgdata / "postmaster.pid").read_text().split()[0])
+        os.kill(pid, 0)
+    except (OSError, ValueError, IndexError):
+        return None
+    return pid
+
+
+def _wait_for_earlier_postmaster(pgdata: Path, timeout: float = 30.0) -> None:
+    """A PostgreSQL of an earlier run may still be shutting down (its launcher died)."""
+    deadline = time.monotonic() + timeout
+    while (pid := _postmaster_pid(pgdata)) is not None:
+        if time.monotonic() > deadline:
+            raise ServiceStartError(
+                f"a PostgreSQL of an earlier run (pid {pid}) still runs on {pgdata}; "
+                f"stop it (kill -INT {pid}) or start with --fresh"
+            )
+        time.sleep(0.1)
 
 
 def _pg_client(program: str, port: int, *args: str, check: bool = True) -> str:
@@ -232,7 +263,8 @@ def redis_service(data_dir: Path, port: int) -> tuple[Service, str]:
         "--dir",
         str(data_dir),
     ]
-    return Service("redis", argv, port, data_dir / "redis.log"), f"redis://127.0.0.1:{port}/0"
+    service = Service("redis", argv, port, data_dir / "redis.log", ready=lambda: port_open(port))
+    return service, f"redis://127.0.0.1:{port}/0"
 
 
 def tansu_service(data_dir: Path, port: int) -> tuple[Service, str]:
@@ -249,7 +281,24 @@ def tansu_service(data_dir: Path, port: int) -> tuple[Service, str]:
         "--storage-engine",
         "memory://tansu/",
     ]
-    return Service("tansu", argv, port, data_dir / "tansu.log"), f"kafka://127.0.0.1:{port}"
+    service = Service(
+        "tansu",
+        argv,
+        port,
+        data_dir / "tansu.log",
+        ready=lambda: port_open(port),
+        stop_signal=signal.SIGKILL,  # it ignores SIGTERM while clients are connected
+    )
+    return service, f"kafka://127.0.0.1:{port}"
+
+
+#: How to describe each service, in start order, and the setting its URL goes to.
+SERVICES: dict[str, Callable[[Path, int], tuple[Service, str]]] = {
+    "postgres": postgres_service,
+    "redis": redis_service,
+    "tansu": tansu_service,
+}
+URL_SETTINGS = {"postgres": "database_url", "redis": "redis_url", "tansu": "kafka_url"}
 
 
 @dataclass
@@ -266,38 +315,36 @@ class EmbeddedStack:
     def start(self) -> dict[str, str]:
         """Start PostgreSQL, Redis and Tansu; return STOREFRONT_* variables pointing at them."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        pg, self.urls["database_url"] = postgres_service(self.data_dir, free_port())
-        pg.start(lambda: postgres_ready(pg.port))
-        self.services["postgres"] = pg
-        create_database(pg.port)
-        redis, self.urls["redis_url"] = redis_service(self.data_dir, free_port())
-        redis.start(lambda: port_open(redis.port))
-        self.services["redis"] = redis
-        self.start_broker(free_port())
+        for name in SERVICES:
+            self.restart(name)
+            if name == "postgres":
+                create_database(self.services[name].port)
         return self.environment()
 
-    def start_broker(self, port: int | None = None) -> None:
-        """(Re)start Tansu; its log lives in memory, so a restart is an empty broker."""
-        previous = self.services.get("tansu")
-        port = port or (previous.port if previous else free_port())
-        tansu, self.urls["kafka_url"] = tansu_service(self.data_dir, port)
-        tansu.start(lambda: port_open(port))
-        self.services["tansu"] = tansu
+    def restart(self, name: str) -> Service:
+        """(Re)start one service on the port it had (a new one the first time)."""
+        previous = self.services.get(name)
+        if previous is not None:
+            previous.stop(previous.stop_signal)
+        port = previous.port if previous else free_port()
+        service, self.urls[URL_SETTINGS[name]] = SERVICES[name](self.data_dir, port)
+        service.start()
+        self.services[name] = service
+        return service
+
+    def start_broker(self) -> None:
+        """(Re)start Tansu on its port; its log lives in memory, so it comes back empty."""
+        self.restart("tansu")
 
     def stop_broker(self) -> None:
-        # Tansu ignores SIGTERM while clients are connected (FACTS.md): kill it.
         self.services["tansu"].kill()
 
     def environment(self) -> dict[str, str]:
         return {f"STOREFRONT_{name.upper()}": url for name, url in self.urls.items()}
 
     def stop(self) -> None:
-        for name in ("tansu", "redis"):
-            if name in self.services:
-                self.services[name].stop()
-        if "postgres" in self.services:
-            # SIGINT is PostgreSQL's "fast shutdown": roll back clients, checkpoint, exit.
-            self.services["postgres"].stop(signal.SIGINT, timeout=30)
+        for service in reversed(self.services.values()):
+            service.stop(service.stop_signal, timeout=30)
 
 
 @contextmanager

@@ -1,13 +1,36 @@
-"""Child processes of `storefront up`: the worker and the API, with the stack's environment."""
+"""Child processes of `storefront up`: the worker and the API, with the stack's environment.
+
+Every child is tied to its parent's life (Linux `PR_SET_PDEATHSIG`): when the launcher dies,
+however it dies (SIGKILL included), the kernel signals its children, so nothing is orphaned.
+"""
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(sig: signal.Signals = signal.SIGTERM) -> Callable[[], None] | None:
+    """A `preexec_fn` that has the kernel send `sig` to the child when its parent dies."""
+    if not sys.platform.startswith("linux"):
+        return None  # elsewhere the launcher's own clean-up is all there is
+    parent = os.getpid()
+    libc = ctypes.CDLL(None, use_errno=True)
+
+    def arm() -> None:
+        libc.prctl(PR_SET_PDEATHSIG, int(sig))
+        if os.getppid() != parent:  # the parent died before the signal was armed
+            os.kill(os.getpid(), sig)
+
+    return arm
 
 
 def spawn(
@@ -20,7 +43,8 @@ def spawn(
         env={**os.environ, **env},
         stdout=output,
         stderr=subprocess.STDOUT if output else None,
-        start_new_session=True,
+        start_new_session=True,  # Ctrl-C in the terminal must not reach it before we stop it
+        preexec_fn=die_with_parent(signal.SIGTERM),
     )
 
 
@@ -36,6 +60,27 @@ def stop(process: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
         process.wait(timeout)
 
 
+def wait_for_log_line(
+    process: subprocess.Popen[bytes], log_path: Path, marker: bytes, *, offset: int, timeout: float
+) -> None:
+    """Wait until `marker` appears in the log after `offset`; fail if the process exits."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args!r} exited; see {log_path}")
+        if log_path.exists():
+            with log_path.open("rb") as log:
+                log.seek(offset)
+                if marker in log.read():
+                    return
+        time.sleep(0.05)
+    raise RuntimeError(f"not ready after {timeout}s; see {log_path}")
+
+
+#: What the worker logs once Faust has started its agents.
+WORKER_READY = b"[^Worker]: Ready"
+
+
 class WorkerProcess:
     """A `storefront worker` child that can be stopped, killed (as in a crash) and restarted."""
 
@@ -44,25 +89,11 @@ class WorkerProcess:
         self.log_path = log_path
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> None:
+    def start(self, timeout: float = 60.0) -> None:
+        """Start it and wait until Faust says it is ready (the worker has no HTTP endpoint)."""
+        offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         self.process = spawn(["worker"], self.env, self.log_path)
-        self._wait_ready()
-
-    def _wait_ready(self, timeout: float = 60.0) -> None:
-        """Ready when Faust says so in its log (the worker has no HTTP endpoint)."""
-        assert self.process is not None
-        start = self.log_path.stat().st_size if self.log_path.exists() else 0
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"worker exited; see {self.log_path}")
-            if self.log_path.exists():
-                with self.log_path.open("rb") as log:
-                    log.seek(start)
-                    if b"[^Worker]: Ready" in log.read():
-                        return
-            time.sleep(0.05)
-        raise RuntimeError(f"worker not ready after {timeout}s; see {self.log_path}")
+        wait_for_log_line(self.process, self.log_path, WORKER_READY, offset=offset, timeout=timeout)
 
     def stop(self) -> None:
         if self.process is not None:

@@ -8,7 +8,13 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEV_JWT_SECRET = "dev-only-signing-key-change-me-in-production-0123456789"
+#: Signing keys that were published in this repository's history: never accepted.
+PUBLISHED_JWT_SECRETS = frozenset({"dev-only-signing-key-change-me-in-production-0123456789"})
+MIN_JWT_SECRET = 32
+
+
+class InsecureSettings(RuntimeError):
+    """A setting that would let anyone in (a missing or published signing key)."""
 
 
 class Settings(BaseSettings):
@@ -25,12 +31,19 @@ class Settings(BaseSettings):
     elasticsearch_url: str | None = None
 
     api_host: str = "127.0.0.1"
-    api_port: int = 8000
-    #: HS256 signing key of access tokens; set a long random value in production.
-    jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
+    api_port: int = Field(default=8000, ge=1, le=65535)
+    #: The worker serves Prometheus metrics here (0: not at all); loopback only by default.
+    worker_metrics_host: str = "127.0.0.1"
+    worker_metrics_port: int = Field(default=9465, ge=0, le=65535)
+    #: HS256 signing key of access tokens. Required by the API; `storefront up` makes a
+    #: random one per data directory for the embedded stack.
+    jwt_secret: SecretStr | None = None
     access_token_minutes: int = Field(default=15, ge=1)
     refresh_token_days: int = Field(default=30, ge=1)
-    login_attempts: int = Field(default=5, ge=1)
+    #: Failed logins per window: per account and address pair, per account, per address.
+    login_limit_per_account_and_address: int = Field(default=5, ge=1)
+    login_limit_per_account: int = Field(default=20, ge=1)
+    login_limit_per_address: int = Field(default=100, ge=1)
     login_window_seconds: int = Field(default=900, ge=1)
 
     kafka_partitions: int = Field(default=3, ge=1)
@@ -54,9 +67,23 @@ class Settings(BaseSettings):
     def warehouse_dir(self) -> Path:
         return self.warehouse_path or self.data_dir / "warehouse"
 
-    @property
-    def uses_dev_jwt_secret(self) -> bool:
-        return self.jwt_secret.get_secret_value() == DEV_JWT_SECRET
+    def signing_key(self) -> str:
+        """The JWT signing key; refuses a missing, short or published one."""
+        key = self.jwt_secret.get_secret_value() if self.jwt_secret else ""
+        if not key:
+            raise InsecureSettings(
+                "STOREFRONT_JWT_SECRET is not set: the API will not sign tokens without a key. "
+                "Set it to a long random value (e.g. `python -c 'import secrets; "
+                "print(secrets.token_urlsafe(48))'`); `storefront up` makes one for you."
+            )
+        if key in PUBLISHED_JWT_SECRETS:
+            raise InsecureSettings(
+                "STOREFRONT_JWT_SECRET is a key published in this project's source: anyone "
+                "could forge tokens with it. Set a long random value."
+            )
+        if len(key) < MIN_JWT_SECRET:
+            raise InsecureSettings(f"STOREFRONT_JWT_SECRET needs at least {MIN_JWT_SECRET} chars.")
+        return key
 
     def require(self, name: str) -> str:
         """A service URL that must be set by now (by the environment or the launcher)."""
@@ -64,3 +91,11 @@ class Settings(BaseSettings):
         if not value:
             raise RuntimeError(f"STOREFRONT_{name.upper()} is not set and no embedded stack runs")
         return str(value)
+
+
+#: Settings that lift every login limit: for fuzzing and benchmarks, never for a shop.
+UNLIMITED_LOGINS = {
+    "login_limit_per_account_and_address": 10**6,
+    "login_limit_per_account": 10**6,
+    "login_limit_per_address": 10**6,
+}

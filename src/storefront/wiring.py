@@ -12,9 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from analytics.warehouse import ParquetWarehouse
 from commerce.catalog.cache import CatalogCache
 from commerce.db import create_engine, session_factory
-from commerce.events import TOPICS
+from commerce.events import PUBLISHED_TOPICS
 from commerce.identity.service import IdentityContext
-from commerce.identity.store import IdentityCache, LoginLimiter, SessionStore
+from commerce.identity.store import IdentityCache, LoginLimiter, LoginLimits, SessionStore
 from commerce.identity.tokens import TokenIssuer
 from search.tantivy_backend import TantivyBackend
 from storefront.settings import Settings
@@ -31,7 +31,7 @@ from streams.relay import OutboxRelay
 
 def identity_context(settings: Settings, redis: Redis) -> IdentityContext:
     tokens = TokenIssuer(
-        settings.jwt_secret.get_secret_value(),
+        settings.signing_key(),
         access_ttl=timedelta(minutes=settings.access_token_minutes),
         refresh_ttl=timedelta(days=settings.refresh_token_days),
     )
@@ -39,7 +39,13 @@ def identity_context(settings: Settings, redis: Redis) -> IdentityContext:
         tokens=tokens,
         sessions=SessionStore(redis, int(tokens.refresh_ttl.total_seconds())),
         limiter=LoginLimiter(
-            redis, limit=settings.login_attempts, window_seconds=settings.login_window_seconds
+            redis,
+            LoginLimits(
+                per_account_and_address=settings.login_limit_per_account_and_address,
+                per_account=settings.login_limit_per_account,
+                per_address=settings.login_limit_per_address,
+                window_seconds=settings.login_window_seconds,
+            ),
         ),
         cache=IdentityCache(redis),
     )
@@ -77,7 +83,7 @@ def worker_parts(settings: Settings) -> WorkerParts:
     relay = OutboxRelay(
         sessions,
         settings.require("kafka_url"),
-        topics=TOPICS,
+        topics=PUBLISHED_TOPICS,
         partitions=settings.kafka_partitions,
         consumers=[c.name for c in consumers],
         batch_size=settings.relay_batch_size,

@@ -9,14 +9,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import faust
-import orjson
+from faust.types import EventT
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from commerce.db import transaction
-from commerce.events import TOPIC_BY_PREFIX, Envelope
-from streams import checkpoints, kafka_transport
-from streams.consumers import Consumer, consume, record_processed
+from commerce.events import UNKNOWN_TOPIC, Envelope, topic_or_unknown
+from streams import checkpoints, kafka_transport, metrics
+from streams.consumers import Consumer, consume
+from streams.dead_letters import DECODER, dead_letter, seq_from_headers
 from streams.relay import OutboxRelay
 
 log = logging.getLogger(__name__)
@@ -92,9 +93,11 @@ def _add_agent(
     topic = app.topic(*topics, partitions=config.partitions)
 
     async def agent(stream: faust.StreamT[bytes]) -> None:
-        async for values in stream.take(config.batch_size, within=config.batch_seconds):
-            events = await decode_batch(app, list(values))
-            await asyncio.gather(*(handle_batch(app, sessions, c, events) for c in group))
+        async for messages in stream.take_events(  # type: ignore[attr-defined]
+            config.batch_size, within=config.batch_seconds
+        ):
+            events = await decode_batch(sessions, group, messages)
+            await asyncio.gather(*(handle_batch(sessions, c, events) for c in group))
 
     app.agent(topic, name="storefront." + "+".join(c.name for c in group))(agent)
 
@@ -103,22 +106,39 @@ def decode(value: bytes) -> Envelope:
     return Envelope.model_validate_json(value)
 
 
-async def decode_batch(app: faust.App, values: list[bytes]) -> list[Envelope]:
-    """Envelopes of a batch; what does not decode goes to `unknown.dlq`."""
+async def decode_batch(
+    sessions: async_sessionmaker[AsyncSession],
+    group: Sequence[Consumer],
+    messages: Sequence[EventT[bytes]],
+) -> list[Envelope]:
+    """Envelopes of a batch; what does not decode is dead-lettered and recorded by its seq.
+
+    The seq travels in a header, so the checkpoints of every consumer of the topic move past
+    an undecodable event instead of waiting for it (and re-sending from it) forever.
+    """
     events: list[Envelope] = []
-    for value in values:
+    for message in messages:
         try:
-            events.append(decode(value))
+            events.append(decode(message.value))
         except ValidationError as invalid:
-            await _dead_letter(app, "unknown", value, invalid)
+            seq = seq_from_headers(message.headers)
+            log.error("undecodable event dead-lettered", extra={"seq": seq})
+            metrics.DEAD_LETTERED.labels(DECODER, UNKNOWN_TOPIC).inc()
+            async with transaction(sessions) as session:
+                await dead_letter(
+                    session,
+                    consumer=DECODER,
+                    topic=UNKNOWN_TOPIC,
+                    event=bytes(message.value).decode(errors="replace"),
+                    error=invalid,
+                    seq=seq,
+                    handled_by=[c.name for c in group],
+                )
     return events
 
 
 async def handle_batch(
-    app: faust.App,
-    sessions: async_sessionmaker[AsyncSession],
-    consumer: Consumer,
-    events: list[Envelope],
+    sessions: async_sessionmaker[AsyncSession], consumer: Consumer, events: list[Envelope]
 ) -> None:
     """Apply a batch with bounded retries; isolate what still fails and dead-letter it."""
     if await _attempt(sessions, consumer, events) is None:
@@ -126,11 +146,24 @@ async def handle_batch(
     for event in events:  # the batch keeps failing: find the event(s) at fault
         error = await _attempt(sessions, consumer, [event])
         if error is not None:
-            topic = TOPIC_BY_PREFIX.get(event.type.split(".", 1)[0], "unknown")
-            await _dead_letter(app, topic, event.model_dump_json().encode(), error)
-            # Dead-lettered is handled: the checkpoint must not wait for it forever.
+            topic = topic_or_unknown(event.type)
+            log.error(
+                "event dead-lettered",
+                extra={"consumer": consumer.name, "seq": event.seq, "trace_id": event.trace_id},
+            )
+            metrics.DEAD_LETTERED.labels(consumer.name, topic).inc()
+            # Dead-lettered is handled, in the same transaction as the dead letter itself.
             async with transaction(sessions) as session:
-                await record_processed(session, consumer.name, [event.seq or 0])
+                await dead_letter(
+                    session,
+                    consumer=consumer.name,
+                    topic=topic,
+                    event=event.model_dump_json(),
+                    error=error,
+                    seq=event.seq,
+                    trace_id=event.trace_id,
+                    handled_by=[consumer.name],
+                )
 
 
 async def _attempt(
@@ -147,10 +180,3 @@ async def _attempt(
                 return error
             await asyncio.sleep(0.1 * 2**attempt)  # back off before retrying, not to synchronise
     raise AssertionError("unreachable")
-
-
-async def _dead_letter(app: faust.App, topic: str, value: bytes, error: Exception) -> None:
-    body = orjson.dumps({"event": value.decode(errors="replace"), "error": repr(error)})
-    await app.producer.send(
-        f"{topic}.dlq", key=None, value=body, partition=None, timestamp=None, headers=None
-    )

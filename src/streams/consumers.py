@@ -9,6 +9,8 @@ between the write and the record cannot append the same rows twice.
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -34,6 +36,11 @@ from commerce.identity.store import IdentityCache
 from commerce.outbox import ProcessedEvent, ProjectionCheckpoint
 from search.backend import SearchBackend
 from search.indexing import affected_products, document
+from streams import metrics
+
+log = logging.getLogger(__name__)
+#: At most this many trace ids in one log line about a batch.
+TRACE_IDS_LOGGED = 50
 
 Apply = Callable[[list[Envelope]], Awaitable[None]]
 
@@ -42,6 +49,15 @@ INSERT INTO processed_events (consumer, seq)
 SELECT :consumer, unnest(CAST(:seqs AS bigint[]))
 ON CONFLICT DO NOTHING
 """)
+
+
+#: Every consumer of the worker and the topics it reads.
+SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
+    "search": (CATALOG_TOPIC, INVENTORY_TOPIC),
+    "warehouse": (CATALOG_TOPIC, INVENTORY_TOPIC),
+    "cache": (CATALOG_TOPIC, INVENTORY_TOPIC),
+    "permissions": (USERS_TOPIC,),
+}
 
 
 @dataclass(frozen=True)
@@ -86,13 +102,37 @@ async def consume(
     sessions: async_sessionmaker[AsyncSession], consumer: Consumer, events: Sequence[Envelope]
 ) -> int:
     """Apply a batch once: skip what was applied, apply the rest, record it. Returns applied."""
+    started = time.perf_counter()
     async with transaction(sessions) as session:
         fresh = await unseen(session, consumer.name, events)
     if fresh:
         await consumer.apply(fresh)
     async with transaction(sessions) as session:
         await record_processed(session, consumer.name, [e.seq for e in fresh if e.seq is not None])
+    _observe(consumer.name, fresh, time.perf_counter() - started)
     return len(fresh)
+
+
+def _observe(consumer: str, applied: Sequence[Envelope], seconds: float) -> None:
+    metrics.BATCH_SECONDS.labels(consumer).observe(seconds)
+    if applied:
+        # The trace ids tie these lines to the API requests that caused the events.
+        traces = sorted({e.trace_id for e in applied if e.trace_id})
+        log.info(
+            "applied",
+            extra={
+                "consumer": consumer,
+                "events": len(applied),
+                "seqs": [applied[0].seq, applied[-1].seq],
+                "trace_ids": traces[:TRACE_IDS_LOGGED],
+                "ms": round(seconds * 1000, 1),
+            },
+        )
+    metrics.APPLIED.labels(consumer).inc(len(applied))
+    now = datetime.now(UTC)
+    age = metrics.EVENT_AGE.labels(consumer)
+    for event in applied:
+        age.observe((now - event.occurred_at).total_seconds())
 
 
 def search_projection(
@@ -108,7 +148,7 @@ def search_projection(
         deletes = [pid for pid in ids if pid not in current or current[pid][0].deleted]
         await backend.apply(upserts, deletes)
 
-    return Consumer("search", (CATALOG_TOPIC, INVENTORY_TOPIC), apply)
+    return Consumer("search", SUBSCRIPTIONS["search"], apply)
 
 
 def cache_invalidation(cache: CatalogCache) -> Consumer:
@@ -117,7 +157,7 @@ def cache_invalidation(cache: CatalogCache) -> Consumer:
     async def apply(events: list[Envelope]) -> None:
         await cache.invalidate(affected_products(events))
 
-    return Consumer("cache", (CATALOG_TOPIC, INVENTORY_TOPIC), apply)
+    return Consumer("cache", SUBSCRIPTIONS["cache"], apply)
 
 
 def _naive_utc(moment: datetime) -> datetime:
@@ -181,7 +221,7 @@ def warehouse_writer(warehouse: ParquetWarehouse) -> Consumer:
             seqs = [e.seq for e in fresh if e.seq is not None]
             await asyncio.to_thread(warehouse.append, warehouse_rows(fresh), seqs)
 
-    return Consumer("warehouse", (CATALOG_TOPIC, INVENTORY_TOPIC), apply)
+    return Consumer("warehouse", SUBSCRIPTIONS["warehouse"], apply)
 
 
 def role_permission_cache(cache: IdentityCache) -> Consumer:
@@ -195,4 +235,4 @@ def role_permission_cache(cache: IdentityCache) -> Consumer:
                 change = RoleChanged.model_validate(event.payload)
                 await cache.role_changed(change.name, change.version, change.permissions)
 
-    return Consumer("permissions", (USERS_TOPIC,), apply)
+    return Consumer("permissions", SUBSCRIPTIONS["permissions"], apply)

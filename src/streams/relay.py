@@ -25,6 +25,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from commerce.db import transaction
+from streams import metrics
 from streams.checkpoints import lowest
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,8 @@ REWIND = text("UPDATE outbox SET published_at = NULL WHERE seq > :seq AND publis
 
 
 SENTINEL_TOPIC = "storefront-relay-sentinel"
+#: Header in which each message carries its outbox seq (readable without decoding it).
+SEQ_HEADER = "seq"
 
 
 def bootstrap_servers(kafka_url: str) -> str:
@@ -146,11 +149,16 @@ class OutboxRelay:
                     row.topic,
                     key=row.key.encode(),
                     value=orjson.dumps({**row.event, "seq": row.seq}),
+                    # Readable without decoding the value: an undecodable event is still
+                    # recorded by its seq, so checkpoints move past it.
+                    headers=[(SEQ_HEADER, str(row.seq).encode())],
                 )
                 for row in rows
             ]
             await asyncio.gather(*sends)
             await session.execute(MARK, {"seqs": [row.seq for row in rows]})
+        for row in rows:
+            metrics.PUBLISHED.labels(row.topic).inc()
         self.unsettled.append((rows[-1].seq, rows[-1].created_at))
         return len(rows)
 
@@ -203,6 +211,7 @@ class OutboxRelay:
     async def _rewind(self) -> None:
         """Mark for re-sending every event after the lowest consumer checkpoint."""
         self.resets += 1
+        metrics.BROKER_RESETS.inc()
         async with transaction(self.sessions) as session:
             seq = await lowest(session, self.consumers)
             rewound = (await session.execute(REWIND, {"seq": seq})).rowcount  # type: ignore[attr-defined]

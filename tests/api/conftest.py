@@ -11,4 +11,6 @@ from redis.asyncio import Redis
 @pytest.fixture(autouse=True)
 async def forget_loopback_login_failures(redis: Redis) -> AsyncIterator[None]:
     yield
-    await redis.delete("login-failures:address:127.0.0.1")
+    keys = [key async for key in redis.scan_iter("login-failures:*127.0.0.1")]
+    if keys:
+        await redis.delete(*keys)

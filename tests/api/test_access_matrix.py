@@ -7,7 +7,7 @@ app has a route the matrix does not list.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +28,9 @@ SIGNED_IN = EVERYONE - {ANONYMOUS}
 CATALOG_ADMINS = frozenset({"STAFF", "ADMIN", "SUPER_ADMIN"})
 USER_ADMINS = frozenset({"ADMIN", "SUPER_ADMIN"})
 ROLE_ADMINS = frozenset({"SUPER_ADMIN"})
+DASHBOARD_VIEWERS = frozenset({"STAFF", "ADMIN", "SUPER_ADMIN"})
+#: Requests come from another machine: a loopback caller may read /metrics unsigned.
+REMOTE = ("203.0.113.7", 50000)
 
 Request = tuple[str, str, dict[str, Any] | None]
 
@@ -164,6 +167,9 @@ async def _change_stock(w: World) -> Request:
 #: route name -> (request, callers that succeed); everyone else gets 401 (anonymous) or 403.
 MATRIX: dict[str, tuple[Build, frozenset[str]]] = {
     "health": (fixed("GET", "/api/health"), EVERYONE),
+    "ready": (fixed("GET", "/api/health/ready"), EVERYONE),
+    # From another machine (as every request here is); see the test for local scrapers.
+    "metrics": (fixed("GET", "/metrics"), DASHBOARD_VIEWERS),
     "list_products": (fixed("GET", "/api/products"), EVERYONE),
     "get_product": (_get_product, EVERYONE),
     "list_brands": (fixed("GET", "/api/brands"), EVERYONE),
@@ -198,11 +204,21 @@ def test_every_route_has_a_row(client: httpx.AsyncClient) -> None:
     assert MATRIX.keys() - routes == set(), "MATRIX lists a route the app no longer has"
 
 
+@pytest.fixture
+async def remote(client: httpx.AsyncClient) -> AsyncIterator[httpx.AsyncClient]:
+    """The same app, called from an address that is not this machine's."""
+    app: FastAPI = client._transport.app  # type: ignore[attr-defined]
+    transport = httpx.ASGITransport(app=app, client=REMOTE)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        yield http
+
+
 @pytest.mark.parametrize("route", sorted(MATRIX))
 @pytest.mark.parametrize("caller", CALLERS)
 async def test_route_answers_caller_as_expected(
-    client: httpx.AsyncClient, accounts: dict[str, dict[str, str]], route: str, caller: str
+    remote: httpx.AsyncClient, accounts: dict[str, dict[str, str]], route: str, caller: str
 ) -> None:
+    client = remote
     build, allowed = MATRIX[route]
     world = World(client, accounts)
     method, url, body = await build(world)
@@ -235,3 +251,12 @@ def test_an_app_with_an_unlisted_route_refuses_to_start() -> None:
     app.include_router(router)
     with pytest.raises(RuntimeError, match="unguarded"):
         check_policy_covers(app)
+
+
+async def test_metrics_are_open_to_this_machine_only(
+    client: httpx.AsyncClient, remote: httpx.AsyncClient
+) -> None:
+    local = await client.get("/metrics")
+    assert local.status_code == 200
+    assert "storefront_http_request_duration_seconds" in local.text
+    assert (await remote.get("/metrics")).status_code == 401

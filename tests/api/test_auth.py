@@ -140,7 +140,7 @@ async def test_legacy_bcrypt_hash_verifies_and_is_rehashed(
 def forged(
     settings: Settings, claims: dict[str, Any], *, key: str | None = None, algorithm: str = "HS256"
 ) -> str:
-    return jwt.encode(claims, key or settings.jwt_secret.get_secret_value(), algorithm=algorithm)
+    return jwt.encode(claims, key or settings.signing_key(), algorithm=algorithm)
 
 
 async def test_bad_access_tokens_are_rejected(

@@ -21,7 +21,7 @@ from redis import Redis
 
 from api.app import create_app
 from storefront.embedded import free_port, wait_until
-from storefront.settings import Settings
+from storefront.settings import UNLIMITED_LOGINS, Settings
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.usefixtures("reference", "accounts")
@@ -34,7 +34,7 @@ def served(settings: Settings) -> Iterator[str]:
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(
-            create_app(settings.model_copy(update={"login_attempts": 10**6})),
+            create_app(settings.model_copy(update=UNLIMITED_LOGINS)),
             host="127.0.0.1",
             port=port,
             log_level="warning",

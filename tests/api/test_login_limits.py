@@ -1,4 +1,5 @@
-"""Login rate limits: 5 failures per 15 minutes per account and per address, atomically."""
+"""Login limits in tiers, counted atomically: 5 failures per account and address pair,
+20 per account across addresses, 100 per address across accounts (15-minute windows)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,13 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 import httpx
 import pytest
 from fastapi import FastAPI
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from api.app import create_app
 from commerce.db import transaction
 from commerce.identity.service import create_user
+from storefront.settings import Settings
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.usefixtures("reference")
@@ -68,54 +72,124 @@ async def test_sixth_failure_is_429_with_retry_after(
     assert right_but_blocked.status_code == 429
 
 
-async def test_account_limit_holds_across_addresses(
+async def test_failures_on_one_account_do_not_lock_others_out_of_a_shared_address(
+    connect: Connect, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """One office behind one NAT: a colleague's typos must not lock everyone else out."""
+    typo_prone, colleague = await account(sessions), await account(sessions)
+    async with connect(fresh_address()) as office:
+        for _ in range(5):
+            assert (await attempt(office, typo_prone, "wrong-password-x")).status_code == 401
+        assert (await attempt(office, typo_prone, PASSWORD)).status_code == 429
+        assert (await attempt(office, colleague, PASSWORD)).status_code == 200
+
+
+async def test_the_locked_pair_can_still_sign_in_from_another_address(
     connect: Connect, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     email = await account(sessions)
-    for _ in range(5):
+    async with connect(fresh_address()) as http:
+        for _ in range(6):
+            await attempt(http, email, "wrong-password-x")
+    async with connect(fresh_address()) as http:
+        assert (await attempt(http, email, PASSWORD)).status_code == 200
+
+
+async def test_account_limit_holds_across_addresses(
+    connect: Connect, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """Credential stuffing: 20 failures from 20 addresses lock the account everywhere."""
+    email = await account(sessions)
+    for _ in range(20):
         async with connect(fresh_address()) as http:
             assert (await attempt(http, email, "wrong-password-x")).status_code == 401
     async with connect(fresh_address()) as http:
-        assert (await attempt(http, email, PASSWORD)).status_code == 429
+        refused = await attempt(http, email, PASSWORD)
+    assert refused.status_code == 429
+    assert 0 < int(refused.headers["retry-after"]) <= 900
 
 
 async def test_address_limit_holds_across_accounts(
     connect: Connect, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    emails = [await account(sessions) for _ in range(6)]
+    """Password spraying: 100 failures over many accounts lock the address out."""
+    emails = [await account(sessions) for _ in range(3)]
+    unknown = [f"nobody-{uuid.uuid4().hex[:10]}@example.com" for _ in range(100)]
     async with connect(fresh_address()) as http:
-        for email in emails[:5]:
-            assert (await attempt(http, email, "wrong-password-x")).status_code == 401
-        assert (await attempt(http, emails[5], PASSWORD)).status_code == 429
+        statuses = Counter(
+            [(await attempt(http, email, "wrong-password-x")).status_code for email in unknown]
+        )
+        assert statuses == Counter({401: 100})
+        assert (await attempt(http, emails[0], PASSWORD)).status_code == 429
+    async with connect(fresh_address()) as elsewhere:
+        assert (await attempt(elsewhere, emails[0], PASSWORD)).status_code == 200
+
+
+async def test_a_refused_attempt_does_not_count_against_the_other_tiers(
+    connect: Connect, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """A locked-out user retrying from one address does not lock their account everywhere."""
+    email = await account(sessions)
+    async with connect(fresh_address()) as http:
+        statuses = [(await attempt(http, email, "wrong-password-x")).status_code for _ in range(40)]
+    assert Counter(statuses) == Counter({401: 5, 429: 35})
+    async with connect(fresh_address()) as http:
+        assert (await attempt(http, email, PASSWORD)).status_code == 200
 
 
 async def test_success_clears_the_account_count_but_not_the_address_count(
-    connect: Connect, sessions: async_sessionmaker[AsyncSession]
+    connect: Connect, sessions: async_sessionmaker[AsyncSession], redis: Redis
 ) -> None:
-    email, other = await account(sessions), await account(sessions)
+    email = await account(sessions)
     address = fresh_address()
     async with connect(address) as http:
         for _ in range(4):
             assert (await attempt(http, email, "wrong-password-x")).status_code == 401
         assert (await attempt(http, email, PASSWORD)).status_code == 200
-    # The account starts over: four more failures from elsewhere are still allowed.
-    for _ in range(4):
-        async with connect(fresh_address()) as http:
-            assert (await attempt(http, email, "wrong-password-x")).status_code == 401
-    # The address keeps its four failures: one more is allowed, the next is refused.
-    async with connect(address) as http:
-        assert (await attempt(http, other, "wrong-password-x")).status_code == 401
-        assert (await attempt(http, other, PASSWORD)).status_code == 429
+        # The pair starts over: five more failures are allowed before the sixth is refused.
+        statuses = [(await attempt(http, email, "wrong-password-x")).status_code for _ in range(6)]
+    assert statuses == [401] * 5 + [429]
+    assert int(await redis.get(f"login-failures:address:{address}") or 0) == 9
 
 
-async def test_concurrent_attempts_cannot_bypass_the_limit(
+async def test_concurrent_attempts_cannot_bypass_the_limits(
     connect: Connect, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    email = await account(sessions)
+    email, other = await account(sessions), await account(sessions)
+    address = fresh_address()
 
-    async def one() -> int:
-        async with connect(fresh_address()) as http:
+    async def one(email: str, address: str) -> int:
+        async with connect(address) as http:
             return (await attempt(http, email, "wrong-password-x")).status_code
 
-    statuses = Counter(await asyncio.gather(*(one() for _ in range(20))))
-    assert statuses == Counter({401: 5, 429: 15})
+    same_pair = Counter(await asyncio.gather(*(one(email, address) for _ in range(15))))
+    across = Counter(await asyncio.gather(*(one(other, fresh_address()) for _ in range(30))))
+    assert same_pair == Counter({401: 5, 429: 10})
+    assert across == Counter({401: 20, 429: 10})
+
+
+@pytest.mark.parametrize(
+    ("tier", "limit"),
+    [
+        ("login_limit_per_account_and_address", 2),
+        ("login_limit_per_account", 3),
+        ("login_limit_per_address", 4),
+    ],
+)
+async def test_each_limit_is_configurable(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], tier: str, limit: int
+) -> None:
+    app = create_app(settings.model_copy(update={tier: limit}))
+    email = await account(sessions)
+    spread = tier == "login_limit_per_account"
+    async with app.router.lifespan_context(app):
+        statuses = []
+        address = fresh_address()
+        for n in range(limit + 1):
+            target = email if tier != "login_limit_per_address" else f"x{n}-{email}"
+            transport = httpx.ASGITransport(
+                app=app, client=(fresh_address() if spread else address, 40000)
+            )
+            async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+                statuses.append((await attempt(http, target, "wrong-password-x")).status_code)
+    assert statuses == [401] * limit + [429]

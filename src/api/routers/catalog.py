@@ -17,7 +17,7 @@ router = APIRouter(prefix="/api", tags=["catalog"])
 SlugParam = Annotated[str | None, Query(pattern=r"^[a-z0-9][a-z0-9-]{0,79}$")]
 
 
-@router.get("/products", response_model=Page[ProductOut], responses=responses(422))
+@router.get("/products", response_model=Page[ProductOut], responses=responses(404, 422))
 async def list_products(
     session: Session,
     cache: Cache,
@@ -28,24 +28,17 @@ async def list_products(
 ) -> Page[ProductOut]:
     """Live products, newest first, under a category's subtree and/or of a brand (by slug)."""
     params = f"category={category}&brand={brand}&page={page}&size={size}"
-    cached = await cache.get_list(params)
-    if cached is not None:
-        return cached
-    result = await service.list_products(
-        session, category=category, brand=brand, page=page, size=size
+    return await cache.page(
+        params,
+        lambda: service.list_products(
+            session, category=category, brand=brand, page=page, size=size
+        ),
     )
-    await cache.put_list(params, result)
-    return result
 
 
 @router.get("/products/{product_id}", response_model=ProductOut, responses=responses(404, 422))
 async def get_product(product_id: uuid.UUID, session: Session, cache: Cache) -> ProductOut:
-    cached = await cache.get_item(product_id)
-    if cached is not None:
-        return cached
-    product = await service.get_product(session, product_id)
-    await cache.put_item(product)
-    return product
+    return await cache.item(product_id, lambda: service.get_product(session, product_id))
 
 
 @router.get("/brands", response_model=list[BrandOut])

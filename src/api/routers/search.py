@@ -6,6 +6,8 @@ from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from prometheus_client import Histogram
+from pydantic import StringConstraints
 
 from api.deps import Search
 from api.problems import responses
@@ -13,12 +15,20 @@ from search.query import ProductQuery, SearchResult, Sort
 
 router = APIRouter(prefix="/api", tags=["search"])
 
+BrandName = Annotated[str, StringConstraints(min_length=1, max_length=120)]
+
+SEARCH_SECONDS = Histogram(
+    "storefront_search_duration_seconds",
+    "Time the search engine took for one query (text, filters, facets, page).",
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
+)
+
 
 @router.get("/search", response_model=SearchResult, responses=responses(422))
 async def search_products(
     backend: Search,
     q: Annotated[str, Query(max_length=200)] = "",
-    brand: Annotated[list[str] | None, Query(max_length=20)] = None,
+    brand: Annotated[list[BrandName] | None, Query(max_length=20)] = None,
     category: Annotated[str | None, Query(pattern=r"^[a-z0-9][a-z0-9-]{0,79}$")] = None,
     price_min: Annotated[Decimal | None, Query(ge=0, le=10**9, allow_inf_nan=False)] = None,
     price_max: Annotated[Decimal | None, Query(ge=0, le=10**9, allow_inf_nan=False)] = None,
@@ -39,4 +49,5 @@ async def search_products(
         page=page,
         size=size,
     )
-    return await backend.search(query)
+    with SEARCH_SECONDS.time():
+        return await backend.search(query)

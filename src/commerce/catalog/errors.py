@@ -14,3 +14,10 @@ class SkuTaken(Conflict):
 class UnknownCategory(InvalidInput):
     def __init__(self, slug: str) -> None:
         super().__init__(f"No category {slug!r}; see GET /api/categories.", category=slug)
+
+
+class CategoryNotFound(NotFound):
+    """Browsing a category that does not exist (creating a product in one is UnknownCategory)."""
+
+    def __init__(self, slug: str) -> None:
+        super().__init__(f"No category {slug!r}; see GET /api/categories.", category=slug)

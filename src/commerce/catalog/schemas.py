@@ -7,16 +7,40 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+    field_validator,
+)
 
 Sku = Annotated[
     str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 ]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+#: Not blank: the pattern tells generated clients what stripping whitespace enforces.
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"\S")
+]
 Slug = Annotated[
     str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z0-9][a-z0-9-]{0,79}$")
 ]
-Price = Annotated[Decimal, Field(gt=0, le=Decimal("1000000000"), max_digits=14, decimal_places=2)]
+#: A positive amount with at most two decimals. JSON numbers are accepted too, but the schema
+#: documents a decimal string (or a whole number), which no float rounding can change.
+Price = Annotated[
+    Decimal,
+    Field(gt=0, le=Decimal("1000000000"), max_digits=14, decimal_places=2),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "integer", "minimum": 1, "maximum": 1_000_000_000},
+                {"type": "string", "pattern": r"^(?=.*[1-9])\d{1,9}(\.\d{1,2})?$"},
+            ],
+            "examples": ["49.90"],
+        }
+    ),
+]
 Rating = Annotated[float, Field(ge=0, le=5)]
 Attributes = Annotated[
     dict[str, Annotated[str, StringConstraints(max_length=200)]], Field(max_length=50)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from commerce.catalog.errors import ProductNotFound, SkuTaken, UnknownCategory
+from commerce.catalog.errors import CategoryNotFound, ProductNotFound, SkuTaken, UnknownCategory
 from commerce.catalog.models import Category, Product
 from commerce.catalog.repository import CatalogRepository
 from commerce.catalog.schemas import (
@@ -18,6 +18,7 @@ from commerce.catalog.schemas import (
     ProductOut,
     ProductPatch,
 )
+from commerce.db import flush_unique
 from commerce.events import ProductSnapshot
 from commerce.outbox import add_event
 
@@ -82,7 +83,7 @@ async def create_product(session: AsyncSession, data: ProductIn) -> ProductOut:
         updated_at=datetime.now(UTC),
     )
     session.add(product)
-    await session.flush()
+    await flush_unique(session, {"uq_products_sku": SkuTaken(data.sku)})
     _emit(session, product, "product.created")
     return to_out(product, available=0)
 
@@ -139,7 +140,10 @@ async def list_products(
     repo = CatalogRepository(session)
     category_path = None
     if category is not None:
-        category_path = (await _category(repo, category)).path
+        found = await repo.category_by_slug(category)
+        if found is None:
+            raise CategoryNotFound(category)
+        category_path = found.path
     products, total = await repo.page(
         category_path=category_path, brand_slug=brand, offset=(page - 1) * size, limit=size
     )

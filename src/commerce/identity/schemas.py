@@ -12,6 +12,16 @@ from commerce.identity.permissions import Permission
 
 PersonName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Password = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+#: A new password: the policy's length is in the schema (its other rules cannot be).
+MIN_PASSWORD = 10
+NewPassword = Annotated[str, StringConstraints(min_length=MIN_PASSWORD, max_length=256)]
+#: Login takes any address-shaped string: an unknown one is a 401 like a wrong password.
+LoginEmail = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$"
+    ),
+]
 RoleName = Annotated[
     str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Z][A-Z0-9_]{1,63}$")
 ]
@@ -24,14 +34,14 @@ class _Input(BaseModel):
 
 class Registration(_Input):
     email: EmailStr
-    password: Password
+    password: NewPassword
     first_name: PersonName
     last_name: PersonName
     phone: Phone | None = None
 
 
 class Credentials(_Input):
-    email: EmailStr
+    email: LoginEmail
     password: Password
 
 

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from commerce.db import flush_unique
 from commerce.events import RoleChanged, UserRegistered
 from commerce.identity import passwords
 from commerce.identity.errors import (
@@ -31,6 +32,7 @@ from commerce.identity.models import RefreshToken, Role, User
 from commerce.identity.permissions import CUSTOMER, SUPER_ADMIN, Permission
 from commerce.identity.repository import IdentityRepository
 from commerce.identity.schemas import (
+    MIN_PASSWORD,
     Registration,
     RoleIn,
     RoleOut,
@@ -64,7 +66,6 @@ COMMON_PASSWORDS = frozenset(
         "passw0rd12",
     }
 )
-MIN_PASSWORD = 10
 
 
 @dataclass(frozen=True)
@@ -187,26 +188,16 @@ async def login(
     """Check credentials under the rate limit; rehash legacy hashes; open a session."""
     email = email.lower()
     await ctx.limiter.reserve(email, address)
-    cached = await ctx.cache.user(email)
-    repo = IdentityRepository(session)
-    if cached is None:
-        user = await repo.user_by_email(email)
-        if user is not None:
-            cached = {"id": str(user.id), "password_hash": user.password_hash}
-            await ctx.cache.put_user(email, cached)
-    stored_hash = cached["password_hash"] if cached else passwords.DUMMY_HASH
-    if not await asyncio.to_thread(passwords.verify_password, stored_hash, password) or not cached:
-        raise InvalidCredentials()
-    user = await repo.user(uuid.UUID(cached["id"]), for_update=True)
-    if user is None or user.password_hash != stored_hash:
-        await ctx.cache.forget_user(email)  # stale cache: changed meanwhile
+    # Read from PostgreSQL each time: password hashes are never cached.
+    user = await IdentityRepository(session).user_by_email(email)
+    stored_hash = user.password_hash if user else passwords.DUMMY_HASH
+    if not await asyncio.to_thread(passwords.verify_password, stored_hash, password) or not user:
         raise InvalidCredentials()
     if not user.active:
         raise Forbidden("This account is disabled.")
     await ctx.limiter.succeeded(email, address)
     if passwords.needs_rehash(user.password_hash):
         user.password_hash = await _hash(password)
-        await ctx.cache.forget_user(email)
     user.last_login_at = datetime.now(UTC)
     return await _issue(session, ctx, user)
 
@@ -308,7 +299,7 @@ async def create_role(session: AsyncSession, data: RoleIn) -> RoleOut:
         version=1,
     )
     session.add(role)
-    await session.flush()
+    await flush_unique(session, {"uq_roles_name": RoleExists(data.name)})
     _announce(session, role, "role.created")
     return role_out(role)
 
@@ -376,7 +367,6 @@ async def assign_role(
     await session.flush()
     closed = await ctx.sessions.close_all(str(user.id))
     await repo.revoke_session_tokens(closed, datetime.now(UTC))
-    await ctx.cache.forget_user(user.email)
     return user_out(user)
 
 
@@ -396,7 +386,6 @@ async def set_active(
     if not active:
         closed = await ctx.sessions.close_all(str(user.id))
         await repo.revoke_session_tokens(closed, datetime.now(UTC))
-    await ctx.cache.forget_user(user.email)
     return user_out(user)
 
 
@@ -405,7 +394,7 @@ async def create_user(
     email: str,
     password: str,
     *,
-    role: str = SUPER_ADMIN,
+    role: str,
     first_name: str = "Super",
     last_name: str = "Admin",
     phone: str | None = None,
@@ -433,7 +422,7 @@ async def create_user(
         updated_at=now,
     )
     session.add(user)
-    await session.flush()
+    await flush_unique(session, {"uq_users_email": EmailTaken()})
     event = UserRegistered(
         user_id=user.id, email=email, first_name=first_name, last_name=last_name, role=held.name
     )

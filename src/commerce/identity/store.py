@@ -1,22 +1,31 @@
-"""Identity state in Redis: sessions, login rate limits, cached users and role permissions."""
+"""Identity state in Redis: sessions, login rate limits and role permissions."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import orjson
 from redis.asyncio import Redis
 
 from commerce.identity.errors import TooManyAttempts
+from commerce.metrics import count_lookup
 
-# INCR and set the window on the first attempt, atomically: concurrent logins cannot
-# all read "4 attempts" and slip through together.
+# Check every tier, then count, in one step: concurrent logins cannot all read "4 failures"
+# and slip through together, and an attempt refused by one tier does not count against the
+# others (a locked-out user retrying from one address must not lock the account everywhere).
 RESERVE = """
-local counts = {}
 for i, key in ipairs(KEYS) do
-  local n = redis.call('INCR', key)
-  if n == 1 then redis.call('EXPIRE', key, ARGV[1]) end
-  counts[i] = n
+  local n = tonumber(redis.call('GET', key) or '0')
+  if n >= tonumber(ARGV[i + 1]) then
+    local ttl = redis.call('TTL', key)
+    if ttl < 1 then ttl = tonumber(ARGV[1]) end
+    return ttl
+  end
 end
-return counts
+for _, key in ipairs(KEYS) do
+  if redis.call('INCR', key) == 1 then redis.call('EXPIRE', key, ARGV[1]) end
+end
+return 0
 """
 
 
@@ -62,60 +71,62 @@ class SessionStore:
         return session_ids
 
 
-class LoginLimiter:
-    """At most `limit` failed logins per window, per account and per client address."""
+@dataclass(frozen=True)
+class LoginLimits:
+    """Failed logins allowed per window, in tiers, so one address cannot lock a shop out."""
 
-    def __init__(self, redis: Redis, *, limit: int, window_seconds: int) -> None:
+    per_account_and_address: int = 5
+    per_account: int = 20
+    per_address: int = 100
+    window_seconds: int = 900
+
+
+class LoginLimiter:
+    """Counts failed logins per account and address pair, per account, and per address."""
+
+    def __init__(self, redis: Redis, limits: LoginLimits) -> None:
         self.redis = redis
-        self.limit = limit
-        self.window = window_seconds
+        self.limits = limits
         self._reserve = redis.register_script(RESERVE)
 
     @staticmethod
-    def _keys(email: str, address: str) -> tuple[str, str]:
-        return f"login-failures:account:{email}", f"login-failures:address:{address}"
+    def _keys(email: str, address: str) -> list[str]:
+        return [
+            f"login-failures:pair:{email}:{address}",
+            f"login-failures:account:{email}",
+            f"login-failures:address:{address}",
+        ]
 
     async def reserve(self, email: str, address: str) -> None:
-        """Count this attempt as a failure until it succeeds; refuse beyond the limit."""
-        keys = self._keys(email, address)
-        counts = await self._reserve(keys=list(keys), args=[self.window])
-        if any(int(count) > self.limit for count in counts):
-            ttls = [
-                await self.redis.ttl(key)
-                for key, c in zip(keys, counts, strict=True)
-                if int(c) > self.limit
-            ]
-            raise TooManyAttempts(retry_after=max(1, *ttls))
+        """Count this attempt as a failure until it succeeds; refuse when a tier is full."""
+        limits = self.limits
+        caps = [limits.per_account_and_address, limits.per_account, limits.per_address]
+        retry_after = await self._reserve(
+            keys=self._keys(email, address), args=[limits.window_seconds, *caps]
+        )
+        if int(retry_after):
+            raise TooManyAttempts(retry_after=int(retry_after))
 
     async def succeeded(self, email: str, address: str) -> None:
-        """The account's count is cleared; the address keeps its other failures."""
-        account, address_key = self._keys(email, address)
+        """The account's counts start over; the address keeps its failures on other accounts."""
+        pair, account, address_key = self._keys(email, address)
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.delete(account)
+            pipe.delete(pair, account)
             pipe.decr(address_key)
             await pipe.execute()
 
 
 class IdentityCache:
-    """Users by email (for login) and role permissions (for every request)."""
+    """Role permissions, read on every request. Never secrets: no password hashes, no tokens."""
 
     def __init__(self, redis: Redis, ttl_seconds: int = 900) -> None:
         self.redis = redis
         self.ttl = ttl_seconds
         self._newer_role = redis.register_script(NEWER_ROLE)
 
-    async def user(self, email: str) -> dict[str, str] | None:
-        raw = await self.redis.get(f"user:email:{email}")
-        return orjson.loads(raw) if raw else None
-
-    async def put_user(self, email: str, record: dict[str, str]) -> None:
-        await self.redis.set(f"user:email:{email}", orjson.dumps(record), ex=self.ttl)
-
-    async def forget_user(self, email: str) -> None:
-        await self.redis.delete(f"user:email:{email}")
-
     async def role(self, name: str) -> tuple[int, frozenset[str]] | None:
         raw = await self.redis.get(f"role:{name}:permissions")
+        count_lookup("role_permissions", hit=bool(raw))
         if not raw:
             return None
         cached = orjson.loads(raw)

@@ -1,0 +1,62 @@
+"""OPTIONS and 405 that tell the truth: `Allow` lists every method of the path.
+
+Starlette answers a method a path lacks with 405 and the methods of the first route that
+matched the path only (PATCH and DELETE of one path are two routes), and has no OPTIONS.
+This middleware answers both from all routes of the path, as problem details for the 405.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import orjson
+from fastapi.routing import APIRoute
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from api.problems import PROBLEM_JSON
+
+
+class AllowedMethods:
+    def __init__(self, app: ASGIApp, routes: Iterable[APIRoute]) -> None:
+        self.app = app
+        self.routes = list(routes)
+
+    def allowed(self, path: str) -> set[str]:
+        methods: set[str] = set()
+        for route in self.routes:
+            if route.path_regex.match(path):
+                methods |= route.methods or set()
+        return methods | {"OPTIONS"} if methods else methods
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        allowed = self.allowed(scope["path"])
+        method = scope["method"]
+        if not allowed or method in allowed - {"OPTIONS"}:
+            await self.app(scope, receive, send)
+            return
+        allow = ", ".join(sorted(allowed))
+        if method == "OPTIONS":
+            await _respond(send, 204, b"", [(b"allow", allow.encode())])
+            return
+        body = orjson.dumps(
+            {
+                "type": "about:blank",
+                "title": "Method Not Allowed",
+                "status": 405,
+                "detail": f"{method} is not allowed here; allowed: {allow}.",
+                "instance": scope["path"],
+            }
+        )
+        headers = [(b"allow", allow.encode()), (b"content-type", PROBLEM_JSON.encode())]
+        await _respond(send, 405, body, headers)
+
+
+async def _respond(
+    send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]
+) -> None:
+    length = [(b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers + length})
+    await send({"type": "http.response.body", "body": body})

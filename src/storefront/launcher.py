@@ -1,0 +1,216 @@
+"""`storefront up`: the whole embedded stack in one supervised process tree.
+
+The launcher starts PostgreSQL, Redis and Tansu from their wheels, migrates, loads the demo,
+then runs the worker and the API. It supervises all five (storefront.supervisor), records
+what runs in `<data_dir>/stack.json` for `storefront status`, and takes every child with
+it when it stops, however it stops.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from storefront import processes
+from storefront.embedded import EmbeddedStack
+from storefront.settings import Settings
+from storefront.supervisor import Component, Supervisor
+
+STATE_FILE = "stack.json"
+SECRET_FILE = "jwt-secret"
+
+
+class LaunchRefused(RuntimeError):
+    """Something stops the stack from starting; the message says what and how to fix it."""
+
+
+def port_in_use(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+def check_ports(settings: Settings) -> None:
+    """Refuse to start when a fixed port is taken, naming it and the setting that moves it."""
+    fixed = [
+        ("the API", settings.api_host, settings.api_port, "STOREFRONT_API_PORT"),
+        (
+            "the worker's metrics",
+            settings.worker_metrics_host,
+            settings.worker_metrics_port,
+            "STOREFRONT_WORKER_METRICS_PORT",
+        ),
+    ]
+    for what, host, port, setting in fixed:
+        if port and port_in_use(host, port):
+            raise LaunchRefused(
+                f"Port {port} on {host} ({what}) is already in use. Stop what listens there "
+                f"(`ss -ltnp 'sport = :{port}'` shows it) or choose another port with {setting}."
+            )
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def read_state(data_dir: Path) -> dict[str, object] | None:
+    """What the running (or last) `storefront up` recorded, if anything."""
+    try:
+        state: dict[str, object] = json.loads((data_dir / STATE_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    return state
+
+
+def check_not_running(data_dir: Path) -> None:
+    state = read_state(data_dir)
+    pid = state.get("launcher_pid") if state else None
+    if isinstance(pid, int) and pid != os.getpid() and pid_alive(pid):
+        raise LaunchRefused(
+            f"storefront up already runs on {data_dir} (pid {pid}). Stop it first (Ctrl-C in "
+            f"its terminal, or kill {pid}); its children stop with it."
+        )
+
+
+def signing_key(data_dir: Path) -> str:
+    """The embedded stack's own random JWT signing key, made once per data directory."""
+    path = data_dir / SECRET_FILE
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as key_file:
+            key_file.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+@dataclass
+class Child:
+    """The worker or the API: a `storefront <command>` child process."""
+
+    command: str
+    env: dict[str, str]
+    log_path: Path
+    process: subprocess.Popen[bytes] | None = field(default=None, init=False)
+
+    def start(self) -> None:
+        self.process = processes.spawn([self.command], self.env, self.log_path)
+
+    def poll(self) -> int | None:
+        return None if self.process is None else self.process.poll()
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            processes.stop(self.process)
+
+
+@dataclass
+class ServiceSlot:
+    """One of the embedded servers; a restart replaces its Service on the same port."""
+
+    stack: EmbeddedStack
+    name: str
+
+    @property
+    def log_path(self) -> Path:
+        return self.stack.services[self.name].log_path
+
+    def start(self) -> None:
+        self.stack.restart(self.name)
+
+    def poll(self) -> int | None:
+        return self.stack.services[self.name].poll()
+
+    def kill(self) -> None:
+        self.stack.services[self.name].kill()
+
+
+@dataclass
+class Launch:
+    """A running embedded stack with its worker and API."""
+
+    settings: Settings
+    stack: EmbeddedStack
+    children: dict[str, Child]
+    report: Callable[[str], None]
+
+    def components(self) -> dict[str, Component]:
+        """Every child, servers first, as the supervisor sees them."""
+        components = {
+            name: Component(name, ServiceSlot(self.stack, name)) for name in self.stack.services
+        }
+        components["tansu"].urgent = True
+        components["tansu"].restart_with = ("worker",)
+        components |= {name: Component(name, child) for name, child in self.children.items()}
+        return components
+
+    def supervisor(self) -> Supervisor:
+        return Supervisor(
+            self.components(), report=self.report, on_restart=lambda _: self.write_state()
+        )
+
+    def write_state(self) -> None:
+        """Record what runs where, for `storefront status` (replaced atomically)."""
+        pids = {
+            name: service.process.pid
+            for name, service in self.stack.services.items()
+            if service.process
+        }
+        pids |= {name: child.process.pid for name, child in self.children.items() if child.process}
+        state = {
+            "launcher_pid": os.getpid(),
+            "api_url": f"http://{self.settings.api_host}:{self.settings.api_port}",
+            "worker_metrics_url": (
+                f"http://{self.settings.worker_metrics_host}:{self.settings.worker_metrics_port}"
+            ),
+            "urls": self.stack.urls,
+            "pids": pids,
+            "logs": str(self.settings.data_dir / "logs"),
+        }
+        path = self.settings.data_dir / STATE_FILE
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(state, indent=2))
+        os.replace(temporary, path)
+
+    def stop(self) -> None:
+        for child in reversed(self.children.values()):
+            child.stop()
+        self.stack.stop()
+        with contextlib.suppress(FileNotFoundError):
+            (self.settings.data_dir / STATE_FILE).unlink()
+
+
+def child_environment(settings: Settings, stack_env: dict[str, str]) -> dict[str, str]:
+    """What the worker and the API need on top of the launcher's own environment."""
+    return {
+        **stack_env,
+        "STOREFRONT_DATA_DIR": str(settings.data_dir.resolve()),
+        "STOREFRONT_JWT_SECRET": signing_key(settings.data_dir),
+    }
+
+
+def handle_sigterm_like_ctrl_c() -> None:
+    """SIGTERM (systemd, `timeout`, an IDE's stop button) cleans up as Ctrl-C does."""
+    signal.signal(signal.SIGTERM, signal.default_int_handler)

@@ -1,0 +1,75 @@
+"""The browse cache never keeps what was loaded before an invalidation (real Redis)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from redis.asyncio import Redis
+
+from commerce.catalog.cache import CatalogCache
+from commerce.catalog.schemas import Page, ProductOut
+
+
+def product(product_id: uuid.UUID, available: int) -> ProductOut:
+    now = datetime.now(UTC)
+    return ProductOut(
+        id=product_id,
+        sku="CACHE-1",
+        name="Lantern",
+        description="",
+        brand="Acme",
+        category="camping",
+        category_path="outdoor/camping",
+        price=Decimal("10.00"),
+        currency="USD",
+        rating=4.0,
+        attributes={},
+        available=available,
+        in_stock=available > 0,
+        created_at=now,
+        updated_at=now,
+        version=1,
+    )
+
+
+async def test_a_page_loaded_before_an_invalidation_is_not_served_after_it(redis: Redis) -> None:
+    cache = CatalogCache(redis)
+    params = f"brand={uuid.uuid4().hex}"
+    product_id = uuid.uuid4()
+
+    async def load_then_stock_changes() -> Page[ProductOut]:
+        stale = Page[ProductOut](items=[product(product_id, 3)], total=1, page=1, size=20)
+        await cache.invalidate([product_id])  # the worker drops the cache while we load
+        return stale
+
+    async def load_current() -> Page[ProductOut]:
+        return Page[ProductOut](items=[product(product_id, 9)], total=1, page=1, size=20)
+
+    first = await cache.page(params, load_then_stock_changes)
+    second = await cache.page(params, load_current)
+    third = await cache.page(params, load_then_stock_changes)
+
+    assert first.items[0].available == 3  # the request that raced gets what it read
+    assert second.items[0].available == 9  # the next one does not see the stale page
+    assert third.items[0].available == 9  # and the current page is cached
+
+
+async def test_an_item_loaded_before_an_invalidation_is_not_cached(redis: Redis) -> None:
+    cache = CatalogCache(redis)
+    product_id = uuid.uuid4()
+
+    async def load_then_stock_changes() -> ProductOut:
+        await cache.invalidate([product_id])
+        return product(product_id, 3)
+
+    async def load_current() -> ProductOut:
+        return product(product_id, 9)
+
+    async def must_not_load() -> ProductOut:
+        raise AssertionError("served from the cache, not loaded")
+
+    await cache.item(product_id, load_then_stock_changes)
+    assert (await cache.item(product_id, load_current)).available == 9
+    assert (await cache.item(product_id, must_not_load)).available == 9
