@@ -182,6 +182,38 @@ def worker() -> None:
     Worker(faust_app, loglevel="INFO", logging_config=config).execute_from_commandline()
 
 
+@app.command()
+def status(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
+) -> None:
+    """Each component up or down, the outbox backlog, consumer lag, dead letters per topic."""
+    import json
+
+    from rich.table import Table
+
+    from storefront.status import collect
+
+    report = asyncio.run(collect(Settings()))
+    if as_json:
+        console.print_json(json.dumps(report.as_dict()))
+        raise typer.Exit(0 if report.healthy else 1)
+    components = Table("component", "state", "where / why", title="Components")
+    for component in report.components:
+        state = "[green]up[/]" if component.up else "[red]down[/]"
+        components.add_row(component.name, state, component.detail)
+    console.print(components)
+    if report.pipeline is not None:
+        pipeline = report.pipeline
+        console.print(f"Outbox backlog (unpublished events): {pipeline.outbox_backlog:,}")
+        lags = Table("consumer", "checkpoint (seq)", "events behind", title="Consumers")
+        for lag in pipeline.consumers:
+            lags.add_row(lag.consumer, f"{lag.checkpoint:,}", f"{lag.behind:,}")
+        console.print(lags)
+        letters = ", ".join(f"{t}: {n:,}" for t, n in pipeline.dead_letters.items())
+        console.print(f"Dead letters: {letters or 'none'}")
+    raise typer.Exit(0 if report.healthy else 1)
+
+
 @app.command(name="migrate")
 def run_migrations() -> None:
     """Bring the database schema up to date."""

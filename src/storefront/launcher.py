@@ -62,13 +62,18 @@ def check_ports(settings: Settings) -> None:
 
 
 def pid_alive(pid: int) -> bool:
+    """The process exists and is not a zombie (dead, waiting for its parent to reap it)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
-    return True
+        pass
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True  # no /proc (not Linux): existing is all we can tell
+    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
 
 
 def read_state(data_dir: Path) -> dict[str, object] | None:
@@ -212,5 +217,10 @@ def child_environment(settings: Settings, stack_env: dict[str, str]) -> dict[str
 
 
 def handle_sigterm_like_ctrl_c() -> None:
-    """SIGTERM (systemd, `timeout`, an IDE's stop button) cleans up as Ctrl-C does."""
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    """SIGTERM (systemd, `timeout`, an IDE's stop button) cleans up as Ctrl-C does.
+
+    SIGINT too, explicitly: a shell starts background jobs with SIGINT ignored, and Python
+    then leaves it ignored.
+    """
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.default_int_handler)

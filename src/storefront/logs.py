@@ -21,20 +21,24 @@ SHARED: list[Any] = [
 ]
 
 
-def logging_config(process: str, level: str = "INFO") -> dict[str, Any]:
-    """A `logging.config.dictConfig` dict: JSON lines on stderr, tagged with `process`."""
-
+def _tagged(process: str) -> list[Any]:
     def tag(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
         event.setdefault("process", process)
+        event.pop("color_message", None)  # uvicorn's copy of the message with ANSI colours
         return event
 
+    return [*SHARED, tag]
+
+
+def logging_config(process: str, level: str = "INFO") -> dict[str, Any]:
+    """A `logging.config.dictConfig` dict: JSON lines on stderr, tagged with `process`."""
     return {
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {
             "json": {
                 "()": structlog.stdlib.ProcessorFormatter,
-                "foreign_pre_chain": [*SHARED, tag],
+                "foreign_pre_chain": _tagged(process),
                 "processors": [
                     structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                     structlog.processors.format_exc_info,
@@ -62,7 +66,7 @@ def configure(process: str, level: str = "INFO") -> dict[str, Any]:
     """Send every log line of this process through structlog as JSON; returns the config."""
     config = logging_config(process, level)
     structlog.configure(
-        processors=[*SHARED, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        processors=[*_tagged(process), structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,

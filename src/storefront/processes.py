@@ -44,7 +44,9 @@ def spawn(
         stdout=output,
         stderr=subprocess.STDOUT if output else None,
         start_new_session=True,  # Ctrl-C in the terminal must not reach it before we stop it
-        preexec_fn=die_with_parent(signal.SIGTERM),
+        # SIGKILL: with the launcher gone nobody would escalate a shutdown that hangs (a Faust
+        # worker whose broker died with the launcher does), and both children are crash-safe.
+        preexec_fn=die_with_parent(signal.SIGKILL),
     )
 
 

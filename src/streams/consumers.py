@@ -123,7 +123,9 @@ def _observe(consumer: str, applied: Sequence[Envelope], seconds: float) -> None
             extra={
                 "consumer": consumer,
                 "events": len(applied),
-                "seqs": [applied[0].seq, applied[-1].seq],
+                "seqs": [min(seqs), max(seqs)]
+                if (seqs := [e.seq for e in applied if e.seq])
+                else [],
                 "trace_ids": traces[:TRACE_IDS_LOGGED],
                 "ms": round(seconds * 1000, 1),
             },

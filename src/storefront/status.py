@@ -1,0 +1,126 @@
+"""`storefront status`: is each component up, and how far behind is the pipeline?
+
+It finds the embedded stack through the `stack.json` that `storefront up` writes, or the
+services through STOREFRONT_* URLs (which win), so it works for either stack.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import httpx
+from redis.asyncio import Redis
+from sqlalchemy import text
+
+from commerce.db import create_engine, session_factory
+from storefront.launcher import pid_alive, read_state
+from storefront.settings import Settings
+from streams.monitoring import PipelineStatus, pipeline_status
+from streams.relay import bootstrap_servers
+
+TIMEOUT = 3.0
+
+
+@dataclass
+class ComponentStatus:
+    name: str
+    up: bool
+    detail: str = ""
+
+
+@dataclass
+class StackStatus:
+    components: list[ComponentStatus] = field(default_factory=list)
+    pipeline: PipelineStatus | None = None
+
+    @property
+    def healthy(self) -> bool:
+        return all(c.up for c in self.components)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "healthy": self.healthy,
+            "components": [asdict(c) for c in self.components],
+            "pipeline": asdict(self.pipeline) if self.pipeline else None,
+        }
+
+
+async def _probe(name: str, check: Any) -> ComponentStatus:
+    try:
+        detail = await asyncio.wait_for(check(), TIMEOUT)
+    except Exception as error:
+        return ComponentStatus(name, False, f"{type(error).__name__}: {error}"[:200])
+    return ComponentStatus(name, True, detail or "")
+
+
+async def collect(settings: Settings) -> StackStatus:
+    """Probe every component; read the pipeline's state when PostgreSQL answers."""
+    state = read_state(settings.data_dir) or {}
+    urls: dict[str, str] = {**state.get("urls", {})}  # type: ignore[dict-item]
+    urls |= {
+        k: v for k in ("database_url", "redis_url", "kafka_url") if (v := getattr(settings, k))
+    }
+    pids: dict[str, int] = state.get("pids", {})  # type: ignore[assignment]
+    api_url = str(state.get("api_url") or f"http://{settings.api_host}:{settings.api_port}")
+    worker_url = str(
+        state.get("worker_metrics_url")
+        or f"http://{settings.worker_metrics_host}:{settings.worker_metrics_port}"
+    )
+    status = StackStatus()
+    if launcher := state.get("launcher_pid"):
+        alive = isinstance(launcher, int) and pid_alive(launcher)
+        status.components.append(ComponentStatus("launcher", alive, f"pid {launcher}"))
+
+    def with_pid(name: str, detail: str) -> str:
+        return f"{detail} (pid {pids[name]})" if name in pids else detail
+
+    async def postgres() -> str:
+        engine = create_engine(urls["database_url"], pool_size=1)
+        try:
+            async with session_factory(engine)() as session:
+                await session.execute(text("SELECT 1"))
+                status.pipeline = await pipeline_status(session)
+        finally:
+            await engine.dispose()
+        return with_pid("postgres", urls["database_url"].rsplit("@", 1)[-1])
+
+    async def redis() -> str:
+        client: Redis = Redis.from_url(urls["redis_url"])
+        try:
+            await client.ping()
+        finally:
+            await client.aclose()
+        return with_pid("redis", urls["redis_url"].split("//", 1)[-1])
+
+    async def broker() -> str:
+        from aiokafka import AIOKafkaClient
+
+        client = AIOKafkaClient(bootstrap_servers=bootstrap_servers(urls["kafka_url"]))
+        try:
+            await client.bootstrap()
+        finally:
+            await client.close()
+        return with_pid("tansu", bootstrap_servers(urls["kafka_url"]))
+
+    async def http_up(url: str, name: str) -> str:
+        async with httpx.AsyncClient(timeout=TIMEOUT) as http:
+            (await http.get(url)).raise_for_status()
+        return with_pid(name, url)
+
+    probes = {
+        "postgres": postgres,
+        "redis": redis,
+        "broker": broker,
+        "worker": lambda: http_up(f"{worker_url}/metrics", "worker"),
+        "api": lambda: http_up(f"{api_url}/api/health", "api"),
+    }
+    for name in [n for n in ("postgres", "redis", "broker") if URL_OF[n] not in urls]:
+        probes.pop(name)
+        status.components.append(ComponentStatus(name, False, "no URL: not configured"))
+    status.components += await asyncio.gather(*(_probe(n, p) for n, p in probes.items()))
+    return status
+
+
+URL_OF = {"postgres": "database_url", "redis": "redis_url", "broker": "kafka_url"}

@@ -1,0 +1,160 @@
+"""`storefront up` as a new user runs it: crashes heal, a killed launcher leaves nothing behind.
+
+Each defect found when the stack was tried from outside has a test here: a killed broker
+stalled everything, a crashed worker took the API down, a killed launcher left orphans and
+the next `up` failed with the real cause hidden in a log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from analytics.warehouse import open_warehouse
+from tests.launched import LaunchedStack, gone
+
+
+@pytest.fixture(scope="module")
+def launched(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LaunchedStack]:
+    stack = LaunchedStack(tmp_path_factory.mktemp("up") / "data")
+    stack.start()
+    try:
+        yield stack
+    finally:
+        stack.stop()
+
+
+def create(stack: LaunchedStack, token: str, name: str) -> dict[str, Any]:
+    body = {
+        "sku": f"UP-{uuid.uuid4().hex[:12]}",
+        "name": name,
+        "brand": "Acme",
+        "category": "camping",
+        "price": "19.90",
+    }
+    response = httpx.post(
+        f"{stack.api_url}/api/admin/products",
+        json=body,
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
+    assert response.status_code == 201, response.text
+    product: dict[str, Any] = response.json()
+    return product
+
+
+def found(stack: LaunchedStack, query: str) -> int:
+    response = httpx.get(f"{stack.api_url}/api/search", params={"q": query, "size": 100})
+    return int(response.json()["total"]) if response.status_code == 200 else -1
+
+
+def warehouse_versions(stack: LaunchedStack, ids: set[str]) -> dict[str, int]:
+    """How many `dim_product` rows (versions) each of these products has in the warehouse."""
+    with open_warehouse(stack.data_dir / "warehouse") as warehouse:
+        rows = warehouse.execute(
+            "SELECT product_id, count(*) FROM dim_product GROUP BY 1"
+        ).fetchall()
+    return {pid: int(n) for pid, n in rows if pid in ids}
+
+
+def test_a_killed_broker_is_restarted_and_every_write_arrives_once(
+    launched: LaunchedStack,
+) -> None:
+    token = launched.token()
+    tag = f"zq{uuid.uuid4().hex[:8]}"
+    before = [create(launched, token, f"{tag} Lantern {n}") for n in range(5)]
+    old = launched.kill("tansu")
+    during = [create(launched, token, f"{tag} Lantern {n}") for n in range(5, 15)]
+    launched.wait_restarted("tansu", old)
+
+    launched.wait_for(lambda: found(launched, tag) == 15, 90, "all 15 products searchable")
+    ids = {p["id"] for p in before + during}
+    launched.wait_for(
+        lambda: len(warehouse_versions(launched, ids)) == 15, 60, "all 15 in the warehouse"
+    )
+    assert set(warehouse_versions(launched, ids).values()) == {1}, "a product landed twice"
+
+
+def test_a_crashed_worker_is_restarted_and_the_api_keeps_answering(
+    launched: LaunchedStack,
+) -> None:
+    token = launched.token()
+    api_pid = launched.pid("api")
+    old = launched.kill("worker")
+    statuses = set()
+    tag = f"zq{uuid.uuid4().hex[:8]}"
+    create(launched, token, f"{tag} Kettle")
+    for _ in range(20):
+        statuses.add(httpx.get(f"{launched.api_url}/api/health", timeout=5).status_code)
+    launched.wait_restarted("worker", old)
+
+    assert statuses == {200}
+    assert launched.pid("api") == api_pid, "the API was not restarted"
+    launched.wait_for(lambda: found(launched, tag) == 1, 90, "the write made meanwhile")
+
+
+def test_status_reports_every_component_and_the_pipeline(launched: LaunchedStack) -> None:
+    result = launched.command("status", "--json")
+    report = json.loads(result.stdout)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert {c["name"]: c["up"] for c in report["components"]} == {
+        "launcher": True,
+        "postgres": True,
+        "redis": True,
+        "broker": True,
+        "worker": True,
+        "api": True,
+    }
+    pipeline = report["pipeline"]
+    assert {c["consumer"] for c in pipeline["consumers"]} >= {"search", "warehouse", "cache"}
+    assert pipeline["outbox_backlog"] >= 0
+
+
+def test_the_worker_serves_its_metrics(launched: LaunchedStack) -> None:
+    metrics = httpx.get(f"http://127.0.0.1:{launched.metrics_port}/metrics").text
+    assert "storefront_outbox_published_total" in metrics
+    assert "storefront_consumer_batch_seconds" in metrics
+
+
+def test_a_second_up_on_the_same_data_is_refused_by_name(launched: LaunchedStack) -> None:
+    result = launched.command("up", timeout=30)
+    assert result.returncode == 1
+    assert (
+        "already runs" in result.stdout and str(launched.state()["launcher_pid"]) in result.stdout
+    )
+
+
+def test_a_killed_launcher_takes_every_child_and_a_new_up_starts_cleanly(
+    launched: LaunchedStack,
+) -> None:
+    """Last in this module: it kills the launcher the other tests share, then restarts it."""
+    assert launched.process is not None
+    pids = launched.all_pids()
+    launched.process.kill()  # SIGKILL: no clean-up code of ours runs
+    launched.process.wait()
+    launched.wait_for(lambda: gone(pids), 60, "every child gone with the launcher")
+
+    launched.start()
+    assert asyncio.run(asyncio.to_thread(launched.healthy))
+
+
+def test_a_port_in_use_is_named_before_anything_starts(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        stack = LaunchedStack(tmp_path / "data")
+        stack.env["STOREFRONT_API_PORT"] = str(port)
+        result = stack.command("up", timeout=60)
+    assert result.returncode == 1
+    output = " ".join(result.stdout.split())
+    assert f"Port {port}" in output and "STOREFRONT_API_PORT" in output
+    assert not (tmp_path / "data" / "services").exists(), "nothing may start"
