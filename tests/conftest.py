@@ -93,8 +93,11 @@ async def redis(settings: Settings) -> AsyncIterator[Redis]:
 
 
 @pytest.fixture(scope="session")
-async def client(settings: Settings, worker: WorkerProcess) -> AsyncIterator[httpx.AsyncClient]:
-    """The API in this process, on the same services and index folder as the worker."""
+async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The API in this process, on the same services and index folder as the worker.
+
+    It does not start the worker: tests of the pipeline ask for the `worker` fixture.
+    """
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
@@ -138,7 +141,7 @@ async def eventually(
     probe: Callable[[], Awaitable[T]],
     check: Callable[[T], bool],
     *,
-    timeout: float = 10.0,
+    timeout: float = 30.0,
     interval: float = 0.02,
 ) -> T:
     """Poll `probe` until `check` holds on its result; fail with the last result at the deadline."""

@@ -14,7 +14,11 @@ def word(prefix: str = "zq") -> str:
 
 
 async def create_product(
-    client: httpx.AsyncClient, headers: dict[str, str], **fields: Any
+    client: httpx.AsyncClient,
+    headers: dict[str, str],
+    *,
+    request_id: str | None = None,
+    **fields: Any,
 ) -> dict[str, Any]:
     body = {
         "sku": f"T-{uuid.uuid4().hex[:12]}",
@@ -26,6 +30,8 @@ async def create_product(
         "rating": 4.2,
         **fields,
     }
+    if request_id is not None:
+        headers = {**headers, "X-Request-ID": request_id}
     response = await client.post("/api/admin/products", json=body, headers=headers)
     assert response.status_code == 201, response.text
     product: dict[str, Any] = response.json()

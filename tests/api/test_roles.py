@@ -14,6 +14,7 @@ from commerce.db import transaction
 from commerce.identity.models import Role
 from commerce.identity.permissions import SYSTEM_ROLES
 from commerce.identity.service import create_user
+from storefront.processes import WorkerProcess
 from tests.conftest import PASSWORD, eventually, sign_in
 from tests.factories import create_product, set_stock
 
@@ -41,7 +42,8 @@ async def test_migration_seeds_the_system_roles(sessions: async_sessionmaker[Asy
     assert {name: frozenset(r.permissions) for name, r in roles.items()} == SYSTEM_ROLES
 
 
-async def test_revoked_permission_stops_working_within_a_second(
+async def test_revoked_permission_stops_working(
+    worker: WorkerProcess,
     client: httpx.AsyncClient,
     accounts: dict[str, dict[str, str]],
     sessions: async_sessionmaker[AsyncSession],
@@ -74,7 +76,8 @@ async def test_revoked_permission_stops_working_within_a_second(
         )
         return response.status_code
 
-    await eventually(stock_change, lambda status: status == 403, timeout=1.0)
+    # Within about a second (the worker caches the new version); how fast is bench/auth's job.
+    await eventually(stock_change, lambda status: status == 403, timeout=30)
 
 
 async def test_assigning_a_role_ends_the_users_sessions(

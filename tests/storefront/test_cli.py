@@ -7,10 +7,12 @@ import uuid
 
 import httpx
 import pytest
+from pydantic import SecretStr
 from typer.testing import CliRunner, Result
 
+from api.app import create_app
 from storefront.cli import app
-from storefront.settings import Settings
+from storefront.settings import InsecureSettings, Settings
 from tests.conftest import PASSWORD, sign_in
 
 pytestmark = pytest.mark.usefixtures("reference")
@@ -33,3 +35,70 @@ async def test_create_admin(settings: Settings, client: httpx.AsyncClient) -> No
     assert again.exit_code == 1 and "already exists" in again.output
     me = await client.get("/api/auth/me", headers=await sign_in(client, email))
     assert me.json()["role"] == "SUPER_ADMIN"
+
+
+async def test_load_demo_creates_no_published_accounts_unless_asked(
+    settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """`load-demo` may run against any database: the demo SUPER_ADMIN is opt-in, with a warning."""
+    from sqlalchemy import select
+
+    from commerce.db import create_engine, session_factory
+    from commerce.identity.models import User
+    from storefront import migrate
+    from storefront.demo import DEMO_USERS
+
+    # A database of its own, so the demo catalog is not "already loaded" by other tests.
+    from storefront.embedded import PG_DATABASE
+
+    database = f"demo_{uuid.uuid4().hex[:8]}"
+    base = settings.require("database_url")
+    admin_engine = create_engine(base.replace(f"/{PG_DATABASE}", "/postgres"))
+    async with admin_engine.connect() as connection:
+        await connection.execution_options(isolation_level="AUTOCOMMIT")
+        await connection.exec_driver_sql(f"CREATE DATABASE {database}")
+    await admin_engine.dispose()
+    url = base.replace(f"/{PG_DATABASE}", f"/{database}")
+    await asyncio.to_thread(migrate.upgrade, url)
+    env = {"STOREFRONT_DATABASE_URL": url, "STOREFRONT_DEMO_PRODUCTS": "3"}
+    runner = CliRunner()
+
+    plain = await asyncio.to_thread(runner.invoke, app, ["load-demo"], env=env)
+    engine = create_engine(url)
+    async with session_factory(engine)() as session:
+        emails = {u.email for u in await session.scalars(select(User))}
+    asked = await asyncio.to_thread(
+        runner.invoke, app, ["load-demo", "--with-demo-accounts"], env=env
+    )
+    async with session_factory(engine)() as session:
+        emails_after = {u.email for u in await session.scalars(select(User))}
+    await engine.dispose()
+
+    assert plain.exit_code == 0, plain.output
+    assert emails == set()
+    assert asked.exit_code == 0, asked.output
+    assert "Warning" in asked.output and "published" in asked.output
+    assert emails_after == {email for email, *_ in DEMO_USERS}
+
+
+@pytest.mark.parametrize(
+    ("key", "reason"),
+    [
+        (None, "not set"),
+        ("dev-only-signing-key-change-me-in-production-0123456789", "published"),
+        ("short", "at least 32"),
+    ],
+)
+def test_the_api_refuses_to_start_without_a_real_signing_key(
+    settings: Settings, key: str | None, reason: str
+) -> None:
+    env = {
+        "STOREFRONT_DATABASE_URL": settings.require("database_url"),
+        "STOREFRONT_REDIS_URL": settings.require("redis_url"),
+        "STOREFRONT_JWT_SECRET": key or "",
+    }
+    result = CliRunner().invoke(app, ["api"], env=env)
+    assert result.exit_code == 1
+    assert reason in " ".join(result.output.split())
+    with pytest.raises(InsecureSettings):
+        create_app(settings.model_copy(update={"jwt_secret": SecretStr(key) if key else None}))

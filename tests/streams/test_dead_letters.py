@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from typing import Any
 
 import httpx
 import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from commerce.db import transaction
-from commerce.outbox import OutboxRow
+from commerce.events import Envelope
+from commerce.outbox import DeadLetter, OutboxRow, ProcessedEvent, ProjectionCheckpoint
 from storefront.processes import WorkerProcess
 from storefront.settings import Settings
+from streams.app import handle_batch
+from streams.consumers import Consumer
 from streams.relay import bootstrap_servers
 from tests.conftest import eventually
 from tests.factories import create_product, search, word
@@ -66,3 +71,89 @@ async def test_poison_event_goes_to_the_dead_letter_topic(
         await asyncio.shield(consumer.stop())
     letter = next(d for d in letters if marker in d["event"])
     assert letter["error"]
+
+
+async def test_a_dead_letter_is_kept_in_the_transaction_that_marks_the_event_handled(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """Before, the event counted as handled once a producer had only queued its dead letter."""
+    consumer_name = f"test-{uuid.uuid4().hex[:8]}"
+    seq = 10**12 + uuid.uuid4().int % 10**9
+
+    async def always_fails(events: list[Envelope]) -> None:
+        raise RuntimeError("the projection is broken")
+
+    consumer = Consumer(consumer_name, ("catalog",), always_fails)
+    event = Envelope(
+        type="product.updated",
+        aggregate_id=str(uuid.uuid4()),
+        aggregate_version=1,
+        payload={},
+        seq=seq,
+        trace_id="trace-dead-letter",
+    )
+    await handle_batch(sessions, consumer, [event])
+
+    async with sessions() as session:
+        letter = await session.scalar(select(DeadLetter).where(DeadLetter.seq == seq))
+        handled = await session.scalar(
+            select(ProcessedEvent.seq).where(
+                ProcessedEvent.consumer == consumer_name, ProcessedEvent.seq == seq
+            )
+        )
+        outbox = (
+            await session.scalars(
+                select(OutboxRow).where(
+                    OutboxRow.topic == "catalog.dlq",
+                    OutboxRow.event["event_seq"].astext == str(seq),
+                )
+            )
+        ).all()
+    assert letter is not None and "the projection is broken" in letter.error
+    assert (letter.consumer, letter.topic, letter.trace_id) == (
+        consumer_name,
+        "catalog",
+        "trace-dead-letter",
+    )
+    assert handled == seq
+    assert len(outbox) == 1 and outbox[0].event["consumer"] == consumer_name
+
+
+async def test_an_undecodable_event_is_recorded_by_its_seq_so_checkpoints_pass_it(
+    worker: WorkerProcess, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """The seq travels in a header: every consumer of the topic records the event as handled."""
+    async with transaction(sessions) as session:
+        row = OutboxRow(topic="catalog", key="garbage", event={"not": "an envelope"})
+        session.add(row)
+        await session.flush()
+        seq = row.seq
+
+    async def letter() -> DeadLetter | None:
+        async with sessions() as session:
+            found: DeadLetter | None = await session.scalar(
+                select(DeadLetter).where(DeadLetter.seq == seq)
+            )
+            return found
+
+    kept = await eventually(letter, lambda found: found is not None, timeout=60)
+    assert kept is not None and (kept.consumer, kept.topic) == ("decoder", "unknown")
+
+    async def handled_by() -> set[str]:
+        async with sessions() as session:
+            processed = set(
+                await session.scalars(
+                    select(ProcessedEvent.consumer).where(ProcessedEvent.seq == seq)
+                )
+            )
+            passed = set(
+                await session.scalars(
+                    select(ProjectionCheckpoint.consumer).where(ProjectionCheckpoint.seq >= seq)
+                )
+            )
+        return processed | passed
+
+    consumers = await eventually(
+        handled_by, lambda names: {"search", "warehouse", "cache"} <= names, timeout=60
+    )
+    assert {"search", "warehouse", "cache"} <= consumers

@@ -11,22 +11,17 @@ from redis.asyncio import Redis
 from tests.conftest import eventually
 from tests.factories import create_product, search, set_stock, word
 
-pytestmark = pytest.mark.usefixtures("reference")
+pytestmark = pytest.mark.usefixtures("reference", "worker")
 
 
-async def test_created_product_is_searchable_within_one_second(
+async def test_created_product_becomes_searchable(
     client: httpx.AsyncClient, admin: dict[str, str]
 ) -> None:
+    """How fast is bench/freshness's job (p99 under 200 ms); here only that it arrives."""
     name = word()
-    # Warm the path once, so the deadline below measures a write, not a cold start.
-    warm = await create_product(client, admin)
-    await eventually(lambda: search(client, q=warm["name"]), lambda r: r["total"] == 1)
-
     product = await create_product(client, admin, name=f"{name} Lantern")
 
-    result = await eventually(
-        lambda: search(client, q=name), lambda r: r["total"] == 1, timeout=1.0
-    )
+    result = await eventually(lambda: search(client, q=name), lambda r: r["total"] == 1, timeout=30)
     assert result["items"][0]["id"] == product["id"]
 
 

@@ -23,7 +23,7 @@ from streams.relay import OutboxRelay
 from tests.conftest import eventually
 from tests.factories import create_product, search, word
 
-pytestmark = pytest.mark.usefixtures("reference")
+pytestmark = pytest.mark.usefixtures("reference", "worker")
 CONSUMERS = ("search", "warehouse", "cache")
 
 

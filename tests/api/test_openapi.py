@@ -1,0 +1,112 @@
+"""The OpenAPI document tells generated clients the truth (found by schemathesis --checks all)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from api.access import POLICY, PUBLIC, api_routes
+
+pytestmark = pytest.mark.usefixtures("reference")
+
+
+@pytest.fixture
+async def document(client: httpx.AsyncClient) -> dict[str, Any]:
+    response = await client.get("/openapi.json")
+    assert response.status_code == 200
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def operations(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        operation["operationId"].rsplit("_api", 1)[0].rsplit("_metrics", 1)[0]: operation
+        for methods in document["paths"].values()
+        for operation in methods.values()
+    }
+
+
+async def test_only_guarded_routes_declare_bearer_auth(
+    client: httpx.AsyncClient, document: dict[str, Any]
+) -> None:
+    app = client._transport.app  # type: ignore[attr-defined]
+    declared = {}
+    for route in api_routes(app.routes):
+        (method,) = route.methods
+        operation = document["paths"][route.path_format][method.lower()]
+        declared[route.name] = operation.get("security")
+        assert not any(
+            p.get("name", "").lower() == "authorization" for p in operation.get("parameters", [])
+        ), f"{route.name} declares an Authorization parameter"
+    public = {name for name, rule in POLICY.items() if rule is PUBLIC}
+    assert {name for name, security in declared.items() if security is None} == public
+    assert document["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+
+
+async def test_every_body_route_documents_400_for_malformed_json(
+    client: httpx.AsyncClient, document: dict[str, Any]
+) -> None:
+    for path, methods in document["paths"].items():
+        for method, operation in methods.items():
+            if "requestBody" in operation:
+                assert "400" in operation["responses"], f"{method.upper()} {path}"
+    response = await client.post(  # bytes that do not even decode: 400 (bad JSON text is 422)
+        "/api/auth/register", content=b"\x80not utf-8", headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert response.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_options_and_405_list_every_method_of_the_path(client: httpx.AsyncClient) -> None:
+    options = await client.options("/api/roles/SOME_ROLE")
+    assert options.status_code == 204
+    assert set(options.headers["allow"].split(", ")) == {"PATCH", "DELETE", "OPTIONS"}
+
+    wrong = await client.put("/api/admin/products/00000000-0000-4000-8000-000000000000")
+    assert wrong.status_code == 405
+    assert set(wrong.headers["allow"].split(", ")) == {"PATCH", "DELETE", "OPTIONS"}
+    assert wrong.headers["content-type"].startswith("application/problem+json")
+
+    roles = await client.options("/api/roles")
+    assert set(roles.headers["allow"].split(", ")) == {"GET", "POST", "OPTIONS"}
+    assert (await client.options("/api/no-such-path")).status_code == 404
+
+
+async def test_constraints_the_server_enforces_are_in_the_schema(
+    document: dict[str, Any],
+) -> None:
+    schemas = document["components"]["schemas"]
+    assert schemas["Registration"]["properties"]["password"]["minLength"] == 10
+    brand = schemas["ProductIn"]["properties"]["brand"]
+    assert brand["minLength"] == 1 and brand["pattern"] == r"\S"
+    price = schemas["ProductIn"]["properties"]["price"]["anyOf"]
+    assert {branch["type"] for branch in price} == {"integer", "string"}
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        ({"brand": "   "}, 422),  # blank after stripping: the schema's pattern says so too
+        ({"price": "0.00"}, 422),
+        ({"price": "12.345"}, 422),
+        ({"price": 12}, 201),
+        ({"price": "12.34"}, 201),
+    ],
+)
+async def test_the_server_agrees_with_the_schema(
+    client: httpx.AsyncClient, admin: dict[str, str], body: dict[str, Any], status: int
+) -> None:
+    import uuid
+
+    product = {
+        "sku": f"S-{uuid.uuid4().hex[:10]}",
+        "name": "Schema Lamp",
+        "brand": "Acme",
+        "category": "lighting",
+        "price": "5.00",
+        **body,
+    }
+    response = await client.post("/api/admin/products", json=product, headers=admin)
+    assert response.status_code == status, response.text

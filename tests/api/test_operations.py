@@ -1,0 +1,106 @@
+"""Liveness, readiness, metrics and request ids, as an operator sees them."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from api.app import create_app
+from commerce.outbox import OutboxRow
+from storefront.embedded import free_port
+from storefront.processes import WorkerProcess
+from storefront.settings import Settings
+from tests.conftest import eventually
+from tests.factories import create_product, search
+
+pytestmark = pytest.mark.usefixtures("reference")
+
+
+async def test_every_response_carries_a_request_id(client: httpx.AsyncClient) -> None:
+    fresh = await client.get("/api/health")
+    echoed = await client.get("/api/health", headers={"X-Request-ID": "checkout-42.a_b"})
+    refused = await client.get("/api/health", headers={"X-Request-ID": "bad id\nwith lines"})
+    assert len(fresh.headers["x-request-id"]) == 32
+    assert echoed.headers["x-request-id"] == "checkout-42.a_b"
+    assert refused.headers["x-request-id"] not in ("", "bad id\nwith lines")
+
+
+async def test_the_request_id_travels_into_the_event_and_the_worker_log(
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    sessions: async_sessionmaker[AsyncSession],
+    worker: WorkerProcess,
+) -> None:
+    request_id = f"trace-{uuid.uuid4().hex[:12]}"
+    product = await create_product(client, admin, request_id=request_id)
+
+    async with sessions() as session:
+        events = (
+            await session.scalars(select(OutboxRow.event).where(OutboxRow.key == product["id"]))
+        ).all()
+    assert [event["trace_id"] for event in events] == [request_id]
+
+    def worker_lines() -> list[dict[str, Any]]:
+        lines = worker.log_path.read_text().splitlines()
+        return [json.loads(line) for line in lines if line.startswith("{")]
+
+    async def traced() -> list[dict[str, Any]]:
+        return [line for line in worker_lines() if request_id in line.get("trace_ids", [])]
+
+    applied = await eventually(traced, lambda lines: len(lines) >= 3, timeout=60)
+    assert {line["consumer"] for line in applied} >= {"search", "warehouse", "cache"}
+    assert all(line["process"] == "worker" for line in applied)
+
+
+async def test_metrics_show_requests_by_route_template_search_caches_and_the_pipeline(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    product = await create_product(client, admin)
+    await client.get(f"/api/products/{product['id']}")
+    await client.get(f"/api/products/{product['id']}")
+    await search(client, q="lantern")
+
+    text = (await client.get("/metrics")).text
+
+    assert 'route="/api/products/{product_id}"' in text
+    assert product["id"] not in text, "raw paths would explode the label set"
+    assert "storefront_search_duration_seconds_count" in text
+    assert 'storefront_cache_lookups_total{cache="catalog_item",result="hit"}' in text
+    assert 'storefront_cache_lookups_total{cache="catalog_item",result="miss"}' in text
+    assert "storefront_outbox_backlog" in text
+    assert 'storefront_consumer_lag_events{consumer="search"}' in text
+
+
+async def test_ready_checks_every_dependency(client: httpx.AsyncClient) -> None:
+    response = await client.get("/api/health/ready")
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["status"] == "ready"
+    assert {name for name, check in body["checks"].items() if check["up"]} == {
+        "postgres",
+        "redis",
+        "broker",
+        "index",
+    }
+
+
+async def test_ready_is_503_naming_what_is_down(settings: Settings) -> None:
+    dead_redis = f"redis://127.0.0.1:{free_port()}/0"
+    app = create_app(settings.model_copy(update={"redis_url": dead_redis}))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            response = await http.get("/api/health/ready")
+            alive = await http.get("/api/health")
+    assert response.status_code == 503
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body = response.json()
+    assert body["detail"] == "Down: redis."
+    assert body["checks"]["postgres"]["up"] and body["checks"]["index"]["up"]
+    assert alive.status_code == 200, "liveness does not depend on Redis"
