@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.progress import Progress
 
-from storefront import launcher, migrate
+from storefront import launcher
 from storefront.embedded import EmbeddedStack, ServiceStartError, wait_until
 from storefront.settings import Settings
 from storefront.supervisor import GaveUp, Supervisor
@@ -77,6 +77,8 @@ def up(
             {k.removeprefix("STOREFRONT_").lower(): v for k, v in env.items()}
             | {"data_dir": settings.data_dir}
         )
+        from storefront import migrate
+
         migrate.upgrade(settings.require("database_url"))
         users: list[tuple[str, str, str]] = []
         if demo:
@@ -217,6 +219,8 @@ def status(
 @app.command(name="migrate")
 def run_migrations() -> None:
     """Bring the database schema up to date."""
+    from storefront import migrate
+
     migrate.upgrade(Settings().require("database_url"))
 
 

@@ -166,7 +166,6 @@ class Launch:
         components = {
             name: Component(name, ServiceSlot(self.stack, name)) for name in self.stack.services
         }
-        components["tansu"].urgent = True
         components["tansu"].restart_with = ("worker",)
         components |= {name: Component(name, child) for name, child in self.children.items()}
         return components

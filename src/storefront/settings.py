@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     stream_batch_size: int = Field(default=500, ge=1)
     stream_batch_seconds: float = Field(default=0.05, gt=0)
     consumer_fetch_max_wait_ms: int = Field(default=100, ge=1)
+    #: Kafka consumer-group session timeout: a restarted worker rejoins in about half of it,
+    #: and a worker that cannot heartbeat for this long is taken out of the group.
+    stream_session_timeout_seconds: float = Field(default=2.0, ge=1.0, le=60.0)
 
     cache_list_ttl_seconds: int = 300
     cache_item_ttl_seconds: int = 900

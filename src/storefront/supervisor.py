@@ -1,9 +1,9 @@
 """Keeps the children of `storefront up` running: restarts what crashes, gives up on crash loops.
 
-A crashed broker is restarted at once on its port (its log was in memory, so it comes back
-empty) and the worker with it: a Faust consumer does not recover from a broker that lost
-its groups (FACTS.md), and the new worker's relay re-sends what the broker lost. Anything
-else is restarted with a growing delay. A component that crashes too often in a short time
+A crashed child is restarted at once, then with a doubling delay if it keeps crashing. A
+crashed broker comes back on its port (empty: its log was in memory) and takes the worker
+with it: a Faust consumer does not recover from a broker that lost its groups (FACTS.md),
+and the new worker's relay re-sends what the broker lost. A component that crashes too often in a short time
 is given up on, with its exit code and the last lines of its log.
 """
 
@@ -42,8 +42,6 @@ class Component:
 
     name: str
     child: Supervisable
-    #: Restart at once on its first crash in the window, not after a delay.
-    urgent: bool = False
     #: Components to restart whenever this one is restarted.
     restart_with: tuple[str, ...] = ()
     crashes: deque[float] = field(default_factory=deque)
@@ -100,12 +98,15 @@ class Supervisor:
                 f"(last exit code {code}); giving up. Last lines of {component.child.log_path}:\n"
                 + last_lines(component.child.log_path)
             )
-        delay = 0.0 if component.urgent and len(crashes) == 1 else self._delay(len(crashes))
+        delay = self._delay(len(crashes))
         component.due = now + delay
         self.report(f"{component.name} exited with code {code}; restarting in {delay:.1f} s")
 
     def _delay(self, crashes: int) -> float:
-        return float(min(self.max_delay, self.first_delay * 2 ** (crashes - 1)))
+        """At once after a first crash (in the window), then doubling from `first_delay`."""
+        if crashes <= 1:
+            return 0.0
+        return float(min(self.max_delay, self.first_delay * 2 ** (crashes - 2)))
 
     def _restart(self, component: Component) -> None:
         component.due = None

@@ -103,5 +103,6 @@ def build_worker(settings: Settings) -> faust.App:
         batch_size=settings.stream_batch_size,
         batch_seconds=settings.stream_batch_seconds,
         fetch_max_wait_ms=settings.consumer_fetch_max_wait_ms,
+        session_timeout=settings.stream_session_timeout_seconds,
     )
     return create_app(config, parts.sessions, parts.consumers, parts.relay)

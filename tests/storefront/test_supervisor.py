@@ -70,7 +70,6 @@ def test_a_killed_child_is_restarted_and_takes_its_dependents_with_it(
     for child in children.values():
         child.start()
     components = {name: Component(name, child) for name, child in children.items()}
-    components["broker"].urgent = True
     components["broker"].restart_with = ("worker",)
     reports: list[str] = []
     supervisor = Supervisor(components, report=reports.append)
@@ -95,15 +94,16 @@ def test_restarts_back_off(tmp_path: Path, children: dict[str, PythonChild]) -> 
     supervisor = Supervisor(
         {"api": Component("api", children["api"])},
         report=reports.append,
-        first_delay=0.05,
+        first_delay=0.1,
         max_crashes=10,
     )
-    supervise_until(supervisor, lambda: children["api"].starts == 4)
+    supervise_until(supervisor, lambda: children["api"].starts == 5)
     delays = [line for line in reports if "restarting in" in line]
-    assert delays[:3] == [
-        "api exited with code 3; restarting in 0.1 s",
+    assert delays[:4] == [
+        "api exited with code 3; restarting in 0.0 s",
         "api exited with code 3; restarting in 0.1 s",
         "api exited with code 3; restarting in 0.2 s",
+        "api exited with code 3; restarting in 0.4 s",
     ]
 
 
