@@ -138,8 +138,14 @@ BEARER_SCHEME = {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerForma
 def document_security(app: FastAPI) -> None:
     """Declare bearer auth in OpenAPI on exactly the routes whose rule needs a caller."""
     for route in api_routes(app.routes):
-        if POLICY.get(route.name, PUBLIC) is not PUBLIC:
-            route.openapi_extra = {**(route.openapi_extra or {}), "security": [{"bearerAuth": []}]}
+        rule = POLICY.get(route.name, PUBLIC)
+        if rule is PUBLIC:
+            continue
+        # `{}` is "no credentials": a LocalOr route serves this machine's callers without.
+        security: list[dict[str, list[str]]] = (
+            [{"bearerAuth": []}, {}] if isinstance(rule, LocalOr) else [{"bearerAuth": []}]
+        )
+        route.openapi_extra = {**(route.openapi_extra or {}), "security": security}
 
 
 def check_policy_covers(app: FastAPI) -> None:

@@ -3,8 +3,8 @@
 A crashed child is restarted at once, then with a doubling delay if it keeps crashing. A
 crashed broker comes back on its port (empty: its log was in memory) and takes the worker
 with it: a Faust consumer does not recover from a broker that lost its groups (FACTS.md),
-and the new worker's relay re-sends what the broker lost. A component that crashes too often in a short time
-is given up on, with its exit code and the last lines of its log.
+and the new worker's relay re-sends what the broker lost. A component that crashes too
+often in a short time is given up on, with its exit code and the last lines of its log.
 """
 
 from __future__ import annotations

@@ -80,7 +80,7 @@ async def test_constraints_the_server_enforces_are_in_the_schema(
     schemas = document["components"]["schemas"]
     assert schemas["Registration"]["properties"]["password"]["minLength"] == 10
     brand = schemas["ProductIn"]["properties"]["brand"]
-    assert brand["minLength"] == 1 and brand["pattern"] == r"\S"
+    assert brand["minLength"] == 1 and brand["pattern"] == r"^[^\x00]*\S[^\x00]*$"
     price = schemas["ProductIn"]["properties"]["price"]["anyOf"]
     assert {branch["type"] for branch in price} == {"integer", "string"}
 
@@ -110,3 +110,36 @@ async def test_the_server_agrees_with_the_schema(
     }
     response = await client.post("/api/admin/products", json=product, headers=admin)
     assert response.status_code == status, response.text
+
+
+async def test_stock_change_takes_exactly_one_of_quantity_or_delta_never_null(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    from tests.factories import create_product
+
+    sku = (await create_product(client, admin))["sku"]
+
+    async def change(body: dict[str, Any]) -> int:
+        body = {"warehouse": "berlin", "reason": "count", **body}
+        url = f"/api/admin/inventory/{sku}/stock"
+        return (await client.patch(url, json=body, headers=admin)).status_code
+
+    assert await change({"quantity": 3}) == 200
+    assert await change({"delta": 2}) == 200
+    assert await change({"quantity": 3, "delta": 2}) == 422
+    assert await change({"quantity": None, "delta": 2}) == 422
+    assert await change({"delta": 0}) == 422
+
+
+async def test_a_repeated_permission_is_accepted_once(
+    client: httpx.AsyncClient, accounts: dict[str, dict[str, str]]
+) -> None:
+    import uuid
+
+    body = {
+        "name": f"DUP_{uuid.uuid4().hex[:8].upper()}",
+        "permissions": ["VIEW_DASHBOARD", "VIEW_DASHBOARD"],
+    }
+    response = await client.post("/api/roles", json=body, headers=accounts["SUPER_ADMIN"])
+    assert response.status_code == 201, response.text
+    assert response.json()["permissions"] == ["VIEW_DASHBOARD"]

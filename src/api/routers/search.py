@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 from prometheus_client import Histogram
-from pydantic import StringConstraints
+from pydantic import StringConstraints, WithJsonSchema
 
 from api.deps import Search
 from api.problems import responses
@@ -15,6 +15,12 @@ from search.query import ProductQuery, SearchResult, Sort
 
 router = APIRouter(prefix="/api", tags=["search"])
 
+#: A price bound in the shop's currency; documented as a number (an empty string is not one).
+PriceBound = Annotated[
+    Decimal,
+    Query(ge=0, le=10**9, allow_inf_nan=False),
+    WithJsonSchema({"type": "number", "minimum": 0, "maximum": 1_000_000_000}),
+]
 BrandName = Annotated[str, StringConstraints(min_length=1, max_length=120)]
 
 SEARCH_SECONDS = Histogram(
@@ -30,8 +36,8 @@ async def search_products(
     q: Annotated[str, Query(max_length=200)] = "",
     brand: Annotated[list[BrandName] | None, Query(max_length=20)] = None,
     category: Annotated[str | None, Query(pattern=r"^[a-z0-9][a-z0-9-]{0,79}$")] = None,
-    price_min: Annotated[Decimal | None, Query(ge=0, le=10**9, allow_inf_nan=False)] = None,
-    price_max: Annotated[Decimal | None, Query(ge=0, le=10**9, allow_inf_nan=False)] = None,
+    price_min: PriceBound | None = None,
+    price_max: PriceBound | None = None,
     in_stock: bool | None = None,
     sort: Sort = Sort.relevance,
     page: Annotated[int, Query(ge=1, le=500)] = 1,

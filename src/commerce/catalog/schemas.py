@@ -21,7 +21,10 @@ Sku = Annotated[
 ]
 #: Not blank: the pattern tells generated clients what stripping whitespace enforces.
 Name = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"\S")
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^\x00]*\S[^\x00]*$"
+    ),
 ]
 Slug = Annotated[
     str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z0-9][a-z0-9-]{0,79}$")
@@ -42,6 +45,7 @@ Price = Annotated[
     ),
 ]
 Rating = Annotated[float, Field(ge=0, le=5)]
+Description = Annotated[str, StringConstraints(max_length=10_000, pattern=r"^[^\x00]*$")]
 Attributes = Annotated[
     dict[str, Annotated[str, StringConstraints(max_length=200)]], Field(max_length=50)
 ]
@@ -61,7 +65,7 @@ class _Input(BaseModel):
 class ProductIn(_Input):
     sku: Sku
     name: Name
-    description: Annotated[str, StringConstraints(max_length=10_000)] = ""
+    description: Description = ""
     brand: Name
     category: Slug
     price: Price
@@ -71,7 +75,7 @@ class ProductIn(_Input):
 
 class ProductPatch(_Input):
     name: Name | None = None
-    description: Annotated[str, StringConstraints(max_length=10_000)] | None = None
+    description: Description | None = None
     brand: Name | None = None
     category: Slug | None = None
     price: Price | None = None

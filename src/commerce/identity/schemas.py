@@ -10,11 +10,20 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
 from commerce.identity.permissions import Permission
 
-PersonName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-Password = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+#: Free text never holds NUL (PostgreSQL text cannot; api/text_guard.py refuses it).
+NO_NUL = r"^[^\x00]*$"
+PersonName = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=100, pattern=r"^[^\x00]*\S[^\x00]*$"
+    ),
+]
+Password = Annotated[str, StringConstraints(min_length=1, max_length=256, pattern=NO_NUL)]
 #: A new password: the policy's length is in the schema (its other rules cannot be).
 MIN_PASSWORD = 10
-NewPassword = Annotated[str, StringConstraints(min_length=MIN_PASSWORD, max_length=256)]
+NewPassword = Annotated[
+    str, StringConstraints(min_length=MIN_PASSWORD, max_length=256, pattern=NO_NUL)
+]
 #: Login takes any address-shaped string: an unknown one is a 401 like a wrong password.
 LoginEmail = Annotated[
     str,
@@ -46,7 +55,7 @@ class Credentials(_Input):
 
 
 class RefreshRequest(_Input):
-    refresh_token: Annotated[str, StringConstraints(min_length=20, max_length=200)]
+    refresh_token: Annotated[str, StringConstraints(min_length=20, max_length=200, pattern=NO_NUL)]
 
 
 class UserOut(BaseModel):
@@ -70,15 +79,21 @@ class TokenPair(BaseModel):
     user: UserOut
 
 
+#: A set in meaning; a list on the wire, so a repeated permission is accepted (and counted once)
+#: as the schema says, rather than documented as unique and then accepted anyway.
+Permissions = Annotated[list[Permission], Field(max_length=50)]
+Description = Annotated[str, StringConstraints(max_length=300, pattern=NO_NUL)]
+
+
 class RoleIn(_Input):
     name: RoleName
-    description: Annotated[str, StringConstraints(max_length=300)] = ""
-    permissions: Annotated[set[Permission], Field(max_length=len(Permission))]
+    description: Description = ""
+    permissions: Permissions
 
 
 class RolePatch(_Input):
-    description: Annotated[str, StringConstraints(max_length=300)] | None = None
-    permissions: set[Permission] | None = None
+    description: Description | None = None
+    permissions: Permissions | None = None
 
 
 class RoleOut(BaseModel):

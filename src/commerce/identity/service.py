@@ -294,7 +294,7 @@ async def create_role(session: AsyncSession, data: RoleIn) -> RoleOut:
     role = Role(
         name=data.name,
         description=data.description,
-        permissions=sorted(data.permissions),
+        permissions=sorted(set(data.permissions)),
         system=False,
         version=1,
     )
@@ -315,7 +315,7 @@ async def update_role(session: AsyncSession, name: str, patch: RolePatch) -> Rol
     if patch.permissions is not None:
         if name == SUPER_ADMIN and set(patch.permissions) != set(Permission):
             raise SystemRole(name, "given fewer permissions")
-        role.permissions = sorted(patch.permissions)
+        role.permissions = sorted(set(patch.permissions))
         role.version += 1
     role.updated_at = datetime.now(UTC)
     await session.flush()

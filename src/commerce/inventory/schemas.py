@@ -3,25 +3,48 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Self
+from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 Quantity = Annotated[int, Field(ge=0, le=10_000_000)]
 
 
+def _exactly_one_of_quantity_or_delta(schema: dict[str, Any]) -> None:
+    """Say in the schema what `_exactly_one` enforces, so generated clients know it."""
+    properties = schema["properties"]
+    properties["quantity"] = {"type": "integer", "minimum": 0, "maximum": 10_000_000}
+    properties["delta"] = {
+        "type": "integer",
+        "minimum": -10_000_000,
+        "maximum": 10_000_000,
+        "not": {"const": 0},
+    }
+    schema["oneOf"] = [{"required": ["quantity"]}, {"required": ["delta"]}]
+
+
+NotBlank = r"^[^\x00]*\S[^\x00]*$"
+
+
 class StockChange(BaseModel):
     """Either set the on-hand quantity (`quantity`) or adjust it (`delta`), with a reason."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_exactly_one_of_quantity_or_delta)
 
-    warehouse: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
+    warehouse: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32, pattern=NotBlank)
+    ]
     quantity: Quantity | None = None
     delta: Annotated[int, Field(ge=-10_000_000, le=10_000_000)] | None = None
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    reason: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=NotBlank),
+    ]
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Self:
+        if any(getattr(self, f) is None for f in self.model_fields_set & {"quantity", "delta"}):
+            raise ValueError("leave out 'quantity' or 'delta' rather than sending null")
         if (self.quantity is None) == (self.delta is None):
             raise ValueError("give exactly one of 'quantity' (set) or 'delta' (adjust)")
         if self.delta == 0:
