@@ -72,7 +72,7 @@ def create_app(
         # A (re)started worker joins its group in about half the session timeout (FACTS.md).
         broker_session_timeout=config.session_timeout,
         broker_heartbeat_interval=min(0.5, config.session_timeout / 4),
-        broker_request_timeout=10.0,
+        broker_request_timeout=max(10.0, config.session_timeout * 1.5),
         broker_rebalance_timeout=config.session_timeout,
         TableManager=TablelessManager,
         broker_commit_every=1000,
