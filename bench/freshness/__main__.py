@@ -64,7 +64,12 @@ async def run(writes: int, root: Path) -> None:
             await create_user(session, ADMIN_EMAIL, ADMIN_PASSWORD, role="ADMIN")
         await engine.dispose()
         worker = WorkerProcess(
-            {**env, "STOREFRONT_DATA_DIR": str(root), "STOREFRONT_STREAM_BATCH_SECONDS": "0.01"},
+            {
+                **env,
+                "STOREFRONT_DATA_DIR": str(root),
+                "STOREFRONT_STREAM_BATCH_SECONDS": "0.01",
+                "STOREFRONT_WORKER_METRICS_PORT": "0",
+            },
             root / "worker.log",
         )
         worker.start()

@@ -121,7 +121,9 @@ async def run_phase(
 
 def warehouse_counts(stack: LaunchedStack, ids: set[str]) -> dict[str, int]:
     with open_warehouse(stack.data_dir / "warehouse") as warehouse:
-        rows = warehouse.execute("SELECT product_id, count(*) FROM dim_product GROUP BY 1").fetchall()
+        rows = warehouse.execute(
+            "SELECT product_id, count(*) FROM dim_product GROUP BY 1"
+        ).fetchall()
     return {pid: int(count) for pid, count in rows if pid in ids}
 
 
