@@ -52,7 +52,7 @@ async def main(products: int, queries: int) -> None:
     docs = catalog(products)
     start = time.perf_counter()
     for offset in range(0, len(docs), 10_000):
-        await writer.upsert(docs[offset : offset + 10_000])
+        await writer.apply(docs[offset : offset + 10_000])
     print(f"indexed {products:,} products in {time.perf_counter() - start:.1f} s")
 
     workload = mixed_queries(queries)

@@ -14,16 +14,11 @@ class SearchBackend(Protocol):
         """Run a shopper's query: hits, total and facets over the filtered set."""
         ...
 
-    async def upsert(self, documents: Sequence[ProductDocument]) -> None:
-        """Insert or replace documents; visible to searches once this returns."""
-        ...
-
-    async def delete(self, product_ids: Sequence[uuid.UUID]) -> None:
-        """Remove documents; missing ids are fine."""
-        ...
-
-    async def apply(self, upserts: Sequence[ProductDocument], deletes: Sequence[uuid.UUID]) -> None:
-        """Upserts and deletions together, visible at once (one commit, one bulk request)."""
+    async def apply(
+        self, upserts: Sequence[ProductDocument], deletes: Sequence[uuid.UUID] = ()
+    ) -> None:
+        """The one way in: insert or replace `upserts`, remove `deletes` (missing ids are fine),
+        visible to searches at once when this returns (one commit, one bulk request)."""
         ...
 
     async def document_count(self) -> int:

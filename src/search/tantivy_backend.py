@@ -101,13 +101,9 @@ class TantivyBackend:
 
     # -- writing ---------------------------------------------------------------------------
 
-    async def upsert(self, documents: Sequence[ProductDocument]) -> None:
-        await asyncio.to_thread(self._apply, list(documents), [])
-
-    async def delete(self, product_ids: Sequence[uuid.UUID]) -> None:
-        await asyncio.to_thread(self._apply, [], list(product_ids))
-
-    async def apply(self, upserts: Sequence[ProductDocument], deletes: Sequence[uuid.UUID]) -> None:
+    async def apply(
+        self, upserts: Sequence[ProductDocument], deletes: Sequence[uuid.UUID] = ()
+    ) -> None:
         """Upserts and deletions in one commit."""
         await asyncio.to_thread(self._apply, list(upserts), list(deletes))
 

@@ -28,7 +28,6 @@ class Settings(BaseSettings):
     kafka_url: str | None = None
     search_path: Path | None = None
     warehouse_path: Path | None = None
-    elasticsearch_url: str | None = None
 
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=1, le=65535)

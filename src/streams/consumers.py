@@ -14,11 +14,11 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from analytics.rows import warehouse_rows
 from analytics.warehouse import ParquetWarehouse
 from commerce.catalog.cache import CatalogCache
 from commerce.catalog.service import current_products
@@ -28,9 +28,7 @@ from commerce.events import (
     INVENTORY_TOPIC,
     USERS_TOPIC,
     Envelope,
-    ProductSnapshot,
     RoleChanged,
-    StockAdjusted,
 )
 from commerce.identity.store import IdentityCache
 from commerce.outbox import ProcessedEvent, ProjectionCheckpoint
@@ -160,53 +158,6 @@ def cache_invalidation(cache: CatalogCache) -> Consumer:
         await cache.invalidate(affected_products(events))
 
     return Consumer("cache", SUBSCRIPTIONS["cache"], apply)
-
-
-def _naive_utc(moment: datetime) -> datetime:
-    return moment.astimezone(UTC).replace(tzinfo=None)
-
-
-def warehouse_rows(events: Sequence[Envelope]) -> dict[str, list[dict[str, Any]]]:
-    """Product dimension versions and stock-movement facts for a batch of events."""
-    rows: dict[str, list[dict[str, Any]]] = {"dim_product": [], "fact_stock_movements": []}
-    for event in events:
-        base = {"event_seq": event.seq, "event_id": str(event.event_id)}
-        if event.type.startswith("product."):
-            product = ProductSnapshot.model_validate(event.payload)
-            rows["dim_product"].append(
-                {
-                    **base,
-                    "product_id": str(product.id),
-                    "version": product.version,
-                    "sku": product.sku,
-                    "name": product.name,
-                    "brand": product.brand,
-                    "category": product.category,
-                    "category_path": product.category_path,
-                    "price": product.price,
-                    "currency": product.currency,
-                    "rating": product.rating,
-                    "deleted": product.deleted,
-                    "valid_from": _naive_utc(event.occurred_at),
-                }
-            )
-        elif event.type == "stock.adjusted":
-            stock = StockAdjusted.model_validate(event.payload)
-            rows["fact_stock_movements"].append(
-                {
-                    **base,
-                    "movement_id": stock.movement_id,
-                    "product_id": str(stock.product_id),
-                    "sku": stock.sku,
-                    "warehouse": stock.warehouse,
-                    "delta": stock.delta,
-                    "on_hand_after": stock.on_hand,
-                    "available_after": stock.available,
-                    "reason": stock.reason,
-                    "occurred_at": _naive_utc(event.occurred_at),
-                }
-            )
-    return rows
 
 
 def warehouse_writer(warehouse: ParquetWarehouse) -> Consumer:

@@ -48,7 +48,7 @@ async def names(backend: TantivyBackend, **query: Any) -> list[str]:
 
 
 async def test_name_outweighs_category_outweighs_description(backend: TantivyBackend) -> None:
-    await backend.upsert(
+    await backend.apply(
         [
             doc("Plain Box", description="a lantern inside"),
             doc("Lantern Deluxe"),
@@ -59,25 +59,25 @@ async def test_name_outweighs_category_outweighs_description(backend: TantivyBac
 
 
 async def test_one_typo_matches_but_ranks_below_exact(backend: TantivyBackend) -> None:
-    await backend.upsert([doc("Espresso Machine"), doc("Espresso Grinder")])
+    await backend.apply([doc("Espresso Machine"), doc("Espresso Grinder")])
     assert await names(backend, q="expresso machine") == ["Espresso Machine"]
     assert await names(backend, q="machnie") == ["Espresso Machine"]
     assert await names(backend, q="zzzzzz") == []
 
 
 async def test_exact_sku_finds_its_product(backend: TantivyBackend) -> None:
-    await backend.upsert([doc("Red Kettle", sku="KT-0042"), doc("Blue Kettle", sku="KT-0043")])
+    await backend.apply([doc("Red Kettle", sku="KT-0042"), doc("Blue Kettle", sku="KT-0043")])
     assert await names(backend, q="KT-0042") == ["Red Kettle"]
     assert await names(backend, q="KT-9999") == []
 
 
 async def test_every_word_must_match(backend: TantivyBackend) -> None:
-    await backend.upsert([doc("Red Kettle"), doc("Blue Kettle")])
+    await backend.apply([doc("Red Kettle"), doc("Blue Kettle")])
     assert await names(backend, q="red kettle") == ["Red Kettle"]
 
 
 async def test_filters_and_facets_over_the_filtered_set(backend: TantivyBackend) -> None:
-    await backend.upsert(
+    await backend.apply(
         [
             doc("Lamp A", brand="Acme", price=Decimal("20.00")),
             doc("Lamp B", brand="Beam", price=Decimal("80.00"), available=0),
@@ -104,7 +104,7 @@ async def test_filters_and_facets_over_the_filtered_set(backend: TantivyBackend)
 
 
 async def test_sorts_and_pages(backend: TantivyBackend) -> None:
-    await backend.upsert(
+    await backend.apply(
         [
             doc(
                 f"Item {n}",
@@ -125,17 +125,17 @@ async def test_sorts_and_pages(backend: TantivyBackend) -> None:
 
 
 async def test_relevance_ties_break_on_rating(backend: TantivyBackend) -> None:
-    await backend.upsert([doc("Desk Lamp", rating=3.0), doc("Desk Lamp", rating=4.8)])
+    await backend.apply([doc("Desk Lamp", rating=3.0), doc("Desk Lamp", rating=4.8)])
     hits = (await backend.search(ProductQuery(q="desk lamp"))).items
     assert [hit.rating for hit in hits] == [4.8, 3.0]
 
 
-async def test_upsert_replaces_and_delete_removes(backend: TantivyBackend) -> None:
+async def test_apply_replaces_and_removes(backend: TantivyBackend) -> None:
     lamp = doc("Old Name")
-    await backend.upsert([lamp])
-    await backend.upsert([lamp.model_copy(update={"name": "New Name", "version": 2})])
+    await backend.apply([lamp])
+    await backend.apply([lamp.model_copy(update={"name": "New Name", "version": 2})])
     assert await names(backend) == ["New Name"]
-    await backend.delete([lamp.id])
+    await backend.apply([], [lamp.id])
     assert await names(backend) == []
 
 
@@ -144,5 +144,5 @@ async def test_reader_in_another_instance_sees_commits(
 ) -> None:
     reader = TantivyBackend(tmp_path)
     assert await names(reader) == []
-    await backend.upsert([doc("Fresh Thing")])
+    await backend.apply([doc("Fresh Thing")])
     assert await names(reader) == ["Fresh Thing"]

@@ -1,0 +1,82 @@
+"""Warehouse rows from domain events, column for column as `analytics.schema` declares them.
+
+Events arrive as anything shaped like the commerce envelope (`EventRecord`): analytics does
+not import the domain, it reads the payload's fields by the names the event catalogue gives.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, Protocol
+
+Rows = dict[str, list[dict[str, Any]]]
+
+
+class EventRecord(Protocol):
+    @property
+    def type(self) -> str: ...
+
+    @property
+    def seq(self) -> int | None: ...
+
+    @property
+    def event_id(self) -> uuid.UUID: ...
+
+    @property
+    def occurred_at(self) -> datetime: ...
+
+    @property
+    def payload(self) -> Mapping[str, Any]: ...
+
+
+def naive_utc(moment: datetime) -> datetime:
+    """Naive UTC timestamps: `date_trunc` over TIMESTAMPTZ is ~10x slower (FACTS.md)."""
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def _product_version(event: EventRecord) -> dict[str, Any]:
+    product = event.payload
+    return {
+        "product_id": str(product["id"]),
+        "version": int(product["version"]),
+        "sku": product["sku"],
+        "name": product["name"],
+        "brand": product["brand"],
+        "category": product["category"],
+        "category_path": product["category_path"],
+        "price": Decimal(str(product["price"])),
+        "currency": product.get("currency", "USD"),
+        "rating": float(product["rating"]),
+        "deleted": bool(product.get("deleted", False)),
+        "valid_from": naive_utc(event.occurred_at),
+    }
+
+
+def _stock_movement(event: EventRecord) -> dict[str, Any]:
+    stock = event.payload
+    return {
+        "movement_id": int(stock["movement_id"]),
+        "product_id": str(stock["product_id"]),
+        "sku": stock["sku"],
+        "warehouse": stock["warehouse"],
+        "delta": int(stock["delta"]),
+        "on_hand_after": int(stock["on_hand"]),
+        "available_after": int(stock["available"]),
+        "reason": stock["reason"],
+        "occurred_at": naive_utc(event.occurred_at),
+    }
+
+
+def warehouse_rows(events: Iterable[EventRecord]) -> Rows:
+    """Product dimension versions and stock-movement facts for a batch of events."""
+    rows: Rows = {"dim_product": [], "fact_stock_movements": []}
+    for event in events:
+        base = {"event_seq": event.seq, "event_id": str(event.event_id)}
+        if event.type.startswith("product."):
+            rows["dim_product"].append({**base, **_product_version(event)})
+        elif event.type == "stock.adjusted":
+            rows["fact_stock_movements"].append({**base, **_stock_movement(event)})
+    return rows
