@@ -18,9 +18,14 @@ from commerce.identity.store import IdentityCache, LoginLimiter, LoginLimits, Se
 from commerce.identity.tokens import TokenIssuer
 from search.tantivy_backend import TantivyBackend
 from storefront.settings import Settings
+from streams import handlers
 from streams.app import StreamSettings, create_app
-from streams.consumers import (
-    Consumer,
+from streams.consumers import Consumer
+from streams.projections import (
+    CATALOG_CACHE,
+    PERMISSIONS,
+    SEARCH,
+    WAREHOUSE,
     cache_invalidation,
     role_permission_cache,
     search_projection,
@@ -74,12 +79,14 @@ def worker_parts(settings: Settings) -> WorkerParts:
     redis = Redis.from_url(settings.require("redis_url"))
     search = TantivyBackend(settings.search_dir, writer=True)
     warehouse = ParquetWarehouse(settings.warehouse_dir)
-    consumers = [
-        search_projection(sessions, search),
-        warehouse_writer(warehouse),
-        cache_invalidation(catalog_cache(settings, redis)),
-        role_permission_cache(IdentityCache(redis)),
-    ]
+    consumers = handlers.bind(
+        {
+            SEARCH: search_projection(sessions, search),
+            WAREHOUSE: warehouse_writer(warehouse),
+            CATALOG_CACHE: cache_invalidation(catalog_cache(settings, redis)),
+            PERMISSIONS: role_permission_cache(IdentityCache(redis)),
+        }
+    )
     relay = OutboxRelay(
         sessions,
         settings.require("kafka_url"),

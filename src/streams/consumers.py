@@ -1,39 +1,32 @@
-"""The stream worker's consumers as plain async functions: agents call them, tests call them.
+"""How the worker applies events, exactly once in effect: agents call this, tests call it.
 
-Every consumer is idempotent. It skips events it has already applied (`processed_events`),
-applies the rest, then records them. Search and cache effects are naturally idempotent
-(they read current state); the warehouse records its last batch in its manifest, so a crash
-between the write and the record cannot append the same rows twice.
+A consumer is one of two kinds, both named in the handler table (`streams.handlers`):
+
+- a projection takes a batch. It skips events it has already applied (`processed_events`),
+  applies the rest, then records them. Its effect is idempotent by itself: search and cache
+  re-read current state; the warehouse remembers its last batch in its manifest.
+- a step takes one event and a unit of work. It claims the event in `processed_events`,
+  changes rows, and both commit in one transaction, or neither does: a saga step cannot
+  run twice, nor be recorded without its effect.
+
+Events a consumer has no handler for, on the topics it reads, are recorded as handled.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from analytics.rows import warehouse_rows
-from analytics.warehouse import ParquetWarehouse
-from commerce.catalog.cache import CatalogCache
-from commerce.catalog.service import current_products
 from commerce.db import transaction
-from commerce.events import (
-    CATALOG_TOPIC,
-    INVENTORY_TOPIC,
-    USERS_TOPIC,
-    Envelope,
-    RoleChanged,
-)
-from commerce.identity.store import IdentityCache
+from commerce.events import Envelope
 from commerce.outbox import ProcessedEvent, ProjectionCheckpoint
-from search.backend import SearchBackend
-from search.indexing import affected_products, document
+from commerce.unit_of_work import UnitOfWork
 from streams import metrics
 
 log = logging.getLogger(__name__)
@@ -41,28 +34,34 @@ log = logging.getLogger(__name__)
 TRACE_IDS_LOGGED = 50
 
 Apply = Callable[[list[Envelope]], Awaitable[None]]
+Step = Callable[[Envelope, UnitOfWork], Awaitable[None]]
 
 RECORD = text("""
 INSERT INTO processed_events (consumer, seq)
 SELECT :consumer, unnest(CAST(:seqs AS bigint[]))
 ON CONFLICT DO NOTHING
 """)
-
-
-#: Every consumer of the worker and the topics it reads.
-SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
-    "search": (CATALOG_TOPIC, INVENTORY_TOPIC),
-    "warehouse": (CATALOG_TOPIC, INVENTORY_TOPIC),
-    "cache": (CATALOG_TOPIC, INVENTORY_TOPIC),
-    "permissions": (USERS_TOPIC,),
-}
+CLAIM = text("""
+INSERT INTO processed_events (consumer, seq) VALUES (:consumer, :seq)
+ON CONFLICT DO NOTHING RETURNING seq
+""")
 
 
 @dataclass(frozen=True)
 class Consumer:
+    """A named projection (`apply`) or saga step (`step`), with what it reads and acts on."""
+
     name: str
-    topics: tuple[str, ...]
-    apply: Apply
+    apply: Apply | None = None
+    step: Step | None = None
+    #: The topics it reads; the handler table derives them from `types`.
+    topics: tuple[str, ...] = ()
+    #: The event types it acts on; other events on its topics are recorded as handled.
+    types: frozenset[str] = field(default_factory=frozenset)
+
+    def __post_init__(self) -> None:
+        if (self.apply is None) == (self.step is None):
+            raise ValueError(f"consumer {self.name} needs exactly one of apply or step")
 
 
 async def unseen(
@@ -103,12 +102,34 @@ async def consume(
     started = time.perf_counter()
     async with transaction(sessions) as session:
         fresh = await unseen(session, consumer.name, events)
-    if fresh:
-        await consumer.apply(fresh)
-    async with transaction(sessions) as session:
-        await record_processed(session, consumer.name, [e.seq for e in fresh if e.seq is not None])
-    _observe(consumer.name, fresh, time.perf_counter() - started)
-    return len(fresh)
+    acted = [e for e in fresh if e.type in consumer.types]
+    if consumer.step is not None:
+        applied = [e for e in fresh if await run_step(sessions, consumer, e)]
+        acted = [e for e in applied if e.type in consumer.types]
+    else:
+        assert consumer.apply is not None
+        if acted:
+            await consumer.apply(acted)
+        async with transaction(sessions) as session:
+            await record_processed(session, consumer.name, [e.seq for e in fresh if e.seq])
+    _observe(consumer.name, acted, time.perf_counter() - started)
+    return len(acted)
+
+
+async def run_step(
+    sessions: async_sessionmaker[AsyncSession], consumer: Consumer, event: Envelope
+) -> bool:
+    """One event in one unit of work with its processed record; False if already applied."""
+    assert consumer.step is not None and event.seq is not None
+    async with UnitOfWork(sessions) as uow:
+        # Claimed first, in the same transaction: a concurrent duplicate waits on this row
+        # and then finds it taken; a failure below rolls the claim back with the effect.
+        claimed = await uow.session.scalar(CLAIM, {"consumer": consumer.name, "seq": event.seq})
+        if claimed is None:
+            return False
+        if event.type in consumer.types:
+            await consumer.step(event, uow)
+    return True
 
 
 def _observe(consumer: str, applied: Sequence[Envelope], seconds: float) -> None:
@@ -116,14 +137,13 @@ def _observe(consumer: str, applied: Sequence[Envelope], seconds: float) -> None
     if applied:
         # The trace ids tie these lines to the API requests that caused the events.
         traces = sorted({e.trace_id for e in applied if e.trace_id})
+        seqs = [e.seq for e in applied if e.seq]
         log.info(
             "applied",
             extra={
                 "consumer": consumer,
                 "events": len(applied),
-                "seqs": [min(seqs), max(seqs)]
-                if (seqs := [e.seq for e in applied if e.seq])
-                else [],
+                "seqs": [min(seqs), max(seqs)] if seqs else [],
                 "trace_ids": traces[:TRACE_IDS_LOGGED],
                 "ms": round(seconds * 1000, 1),
             },
@@ -133,59 +153,3 @@ def _observe(consumer: str, applied: Sequence[Envelope], seconds: float) -> None
     age = metrics.EVENT_AGE.labels(consumer)
     for event in applied:
         age.observe((now - event.occurred_at).total_seconds())
-
-
-def search_projection(
-    sessions: async_sessionmaker[AsyncSession], backend: SearchBackend
-) -> Consumer:
-    """Keeps product documents (with stock) equal to PostgreSQL's current state."""
-
-    async def apply(events: list[Envelope]) -> None:
-        ids = list(affected_products(events))
-        async with transaction(sessions) as session:
-            current = await current_products(session, ids)
-        upserts = [document(p, available) for p, available in current.values() if not p.deleted]
-        deletes = [pid for pid in ids if pid not in current or current[pid][0].deleted]
-        await backend.apply(upserts, deletes)
-
-    return Consumer("search", SUBSCRIPTIONS["search"], apply)
-
-
-def cache_invalidation(cache: CatalogCache) -> Consumer:
-    """Drops cached browse entries as soon as the catalog or stock changes."""
-
-    async def apply(events: list[Envelope]) -> None:
-        await cache.invalidate(affected_products(events))
-
-    return Consumer("cache", SUBSCRIPTIONS["cache"], apply)
-
-
-def warehouse_writer(warehouse: ParquetWarehouse) -> Consumer:
-    """Appends dimension versions and facts to the Parquet warehouse.
-
-    Events of the last batch written are skipped, not written again: the worker may have died
-    after the manifest named them and before they were recorded as processed.
-    """
-
-    async def apply(events: list[Envelope]) -> None:
-        written = set(warehouse.manifest.last_batch_seqs)
-        fresh = [e for e in events if e.seq not in written]
-        if fresh:
-            seqs = [e.seq for e in fresh if e.seq is not None]
-            await asyncio.to_thread(warehouse.append, warehouse_rows(fresh), seqs)
-
-    return Consumer("warehouse", SUBSCRIPTIONS["warehouse"], apply)
-
-
-def role_permission_cache(cache: IdentityCache) -> Consumer:
-    """Caches a role's new permissions when it changes, so revocations apply within a second."""
-
-    async def apply(events: list[Envelope]) -> None:
-        for event in events:
-            if event.type == "role.deleted":
-                await cache.forget_role(event.aggregate_id)
-            elif event.type.startswith("role."):
-                change = RoleChanged.model_validate(event.payload)
-                await cache.role_changed(change.name, change.version, change.permissions)
-
-    return Consumer("permissions", SUBSCRIPTIONS["permissions"], apply)

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from streams.consumers import SUBSCRIPTIONS
 from streams.dead_letters import counts_by_topic
+from streams.handlers import subscriptions
 
 #: Lags are counted up to here: beyond it the number says "far behind", not how far.
 LAG_CAP = 100_000
@@ -50,7 +50,7 @@ async def pipeline_status(session: AsyncSession) -> PipelineStatus:
     """Unpublished outbox rows, each consumer's checkpoint and lag, dead letters per topic."""
     backlog = int(await session.scalar(BACKLOG) or 0)
     lags = []
-    for consumer, topics in SUBSCRIPTIONS.items():
+    for consumer, topics in subscriptions().items():
         checkpoint = int(await session.scalar(CHECKPOINT, {"consumer": consumer}) or 0)
         behind = await session.scalar(
             LAG,

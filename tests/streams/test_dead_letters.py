@@ -83,7 +83,12 @@ async def test_a_dead_letter_is_kept_in_the_transaction_that_marks_the_event_han
     async def always_fails(events: list[Envelope]) -> None:
         raise RuntimeError("the projection is broken")
 
-    consumer = Consumer(consumer_name, ("catalog",), always_fails)
+    consumer = Consumer(
+        consumer_name,
+        apply=always_fails,
+        topics=("catalog",),
+        types=frozenset({"product.updated"}),
+    )
     event = Envelope(
         type="product.updated",
         aggregate_id=str(uuid.uuid4()),

@@ -1,0 +1,65 @@
+"""The worker's handler table: which consumers act on which event. Read it in one screen.
+
+A name here is a projection (`streams.projections`: batches, idempotent effects) or a saga
+step (a function taking the event and a unit of work: rows and the processed record commit
+together). The composition root builds each from its adapters; `bind` gives every consumer
+the topics its event types travel on, which is also what its checkpoint covers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping
+
+from commerce.events import topic_for
+from streams.consumers import Consumer
+from streams.projections import CATALOG_CACHE, PERMISSIONS, SEARCH, WAREHOUSE
+
+CATALOG_PROJECTIONS = (SEARCH, WAREHOUSE, CATALOG_CACHE)
+
+HANDLERS: dict[str, tuple[str, ...]] = {
+    # catalog and stock: what shoppers search and browse, and what analysts count
+    "product.created": CATALOG_PROJECTIONS,
+    "product.updated": CATALOG_PROJECTIONS,
+    "product.deleted": CATALOG_PROJECTIONS,
+    "stock.adjusted": CATALOG_PROJECTIONS,
+    # access: a changed role's permissions apply everywhere within a second
+    "role.created": (PERMISSIONS,),
+    "role.updated": (PERMISSIONS,),
+    "role.deleted": (PERMISSIONS,),
+    # announced for the warehouse, notifications and loyalty (later issues)
+    "user.registered": (),
+}
+
+
+def consumer_names(handlers: Mapping[str, tuple[str, ...]] = HANDLERS) -> list[str]:
+    """Every consumer the table names, in order of first mention."""
+    return list(dict.fromkeys(name for names in handlers.values() for name in names))
+
+
+def subscriptions(handlers: Mapping[str, tuple[str, ...]] = HANDLERS) -> dict[str, tuple[str, ...]]:
+    """Each consumer and the topics its event types travel on."""
+    return {name: _topics(types_of(name, handlers)) for name in consumer_names(handlers)}
+
+
+def types_of(name: str, handlers: Mapping[str, tuple[str, ...]] = HANDLERS) -> frozenset[str]:
+    return frozenset(event_type for event_type, names in handlers.items() if name in names)
+
+
+def _topics(types: Iterable[str]) -> tuple[str, ...]:
+    return tuple(sorted({topic_for(event_type) for event_type in types}))
+
+
+def bind(
+    built: Mapping[str, Consumer], handlers: Mapping[str, tuple[str, ...]] = HANDLERS
+) -> list[Consumer]:
+    """The consumers the table names, each given its event types and topics."""
+    missing = set(consumer_names(handlers)) - built.keys()
+    if missing:
+        raise ValueError(f"the handler table names consumers nobody built: {sorted(missing)}")
+    return [
+        dataclasses.replace(
+            built[name], types=types_of(name, handlers), topics=_topics(types_of(name, handlers))
+        )
+        for name in consumer_names(handlers)
+    ]

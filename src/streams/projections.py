@@ -1,0 +1,80 @@
+"""The projections: search documents, the warehouse and the caches, kept from events.
+
+Each is a batch consumer (see `streams.consumers`); the handler table says which events
+reach it. They stay idempotent on their own, so a batch delivered twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from analytics.rows import warehouse_rows
+from analytics.warehouse import ParquetWarehouse
+from commerce.catalog.cache import CatalogCache
+from commerce.catalog.service import current_products
+from commerce.db import transaction
+from commerce.events import Envelope, RoleChanged
+from commerce.identity.store import IdentityCache
+from search.backend import SearchBackend
+from search.indexing import affected_products, document
+from streams.consumers import Consumer
+
+SEARCH, WAREHOUSE, CATALOG_CACHE, PERMISSIONS = "search", "warehouse", "cache", "permissions"
+
+
+def search_projection(
+    sessions: async_sessionmaker[AsyncSession], backend: SearchBackend
+) -> Consumer:
+    """Keeps product documents (with stock) equal to PostgreSQL's current state."""
+
+    async def apply(events: list[Envelope]) -> None:
+        ids = list(affected_products(events))
+        async with transaction(sessions) as session:
+            current = await current_products(session, ids)
+        upserts = [document(p, available) for p, available in current.values() if not p.deleted]
+        deletes = [pid for pid in ids if pid not in current or current[pid][0].deleted]
+        await backend.apply(upserts, deletes)
+
+    return Consumer(SEARCH, apply=apply)
+
+
+def cache_invalidation(cache: CatalogCache) -> Consumer:
+    """Drops cached browse entries as soon as the catalog or stock changes."""
+
+    async def apply(events: list[Envelope]) -> None:
+        await cache.invalidate(affected_products(events))
+
+    return Consumer(CATALOG_CACHE, apply=apply)
+
+
+def warehouse_writer(warehouse: ParquetWarehouse) -> Consumer:
+    """Appends dimension versions and facts to the Parquet warehouse.
+
+    Events of the last batch written are skipped, not written again: the worker may have died
+    after the manifest named them and before they were recorded as processed.
+    """
+
+    async def apply(events: list[Envelope]) -> None:
+        written = set(warehouse.manifest.last_batch_seqs)
+        fresh = [e for e in events if e.seq not in written]
+        if fresh:
+            seqs = [e.seq for e in fresh if e.seq is not None]
+            await asyncio.to_thread(warehouse.append, warehouse_rows(fresh), seqs)
+
+    return Consumer(WAREHOUSE, apply=apply)
+
+
+def role_permission_cache(cache: IdentityCache) -> Consumer:
+    """Caches a role's new permissions when it changes, so revocations apply within a second."""
+
+    async def apply(events: list[Envelope]) -> None:
+        for event in events:
+            if event.type == "role.deleted":
+                await cache.forget_role(event.aggregate_id)
+            elif event.type.startswith("role."):
+                change = RoleChanged.model_validate(event.payload)
+                await cache.role_changed(change.name, change.version, change.permissions)
+
+    return Consumer(PERMISSIONS, apply=apply)

@@ -1,0 +1,134 @@
+"""Exactly-once effects on the real database: saga steps commit with their processed record,
+projections skip what they applied, and the handler table binds consumers to topics."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import Counter
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from commerce.catalog.models import Brand
+from commerce.events import Envelope
+from commerce.outbox import ProcessedEvent
+from commerce.unit_of_work import UnitOfWork
+from streams import handlers
+from streams.consumers import Consumer, consume
+
+pytestmark = pytest.mark.usefixtures("reference")
+
+
+def event(event_type: str = "product.updated") -> Envelope:
+    return Envelope(
+        type=event_type,
+        aggregate_id=str(uuid.uuid4()),
+        aggregate_version=1,
+        payload={},
+        seq=10**12 + uuid.uuid4().int % 10**11,
+    )
+
+
+async def brand_exists(sessions: async_sessionmaker[AsyncSession], name: str) -> bool:
+    async with sessions() as session:
+        return (await session.scalar(select(Brand.id).where(Brand.name == name))) is not None
+
+
+async def processed(sessions: async_sessionmaker[AsyncSession], consumer: str) -> set[int]:
+    async with sessions() as session:
+        return set(
+            await session.scalars(
+                select(ProcessedEvent.seq).where(ProcessedEvent.consumer == consumer)
+            )
+        )
+
+
+def step_consumer(calls: Counter[int], *, fail: bool = False) -> tuple[Consumer, str]:
+    """A saga step that writes a row (a brand named after the event) through its unit of work."""
+    name = f"step-{uuid.uuid4().hex[:8]}"
+
+    async def step(event: Envelope, uow: UnitOfWork) -> None:
+        assert event.seq is not None
+        calls[event.seq] += 1
+        await uow.catalog.brand_by_name(f"Brand {event.seq}")
+        if fail:
+            raise RuntimeError("the step failed after writing")
+
+    consumer = Consumer(name, step=step, topics=("catalog",), types=frozenset({"product.updated"}))
+    return consumer, name
+
+
+async def test_a_step_commits_its_rows_with_its_processed_record(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    calls: Counter[int] = Counter()
+    consumer, name = step_consumer(calls)
+    happened = event()
+    assert happened.seq is not None
+
+    assert await consume(sessions, consumer, [happened]) == 1
+    assert await brand_exists(sessions, f"Brand {happened.seq}")
+    assert await processed(sessions, name) == {happened.seq}
+
+
+async def test_a_failed_step_leaves_neither_rows_nor_a_processed_record(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    calls: Counter[int] = Counter()
+    consumer, name = step_consumer(calls, fail=True)
+    happened = event()
+    assert happened.seq is not None
+
+    with pytest.raises(RuntimeError):
+        await consume(sessions, consumer, [happened])
+    assert not await brand_exists(sessions, f"Brand {happened.seq}")
+    assert await processed(sessions, name) == set()
+
+
+async def test_an_event_delivered_twice_or_concurrently_is_applied_once(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    calls: Counter[int] = Counter()
+    consumer, _ = step_consumer(calls)
+    batch = [event(), event()]
+
+    await consume(sessions, consumer, batch)
+    await consume(sessions, consumer, batch)  # a redelivery after a crash or broker reset
+    twin = [event()]
+    await asyncio.gather(*(consume(sessions, consumer, twin) for _ in range(5)))
+
+    assert set(calls.values()) == {1}
+    assert len(calls) == 3
+
+
+async def test_a_projection_skips_a_batch_it_has_applied(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    applied: list[int] = []
+
+    async def apply(events: list[Envelope]) -> None:
+        applied.extend(e.seq for e in events if e.seq)
+
+    name = f"projection-{uuid.uuid4().hex[:8]}"
+    consumer = Consumer(
+        name, apply=apply, topics=("catalog",), types=frozenset({"product.updated"})
+    )
+    batch = [event(), event(), event("price.changed")]  # a type it has no handler for
+
+    assert await consume(sessions, consumer, batch) == 2
+    assert await consume(sessions, consumer, batch) == 0
+    assert sorted(applied) == sorted(e.seq for e in batch[:2] if e.seq)
+    assert await processed(sessions, name) == {e.seq for e in batch}, "unhandled: recorded"
+
+
+def test_the_table_gives_each_consumer_the_topics_of_its_event_types() -> None:
+    assert handlers.subscriptions() == {
+        "search": ("catalog", "inventory"),
+        "warehouse": ("catalog", "inventory"),
+        "cache": ("catalog", "inventory"),
+        "permissions": ("users",),
+    }
+    with pytest.raises(ValueError, match="nobody built"):
+        handlers.bind({})
