@@ -8,7 +8,6 @@ from typing import Any
 
 from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
-from redis.asyncio import Redis
 
 from api import problems
 from api.access import (
@@ -22,10 +21,8 @@ from api.methods import AllowedMethods
 from api.observability import RequestObservability
 from api.routers import access_admin, admin, auth, catalog, operations, search
 from api.text_guard import reject_nul_characters
-from commerce.db import create_engine, session_factory
-from search.tantivy_backend import TantivyBackend
+from storefront import wiring
 from storefront.settings import Settings
-from storefront.wiring import catalog_cache, identity_context
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -34,20 +31,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = create_engine(settings.require("database_url"))
-        redis = Redis.from_url(settings.require("redis_url"))
+        parts = wiring.adapters(settings)
         app.state.settings = settings
-        app.state.sessions = session_factory(engine)
-        app.state.redis = redis
-        app.state.cache = catalog_cache(settings, redis)
-        app.state.identity = identity_context(settings, redis)
-        app.state.search = TantivyBackend(settings.search_dir)
+        app.state.sessions = parts.sessions
+        app.state.redis = parts.redis
+        app.state.cache = parts.catalog_cache
+        app.state.identity = wiring.identity_context(settings, parts.redis)
+        app.state.search = parts.search
         try:
             yield
         finally:
-            await app.state.search.close()
-            await redis.aclose()
-            await engine.dispose()
+            await parts.aclose()
 
     app = FastAPI(
         title="storefront",

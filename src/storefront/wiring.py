@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 from datetime import timedelta
 
 import faust
@@ -63,28 +64,59 @@ def catalog_cache(settings: Settings, redis: Redis) -> CatalogCache:
 
 
 @dataclass
-class WorkerParts:
+class Adapters:
+    """Every client a process holds, built from settings alone; `aclose` releases them all."""
+
+    settings: Settings
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     redis: Redis
     search: TantivyBackend
+
+    @property
+    def catalog_cache(self) -> CatalogCache:
+        return catalog_cache(self.settings, self.redis)
+
+    async def aclose(self) -> None:
+        await self.search.close()
+        await self.redis.aclose()
+        await self.engine.dispose()
+
+
+def adapters(settings: Settings, *, search_writer: bool = False) -> Adapters:
+    """The adapters of the stack the settings name: the API reads search, the worker writes."""
+    engine = create_engine(settings.require("database_url"))
+    return Adapters(
+        settings=settings,
+        engine=engine,
+        sessions=session_factory(engine),
+        redis=Redis.from_url(settings.require("redis_url")),
+        search=TantivyBackend(settings.search_dir, writer=search_writer),
+    )
+
+
+@dataclass
+class WorkerParts:
+    adapters: Adapters
     warehouse: ParquetWarehouse
     consumers: list[Consumer]
     relay: OutboxRelay
 
+    async def aclose(self) -> None:
+        await self.relay.close()
+        await self.adapters.aclose()
+
 
 def worker_parts(settings: Settings) -> WorkerParts:
-    engine = create_engine(settings.require("database_url"))
-    sessions = session_factory(engine)
-    redis = Redis.from_url(settings.require("redis_url"))
-    search = TantivyBackend(settings.search_dir, writer=True)
+    parts = adapters(settings, search_writer=True)
+    sessions = parts.sessions
     warehouse = ParquetWarehouse(settings.warehouse_dir)
     consumers = handlers.bind(
         {
-            SEARCH: search_projection(sessions, search),
+            SEARCH: search_projection(sessions, parts.search),
             WAREHOUSE: warehouse_writer(warehouse),
-            CATALOG_CACHE: cache_invalidation(catalog_cache(settings, redis)),
-            PERMISSIONS: role_permission_cache(IdentityCache(redis)),
+            CATALOG_CACHE: cache_invalidation(parts.catalog_cache),
+            PERMISSIONS: role_permission_cache(IdentityCache(parts.redis)),
         }
     )
     relay = OutboxRelay(
@@ -97,7 +129,7 @@ def worker_parts(settings: Settings) -> WorkerParts:
         poll_seconds=settings.relay_poll_seconds,
         guard_seconds=settings.broker_guard_seconds,
     )
-    return WorkerParts(engine, sessions, redis, search, warehouse, consumers, relay)
+    return WorkerParts(parts, warehouse, consumers, relay)
 
 
 def build_worker(settings: Settings) -> faust.App:
@@ -112,4 +144,10 @@ def build_worker(settings: Settings) -> faust.App:
         fetch_max_wait_ms=settings.consumer_fetch_max_wait_ms,
         session_timeout=settings.stream_session_timeout_seconds,
     )
-    return create_app(config, parts.sessions, parts.consumers, parts.relay)
+    app = create_app(config, parts.adapters.sessions, parts.consumers, parts.relay)
+
+    @app.on_before_shutdown.connect
+    async def close_adapters(app: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+        await parts.aclose()
+
+    return app
