@@ -25,7 +25,7 @@ from common import machine, percentiles
 
 from api.app import create_app
 from commerce.db import create_engine, session_factory, transaction
-from commerce.identity.service import create_user
+from commerce.identity.accounts import create_user
 from search.query import ProductQuery
 from storefront import demo, migrate
 from storefront.embedded import EmbeddedStack

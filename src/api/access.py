@@ -16,9 +16,10 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.routing import APIRoute
 from starlette.routing import BaseRoute
 
+from commerce.identity.context import IdentityContext, Principal
 from commerce.identity.errors import Forbidden, Unauthenticated
 from commerce.identity.permissions import Permission
-from commerce.identity.service import IdentityContext, Principal, authenticate
+from commerce.identity.sessions import authenticate
 
 
 class Audience(Enum):
@@ -38,40 +39,49 @@ Requirement = Audience | Permission | LocalOr
 
 PUBLIC, SIGNED_IN = Audience.PUBLIC, Audience.SIGNED_IN
 
-#: Route name (its function's name) -> who may call it.
-POLICY: dict[str, Requirement] = {
+Route = tuple[str, str]
+
+#: (method, path template) -> who may call it. Keyed by the route itself, not a function
+#: name, so two handlers that happen to share a name can never share a rule by accident.
+POLICY: dict[Route, Requirement] = {
     # operations
-    "health": PUBLIC,
-    "ready": PUBLIC,
-    "metrics": LocalOr(Permission.VIEW_DASHBOARD),
-    # browse and search
-    "list_products": PUBLIC,
-    "get_product": PUBLIC,
-    "list_brands": PUBLIC,
-    "list_categories": PUBLIC,
-    "search_products": PUBLIC,
+    ("GET", "/api/health"): PUBLIC,
+    ("GET", "/api/health/ready"): PUBLIC,
+    ("GET", "/metrics"): LocalOr(Permission.VIEW_DASHBOARD),
+    # catalog: browse for everyone, changes for catalog managers
+    ("GET", "/api/products"): PUBLIC,
+    ("GET", "/api/products/{product_id}"): PUBLIC,
+    ("GET", "/api/brands"): PUBLIC,
+    ("GET", "/api/categories"): PUBLIC,
+    ("POST", "/api/admin/products"): Permission.MANAGE_PRODUCTS,
+    ("PATCH", "/api/admin/products/{product_id}"): Permission.MANAGE_PRODUCTS,
+    ("DELETE", "/api/admin/products/{product_id}"): Permission.MANAGE_PRODUCTS,
+    # search
+    ("GET", "/api/search"): PUBLIC,
+    # inventory
+    ("GET", "/api/admin/inventory/{sku}"): Permission.MANAGE_INVENTORY,
+    ("PATCH", "/api/admin/inventory/{sku}/stock"): Permission.MANAGE_INVENTORY,
+    ("GET", "/api/admin/warehouses"): Permission.MANAGE_INVENTORY,
     # identity
-    "register": PUBLIC,
-    "login": PUBLIC,
-    "refresh": PUBLIC,
-    "logout": SIGNED_IN,
-    "me": SIGNED_IN,
-    "list_permissions": Permission.MANAGE_ROLES,
-    "list_roles": Permission.MANAGE_ROLES,
-    "create_role": Permission.MANAGE_ROLES,
-    "update_role": Permission.MANAGE_ROLES,
-    "delete_role": Permission.MANAGE_ROLES,
-    "assign_role": Permission.MANAGE_ROLES,
-    "list_users": Permission.MANAGE_USERS,
-    "update_user": Permission.MANAGE_USERS,
-    # catalog and inventory administration
-    "create_product": Permission.MANAGE_PRODUCTS,
-    "update_product": Permission.MANAGE_PRODUCTS,
-    "delete_product": Permission.MANAGE_PRODUCTS,
-    "get_stock": Permission.MANAGE_INVENTORY,
-    "change_stock": Permission.MANAGE_INVENTORY,
-    "list_warehouses": Permission.MANAGE_INVENTORY,
+    ("POST", "/api/auth/register"): PUBLIC,
+    ("POST", "/api/auth/login"): PUBLIC,
+    ("POST", "/api/auth/refresh"): PUBLIC,
+    ("POST", "/api/auth/logout"): SIGNED_IN,
+    ("GET", "/api/auth/me"): SIGNED_IN,
+    ("GET", "/api/permissions"): Permission.MANAGE_ROLES,
+    ("GET", "/api/roles"): Permission.MANAGE_ROLES,
+    ("POST", "/api/roles"): Permission.MANAGE_ROLES,
+    ("PATCH", "/api/roles/{name}"): Permission.MANAGE_ROLES,
+    ("DELETE", "/api/roles/{name}"): Permission.MANAGE_ROLES,
+    ("PUT", "/api/users/{user_id}/role"): Permission.MANAGE_ROLES,
+    ("GET", "/api/users"): Permission.MANAGE_USERS,
+    ("PATCH", "/api/users/{user_id}"): Permission.MANAGE_USERS,
 }
+
+
+def route_keys(route: APIRoute) -> list[Route]:
+    """The POLICY keys of a route: one per method it answers."""
+    return [(method, route.path) for method in sorted(route.methods or ())]
 
 
 def _is_local(request: Request) -> bool:
@@ -95,8 +105,8 @@ async def enforce_policy(request: Request) -> None:
     declares bearer auth only on the routes that need it (see `document_security`).
     """
     route = request.scope.get("route")
-    name = route.name if isinstance(route, APIRoute) else ""
-    requirement = POLICY.get(name)
+    path = route.path if isinstance(route, APIRoute) else ""
+    requirement = POLICY.get((request.method, path))
     if requirement is None:
         raise Forbidden("This route has no access rule.")
     if requirement is PUBLIC:
@@ -138,7 +148,7 @@ BEARER_SCHEME = {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerForma
 def document_security(app: FastAPI) -> None:
     """Declare bearer auth in OpenAPI on exactly the routes whose rule needs a caller."""
     for route in api_routes(app.routes):
-        rule = POLICY.get(route.name, PUBLIC)
+        rule = next((POLICY[key] for key in route_keys(route) if key in POLICY), PUBLIC)
         if rule is PUBLIC:
             continue
         # `{}` is "no credentials": a LocalOr route serves this machine's callers without.
@@ -150,6 +160,8 @@ def document_security(app: FastAPI) -> None:
 
 def check_policy_covers(app: FastAPI) -> None:
     """Refuse to build an app with a route that has no access rule."""
-    missing = [route.name for route in api_routes(app.routes) if route.name not in POLICY]
+    missing = [
+        key for route in api_routes(app.routes) for key in route_keys(route) if key not in POLICY
+    ]
     if missing:
         raise RuntimeError(f"routes without an access rule in api/access.py: {missing}")

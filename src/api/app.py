@@ -19,7 +19,7 @@ from api.access import (
 )
 from api.methods import AllowedMethods
 from api.observability import RequestObservability
-from api.routers import access_admin, admin, auth, catalog, operations, search
+from api.routers import catalog, identity, inventory, operations, search
 from api.text_guard import reject_nul_characters
 from storefront import wiring
 from storefront.settings import Settings
@@ -51,8 +51,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Search-and-analytics-heavy storefront backend. Errors are RFC 9457 problems.",
     )
     problems.install(app)
-    for router in (operations, catalog, search, admin, auth, access_admin):
-        app.include_router(router.router)
+    for router in (
+        operations.router,
+        catalog.router,
+        search.router,
+        inventory.router,
+        identity.auth,
+        identity.admin,
+    ):
+        app.include_router(router)
     check_policy_covers(app)
     document_security(app)
     problems.document_malformed_bodies(app)

@@ -9,7 +9,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce.catalog.cache import CatalogCache
-from commerce.identity.service import IdentityContext
+from commerce.identity.context import IdentityContext
 from search.backend import SearchBackend
 
 

@@ -261,8 +261,8 @@ def create_admin(
 
     async def create() -> None:
         from commerce.db import create_engine, session_factory, transaction
+        from commerce.identity.accounts import create_user
         from commerce.identity.permissions import SUPER_ADMIN
-        from commerce.identity.service import create_user
 
         engine = create_engine(Settings().require("database_url"))
         try:

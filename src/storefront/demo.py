@@ -17,9 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce.catalog.models import Brand, Category, Product
 from commerce.events import Envelope, ProductSnapshot, StockAdjusted, topic_for
+from commerce.identity.accounts import create_user
 from commerce.identity.permissions import CUSTOMER, SUPER_ADMIN
 from commerce.identity.repository import IdentityRepository
-from commerce.identity.service import create_user
 from commerce.inventory.models import StockLevel, StockMovement, Warehouse
 from commerce.outbox import OutboxRow
 

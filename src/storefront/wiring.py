@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 from datetime import timedelta
+from typing import Any
 
 import faust
 from redis.asyncio import Redis
@@ -14,7 +14,7 @@ from analytics.warehouse import ParquetWarehouse
 from commerce.catalog.cache import CatalogCache
 from commerce.db import create_engine, session_factory
 from commerce.events import PUBLISHED_TOPICS
-from commerce.identity.service import IdentityContext
+from commerce.identity.context import IdentityContext
 from commerce.identity.store import IdentityCache, LoginLimiter, LoginLimits, SessionStore
 from commerce.identity.tokens import TokenIssuer
 from search.tantivy_backend import TantivyBackend

@@ -15,7 +15,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from api.access import api_routes
+from api.access import api_routes, route_keys
 from tests.conftest import PASSWORD, sign_in
 from tests.factories import create_product
 
@@ -164,42 +164,42 @@ async def _change_stock(w: World) -> Request:
     )
 
 
-#: route name -> (request, callers that succeed); everyone else gets 401 (anonymous) or 403.
-MATRIX: dict[str, tuple[Build, frozenset[str]]] = {
-    "health": (fixed("GET", "/api/health"), EVERYONE),
-    "ready": (fixed("GET", "/api/health/ready"), EVERYONE),
+#: (method, path) -> (request, callers that succeed); everyone else gets 401 or 403.
+MATRIX: dict[tuple[str, str], tuple[Build, frozenset[str]]] = {
+    ("GET", "/api/health"): (fixed("GET", "/api/health"), EVERYONE),
+    ("GET", "/api/health/ready"): (fixed("GET", "/api/health/ready"), EVERYONE),
     # From another machine (as every request here is); see the test for local scrapers.
-    "metrics": (fixed("GET", "/metrics"), DASHBOARD_VIEWERS),
-    "list_products": (fixed("GET", "/api/products"), EVERYONE),
-    "get_product": (_get_product, EVERYONE),
-    "list_brands": (fixed("GET", "/api/brands"), EVERYONE),
-    "list_categories": (fixed("GET", "/api/categories"), EVERYONE),
-    "search_products": (fixed("GET", "/api/search?q=lamp"), EVERYONE),
-    "register": (_register, EVERYONE),
-    "login": (_login, EVERYONE),
-    "refresh": (_refresh, EVERYONE),
-    "logout": (fixed("POST", "/api/auth/logout"), SIGNED_IN),
-    "me": (fixed("GET", "/api/auth/me"), SIGNED_IN),
-    "list_permissions": (fixed("GET", "/api/permissions"), ROLE_ADMINS),
-    "list_roles": (fixed("GET", "/api/roles"), ROLE_ADMINS),
-    "create_role": (_create_role, ROLE_ADMINS),
-    "update_role": (_update_role, ROLE_ADMINS),
-    "delete_role": (_delete_role, ROLE_ADMINS),
-    "assign_role": (_assign_role, ROLE_ADMINS),
-    "list_users": (fixed("GET", "/api/users"), USER_ADMINS),
-    "update_user": (_update_user, USER_ADMINS),
-    "create_product": (_create_product, CATALOG_ADMINS),
-    "update_product": (_update_product, CATALOG_ADMINS),
-    "delete_product": (_delete_product, CATALOG_ADMINS),
-    "get_stock": (_get_stock, CATALOG_ADMINS),
-    "change_stock": (_change_stock, CATALOG_ADMINS),
-    "list_warehouses": (fixed("GET", "/api/admin/warehouses"), CATALOG_ADMINS),
+    ("GET", "/metrics"): (fixed("GET", "/metrics"), DASHBOARD_VIEWERS),
+    ("GET", "/api/products"): (fixed("GET", "/api/products"), EVERYONE),
+    ("GET", "/api/products/{product_id}"): (_get_product, EVERYONE),
+    ("GET", "/api/brands"): (fixed("GET", "/api/brands"), EVERYONE),
+    ("GET", "/api/categories"): (fixed("GET", "/api/categories"), EVERYONE),
+    ("GET", "/api/search"): (fixed("GET", "/api/search?q=lamp"), EVERYONE),
+    ("POST", "/api/auth/register"): (_register, EVERYONE),
+    ("POST", "/api/auth/login"): (_login, EVERYONE),
+    ("POST", "/api/auth/refresh"): (_refresh, EVERYONE),
+    ("POST", "/api/auth/logout"): (fixed("POST", "/api/auth/logout"), SIGNED_IN),
+    ("GET", "/api/auth/me"): (fixed("GET", "/api/auth/me"), SIGNED_IN),
+    ("GET", "/api/permissions"): (fixed("GET", "/api/permissions"), ROLE_ADMINS),
+    ("GET", "/api/roles"): (fixed("GET", "/api/roles"), ROLE_ADMINS),
+    ("POST", "/api/roles"): (_create_role, ROLE_ADMINS),
+    ("PATCH", "/api/roles/{name}"): (_update_role, ROLE_ADMINS),
+    ("DELETE", "/api/roles/{name}"): (_delete_role, ROLE_ADMINS),
+    ("PUT", "/api/users/{user_id}/role"): (_assign_role, ROLE_ADMINS),
+    ("GET", "/api/users"): (fixed("GET", "/api/users"), USER_ADMINS),
+    ("PATCH", "/api/users/{user_id}"): (_update_user, USER_ADMINS),
+    ("POST", "/api/admin/products"): (_create_product, CATALOG_ADMINS),
+    ("PATCH", "/api/admin/products/{product_id}"): (_update_product, CATALOG_ADMINS),
+    ("DELETE", "/api/admin/products/{product_id}"): (_delete_product, CATALOG_ADMINS),
+    ("GET", "/api/admin/inventory/{sku}"): (_get_stock, CATALOG_ADMINS),
+    ("PATCH", "/api/admin/inventory/{sku}/stock"): (_change_stock, CATALOG_ADMINS),
+    ("GET", "/api/admin/warehouses"): (fixed("GET", "/api/admin/warehouses"), CATALOG_ADMINS),
 }
 
 
 def test_every_route_has_a_row(client: httpx.AsyncClient) -> None:
     app: FastAPI = client._transport.app  # type: ignore[attr-defined]
-    routes = {route.name for route in api_routes(app.routes)}
+    routes = {key for route in api_routes(app.routes) for key in route_keys(route)}
     assert routes - MATRIX.keys() == set(), "add the new route to MATRIX (and api/access.py)"
     assert MATRIX.keys() - routes == set(), "MATRIX lists a route the app no longer has"
 
@@ -213,10 +213,13 @@ async def remote(client: httpx.AsyncClient) -> AsyncIterator[httpx.AsyncClient]:
         yield http
 
 
-@pytest.mark.parametrize("route", sorted(MATRIX))
+@pytest.mark.parametrize("route", sorted(MATRIX), ids=" ".join)
 @pytest.mark.parametrize("caller", CALLERS)
 async def test_route_answers_caller_as_expected(
-    remote: httpx.AsyncClient, accounts: dict[str, dict[str, str]], route: str, caller: str
+    remote: httpx.AsyncClient,
+    accounts: dict[str, dict[str, str]],
+    route: tuple[str, str],
+    caller: str,
 ) -> None:
     client = remote
     build, allowed = MATRIX[route]

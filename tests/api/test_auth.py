@@ -14,8 +14,8 @@ from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from commerce.db import transaction
+from commerce.identity.accounts import create_user
 from commerce.identity.models import User
-from commerce.identity.service import create_user
 from storefront.settings import Settings
 from tests.conftest import PASSWORD, sign_in
 

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.app import create_app
 from commerce.db import transaction
-from commerce.identity.service import create_user
+from commerce.identity.accounts import create_user
 from storefront.settings import Settings
 from tests.conftest import PASSWORD
 

@@ -32,15 +32,15 @@ async def test_only_guarded_routes_declare_bearer_auth(
     client: httpx.AsyncClient, document: dict[str, Any]
 ) -> None:
     app = client._transport.app  # type: ignore[attr-defined]
-    declared = {}
+    declared: dict[tuple[str, str], Any] = {}
     for route in api_routes(app.routes):
         (method,) = route.methods
         operation = document["paths"][route.path_format][method.lower()]
-        declared[route.name] = operation.get("security")
+        declared[(method, route.path)] = operation.get("security")
         assert not any(
             p.get("name", "").lower() == "authorization" for p in operation.get("parameters", [])
-        ), f"{route.name} declares an Authorization parameter"
-    public = {name for name, rule in POLICY.items() if rule is PUBLIC}
+        ), f"{method} {route.path} declares an Authorization parameter"
+    public = {key for key, rule in POLICY.items() if rule is PUBLIC}
     assert {name for name, security in declared.items() if security is None} == public
     assert document["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
 

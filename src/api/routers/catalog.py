@@ -1,23 +1,31 @@
-"""Browse: products, brands and categories, cached in Redis."""
+"""Catalog: browse products, brands and categories (cached), and manage products."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from api.deps import Cache, Session
 from api.problems import responses
 from commerce.catalog import service
-from commerce.catalog.schemas import BrandOut, CategoryOut, Page, ProductOut
+from commerce.catalog.schemas import (
+    BrandOut,
+    CategoryOut,
+    Page,
+    ProductIn,
+    ProductOut,
+    ProductPatch,
+)
 
-router = APIRouter(prefix="/api", tags=["catalog"])
+router = APIRouter(tags=["catalog"])
 
 SlugParam = Annotated[str | None, Query(pattern=r"^[a-z0-9][a-z0-9-]{0,79}$")]
+ADMIN_ERRORS = responses(401, 403, 422)
 
 
-@router.get("/products", response_model=Page[ProductOut], responses=responses(404, 422))
+@router.get("/api/products", response_model=Page[ProductOut], responses=responses(404, 422))
 async def list_products(
     session: Session,
     cache: Cache,
@@ -27,26 +35,53 @@ async def list_products(
     size: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> Page[ProductOut]:
     """Live products, newest first, under a category's subtree and/or of a brand (by slug)."""
-    params = f"category={category}&brand={brand}&page={page}&size={size}"
-    return await cache.page(
-        params,
-        lambda: service.list_products(
-            session, category=category, brand=brand, page=page, size=size
-        ),
+    return await service.browse_products(
+        session, cache, category=category, brand=brand, page=page, size=size
     )
 
 
-@router.get("/products/{product_id}", response_model=ProductOut, responses=responses(404, 422))
+@router.get("/api/products/{product_id}", response_model=ProductOut, responses=responses(404, 422))
 async def get_product(product_id: uuid.UUID, session: Session, cache: Cache) -> ProductOut:
-    return await cache.item(product_id, lambda: service.get_product(session, product_id))
+    return await service.show_product(session, cache, product_id)
 
 
-@router.get("/brands", response_model=list[BrandOut])
+@router.get("/api/brands", response_model=list[BrandOut])
 async def list_brands(session: Session) -> list[BrandOut]:
     return await service.list_brands(session)
 
 
-@router.get("/categories", response_model=list[CategoryOut])
+@router.get("/api/categories", response_model=list[CategoryOut])
 async def list_categories(session: Session) -> list[CategoryOut]:
     """The category tree, flattened in path order."""
     return await service.list_categories(session)
+
+
+@router.post(
+    "/api/admin/products",
+    status_code=201,
+    response_model=ProductOut,
+    responses={**ADMIN_ERRORS, **responses(409)},
+)
+async def create_product(data: ProductIn, session: Session) -> ProductOut:
+    return await service.create_product(session, data)
+
+
+@router.patch(
+    "/api/admin/products/{product_id}",
+    response_model=ProductOut,
+    responses={**ADMIN_ERRORS, **responses(404)},
+)
+async def update_product(
+    product_id: uuid.UUID, patch: ProductPatch, session: Session
+) -> ProductOut:
+    return await service.update_product(session, product_id, patch)
+
+
+@router.delete(
+    "/api/admin/products/{product_id}",
+    status_code=204,
+    responses={**ADMIN_ERRORS, **responses(404)},
+)
+async def delete_product(product_id: uuid.UUID, session: Session) -> Response:
+    await service.delete_product(session, product_id)
+    return Response(status_code=204)

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from commerce.catalog.cache import CatalogCache
 from commerce.catalog.errors import CategoryNotFound, ProductNotFound, SkuTaken, UnknownCategory
 from commerce.catalog.models import Category, Product
 from commerce.catalog.repository import CatalogRepository
@@ -150,6 +151,30 @@ async def list_products(
     available = await repo.availability([p.id for p in products])
     items = [to_out(p, available.get(p.id, 0)) for p in products]
     return Page[ProductOut](items=items, total=total, page=page, size=size)
+
+
+async def browse_products(
+    session: AsyncSession,
+    cache: CatalogCache,
+    *,
+    category: str | None,
+    brand: str | None,
+    page: int,
+    size: int,
+) -> Page[ProductOut]:
+    """`list_products` through the browse cache (dropped by the worker on every change)."""
+    params = f"category={category}&brand={brand}&page={page}&size={size}"
+    return await cache.page(
+        params,
+        lambda: list_products(session, category=category, brand=brand, page=page, size=size),
+    )
+
+
+async def show_product(
+    session: AsyncSession, cache: CatalogCache, product_id: uuid.UUID
+) -> ProductOut:
+    """`get_product` through the browse cache."""
+    return await cache.item(product_id, lambda: get_product(session, product_id))
 
 
 async def list_brands(session: AsyncSession) -> list[BrandOut]:

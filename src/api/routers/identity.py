@@ -1,0 +1,134 @@
+"""Identity: accounts and sessions for everyone; roles, permissions and users for admins."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi.responses import JSONResponse
+
+from api.access import CurrentPrincipal
+from api.deps import ClientAddress, Identity, Session
+from api.problems import problem, responses
+from commerce.catalog.schemas import Page
+from commerce.identity import accounts, roles, sessions, users
+from commerce.identity.permissions import Permission
+from commerce.identity.schemas import (
+    Credentials,
+    RefreshRequest,
+    Registration,
+    RoleAssignment,
+    RoleIn,
+    RoleOut,
+    RolePatch,
+    TokenPair,
+    UserOut,
+    UserStatus,
+)
+
+auth = APIRouter(prefix="/api/auth", tags=["identity"])
+admin = APIRouter(prefix="/api", tags=["identity"], responses=responses(401, 403, 422))
+
+
+@auth.post("/register", status_code=201, response_model=TokenPair, responses=responses(409, 422))
+async def register(data: Registration, session: Session, identity: Identity) -> TokenPair:
+    """Create a customer account and sign it in."""
+    return await accounts.register(session, identity, data)
+
+
+@auth.post("/login", response_model=TokenPair, responses=responses(401, 403, 422, 429))
+async def login(
+    data: Credentials, session: Session, identity: Identity, address: ClientAddress
+) -> TokenPair:
+    """5 failed attempts per 15 minutes per account and per address, then 429 + Retry-After."""
+    return await sessions.login(session, identity, str(data.email), data.password, address)
+
+
+@auth.post("/refresh", response_model=TokenPair, responses=responses(401, 422))
+async def refresh(
+    data: RefreshRequest, request: Request, session: Session, identity: Identity
+) -> TokenPair | JSONResponse:
+    """Rotate the refresh token; reusing an old one revokes the whole session."""
+    result = await sessions.refresh(session, identity, data.refresh_token)
+    if isinstance(result, sessions.RefreshRejected):
+        # Returned, not raised: a detected reuse revokes the family, and that must commit.
+        return problem(
+            request, 401, "Unauthorized", result.reason, headers={"WWW-Authenticate": "Bearer"}
+        )
+    return result
+
+
+@auth.post("/logout", status_code=204, responses=responses(401))
+async def logout(principal: CurrentPrincipal, session: Session, identity: Identity) -> Response:
+    await sessions.logout(session, identity, principal)
+    return Response(status_code=204)
+
+
+@auth.get("/me", response_model=UserOut, responses=responses(401))
+async def me(principal: CurrentPrincipal, session: Session) -> UserOut:
+    return await accounts.me(session, principal)
+
+
+RoleNamePath = Annotated[str, Path(pattern=r"^[A-Z][A-Z0-9_]{1,63}$")]
+
+
+@admin.get("/permissions", response_model=list[Permission])
+async def list_permissions() -> list[Permission]:
+    return list(Permission)
+
+
+@admin.get("/roles", response_model=list[RoleOut])
+async def list_roles(session: Session) -> list[RoleOut]:
+    return await roles.list_roles(session)
+
+
+@admin.post("/roles", status_code=201, response_model=RoleOut, responses=responses(409))
+async def create_role(data: RoleIn, session: Session) -> RoleOut:
+    return await roles.create_role(session, data)
+
+
+@admin.patch("/roles/{name}", response_model=RoleOut, responses=responses(404, 409))
+async def update_role(name: RoleNamePath, patch: RolePatch, session: Session) -> RoleOut:
+    """A revoked permission stops working within a second (role.updated drops the cache)."""
+    return await roles.update_role(session, name, patch)
+
+
+@admin.delete("/roles/{name}", status_code=204, responses=responses(404, 409))
+async def delete_role(name: RoleNamePath, session: Session) -> Response:
+    await roles.delete_role(session, name)
+    return Response(status_code=204)
+
+
+@admin.get("/users", response_model=Page[UserOut])
+async def list_users(
+    session: Session,
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+    size: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> Page[UserOut]:
+    found, total = await users.list_users(session, page, size)
+    return Page[UserOut](items=found, total=total, page=page, size=size)
+
+
+@admin.put("/users/{user_id}/role", response_model=UserOut, responses=responses(404))
+async def assign_role(
+    user_id: uuid.UUID,
+    data: RoleAssignment,
+    session: Session,
+    identity: Identity,
+    principal: CurrentPrincipal,
+) -> UserOut:
+    """Give a user a role; their sessions end so it applies at once."""
+    return await users.assign_role(session, identity, user_id, data.role, by=principal)
+
+
+@admin.patch("/users/{user_id}", response_model=UserOut, responses=responses(404))
+async def update_user(
+    user_id: uuid.UUID,
+    data: UserStatus,
+    session: Session,
+    identity: Identity,
+    principal: CurrentPrincipal,
+) -> UserOut:
+    """Disable (or re-enable) an account; a disabled account is signed out everywhere."""
+    return await users.set_active(session, identity, user_id, data.active, by=principal)

@@ -1,0 +1,69 @@
+"""Users as administrators see them: listing, role assignment, disabling accounts."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from commerce.identity.context import IdentityContext, Principal
+from commerce.identity.errors import (
+    Forbidden,
+    RoleNotFound,
+    UserNotFound,
+)
+from commerce.identity.repository import IdentityRepository
+from commerce.identity.schemas import (
+    UserOut,
+)
+from commerce.identity.views import user_out
+
+
+async def list_users(session: AsyncSession, page: int, size: int) -> tuple[list[UserOut], int]:
+    users, total = await IdentityRepository(session).users((page - 1) * size, size)
+    return [user_out(u) for u in users], total
+
+
+async def assign_role(
+    session: AsyncSession,
+    ctx: IdentityContext,
+    user_id: uuid.UUID,
+    role_name: str,
+    by: Principal,
+) -> UserOut:
+    """Give a user another role; their sessions end so the change applies at once."""
+    repo = IdentityRepository(session)
+    user = await repo.user(user_id, for_update=True)
+    if user is None:
+        raise UserNotFound(user_id)
+    role = await repo.role(role_name)
+    if role is None:
+        raise RoleNotFound(role_name)
+    if user.id == by.user_id and role.name != user.role.name:
+        raise Forbidden("You cannot change your own role.")
+    user.role = role
+    user.updated_at = datetime.now(UTC)
+    await session.flush()
+    closed = await ctx.sessions.close_all(str(user.id))
+    await repo.revoke_session_tokens(closed, datetime.now(UTC))
+    return user_out(user)
+
+
+async def set_active(
+    session: AsyncSession, ctx: IdentityContext, user_id: uuid.UUID, active: bool, by: Principal
+) -> UserOut:
+    """Enable or disable an account; disabling ends its sessions at once."""
+    repo = IdentityRepository(session)
+    user = await repo.user(user_id, for_update=True)
+    if user is None:
+        raise UserNotFound(user_id)
+    if user.id == by.user_id and not active:
+        raise Forbidden("You cannot disable your own account.")
+    user.active = active
+    user.updated_at = datetime.now(UTC)
+    await session.flush()
+    if not active:
+        closed = await ctx.sessions.close_all(str(user.id))
+        await repo.revoke_session_tokens(closed, datetime.now(UTC))
+    return user_out(user)
