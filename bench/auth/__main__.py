@@ -23,8 +23,8 @@ from common import machine, percentiles
 
 from api.app import create_app
 from commerce.db import create_engine, session_factory, transaction
-from commerce.identity.passwords import HASHER, hash_password, verify_password
 from commerce.identity.accounts import create_user
+from commerce.identity.passwords import HASHER, hash_password, verify_password
 from storefront import migrate
 from storefront.embedded import EmbeddedStack
 from storefront.settings import UNLIMITED_LOGINS, Settings
