@@ -38,6 +38,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.cache = parts.catalog_cache
         app.state.identity = wiring.identity_context(settings, parts.redis)
         app.state.search = parts.search
+        app.state.search_results = parts.search_results
         try:
             yield
         finally:

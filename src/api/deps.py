@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from commerce.catalog.cache import CatalogCache
 from commerce.identity.context import IdentityContext
 from search.backend import SearchBackend
+from search.result_cache import SearchResultCache
 
 
 async def unit_of_work(request: Request) -> AsyncIterator[AsyncSession]:
@@ -22,6 +23,11 @@ async def unit_of_work(request: Request) -> AsyncIterator[AsyncSession]:
 def search_backend(request: Request) -> SearchBackend:
     backend: SearchBackend = request.app.state.search
     return backend
+
+
+def search_results(request: Request) -> SearchResultCache:
+    cache: SearchResultCache = request.app.state.search_results
+    return cache
 
 
 def catalog_cache(request: Request) -> CatalogCache:
@@ -43,4 +49,5 @@ Session = Annotated[AsyncSession, Depends(unit_of_work)]
 Identity = Annotated[IdentityContext, Depends(identity_context)]
 ClientAddress = Annotated[str, Depends(client_address)]
 Search = Annotated[SearchBackend, Depends(search_backend)]
+SearchResults = Annotated[SearchResultCache, Depends(search_results)]
 Cache = Annotated[CatalogCache, Depends(catalog_cache)]

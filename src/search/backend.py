@@ -21,6 +21,10 @@ class SearchBackend(Protocol):
         visible to searches at once when this returns (one commit, one bulk request)."""
         ...
 
+    def generation(self) -> str | None:
+        """A token that changes whenever searches may see different results; None if unknown."""
+        ...
+
     async def document_count(self) -> int:
         """How many documents a search can see now; raises when the index is unreachable."""
         ...

@@ -7,6 +7,7 @@ reload before searching, so a commit is visible to them within milliseconds.
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 import uuid
 from collections.abc import Sequence
@@ -94,6 +95,7 @@ class TantivyBackend:
     """SearchBackend on tantivy; `writer=True` only in the one process that indexes."""
 
     def __init__(self, path: Path, *, writer: bool = False) -> None:
+        self.path = path
         self.index = open_index(path)
         self.schema = self.index.schema
         self._writer = self.index.writer(heap_size=64_000_000, num_threads=1) if writer else None
@@ -128,6 +130,14 @@ class TantivyBackend:
 
     async def search(self, query: ProductQuery) -> SearchResult:
         return await asyncio.to_thread(self.search_now, query)
+
+    def generation(self) -> str | None:
+        """Each commit replaces `meta.json` (a new inode): its identity is the generation."""
+        try:
+            meta = os.stat(self.path / "meta.json")
+        except FileNotFoundError:
+            return None
+        return f"{meta.st_ino}:{meta.st_mtime_ns}:{meta.st_size}"
 
     async def document_count(self) -> int:
         def count() -> int:

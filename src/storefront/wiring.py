@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cached_property
 from typing import Any
 
 import faust
@@ -17,6 +18,7 @@ from commerce.events import PUBLISHED_TOPICS
 from commerce.identity.context import IdentityContext
 from commerce.identity.store import IdentityCache, LoginLimiter, LoginLimits, SessionStore
 from commerce.identity.tokens import TokenIssuer
+from search.result_cache import SearchResultCache
 from search.tantivy_backend import TantivyBackend
 from storefront.settings import Settings
 from streams import handlers
@@ -72,6 +74,10 @@ class Adapters:
     sessions: async_sessionmaker[AsyncSession]
     redis: Redis
     search: TantivyBackend
+
+    @cached_property
+    def search_results(self) -> SearchResultCache:
+        return SearchResultCache(self.search, size=self.settings.search_cache_entries)
 
     @property
     def catalog_cache(self) -> CatalogCache:

@@ -23,6 +23,8 @@ router = APIRouter(tags=["catalog"])
 
 SlugParam = Annotated[str | None, Query(pattern=r"^[a-z0-9][a-z0-9-]{0,79}$")]
 ADMIN_ERRORS = responses(401, 403, 422)
+#: Cached pages are served as the JSON they were stored as (the response_model documents them).
+JSON = "application/json"
 
 
 @router.get("/api/products", response_model=Page[ProductOut], responses=responses(404, 422))
@@ -33,16 +35,17 @@ async def list_products(
     brand: SlugParam = None,
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
     size: Annotated[int, Query(ge=1, le=100)] = 20,
-) -> Page[ProductOut]:
+) -> Response:
     """Live products, newest first, under a category's subtree and/or of a brand (by slug)."""
-    return await service.browse_products(
+    page_json = await service.browse_products(
         session, cache, category=category, brand=brand, page=page, size=size
     )
+    return Response(page_json, media_type=JSON)
 
 
 @router.get("/api/products/{product_id}", response_model=ProductOut, responses=responses(404, 422))
-async def get_product(product_id: uuid.UUID, session: Session, cache: Cache) -> ProductOut:
-    return await service.show_product(session, cache, product_id)
+async def get_product(product_id: uuid.UUID, session: Session, cache: Cache) -> Response:
+    return Response(await service.show_product(session, cache, product_id), media_type=JSON)
 
 
 @router.get("/api/brands", response_model=list[BrandOut])

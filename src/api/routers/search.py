@@ -5,11 +5,11 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from prometheus_client import Histogram
 from pydantic import StringConstraints, WithJsonSchema
 
-from api.deps import Search
+from api.deps import SearchResults
 from api.problems import responses
 from search.query import ProductQuery, SearchResult, Sort
 
@@ -32,7 +32,7 @@ SEARCH_SECONDS = Histogram(
 
 @router.get("/search", response_model=SearchResult, responses=responses(422))
 async def search_products(
-    backend: Search,
+    results: SearchResults,
     q: Annotated[str, Query(max_length=200)] = "",
     brand: Annotated[list[BrandName] | None, Query(max_length=20)] = None,
     category: Annotated[str | None, Query(pattern=r"^[a-z0-9][a-z0-9-]{0,79}$")] = None,
@@ -42,7 +42,7 @@ async def search_products(
     sort: Sort = Sort.relevance,
     page: Annotated[int, Query(ge=1, le=500)] = 1,
     size: Annotated[int, Query(ge=1, le=100)] = 20,
-) -> SearchResult:
+) -> Response:
     """Brand and category counts and price buckets are computed over the filtered set."""
     query = ProductQuery(
         q=q,
@@ -56,4 +56,6 @@ async def search_products(
         size=size,
     )
     with SEARCH_SECONDS.time():
-        return await backend.search(query)
+        # JSON straight from the cache: validating and re-serialising it would cost more
+        # than the cache saves.
+        return Response(await results.search_json(query), media_type="application/json")

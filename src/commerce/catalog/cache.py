@@ -37,6 +37,10 @@ def item_generation_key(product_id: uuid.UUID) -> str:
     return f"catalog:item:{product_id}:generation"
 
 
+def _bytes(value: bytes | str) -> bytes:
+    return value.encode() if isinstance(value, str) else value
+
+
 def _text(value: bytes | str | None) -> str:
     if value is None:
         return "0"
@@ -50,35 +54,34 @@ class CatalogCache:
         self.item_ttl = item_ttl
         self._put_if_generation = redis.register_script(PUT_IF_GENERATION)
 
-    async def page(
-        self, params: str, load: Callable[[], Awaitable[Page[ProductOut]]]
-    ) -> Page[ProductOut]:
-        """The cached page for `params`, or `load()`'s result, cached under the same generation."""
+    async def page(self, params: str, load: Callable[[], Awaitable[Page[ProductOut]]]) -> bytes:
+        """The page for `params` as JSON: cached, or `load()`'s, cached under the same generation.
+
+        JSON, not a model: a hit is served as stored, without parsing and re-serialising it.
+        """
         generation = int(await self.redis.get(GENERATION_KEY) or 0)
         digest = hashlib.sha256(params.encode()).hexdigest()[:32]
         key = f"catalog:list:{generation}:{digest}"
         raw = await self.redis.get(key)
         count_lookup("catalog_list", hit=bool(raw))
         if raw:
-            return Page[ProductOut].model_validate_json(raw)
-        page = await load()
-        await self.redis.set(key, page.model_dump_json(), ex=self.list_ttl)
+            return _bytes(raw)
+        page = (await load()).model_dump_json().encode()
+        await self.redis.set(key, page, ex=self.list_ttl)
         return page
 
-    async def item(
-        self, product_id: uuid.UUID, load: Callable[[], Awaitable[ProductOut]]
-    ) -> ProductOut:
-        """The cached product, or `load()`'s result, cached unless invalidated meanwhile."""
+    async def item(self, product_id: uuid.UUID, load: Callable[[], Awaitable[ProductOut]]) -> bytes:
+        """The product as JSON: cached, or `load()`'s, cached unless invalidated meanwhile."""
         raw, generation = await self.redis.mget(
             item_key(product_id), item_generation_key(product_id)
         )
         count_lookup("catalog_item", hit=bool(raw))
         if raw:
-            return ProductOut.model_validate_json(raw)
-        product = await load()
+            return _bytes(raw)
+        product = (await load()).model_dump_json().encode()
         await self._put_if_generation(
             keys=[item_key(product_id), item_generation_key(product_id)],
-            args=[_text(generation), product.model_dump_json(), self.item_ttl],
+            args=[_text(generation), product, self.item_ttl],
         )
         return product
 

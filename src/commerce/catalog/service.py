@@ -161,8 +161,8 @@ async def browse_products(
     brand: str | None,
     page: int,
     size: int,
-) -> Page[ProductOut]:
-    """`list_products` through the browse cache (dropped by the worker on every change)."""
+) -> bytes:
+    """`list_products` as JSON, through the browse cache (dropped by the worker on changes)."""
     params = f"category={category}&brand={brand}&page={page}&size={size}"
     return await cache.page(
         params,
@@ -170,10 +170,8 @@ async def browse_products(
     )
 
 
-async def show_product(
-    session: AsyncSession, cache: CatalogCache, product_id: uuid.UUID
-) -> ProductOut:
-    """`get_product` through the browse cache."""
+async def show_product(session: AsyncSession, cache: CatalogCache, product_id: uuid.UUID) -> bytes:
+    """`get_product` as JSON, through the browse cache."""
     return await cache.item(product_id, lambda: get_product(session, product_id))
 
 

@@ -1,0 +1,76 @@
+"""bench/worker: events/s through every projection, from a backlog.
+
+    .venv/bin/python bench/worker [--products 20000]
+
+Loads the demo catalog (its product.created and stock.adjusted events wait in the outbox),
+then starts the real worker and times it until every consumer has applied every event:
+relay -> Tansu -> Faust -> search (tantivy), warehouse (Parquet), caches. Goal (issue 11):
+>= 8,000 events/s on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.append(str(Path(__file__).parent.parent))  # bench/common.py
+from common import machine
+
+from commerce.db import create_engine, session_factory, transaction
+from storefront import demo, migrate
+from storefront.embedded import EmbeddedStack
+from storefront.processes import WorkerProcess
+from storefront.settings import Settings
+from streams.monitoring import pipeline_status
+
+
+async def main(products: int) -> None:
+    print(f"bench/worker on {machine()}; demo catalog of {products:,} products")
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        stack = EmbeddedStack(root / "services")
+        env = stack.start()
+        try:
+            settings = Settings.model_validate({**stack.urls, "data_dir": root})
+            migrate.upgrade(settings.require("database_url"))
+            engine = create_engine(settings.require("database_url"))
+            sessions = session_factory(engine)
+            async with transaction(sessions) as session:
+                await demo.load(session, products)
+            async with sessions() as session:
+                backlog = (await pipeline_status(session)).outbox_backlog
+            print(f"backlog: {backlog:,} events in the outbox")
+            worker = WorkerProcess(
+                {**env, "STOREFRONT_DATA_DIR": str(root), "STOREFRONT_WORKER_METRICS_PORT": "0"},
+                root / "worker.log",
+            )
+            started = time.monotonic()
+            worker.start()
+            ready = time.monotonic() - started
+            try:
+                behind = backlog
+                while behind:
+                    await asyncio.sleep(0.1)
+                    async with sessions() as session:
+                        status = await pipeline_status(session)
+                    behind = max(c.behind for c in status.consumers) + status.outbox_backlog
+                elapsed = time.monotonic() - started
+            finally:
+                worker.stop()
+            await engine.dispose()
+        finally:
+            stack.stop()
+    print(f"worker start to Ready: {ready:.1f} s")
+    print(f"all consumers caught up after {elapsed:.1f} s from start")
+    print(f"throughput: {backlog / (elapsed - ready):,.0f} events/s after Ready")
+    print(f"            {backlog / elapsed:,.0f} events/s including start-up")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--products", type=int, default=20_000)
+    asyncio.run(main(parser.parse_args().products))
