@@ -123,7 +123,7 @@ async def enforce_policy(request: Request) -> None:
     request.state.principal = principal
 
 
-def current_principal(request: Request) -> Principal:
+async def current_principal(request: Request) -> Principal:
     principal: Principal | None = getattr(request.state, "principal", None)
     if principal is None:
         raise Unauthenticated("Sign in first.")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -39,9 +41,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.identity = wiring.identity_context(settings, parts.redis)
         app.state.search = parts.search
         app.state.search_results = parts.search_results
+        # Everything built so far lives as long as the process: keep it out of the
+        # collector's full passes, which otherwise stalled requests ~90 ms at p99.
+        gc.collect()
+        gc.freeze()
+        following = asyncio.create_task(parts.catalog_cache.follow_invalidations())
         try:
             yield
         finally:
+            following.cancel()
+            await asyncio.gather(following, return_exceptions=True)
             await parts.aclose()
 
     app = FastAPI(

@@ -1,4 +1,8 @@
-"""Request-scoped dependencies: the unit of work and the shared clients."""
+"""Request-scoped dependencies: the unit of work and the shared clients.
+
+All `async def`, even those that only read `app.state`: FastAPI runs a plain `def`
+dependency in its thread pool, a hop that cost more than the cached pages it served.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from commerce.catalog.cache import CatalogCache
 from commerce.identity.context import IdentityContext
@@ -20,32 +24,39 @@ async def unit_of_work(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-def search_backend(request: Request) -> SearchBackend:
+async def search_backend(request: Request) -> SearchBackend:
     backend: SearchBackend = request.app.state.search
     return backend
 
 
-def search_results(request: Request) -> SearchResultCache:
+async def search_results(request: Request) -> SearchResultCache:
     cache: SearchResultCache = request.app.state.search_results
     return cache
 
 
-def catalog_cache(request: Request) -> CatalogCache:
+async def catalog_cache(request: Request) -> CatalogCache:
     cache: CatalogCache = request.app.state.cache
     return cache
 
 
-def identity_context(request: Request) -> IdentityContext:
+async def identity_context(request: Request) -> IdentityContext:
     context: IdentityContext = request.app.state.identity
     return context
 
 
-def client_address(request: Request) -> str:
+async def client_address(request: Request) -> str:
     """The caller's address for rate limits (behind a proxy: uvicorn --proxy-headers)."""
     return request.client.host if request.client else "unknown"
 
 
+async def session_factory(request: Request) -> async_sessionmaker[AsyncSession]:
+    """For reads that may not need the database at all (a cache hit opens no session)."""
+    sessions: async_sessionmaker[AsyncSession] = request.app.state.sessions
+    return sessions
+
+
 Session = Annotated[AsyncSession, Depends(unit_of_work)]
+Sessions = Annotated[async_sessionmaker[AsyncSession], Depends(session_factory)]
 Identity = Annotated[IdentityContext, Depends(identity_context)]
 ClientAddress = Annotated[str, Depends(client_address)]
 Search = Annotated[SearchBackend, Depends(search_backend)]

@@ -79,7 +79,7 @@ class Adapters:
     def search_results(self) -> SearchResultCache:
         return SearchResultCache(self.search, size=self.settings.search_cache_entries)
 
-    @property
+    @cached_property
     def catalog_cache(self) -> CatalogCache:
         return catalog_cache(self.settings, self.redis)
 

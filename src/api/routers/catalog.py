@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from api.deps import Cache, Session
+from api.deps import Cache, Session, Sessions
 from api.problems import responses
 from commerce.catalog import service
 from commerce.catalog.schemas import (
@@ -29,7 +29,7 @@ JSON = "application/json"
 
 @router.get("/api/products", response_model=Page[ProductOut], responses=responses(404, 422))
 async def list_products(
-    session: Session,
+    sessions: Sessions,
     cache: Cache,
     category: SlugParam = None,
     brand: SlugParam = None,
@@ -38,14 +38,14 @@ async def list_products(
 ) -> Response:
     """Live products, newest first, under a category's subtree and/or of a brand (by slug)."""
     page_json = await service.browse_products(
-        session, cache, category=category, brand=brand, page=page, size=size
+        sessions, cache, category=category, brand=brand, page=page, size=size
     )
     return Response(page_json, media_type=JSON)
 
 
 @router.get("/api/products/{product_id}", response_model=ProductOut, responses=responses(404, 422))
-async def get_product(product_id: uuid.UUID, session: Session, cache: Cache) -> Response:
-    return Response(await service.show_product(session, cache, product_id), media_type=JSON)
+async def get_product(product_id: uuid.UUID, sessions: Sessions, cache: Cache) -> Response:
+    return Response(await service.show_product(sessions, cache, product_id), media_type=JSON)
 
 
 @router.get("/api/brands", response_model=list[BrandOut])

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -10,6 +12,7 @@ from redis.asyncio import Redis
 
 from commerce.catalog.cache import CatalogCache
 from commerce.catalog.schemas import Page, ProductOut
+from tests.conftest import eventually
 
 
 def product(product_id: uuid.UUID, available: int) -> ProductOut:
@@ -74,3 +77,45 @@ async def test_an_item_loaded_before_an_invalidation_is_not_cached(redis: Redis)
     current = ProductOut.model_validate_json(await cache.item(product_id, load_current))
     cached = ProductOut.model_validate_json(await cache.item(product_id, must_not_load))
     assert current.available == cached.available == 9
+
+
+async def test_a_following_process_serves_from_memory_until_an_invalidation(
+    redis: Redis,
+) -> None:
+    follower, worker = CatalogCache(redis), CatalogCache(redis)
+    following = asyncio.create_task(follower.follow_invalidations())
+    try:
+        await eventually(
+            lambda: asyncio.sleep(0, follower.followed_generation),
+            lambda generation: generation is not None,
+        )
+        params = f"brand={uuid.uuid4().hex}"
+        product_id = uuid.uuid4()
+        loads: list[int] = []
+
+        def loader(available: int) -> Callable[[], Awaitable[Page[ProductOut]]]:
+            async def load() -> Page[ProductOut]:
+                loads.append(available)
+                return Page[ProductOut](
+                    items=[product(product_id, available)], total=1, page=1, size=20
+                )
+
+            return load
+
+        await follower.page(params, loader(3))
+        await redis.delete(*[key async for key in redis.scan_iter("catalog:list:*:*")])
+        cached = Page[ProductOut].model_validate_json(await follower.page(params, loader(4)))
+        assert cached.items[0].available == 3, "served from memory: Redis no longer has it"
+
+        before = follower.followed_generation
+        await worker.invalidate([product_id])
+        await eventually(
+            lambda: asyncio.sleep(0, follower.followed_generation),
+            lambda generation: generation != before,
+        )
+        fresh = Page[ProductOut].model_validate_json(await follower.page(params, loader(9)))
+        assert fresh.items[0].available == 9
+        assert loads == [3, 9]
+    finally:
+        following.cancel()
+        await asyncio.gather(following, return_exceptions=True)
