@@ -11,6 +11,8 @@ relay -> Tansu -> Faust -> search (tantivy), warehouse (Parquet), caches. Goal (
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import asyncio
 import sys
 import tempfile
@@ -26,6 +28,22 @@ from storefront.embedded import EmbeddedStack
 from storefront.processes import WorkerProcess
 from storefront.settings import Settings
 from streams.monitoring import pipeline_status
+
+
+def summarise(log: Path) -> None:
+    """Batches per consumer from the worker's `applied` lines: how big, how long."""
+    batches: dict[str, list[tuple[int, float]]] = {}
+    for line in log.read_text().splitlines():
+        if line.startswith("{") and '"applied"' in line:
+            entry = json.loads(line)
+            batches.setdefault(entry["consumer"], []).append((entry["events"], entry["ms"]))
+    for consumer, sizes in sorted(batches.items()):
+        events = sum(n for n, _ in sizes)
+        busy = sum(ms for _, ms in sizes)
+        print(
+            f"  {consumer:<11} {len(sizes):>4} batches, {events / len(sizes):6.0f} events each, "
+            f"{busy / len(sizes):6.1f} ms each, {events / busy * 1000:8,.0f} events/s busy"
+        )
 
 
 async def main(products: int) -> None:
@@ -45,22 +63,35 @@ async def main(products: int) -> None:
                 backlog = (await pipeline_status(session)).outbox_backlog
             print(f"backlog: {backlog:,} events in the outbox")
             worker = WorkerProcess(
-                {**env, "STOREFRONT_DATA_DIR": str(root), "STOREFRONT_WORKER_METRICS_PORT": "0"},
+                {
+                    **env,
+                    **{k: v for k, v in os.environ.items() if k.startswith("STOREFRONT_")},
+                    "STOREFRONT_DATA_DIR": str(root),
+                    "STOREFRONT_WORKER_METRICS_PORT": "0",
+                },
                 root / "worker.log",
             )
             started = time.monotonic()
             worker.start()
             ready = time.monotonic() - started
             try:
-                behind = backlog
+                behind, last_report = backlog, time.monotonic()
                 while behind:
-                    await asyncio.sleep(0.1)
+                    await asyncio.sleep(0.5)
                     async with sessions() as session:
                         status = await pipeline_status(session)
                     behind = max(c.behind for c in status.consumers) + status.outbox_backlog
+                    if time.monotonic() - last_report >= 2:
+                        last_report = time.monotonic()
+                        lags = ", ".join(f"{c.consumer} {c.behind:,}" for c in status.consumers)
+                        print(
+                            f"  {last_report - started:5.1f} s: unpublished "
+                            f"{status.outbox_backlog:,}; behind: {lags}"
+                        )
                 elapsed = time.monotonic() - started
             finally:
                 worker.stop()
+                summarise(root / "worker.log")
             await engine.dispose()
         finally:
             stack.stop()

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from commerce.db import transaction
 from commerce.events import Envelope
-from commerce.outbox import ProcessedEvent, ProjectionCheckpoint
+from commerce.outbox import ProjectionCheckpoint
 from commerce.unit_of_work import UnitOfWork
 from streams import metrics
 
@@ -40,6 +40,9 @@ RECORD = text("""
 INSERT INTO processed_events (consumer, seq)
 SELECT :consumer, unnest(CAST(:seqs AS bigint[]))
 ON CONFLICT DO NOTHING
+""")
+DONE = text("""
+SELECT seq FROM processed_events WHERE consumer = :consumer AND seq = ANY(CAST(:seqs AS bigint[]))
 """)
 CLAIM = text("""
 INSERT INTO processed_events (consumer, seq) VALUES (:consumer, :seq)
@@ -75,13 +78,8 @@ async def unseen(
         or 0
     )
     seqs = [e.seq for e in events if e.seq is not None and e.seq > checkpoint]
-    done = set(
-        await session.scalars(
-            select(ProcessedEvent.seq).where(
-                ProcessedEvent.consumer == consumer, ProcessedEvent.seq.in_(seqs)
-            )
-        )
-    )
+    # One array parameter: an IN list of a thousand seqs costs more to compile than to run.
+    done = set(await session.scalars(DONE, {"consumer": consumer, "seqs": seqs}))
     fresh: dict[int, Envelope] = {}
     for event in events:
         if event.seq is not None and event.seq > checkpoint and event.seq not in done:

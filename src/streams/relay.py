@@ -13,11 +13,10 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Sequence
 from datetime import datetime
 
-import orjson
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
@@ -33,8 +32,11 @@ log = logging.getLogger(__name__)
 #: Only one relay publishes at a time, so one aggregate's events keep their order.
 RELAY_LOCK_KEY = 0x5F0B0C5
 
+# The message is built by PostgreSQL (the event with its seq, as JSON text): parsing JSONB
+# into Python and dumping it again cost the relay more than everything else it does.
 CLAIM = text("""
-SELECT seq, topic, key, event, created_at FROM outbox
+SELECT seq, topic, key, (event || jsonb_build_object('seq', seq))::text AS message, created_at
+FROM outbox
 WHERE published_at IS NULL AND seq > :floor ORDER BY seq LIMIT :limit FOR UPDATE SKIP LOCKED
 """)
 HORIZON = text("SELECT clock_timestamp() - make_interval(secs => :settle)")
@@ -148,7 +150,7 @@ class OutboxRelay:
                 await self.producer.send(
                     row.topic,
                     key=row.key.encode(),
-                    value=orjson.dumps({**row.event, "seq": row.seq}),
+                    value=row.message.encode(),
                     # Readable without decoding the value: an undecodable event is still
                     # recorded by its seq, so checkpoints move past it.
                     headers=[(SEQ_HEADER, str(row.seq).encode())],
@@ -157,8 +159,8 @@ class OutboxRelay:
             ]
             await asyncio.gather(*sends)
             await session.execute(MARK, {"seqs": [row.seq for row in rows]})
-        for row in rows:
-            metrics.PUBLISHED.labels(row.topic).inc()
+        for topic, count in Counter(row.topic for row in rows).items():
+            metrics.PUBLISHED.labels(topic).inc(count)
         self.unsettled.append((rows[-1].seq, rows[-1].created_at))
         return len(rows)
 

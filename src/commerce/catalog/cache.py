@@ -31,9 +31,16 @@ from commerce.metrics import count_lookup
 GENERATION_KEY = "catalog:list:generation"
 INVALIDATED_CHANNEL = "catalog:list:invalidated"
 
-BUMP = """
-local generation = redis.call('INCR', KEYS[1])
-redis.call('PUBLISH', ARGV[1], generation)
+# Every product's entry dropped and its generation bumped, then the list generation bumped and
+# published: one round trip however many products a batch of events touched.
+INVALIDATE = """
+for i = 1, #KEYS - 1, 2 do
+  redis.call('DEL', KEYS[i])
+  redis.call('INCR', KEYS[i + 1])
+  redis.call('EXPIRE', KEYS[i + 1], ARGV[1])
+end
+local generation = redis.call('INCR', KEYS[#KEYS])
+redis.call('PUBLISH', ARGV[2], generation)
 return generation
 """
 
@@ -75,7 +82,7 @@ class CatalogCache:
         self.redis = redis
         self.list_ttl = list_ttl
         self.item_ttl = item_ttl
-        self._bump = redis.register_script(BUMP)
+        self._invalidate = redis.register_script(INVALIDATE)
         self._local: LRUCache[tuple[int, str], bytes] = LRUCache(maxsize=max(1, local_pages))
         #: The list generation as last heard from Redis; None while not following it.
         self.followed_generation: int | None = None
@@ -120,13 +127,10 @@ class CatalogCache:
 
     async def invalidate(self, product_ids: Iterable[uuid.UUID]) -> None:
         """Drop these products' entries and every cached list."""
-        async with self.redis.pipeline(transaction=True) as pipe:
-            for product_id in product_ids:
-                pipe.delete(item_key(product_id))
-                pipe.incr(item_generation_key(product_id))
-                pipe.expire(item_generation_key(product_id), self.item_ttl * 2)
-            await pipe.execute()
-        await self._bump(keys=[GENERATION_KEY], args=[INVALIDATED_CHANNEL])
+        keys = [k for pid in product_ids for k in (item_key(pid), item_generation_key(pid))]
+        await self._invalidate(
+            keys=[*keys, GENERATION_KEY], args=[self.item_ttl * 2, INVALIDATED_CHANNEL]
+        )
 
     async def follow_invalidations(self, retry_seconds: float = 1.0) -> None:
         """Track the list generation from Redis pub/sub, for as long as the process runs."""

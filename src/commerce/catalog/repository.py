@@ -6,7 +6,7 @@ import re
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ARRAY, RowMapping, Select, Uuid, any_, bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import contains_eager
@@ -44,10 +44,29 @@ class CatalogRepository:
             query = query.with_for_update(of=Product)
         return (await self.session.scalars(query)).one_or_none()
 
-    async def get_many(self, product_ids: Sequence[uuid.UUID]) -> list[Product]:
-        """Products by id, deleted ones included (projections must see deletions)."""
-        query = self._products().where(Product.id.in_(product_ids))
-        return list((await self.session.scalars(query)).unique())
+    async def snapshot_rows(self, product_ids: Sequence[uuid.UUID]) -> Sequence[RowMapping]:
+        """Products' fields with their brand, category and availability, deleted ones included.
+
+        Plain rows, not ORM objects: projections read thousands a second, and building
+        mapped instances for them cost more than the query.
+        """
+        # Array parameters: IN lists of hundreds of UUIDs cost more to compile than to run.
+        ids = bindparam("ids", list(product_ids), type_=ARRAY(Uuid()))
+        available = _available().where(StockLevel.product_id == any_(ids)).subquery()
+        query = (
+            select(
+                *Product.__table__.c,
+                Brand.name.label("brand_name"),
+                Category.slug.label("category_slug"),
+                Category.path.label("category_path"),
+                func.coalesce(available.c.available, 0).label("available"),
+            )
+            .join(Brand, Brand.id == Product.brand_id)
+            .join(Category, Category.id == Product.category_id)
+            .outerjoin(available, available.c.product_id == Product.id)
+            .where(Product.id == any_(ids))
+        )
+        return (await self.session.execute(query)).mappings().all()
 
     async def sku_taken(self, sku: str) -> bool:
         return (await self.session.scalar(select(Product.id).where(Product.sku == sku))) is not None
