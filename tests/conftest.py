@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import TypeVar
 
@@ -164,3 +165,20 @@ async def reference(sessions: async_sessionmaker[AsyncSession]) -> None:
     async with transaction(sessions) as session:
         if not await demo.is_loaded(session):
             await demo.load_reference_data(session)
+
+
+@pytest.fixture
+async def fresh_database(settings: Settings) -> str:
+    """The URL of a new, migrated database of its own (for tests that need an empty stack)."""
+    from storefront.embedded import PG_DATABASE
+
+    name = f"fresh_{uuid.uuid4().hex[:10]}"
+    base = settings.require("database_url")
+    admin = create_engine(base.rsplit("/", 1)[0] + "/postgres")
+    async with admin.connect() as connection:
+        await connection.execution_options(isolation_level="AUTOCOMMIT")
+        await connection.exec_driver_sql(f"CREATE DATABASE {name}")
+    await admin.dispose()
+    url = base.replace(f"/{PG_DATABASE}", f"/{name}")
+    await asyncio.to_thread(migrate.upgrade, url)
+    return url

@@ -86,9 +86,16 @@ def up(
             added, users = asyncio.run(_load_demo(settings, with_accounts=True))
             if added:
                 console.print(f"Loaded {added:,} demo products.")
-        from search.tantivy_backend import open_index
+        from storefront.wiring import backfill_projections
 
-        open_index(settings.search_dir)
+        # A fresh demo goes into search and the warehouse now, in bulk: when `up` says it is
+        # up, search holds the whole catalog (streaming it took the worker ~30 s).
+        with console.status("Indexing the catalog and filling the warehouse"):
+            backfilled = asyncio.run(backfill_projections(settings))
+        if backfilled and backfilled.events:
+            console.print(
+                f"Indexed {backfilled.documents:,} products and {backfilled.events:,} events."
+            )
         logs = settings.data_dir / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         child_env = launcher.child_environment(settings, env)

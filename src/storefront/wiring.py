@@ -18,6 +18,7 @@ from commerce.events import PUBLISHED_TOPICS
 from commerce.identity.context import IdentityContext
 from commerce.identity.store import IdentityCache, LoginLimiter, LoginLimits, SessionStore
 from commerce.identity.tokens import TokenIssuer
+from etl.backfill import Backfilled, backfill
 from search.result_cache import SearchResultCache
 from search.tantivy_backend import TantivyBackend
 from storefront.settings import Settings
@@ -157,3 +158,17 @@ def build_worker(settings: Settings) -> faust.App:
         await parts.aclose()
 
     return app
+
+
+async def backfill_projections(settings: Settings) -> Backfilled | None:
+    """Project a fresh bulk load from PostgreSQL before the worker starts (see etl.backfill)."""
+    parts = adapters(settings, search_writer=True)
+    try:
+        return await backfill(
+            parts.sessions,
+            parts.search,
+            ParquetWarehouse(settings.warehouse_dir),
+            handlers.consumer_names(),
+        )
+    finally:
+        await parts.aclose()

@@ -37,29 +37,15 @@ async def test_create_admin(settings: Settings, client: httpx.AsyncClient) -> No
     assert me.json()["role"] == "SUPER_ADMIN"
 
 
-async def test_load_demo_creates_no_published_accounts_unless_asked(
-    settings: Settings, tmp_path_factory: pytest.TempPathFactory
-) -> None:
+async def test_load_demo_creates_no_published_accounts_unless_asked(fresh_database: str) -> None:
     """`load-demo` may run against any database: the demo SUPER_ADMIN is opt-in, with a warning."""
     from sqlalchemy import select
 
     from commerce.db import create_engine, session_factory
     from commerce.identity.models import User
-    from storefront import migrate
     from storefront.demo import DEMO_USERS
 
-    # A database of its own, so the demo catalog is not "already loaded" by other tests.
-    from storefront.embedded import PG_DATABASE
-
-    database = f"demo_{uuid.uuid4().hex[:8]}"
-    base = settings.require("database_url")
-    admin_engine = create_engine(base.replace(f"/{PG_DATABASE}", "/postgres"))
-    async with admin_engine.connect() as connection:
-        await connection.execution_options(isolation_level="AUTOCOMMIT")
-        await connection.exec_driver_sql(f"CREATE DATABASE {database}")
-    await admin_engine.dispose()
-    url = base.replace(f"/{PG_DATABASE}", f"/{database}")
-    await asyncio.to_thread(migrate.upgrade, url)
+    url = fresh_database
     env = {"STOREFRONT_DATABASE_URL": url, "STOREFRONT_DEMO_PRODUCTS": "3"}
     runner = CliRunner()
 

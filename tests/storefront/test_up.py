@@ -158,3 +158,18 @@ def test_a_port_in_use_is_named_before_anything_starts(tmp_path: Path) -> None:
     output = " ".join(result.stdout.split())
     assert f"Port {port}" in output and "STOREFRONT_API_PORT" in output
     assert not (tmp_path / "data" / "services").exists(), "nothing may start"
+
+
+def test_search_holds_the_whole_demo_when_up_says_it_is_up(tmp_path: Path) -> None:
+    stack = LaunchedStack(tmp_path / "data", demo_products=300)
+    stack.start()
+    try:
+        assert found(stack, "") == 300, "no waiting: the demo was indexed before 'up'"
+        with open_warehouse(stack.data_dir / "warehouse") as warehouse:
+            products = warehouse.execute("SELECT count(DISTINCT product_id) FROM dim_product")
+            assert products.fetchone() == (300,)
+        tag = f"zq{uuid.uuid4().hex[:8]}"
+        create(stack, stack.token(), f"{tag} Lantern")  # and what comes after streams
+        stack.wait_for(lambda: found(stack, tag) == 1, 60, "a write after the demo")
+    finally:
+        stack.stop()
