@@ -11,9 +11,9 @@ relay -> Tansu -> Faust -> search (tantivy), warehouse (Parquet), caches. Goal (
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
-import asyncio
 import sys
 import tempfile
 import time
@@ -23,7 +23,7 @@ sys.path.append(str(Path(__file__).parent.parent))  # bench/common.py
 from common import machine
 
 from commerce.db import create_engine, session_factory, transaction
-from storefront import demo, migrate
+from storefront import demo, migrate, processes
 from storefront.embedded import EmbeddedStack
 from storefront.processes import WorkerProcess
 from storefront.settings import Settings
@@ -46,8 +46,15 @@ def summarise(log: Path) -> None:
         )
 
 
-async def main(products: int) -> None:
-    print(f"bench/worker on {machine()}; demo catalog of {products:,} products")
+async def main(products: int, separate_relay: bool, split: bool) -> None:
+    shape = (
+        "relay, search worker, other projections: 3 processes"
+        if split
+        else "relay in its own process"
+        if separate_relay
+        else "one worker process"
+    )
+    print(f"bench/worker on {machine()}; {products:,} demo products; {shape}")
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
         stack = EmbeddedStack(root / "services")
@@ -71,8 +78,19 @@ async def main(products: int) -> None:
                 },
                 root / "worker.log",
             )
+            relay, others = None, []
+            if separate_relay or split:
+                worker.env["STOREFRONT_WORKER_RUNS_RELAY"] = "false"
+                relay = processes.spawn(["relay"], worker.env, root / "relay.log")
+            if split:
+                worker.env["STOREFRONT_WORKER_CONSUMERS"] = '["search"]'
+                rest = '["warehouse", "cache", "permissions"]'
+                env = {**worker.env, "STOREFRONT_WORKER_CONSUMERS": rest}
+                others.append(WorkerProcess(env, root / "worker-2.log"))
             started = time.monotonic()
             worker.start()
+            for other in others:
+                other.start()
             ready = time.monotonic() - started
             try:
                 behind, last_report = backlog, time.monotonic()
@@ -91,6 +109,11 @@ async def main(products: int) -> None:
                 elapsed = time.monotonic() - started
             finally:
                 worker.stop()
+                for other in others:
+                    other.stop()
+                    summarise(other.log_path)
+                if relay is not None:
+                    processes.stop(relay)
                 summarise(root / "worker.log")
             await engine.dispose()
         finally:
@@ -104,4 +127,7 @@ async def main(products: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--products", type=int, default=20_000)
-    asyncio.run(main(parser.parse_args().products))
+    parser.add_argument("--separate-relay", action="store_true")
+    parser.add_argument("--split", action="store_true", help="as `storefront up` runs it")
+    args = parser.parse_args()
+    asyncio.run(main(args.products, args.separate_relay, args.split))

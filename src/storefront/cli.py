@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import shutil
 import time
@@ -226,6 +227,17 @@ def status(
         letters = ", ".join(f"{t}: {n:,}" for t, n in pipeline.dead_letters.items())
         console.print(f"Dead letters: {letters or 'none'}")
     raise typer.Exit(0 if report.healthy else 1)
+
+
+@app.command()
+def relay() -> None:
+    """Run the outbox relay alone (with STOREFRONT_WORKER_RUNS_RELAY=false on the workers)."""
+    from storefront import logs
+    from storefront.wiring import run_relay
+
+    logs.configure("relay")
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run_relay(Settings()))
 
 
 @app.command(name="migrate")

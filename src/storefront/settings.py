@@ -46,6 +46,12 @@ class Settings(BaseSettings):
     login_window_seconds: int = Field(default=900, ge=1)
 
     kafka_partitions: int = Field(default=3, ge=1)
+    #: Whether `storefront worker` runs the outbox relay too; `storefront up` runs the relay
+    #: as a process of its own, so that it and the worker each have a core.
+    worker_runs_relay: bool = True
+    #: The consumers this worker runs (empty: all of them). `storefront up` runs search in one
+    #: worker and the rest in another, one core each.
+    worker_consumers: list[str] = Field(default_factory=list)
     relay_poll_seconds: float = Field(default=0.05, gt=0)
     relay_batch_size: int = Field(default=500, ge=1)
     broker_guard_seconds: float = Field(default=0.25, gt=0)

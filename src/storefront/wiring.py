@@ -107,15 +107,18 @@ class WorkerParts:
     adapters: Adapters
     warehouse: ParquetWarehouse
     consumers: list[Consumer]
-    relay: OutboxRelay
+    relay: OutboxRelay | None
 
     async def aclose(self) -> None:
-        await self.relay.close()
+        if self.relay is not None:
+            await self.relay.close()
         await self.adapters.aclose()
 
 
 def worker_parts(settings: Settings) -> WorkerParts:
-    parts = adapters(settings, search_writer=True)
+    chosen = set(settings.worker_consumers or handlers.consumer_names())
+    # One writer per embedded index and warehouse: only the worker that projects them opens them.
+    parts = adapters(settings, search_writer=SEARCH in chosen)
     sessions = parts.sessions
     warehouse = ParquetWarehouse(settings.warehouse_dir)
     consumers = handlers.bind(
@@ -124,24 +127,46 @@ def worker_parts(settings: Settings) -> WorkerParts:
             WAREHOUSE: warehouse_writer(warehouse),
             CATALOG_CACHE: cache_invalidation(parts.catalog_cache),
             PERMISSIONS: role_permission_cache(IdentityCache(parts.redis)),
-        }
+        },
+        only=chosen,
     )
-    relay = OutboxRelay(
+    relay = outbox_relay(settings, sessions) if settings.worker_runs_relay else None
+    return WorkerParts(parts, warehouse, consumers, relay)
+
+
+def outbox_relay(settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> OutboxRelay:
+    """The relay, re-sending after a broker reset from the lowest checkpoint of every consumer."""
+    return OutboxRelay(
         sessions,
         settings.require("kafka_url"),
         topics=PUBLISHED_TOPICS,
         partitions=settings.kafka_partitions,
-        consumers=[c.name for c in consumers],
+        consumers=handlers.consumer_names(),
         batch_size=settings.relay_batch_size,
         poll_seconds=settings.relay_poll_seconds,
         guard_seconds=settings.broker_guard_seconds,
     )
-    return WorkerParts(parts, warehouse, consumers, relay)
+
+
+async def run_relay(settings: Settings) -> None:
+    """The relay alone, in a process of its own (see `worker_runs_relay`)."""
+    engine = create_engine(settings.require("database_url"))
+    relay = outbox_relay(settings, session_factory(engine))
+    try:
+        await relay.run()
+    finally:
+        await relay.close()
+        await engine.dispose()
 
 
 def build_worker(settings: Settings) -> faust.App:
     """The Faust app with every consumer and the outbox relay."""
     parts = worker_parts(settings)
+    # Workers that run the same consumers share a consumer group (and split partitions);
+    # workers that run different ones each read every event.
+    app_id = "storefront-worker"
+    if settings.worker_consumers:
+        app_id += "-" + "+".join(sorted(settings.worker_consumers))
     config = StreamSettings(
         kafka_url=settings.require("kafka_url"),
         partitions=settings.kafka_partitions,
@@ -151,7 +176,7 @@ def build_worker(settings: Settings) -> faust.App:
         fetch_max_wait_ms=settings.consumer_fetch_max_wait_ms,
         session_timeout=settings.stream_session_timeout_seconds,
     )
-    app = create_app(config, parts.adapters.sessions, parts.consumers, parts.relay)
+    app = create_app(config, parts.adapters.sessions, parts.consumers, parts.relay, app_id)
 
     @app.on_before_shutdown.connect
     async def close_adapters(app: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:

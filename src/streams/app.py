@@ -55,11 +55,12 @@ def create_app(
     sessions: async_sessionmaker[AsyncSession],
     consumers: Sequence[Consumer],
     relay: OutboxRelay | None,
+    app_id: str = "storefront-worker",
 ) -> faust.App:
     """Wire consumers to topics; the relay runs in the same process when given."""
     kafka_transport.install(config.fetch_max_wait_ms)
     app = faust.App(
-        "storefront-worker",
+        app_id,
         broker=config.kafka_url,
         key_serializer="raw",
         value_serializer="raw",

@@ -51,15 +51,22 @@ def _topics(types: Iterable[str]) -> tuple[str, ...]:
 
 
 def bind(
-    built: Mapping[str, Consumer], handlers: Mapping[str, tuple[str, ...]] = HANDLERS
+    built: Mapping[str, Consumer],
+    handlers: Mapping[str, tuple[str, ...]] = HANDLERS,
+    *,
+    only: Iterable[str] | None = None,
 ) -> list[Consumer]:
-    """The consumers the table names, each given its event types and topics."""
-    missing = set(consumer_names(handlers)) - built.keys()
+    """The consumers the table names (or `only` these), given their event types and topics."""
+    names = consumer_names(handlers)
+    chosen = names if only is None else [name for name in names if name in set(only)]
+    if only is not None and (unknown := set(only) - set(names)):
+        raise ValueError(f"no consumer named {sorted(unknown)} in the handler table")
+    missing = set(chosen) - built.keys()
     if missing:
         raise ValueError(f"the handler table names consumers nobody built: {sorted(missing)}")
     return [
         dataclasses.replace(
             built[name], types=types_of(name, handlers), topics=_topics(types_of(name, handlers))
         )
-        for name in consumer_names(handlers)
+        for name in chosen
     ]

@@ -132,3 +132,13 @@ def test_the_table_gives_each_consumer_the_topics_of_its_event_types() -> None:
     }
     with pytest.raises(ValueError, match="nobody built"):
         handlers.bind({})
+
+
+def test_a_worker_can_run_a_subset_of_the_consumers() -> None:
+    async def apply(events: list[Envelope]) -> None: ...
+
+    built = {name: Consumer(name, apply=apply) for name in handlers.consumer_names()}
+    chosen = handlers.bind(built, only=["search"])
+    assert [(c.name, c.topics) for c in chosen] == [("search", ("catalog", "inventory"))]
+    with pytest.raises(ValueError, match="no consumer named"):
+        handlers.bind(built, only=["serach"])
