@@ -56,9 +56,11 @@ class CatalogRepository:
         query = (
             select(
                 *Product.__table__.c,
-                Brand.name.label("brand_name"),
-                Category.slug.label("category_slug"),
+                # Named as ProductSnapshot's fields, so a row validates into one as it is.
+                Brand.name.label("brand"),
+                Category.slug.label("category"),
                 Category.path.label("category_path"),
+                Product.deleted_at.is_not(None).label("deleted"),
                 func.coalesce(available.c.available, 0).label("available"),
             )
             .join(Brand, Brand.id == Product.brand_id)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from commerce.catalog.cache import CatalogCache
@@ -204,23 +203,4 @@ async def current_products(
 ) -> dict[uuid.UUID, tuple[ProductSnapshot, int]]:
     """Current state and availability of products, deleted ones included: for projections."""
     rows = await CatalogRepository(session).snapshot_rows(product_ids)
-    return {row["id"]: (_snapshot_of_row(row), int(row["available"])) for row in rows}
-
-
-def _snapshot_of_row(row: RowMapping) -> ProductSnapshot:
-    return ProductSnapshot(
-        id=row["id"],
-        sku=row["sku"],
-        name=row["name"],
-        description=row["description"],
-        brand=row["brand_name"],
-        category=row["category_slug"],
-        category_path=row["category_path"],
-        price=row["price"],
-        currency=row["currency"],
-        rating=row["rating"],
-        attributes=row["attributes"],
-        created_at=row["created_at"],
-        version=row["version"],
-        deleted=row["deleted_at"] is not None,
-    )
+    return {row["id"]: (ProductSnapshot.model_validate(row), int(row["available"])) for row in rows}
