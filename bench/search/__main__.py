@@ -22,6 +22,7 @@ import uvicorn
 sys.path.append(str(Path(__file__).parent.parent))  # bench/common.py
 from common import catalog, machine, mixed_queries, percentiles
 
+from search.result_cache import SearchResultCache
 from search.tantivy_backend import TantivyBackend
 
 
@@ -42,6 +43,8 @@ def search_only_app(index: Path):  # type: ignore[no-untyped-def]
     problems.install(app)
     app.include_router(search.router)
     app.state.search = TantivyBackend(index)
+    # No result cache: this measures the engine (bench/api measures the cache's effect).
+    app.state.search_results = SearchResultCache(app.state.search, size=0)
     return app
 
 

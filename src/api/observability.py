@@ -7,6 +7,7 @@ response, bound to every log line of the request and copied into the events it c
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 import uuid
@@ -17,7 +18,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from commerce.tracing import current_trace_id
 
-log = structlog.get_logger("api.requests")
+# A standard logger (rendered as JSON by storefront.logs where configured), so that code
+# which never configured logging, like tests and benchmarks, stays quiet.
+log = logging.getLogger("api.requests")
 
 REQUEST_SECONDS = Histogram(
     "storefront_http_request_duration_seconds",
@@ -76,13 +79,14 @@ class RequestObservability:
             elapsed = time.perf_counter() - started
             route = route_template(scope)
             REQUEST_SECONDS.labels(scope["method"], route, str(status)).observe(elapsed)
-            log.info(
-                "request",
-                method=scope["method"],
-                path=scope["path"],
-                route=route,
-                status=status,
-                duration_ms=round(elapsed * 1000, 2),
-            )
+            if log.isEnabledFor(logging.INFO):
+                fields = {
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "route": route,
+                    "status": status,
+                    "duration_ms": round(elapsed * 1000, 2),
+                }
+                log.info("request", extra=fields)
             structlog.contextvars.unbind_contextvars("request_id")
             current_trace_id.reset(trace_token)
