@@ -85,10 +85,18 @@ def read_state(data_dir: Path) -> dict[str, object] | None:
     return state
 
 
+def _is_storefront(pid: int) -> bool:
+    """Whether `pid` runs storefront (a stale stack.json may name a pid reused since)."""
+    try:
+        return b"storefront" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return True  # no /proc: assume it may be ours, and say so
+
+
 def check_not_running(data_dir: Path) -> None:
     state = read_state(data_dir)
     pid = state.get("launcher_pid") if state else None
-    if isinstance(pid, int) and pid != os.getpid() and pid_alive(pid):
+    if isinstance(pid, int) and pid != os.getpid() and pid_alive(pid) and _is_storefront(pid):
         raise LaunchRefused(
             f"storefront up already runs on {data_dir} (pid {pid}). Stop it first (Ctrl-C in "
             f"its terminal, or kill {pid}); its children stop with it."
