@@ -101,6 +101,24 @@ def test_a_crashed_worker_is_restarted_and_the_api_keeps_answering(
     launched.wait_for(lambda: found(launched, tag) == 1, 90, "the write made meanwhile")
 
 
+@pytest.mark.parametrize("server", ["postgres", "redis"])
+def test_a_crashed_database_or_cache_is_reported_and_restarted(
+    launched: LaunchedStack, server: str
+) -> None:
+    old = launched.kill(server)
+    launched.wait_restarted(server, old)
+
+    def ready() -> bool:
+        response = httpx.get(f"{launched.api_url}/api/health/ready", timeout=5)
+        return response.status_code == 200
+
+    launched.wait_for(ready, 60, "every dependency ready again")
+    assert f"{server} exited with code -9" in launched.output.read_text()
+    tag = f"zq{uuid.uuid4().hex[:8]}"
+    create(launched, launched.token(), f"{tag} Kettle")  # a new session: Redis held the old
+    launched.wait_for(lambda: found(launched, tag) == 1, 90, "writes flow again")
+
+
 def test_status_reports_every_component_and_the_pipeline(launched: LaunchedStack) -> None:
     result = launched.command("status", "--json")
     report = json.loads(result.stdout)
