@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from typing import Any
@@ -104,3 +105,17 @@ async def test_ready_is_503_naming_what_is_down(settings: Settings) -> None:
     assert body["detail"] == "Down: redis."
     assert body["checks"]["postgres"]["up"] and body["checks"]["index"]["up"]
     assert alive.status_code == 200, "liveness does not depend on Redis"
+
+
+async def test_metrics_answer_while_postgresql_is_down(settings: Settings) -> None:
+    dead_database = settings.require("database_url").replace(
+        settings.require("database_url").split("@", 1)[1].split("/", 1)[0],
+        f"127.0.0.1:{free_port()}",
+    )
+    app = create_app(settings.model_copy(update={"database_url": dead_database}))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            response = await asyncio.wait_for(http.get("/metrics"), 10)
+    assert response.status_code == 200
+    assert "storefront_pipeline_state_read 0.0" in response.text

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
 from redis.asyncio import Redis
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
 from api.deps import Search
 from api.problems import PROBLEM_JSON
@@ -33,6 +34,9 @@ CONSUMER_CHECKPOINT = Gauge(
     ["consumer"],
 )
 DEAD_LETTERS = Gauge("storefront_dead_letters", "Dead letters kept, by topic.", ["topic"])
+PIPELINE_READ = Gauge(
+    "storefront_pipeline_state_read", "1 when the pipeline gauges were read from PostgreSQL."
+)
 
 
 @router.get("/api/health")
@@ -108,8 +112,15 @@ async def ready(request: Request, search: Search) -> Response:
 )
 async def metrics(request: Request) -> Response:
     """Prometheus metrics of this API process, plus the pipeline's state from PostgreSQL."""
-    async with request.app.state.sessions() as session:
-        status = await pipeline_status(session)
+    try:
+        async with request.app.state.sessions() as session:
+            status = await asyncio.wait_for(pipeline_status(session), READY_TIMEOUT)
+    except (OSError, TimeoutError, SQLAlchemyError):
+        # PostgreSQL down or slow: the process's own metrics still answer, the pipeline's
+        # gauges say they could not be read.
+        PIPELINE_READ.set(0)
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    PIPELINE_READ.set(1)
     OUTBOX_BACKLOG.set(status.outbox_backlog)
     for lag in status.consumers:
         CONSUMER_LAG.labels(lag.consumer).set(lag.behind)
