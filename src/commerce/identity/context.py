@@ -5,14 +5,10 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from commerce.identity.errors import (
-    Forbidden,
-)
+from commerce.identity.errors import Forbidden
 from commerce.identity.permissions import Permission
 from commerce.identity.store import IdentityCache, LoginLimiter, SessionStore
-from commerce.identity.tokens import (
-    TokenIssuer,
-)
+from commerce.identity.tokens import TokenIssuer
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """Signing in and out: login under the limits, token rotation, sessions, authentication.
 
 Services never commit; the caller's unit of work does. Redis state (sessions, limits,
-caches) lives in the adapters of `IdentityContext`."""
+caches) lives in the adapters of `IdentityContext`.
+"""
 
 from __future__ import annotations
 
@@ -21,9 +22,7 @@ from commerce.identity.errors import (
 )
 from commerce.identity.models import RefreshToken, User
 from commerce.identity.repository import IdentityRepository
-from commerce.identity.schemas import (
-    TokenPair,
-)
+from commerce.identity.schemas import TokenPair
 from commerce.identity.tokens import (
     AccessClaims,
     new_refresh_token,

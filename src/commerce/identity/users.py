@@ -14,9 +14,7 @@ from commerce.identity.errors import (
     UserNotFound,
 )
 from commerce.identity.repository import IdentityRepository
-from commerce.identity.schemas import (
-    UserOut,
-)
+from commerce.identity.schemas import UserOut
 from commerce.identity.views import user_out
 
 
