@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 from starlette.exceptions import HTTPException
 
 from api.access import api_routes
@@ -19,7 +19,9 @@ PROBLEM_JSON = "application/problem+json"
 
 
 class Problem(BaseModel):
-    """An RFC 9457 problem document."""
+    """An RFC 9457 problem document; extension members (e.g. `checks`) are kept."""
+
+    model_config = ConfigDict(extra="allow")
 
     type: str = "about:blank"
     title: str

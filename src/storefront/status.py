@@ -7,14 +7,15 @@ services through STOREFRONT_* URLs (which win), so it works for either stack.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import httpx
 from redis.asyncio import Redis
-from sqlalchemy import text
 
 from commerce.db import create_engine, session_factory
+from storefront import probes
 from storefront.launcher import pid_alive, read_state
 from storefront.settings import Settings
 from streams.monitoring import PipelineStatus, pipeline_status
@@ -47,12 +48,11 @@ class StackStatus:
         }
 
 
-async def _probe(name: str, check: Any) -> ComponentStatus:
-    try:
-        detail = await asyncio.wait_for(check(), TIMEOUT)
-    except Exception as error:
-        return ComponentStatus(name, False, f"{type(error).__name__}: {error}"[:200])
-    return ComponentStatus(name, True, detail or "")
+async def _probe(name: str, check: Callable[[], Awaitable[str | None]]) -> ComponentStatus:
+    result = await probes.probe(check, TIMEOUT)
+    return ComponentStatus(
+        name, result.up, (result.detail or "") if result.up else result.error or ""
+    )
 
 
 async def collect(settings: Settings) -> StackStatus:
@@ -78,9 +78,10 @@ async def collect(settings: Settings) -> StackStatus:
 
     async def postgres() -> str:
         engine = create_engine(urls["database_url"], pool_size=1)
+        sessions = session_factory(engine)
         try:
-            async with session_factory(engine)() as session:
-                await session.execute(text("SELECT 1"))
+            await probes.postgres(sessions)
+            async with sessions() as session:
                 status.pipeline = await pipeline_status(session)
         finally:
             await engine.dispose()
@@ -89,19 +90,13 @@ async def collect(settings: Settings) -> StackStatus:
     async def redis() -> str:
         client: Redis = Redis.from_url(urls["redis_url"])
         try:
-            await client.ping()
+            await probes.redis(client)
         finally:
             await client.aclose()
         return with_pid("redis", urls["redis_url"].split("//", 1)[-1])
 
     async def broker() -> str:
-        from aiokafka import AIOKafkaClient
-
-        client = AIOKafkaClient(bootstrap_servers=bootstrap_servers(urls["kafka_url"]))
-        try:
-            await client.bootstrap()
-        finally:
-            await client.close()
+        await probes.broker(urls["kafka_url"])
         return with_pid("tansu", bootstrap_servers(urls["kafka_url"]))
 
     async def http_up(url: str, name: str) -> str:
@@ -109,7 +104,7 @@ async def collect(settings: Settings) -> StackStatus:
             (await http.get(url)).raise_for_status()
         return with_pid(name, url)
 
-    probes = {
+    checks = {
         "postgres": postgres,
         "redis": redis,
         "broker": broker,
@@ -117,9 +112,9 @@ async def collect(settings: Settings) -> StackStatus:
         "api": lambda: http_up(f"{api_url}/api/health", "api"),
     }
     for name in [n for n in ("postgres", "redis", "broker") if URL_OF[n] not in urls]:
-        probes.pop(name)
+        checks.pop(name)
         status.components.append(ComponentStatus(name, False, "no URL: not configured"))
-    status.components += await asyncio.gather(*(_probe(n, p) for n, p in probes.items()))
+    status.components += await asyncio.gather(*(_probe(n, p) for n, p in checks.items()))
     return status
 
 
