@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import orjson
 from fastapi.routing import APIRoute
+from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api.problems import PROBLEM_JSON
+from api.problems import PROBLEM_JSON, Problem
 
 
 class AllowedMethods:
@@ -38,25 +38,18 @@ class AllowedMethods:
             await self.app(scope, receive, send)
             return
         allow = ", ".join(sorted(allowed))
+        response: Response
         if method == "OPTIONS":
-            await _respond(send, 204, b"", [(b"allow", allow.encode())])
-            return
-        body = orjson.dumps(
-            {
-                "type": "about:blank",
-                "title": "Method Not Allowed",
-                "status": 405,
-                "detail": f"{method} is not allowed here; allowed: {allow}.",
-                "instance": scope["path"],
-            }
-        )
-        headers = [(b"allow", allow.encode()), (b"content-type", PROBLEM_JSON.encode())]
-        await _respond(send, 405, body, headers)
-
-
-async def _respond(
-    send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]
-) -> None:
-    length = [(b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": headers + length})
-    await send({"type": "http.response.body", "body": body})
+            response = Response(status_code=204, headers={"Allow": allow})
+        else:
+            detail = f"{method} is not allowed here; allowed: {allow}."
+            body = Problem(
+                title="Method Not Allowed", status=405, detail=detail, instance=scope["path"]
+            )
+            response = JSONResponse(
+                body.model_dump(exclude_none=True),
+                status_code=405,
+                media_type=PROBLEM_JSON,
+                headers={"Allow": allow},
+            )
+        await response(scope, receive, send)
