@@ -139,19 +139,16 @@ async def decode_batch(
         try:
             events.append(decode(message.value))
         except ValidationError as invalid:
-            seq = seq_from_headers(message.headers)
-            log.error("undecodable event dead-lettered", extra={"seq": seq})
-            metrics.DEAD_LETTERED.labels(DECODER, UNKNOWN_TOPIC).inc()
-            async with transaction(sessions) as session:
-                await dead_letter(
-                    session,
-                    consumer=DECODER,
-                    topic=UNKNOWN_TOPIC,
-                    event=bytes(message.value).decode(errors="replace"),
-                    error=invalid,
-                    seq=seq,
-                    handled_by=[c.name for c in group],
-                )
+            await _dead_letter(
+                sessions,
+                consumer=DECODER,
+                topic=UNKNOWN_TOPIC,
+                event=bytes(message.value).decode(errors="replace"),
+                error=invalid,
+                seq=seq_from_headers(message.headers),
+                trace_id=None,
+                handled_by=[c.name for c in group],
+            )
     return events
 
 
@@ -164,24 +161,46 @@ async def handle_batch(
     for event in events:  # the batch keeps failing: find the event(s) at fault
         error = await _attempt(sessions, consumer, [event])
         if error is not None:
-            topic = topic_or_unknown(event.type)
-            log.error(
-                "event dead-lettered",
-                extra={"consumer": consumer.name, "seq": event.seq, "trace_id": event.trace_id},
+            await _dead_letter(
+                sessions,
+                consumer=consumer.name,
+                topic=topic_or_unknown(event.type),
+                event=event.model_dump_json(),
+                error=error,
+                seq=event.seq,
+                trace_id=event.trace_id,
+                handled_by=[consumer.name],
             )
-            metrics.DEAD_LETTERED.labels(consumer.name, topic).inc()
-            # Dead-lettered is handled, in the same transaction as the dead letter itself.
-            async with transaction(sessions) as session:
-                await dead_letter(
-                    session,
-                    consumer=consumer.name,
-                    topic=topic,
-                    event=event.model_dump_json(),
-                    error=error,
-                    seq=event.seq,
-                    trace_id=event.trace_id,
-                    handled_by=[consumer.name],
-                )
+
+
+async def _dead_letter(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    consumer: str,
+    topic: str,
+    event: str,
+    error: BaseException,
+    seq: int | None,
+    trace_id: str | None,
+    handled_by: Sequence[str],
+) -> None:
+    """Log, count and keep a dead letter; it is handled in the same transaction as it is kept."""
+    log.error(
+        "event dead-lettered",
+        extra={"consumer": consumer, "topic": topic, "seq": seq, "trace_id": trace_id},
+    )
+    metrics.DEAD_LETTERED.labels(consumer, topic).inc()
+    async with transaction(sessions) as session:
+        await dead_letter(
+            session,
+            consumer=consumer,
+            topic=topic,
+            event=event,
+            error=error,
+            seq=seq,
+            trace_id=trace_id,
+            handled_by=handled_by,
+        )
 
 
 async def _attempt(

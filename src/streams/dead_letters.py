@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-import orjson
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -48,14 +47,15 @@ async def dead_letter(
             consumer=consumer, topic=topic, seq=seq, event=event, error=reason, trace_id=trace_id
         )
     )
-    body = {"event": event, "error": reason, "consumer": consumer, "event_seq": seq}
-    session.add(
-        OutboxRow(
-            topic=dead_letter_topic(topic),
-            key=str(seq) if seq is not None else "unknown",
-            event=orjson.loads(orjson.dumps({**body, "trace_id": trace_id})),
-        )
-    )
+    body = {
+        "event": event,
+        "error": reason,
+        "consumer": consumer,
+        "event_seq": seq,
+        "trace_id": trace_id,
+    }
+    key = str(seq) if seq is not None else "unknown"
+    session.add(OutboxRow(topic=dead_letter_topic(topic), key=key, event=body))
     if seq is not None:
         for name in handled_by:
             await record_processed(session, name, [seq])
