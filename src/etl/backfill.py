@@ -23,7 +23,7 @@ from commerce.catalog.service import current_products
 from commerce.db import transaction
 from commerce.events import Envelope
 from search.backend import SearchBackend
-from search.indexing import document
+from search.indexing import index_changes
 
 CHUNK = 5_000
 
@@ -79,9 +79,9 @@ async def _index(sessions: async_sessionmaker[AsyncSession], search: SearchBacke
             if not ids:
                 return indexed
             current = await current_products(session, ids)
-        docs = [document(p, available) for p, available in current.values() if not p.deleted]
-        await search.apply(docs)
-        indexed += len(docs)
+        upserts, deletes = index_changes(ids, current)
+        await search.apply(upserts, deletes)
+        indexed += len(upserts)
         after = ids[-1]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable, Mapping
 
 from commerce.events import Envelope, ProductSnapshot
 from search.query import ProductDocument
@@ -22,3 +23,13 @@ def affected_products(events: list[Envelope]) -> set[uuid.UUID]:
 def document(product: ProductSnapshot, available: int) -> ProductDocument:
     """The search document of a product: its snapshot's fields plus available stock."""
     return ProductDocument.model_validate({**product.model_dump(), "available": available})
+
+
+def index_changes(
+    product_ids: Iterable[uuid.UUID], current: Mapping[uuid.UUID, tuple[ProductSnapshot, int]]
+) -> tuple[list[ProductDocument], list[uuid.UUID]]:
+    """What to upsert and what to delete so these products' documents match `current`."""
+    ids = list(product_ids)
+    upserts = [document(p, available) for p, available in current.values() if not p.deleted]
+    deletes = [pid for pid in ids if pid not in current or current[pid][0].deleted]
+    return upserts, deletes

@@ -18,7 +18,7 @@ from commerce.db import transaction
 from commerce.events import Envelope, RoleChanged
 from commerce.identity.store import IdentityCache
 from search.backend import SearchBackend
-from search.indexing import affected_products, document
+from search.indexing import affected_products, index_changes
 from streams.consumers import Consumer
 
 SEARCH, WAREHOUSE, CATALOG_CACHE, PERMISSIONS = "search", "warehouse", "cache", "permissions"
@@ -33,9 +33,7 @@ def search_projection(
         ids = list(affected_products(events))
         async with transaction(sessions) as session:
             current = await current_products(session, ids)
-        upserts = [document(p, available) for p, available in current.values() if not p.deleted]
-        deletes = [pid for pid in ids if pid not in current or current[pid][0].deleted]
-        await backend.apply(upserts, deletes)
+        await backend.apply(*index_changes(ids, current))
 
     return Consumer(SEARCH, apply=apply)
 
