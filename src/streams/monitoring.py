@@ -1,6 +1,6 @@
 """How far the pipeline is behind, read from PostgreSQL (the source of truth), by anyone.
 
-Used by `storefront status`, the API's `/metrics` and readiness; cheap enough to run on
+Used by `storefront status` and the API's `/metrics`; cheap enough to run on
 every scrape: the backlog reads the partial index of unpublished rows, and a consumer's lag
 counts at most LAG_CAP events past its checkpoint.
 """

@@ -41,7 +41,8 @@ async def register(data: Registration, session: Session, identity: Identity) -> 
 async def login(
     data: Credentials, session: Session, identity: Identity, address: ClientAddress
 ) -> TokenPair:
-    """5 failed attempts per 15 minutes per account and per address, then 429 + Retry-After."""
+    """Failed logins are limited per account and address, per account and per address
+    (5, 20 and 100 per 15 minutes by default), then 429 with Retry-After."""
     return await sessions.login(session, identity, str(data.email), data.password, address)
 
 

@@ -25,7 +25,7 @@ BrandName = Annotated[str, StringConstraints(min_length=1, max_length=120)]
 
 SEARCH_SECONDS = Histogram(
     "storefront_search_duration_seconds",
-    "Time the search engine took for one query (text, filters, facets, page).",
+    "Time to answer one search (text, filters, facets, page), from the result cache or the engine.",
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
 )
 

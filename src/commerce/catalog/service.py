@@ -164,7 +164,7 @@ async def browse_products(
 ) -> bytes:
     """`list_products` as JSON, through the browse cache (dropped by the worker on changes).
 
-    It opens a read-only session only on a miss: a hit costs one Redis round trip.
+    It opens a session only on a miss: a hit costs no database work.
     """
     params = f"category={category}&brand={brand}&page={page}&size={size}"
 
