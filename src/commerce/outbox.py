@@ -19,6 +19,8 @@ class OutboxRow(Base):
     __tablename__ = "outbox"
     __table_args__ = (
         Index("ix_outbox_unpublished", "seq", postgresql_where=text("published_at IS NULL")),
+        # A consumer's backlog and lag, read by topic (streams.catch_up, streams.monitoring).
+        Index("ix_outbox_topic_seq", "topic", "seq"),
     )
 
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)

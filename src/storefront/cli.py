@@ -57,7 +57,7 @@ def up(
         bool, typer.Option(help="Load the demo catalog into an empty database.")
     ] = True,
 ) -> None:
-    """Start PostgreSQL, Redis, Tansu, the worker and the API, supervised; Ctrl-C stops all."""
+    """Start PostgreSQL, Redis, Tansu, the relay, the worker and the API, supervised."""
     launcher.handle_sigterm_like_ctrl_c()
     settings = Settings()
     try:
@@ -100,8 +100,10 @@ def up(
         logs = settings.data_dir / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         child_env = launcher.child_environment(settings, env)
-        for command in ("worker", "api"):
-            launch.children[command] = launcher.Child(command, child_env, logs / f"{command}.log")
+        for command in launcher.CHILDREN:
+            launch.children[command] = launcher.Child(
+                command, child_env | launcher.CHILDREN[command], logs / f"{command}.log"
+            )
             launch.children[command].start()
         launch.write_state()
         url = f"http://{settings.api_host}:{settings.api_port}"

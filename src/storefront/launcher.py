@@ -114,9 +114,18 @@ def signing_key(data_dir: Path) -> str:
     return path.read_text().strip()
 
 
+#: The `storefront <command>` children `up` runs, with their own settings. The relay has a
+#: process of its own: publishing and projecting then each have a core (bench/worker).
+CHILDREN: dict[str, dict[str, str]] = {
+    "relay": {},
+    "worker": {"STOREFRONT_WORKER_RUNS_RELAY": "false"},
+    "api": {},
+}
+
+
 @dataclass
 class Child:
-    """The worker or the API: a `storefront <command>` child process."""
+    """The relay, the worker or the API: a `storefront <command>` child process."""
 
     command: str
     env: dict[str, str]

@@ -49,11 +49,11 @@ class Settings(BaseSettings):
     #: Whether `storefront worker` runs the outbox relay too; `storefront up` runs the relay
     #: as a process of its own, so that it and the worker each have a core.
     worker_runs_relay: bool = True
-    #: The consumers this worker runs (empty: all of them). `storefront up` runs search in one
-    #: worker and the rest in another, one core each.
+    #: The consumers this worker runs (empty: all of them). A consumer runs in one worker
+    #: process: its index or warehouse has one writer.
     worker_consumers: list[str] = Field(default_factory=list)
     relay_poll_seconds: float = Field(default=0.05, gt=0)
-    relay_batch_size: int = Field(default=500, ge=1)
+    relay_batch_size: int = Field(default=2000, ge=1)
     broker_guard_seconds: float = Field(default=0.25, gt=0)
     stream_batch_size: int = Field(default=500, ge=1)
     stream_batch_seconds: float = Field(default=0.05, gt=0)

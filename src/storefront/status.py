@@ -72,6 +72,8 @@ async def collect(settings: Settings) -> StackStatus:
     if launcher := state.get("launcher_pid"):
         alive = isinstance(launcher, int) and pid_alive(launcher)
         status.components.append(ComponentStatus("launcher", alive, f"pid {launcher}"))
+    if relay := pids.get("relay"):  # no port of its own: its backlog shows below
+        status.components.append(ComponentStatus("relay", pid_alive(relay), f"pid {relay}"))
 
     def with_pid(name: str, detail: str) -> str:
         return f"{detail} (pid {pids[name]})" if name in pids else detail

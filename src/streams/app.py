@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import faust
@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from commerce.db import transaction
 from commerce.events import UNKNOWN_TOPIC, Envelope, topic_or_unknown
 from streams import checkpoints, kafka_transport, metrics
+from streams.catch_up import keep_caught_up
 from streams.consumers import Consumer, consume
 from streams.dead_letters import DECODER, dead_letter, seq_from_headers
 from streams.relay import OutboxRelay
@@ -79,13 +80,19 @@ def create_app(
         broker_commit_every=1000,
         broker_commit_interval=0.5,
     )
+    batches = BatchHandler(sessions, {c.name: asyncio.Lock() for c in consumers})
     by_topics: dict[tuple[str, ...], list[Consumer]] = {}
     for consumer in consumers:
         by_topics.setdefault(consumer.topics, []).append(consumer)
     for topics, group in by_topics.items():
-        _add_agent(app, config, sessions, topics, group)
+        _add_agent(app, config, batches, topics, group)
     if relay is not None:
         app.task(relay.run)
+
+    async def catch_up_from_outbox() -> None:
+        await keep_caught_up(sessions, consumers, batches.handle)
+
+    app.task(catch_up_from_outbox)
 
     async def advance_checkpoints() -> None:
         async with transaction(sessions) as session:
@@ -96,10 +103,38 @@ def create_app(
     return app
 
 
+@dataclass(frozen=True)
+class BatchHandler:
+    """Applies batches from either path (broker, outbox catch-up), one at a time per consumer.
+
+    One at a time: the warehouse appends files and must not write one event twice; a lock per
+    consumer keeps a catch-up page and a broker batch from interleaving.
+    """
+
+    sessions: async_sessionmaker[AsyncSession]
+    locks: dict[str, asyncio.Lock]
+    #: Per consumer, a seq up to which everything is applied (moved by catch-up pages).
+    applied_through: dict[str, int] = field(default_factory=dict)
+
+    async def handle(
+        self, consumer: Consumer, events: list[Envelope], through: int | None = None
+    ) -> None:
+        async with self.locks[consumer.name]:
+            if events:
+                await handle_batch(self.sessions, consumer, events, through=through)
+            if through is not None:
+                done = max(through, self.applied_through.get(consumer.name, 0))
+                self.applied_through[consumer.name] = done
+
+    def skippable(self, group: Sequence[Consumer]) -> int:
+        """A seq up to which every consumer of `group` has applied everything already."""
+        return min(self.applied_through.get(consumer.name, 0) for consumer in group)
+
+
 def _add_agent(
     app: faust.App,
     config: StreamSettings,
-    sessions: async_sessionmaker[AsyncSession],
+    batches: BatchHandler,
     topics: tuple[str, ...],
     group: list[Consumer],
 ) -> None:
@@ -114,8 +149,11 @@ def _add_agent(
         async for messages in stream.take_events(  # type: ignore[attr-defined]
             config.batch_size, within=config.batch_seconds
         ):
-            events = await decode_batch(sessions, group, messages)
-            await asyncio.gather(*(handle_batch(sessions, c, events) for c in group))
+            # After a catch-up from the outbox, the broker's copies are skipped undecoded.
+            events = await decode_batch(
+                batches.sessions, group, messages, skip_through=batches.skippable(group)
+            )
+            await asyncio.gather(*(batches.handle(c, events) for c in group))
 
     app.agent(topic, name="storefront." + "+".join(c.name for c in group))(agent)
 
@@ -128,14 +166,20 @@ async def decode_batch(
     sessions: async_sessionmaker[AsyncSession],
     group: Sequence[Consumer],
     messages: Sequence[EventT[bytes]],
+    *,
+    skip_through: int = 0,
 ) -> list[Envelope]:
     """Envelopes of a batch; what does not decode is dead-lettered and recorded by its seq.
 
     The seq travels in a header, so the checkpoints of every consumer of the topic move past
-    an undecodable event instead of waiting for it (and re-sending from it) forever.
+    an undecodable event instead of waiting for it (and re-sending from it) forever. Events
+    up to `skip_through` are known applied and left out without decoding.
     """
     events: list[Envelope] = []
     for message in messages:
+        seq = seq_from_headers(message.headers)
+        if seq is not None and seq <= skip_through:
+            continue
         try:
             events.append(decode(message.value))
         except ValidationError as invalid:
@@ -145,7 +189,7 @@ async def decode_batch(
                 topic=UNKNOWN_TOPIC,
                 event=bytes(message.value).decode(errors="replace"),
                 error=invalid,
-                seq=seq_from_headers(message.headers),
+                seq=seq,
                 trace_id=None,
                 handled_by=[c.name for c in group],
             )
@@ -153,10 +197,17 @@ async def decode_batch(
 
 
 async def handle_batch(
-    sessions: async_sessionmaker[AsyncSession], consumer: Consumer, events: list[Envelope]
+    sessions: async_sessionmaker[AsyncSession],
+    consumer: Consumer,
+    events: list[Envelope],
+    *,
+    through: int | None = None,
 ) -> None:
-    """Apply a batch with bounded retries; isolate what still fails and dead-letter it."""
-    if await _attempt(sessions, consumer, events) is None:
+    """Apply a batch with bounded retries; isolate what still fails and dead-letter it.
+
+    `through`: the batch is an outbox page complete up to this seq (see `streams.catch_up`).
+    """
+    if await _attempt(sessions, consumer, events, through) is None:
         return
     for event in events:  # the batch keeps failing: find the event(s) at fault
         error = await _attempt(sessions, consumer, [event])
@@ -171,6 +222,9 @@ async def handle_batch(
                 trace_id=event.trace_id,
                 handled_by=[consumer.name],
             )
+    if through is not None:
+        async with transaction(sessions) as session:
+            await checkpoints.move_to(session, consumer.name, through)
 
 
 async def _dead_letter(
@@ -204,12 +258,15 @@ async def _dead_letter(
 
 
 async def _attempt(
-    sessions: async_sessionmaker[AsyncSession], consumer: Consumer, events: list[Envelope]
+    sessions: async_sessionmaker[AsyncSession],
+    consumer: Consumer,
+    events: list[Envelope],
+    through: int | None = None,
 ) -> Exception | None:
     """None when the events were applied; the last error after ATTEMPTS failures."""
     for attempt in range(1, ATTEMPTS + 1):
         try:
-            await consume(sessions, consumer, events)
+            await consume(sessions, consumer, events, through=through)
             return None
         except Exception as error:
             log.exception("%s: attempt %d of %d failed", consumer.name, attempt, ATTEMPTS)

@@ -33,7 +33,8 @@ SELECT :consumer, greatest(
     least(
         (SELECT seq FROM settled),
         coalesce((SELECT seq - 1 FROM first_missing), (SELECT seq FROM settled))))
-ON CONFLICT (consumer) DO UPDATE SET seq = excluded.seq
+-- greatest again on the locked row: a catch-up may have moved it since this read it.
+ON CONFLICT (consumer) DO UPDATE SET seq = greatest(projection_checkpoints.seq, excluded.seq)
 RETURNING seq
 """)
 
@@ -41,6 +42,11 @@ RETURNING seq
 WINDOW = 20_000
 
 PRUNE = text("DELETE FROM processed_events WHERE consumer = :consumer AND seq <= :seq")
+MOVE = text("""
+INSERT INTO projection_checkpoints (consumer, seq) VALUES (:consumer, :seq)
+ON CONFLICT (consumer) DO UPDATE SET seq = greatest(projection_checkpoints.seq, excluded.seq)
+RETURNING seq
+""")
 
 
 async def advance(
@@ -57,6 +63,13 @@ async def advance(
     )
     await session.execute(PRUNE, {"consumer": consumer, "seq": seq})
     return seq
+
+
+async def move_to(session: AsyncSession, consumer: str, seq: int) -> int:
+    """Move the checkpoint to `seq` (never back): everything up to it is applied."""
+    moved = int((await session.execute(MOVE, {"consumer": consumer, "seq": seq})).scalar_one())
+    await session.execute(PRUNE, {"consumer": consumer, "seq": moved})
+    return moved
 
 
 async def lowest(session: AsyncSession, consumers: Sequence[str]) -> int:

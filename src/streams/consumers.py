@@ -27,7 +27,7 @@ from commerce.db import transaction
 from commerce.events import Envelope
 from commerce.outbox import ProjectionCheckpoint
 from commerce.unit_of_work import UnitOfWork
-from streams import metrics
+from streams import checkpoints, metrics
 
 log = logging.getLogger(__name__)
 #: At most this many trace ids in one log line about a batch.
@@ -94,9 +94,17 @@ async def record_processed(session: AsyncSession, consumer: str, seqs: Sequence[
 
 
 async def consume(
-    sessions: async_sessionmaker[AsyncSession], consumer: Consumer, events: Sequence[Envelope]
+    sessions: async_sessionmaker[AsyncSession],
+    consumer: Consumer,
+    events: Sequence[Envelope],
+    *,
+    through: int | None = None,
 ) -> int:
-    """Apply a batch once: skip what was applied, apply the rest, record it. Returns applied."""
+    """Apply a batch once: skip what was applied, apply the rest, record it. Returns applied.
+
+    `through`: the batch holds every event of the consumer's topics up to this seq (a page
+    read from the outbox), so the checkpoint moves there instead of recording each event.
+    """
     started = time.perf_counter()
     async with transaction(sessions) as session:
         fresh = await unseen(session, consumer.name, events)
@@ -108,8 +116,12 @@ async def consume(
         assert consumer.apply is not None
         if acted:
             await consumer.apply(acted)
+        if through is None:
+            async with transaction(sessions) as session:
+                await record_processed(session, consumer.name, [e.seq for e in fresh if e.seq])
+    if through is not None:
         async with transaction(sessions) as session:
-            await record_processed(session, consumer.name, [e.seq for e in fresh if e.seq])
+            await checkpoints.move_to(session, consumer.name, through)
     _observe(consumer.name, acted, time.perf_counter() - started)
     return len(acted)
 

@@ -128,6 +128,7 @@ def test_status_reports_every_component_and_the_pipeline(launched: LaunchedStack
         "postgres": True,
         "redis": True,
         "broker": True,
+        "relay": True,
         "worker": True,
         "api": True,
     }

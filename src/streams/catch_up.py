@@ -1,0 +1,153 @@
+"""Catching up from PostgreSQL: a consumer far behind reads its backlog from the outbox.
+
+Kafka carries the live tail. A backlog (a bulk import, a worker that was down, a consumer
+added later) is read straight from the outbox in pages, each applied as one batch, and the
+checkpoint moved to the page's end: no per-event bookkeeping, no broker round trip. The
+broker's copies of those events still arrive and are skipped by seq, below the checkpoint.
+
+Only settled rows are read (older than the same settle time the checkpoint advance uses),
+so a transaction that took a lower seq and has not committed yet is never jumped over.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from commerce.events import Envelope
+from commerce.outbox import ProjectionCheckpoint
+from streams.consumers import Consumer
+
+log = logging.getLogger(__name__)
+
+#: Settled outbox rows a consumer must be behind by before it reads them itself.
+THRESHOLD = 2_000
+#: Events read and applied as one batch.
+PAGE = 10_000
+SETTLE_SECONDS = 5.0
+
+BEHIND = text("""
+SELECT count(*) FROM (
+    SELECT 1 FROM outbox
+    WHERE seq > :after AND topic = ANY(:topics)
+      AND created_at < clock_timestamp() - make_interval(secs => :settle)
+    LIMIT :threshold) backlog
+""")
+PAGE_QUERY = text("""
+SELECT seq, (event || jsonb_build_object('seq', seq))::text AS message FROM outbox
+WHERE seq > :after AND topic = ANY(:topics)
+  AND created_at < clock_timestamp() - make_interval(secs => :settle)
+ORDER BY seq LIMIT :limit
+""")
+
+#: Applies a page: the worker's retrying, dead-lettering batch handler, moving to `through`.
+HandlePage = Callable[[Consumer, list[Envelope], int], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Page:
+    events: list[Envelope]
+    #: The highest seq read: every event of the consumer's topics up to it is in the page.
+    through: int
+
+
+async def lowest_checkpoint(session: AsyncSession, consumers: Sequence[Consumer]) -> int:
+    names = [consumer.name for consumer in consumers]
+    seqs = dict(
+        (
+            await session.execute(
+                select(ProjectionCheckpoint.consumer, ProjectionCheckpoint.seq).where(
+                    ProjectionCheckpoint.consumer.in_(names)
+                )
+            )
+        )
+        .tuples()
+        .all()
+    )
+    return min(int(seqs.get(name, 0)) for name in names)
+
+
+async def backlog_page(
+    session: AsyncSession,
+    topics: Sequence[str],
+    after: int,
+    *,
+    threshold: int = THRESHOLD,
+    size: int = PAGE,
+) -> Page | None:
+    """The next page of events on `topics` after `after`, or None if fewer than `threshold`."""
+    window = {"after": after, "topics": list(topics), "settle": SETTLE_SECONDS}
+    if int(await session.scalar(BEHIND, {**window, "threshold": threshold}) or 0) < threshold:
+        return None
+    rows = (await session.execute(PAGE_QUERY, {**window, "limit": size})).all()
+    events: list[Envelope] = []
+    for row in rows:
+        try:
+            events.append(Envelope.model_validate_json(row.message))
+        except ValidationError:
+            # The page ends before it: the broker path dead-letters it, then moves on.
+            return Page(events, row.seq - 1) if events else None
+    return Page(events, rows[-1].seq) if rows else None
+
+
+async def catch_up(
+    sessions: async_sessionmaker[AsyncSession],
+    group: Sequence[Consumer],
+    handle: HandlePage,
+    *,
+    threshold: int = THRESHOLD,
+    size: int = PAGE,
+) -> int:
+    """Work off the backlog of consumers that read the same topics; returns events read.
+
+    Each page is read once, from the lowest of their checkpoints, and given to all of them;
+    a consumer further ahead skips what it has applied.
+    """
+    read = 0
+    while True:
+        async with sessions() as session:
+            after = await lowest_checkpoint(session, group)
+            page = await backlog_page(
+                session, group[0].topics, after, threshold=threshold, size=size
+            )
+        if page is None:
+            return read
+        await asyncio.gather(*(handle(consumer, page.events, page.through) for consumer in group))
+        read += len(page.events)
+        log.info(
+            "caught up from the outbox",
+            extra={
+                "consumers": [consumer.name for consumer in group],
+                "events": len(page.events),
+                "seq": page.through,
+            },
+        )
+
+
+async def keep_caught_up(
+    sessions: async_sessionmaker[AsyncSession],
+    consumers: Sequence[Consumer],
+    handle: HandlePage,
+    *,
+    every: float = 1.0,
+) -> None:
+    """Forever: look for a backlog every `every` seconds and work it off."""
+    groups: dict[tuple[str, ...], list[Consumer]] = {}
+    for consumer in consumers:
+        groups.setdefault(consumer.topics, []).append(consumer)
+
+    async def one(group: list[Consumer]) -> None:
+        try:
+            await catch_up(sessions, group, handle)
+        except Exception:  # the broker path still delivers; try again next round
+            log.exception("catching up from the outbox failed")
+
+    while True:
+        await asyncio.gather(*(one(group) for group in groups.values()))
+        await asyncio.sleep(every)  # a polling interval, not synchronisation

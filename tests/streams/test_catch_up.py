@@ -1,0 +1,220 @@
+"""A consumer far behind reads its backlog from the outbox: once each, in order, page by page,
+moving its checkpoint instead of recording each event, and never past an unsettled row.
+
+Rows here go to a topic of their own and are written as already published, so the session's
+relay and worker never see them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from commerce.db import transaction
+from commerce.events import Envelope
+from commerce.outbox import OutboxRow, ProcessedEvent, ProjectionCheckpoint
+from streams.app import BatchHandler, decode_batch, handle_batch
+from streams.catch_up import catch_up
+from streams.consumers import Consumer, record_processed
+from streams.relay import SEQ_HEADER
+
+SETTLED = timedelta(seconds=30)
+
+
+def a_topic() -> str:
+    return f"catch-up-{uuid.uuid4().hex[:8]}"
+
+
+def recorder(topic: str, applied: list[int]) -> Consumer:
+    """A projection that counts every event it is given (the warehouse is not idempotent)."""
+
+    async def apply(events: list[Envelope]) -> None:
+        applied.extend(e.seq for e in events if e.seq is not None)
+
+    return Consumer(
+        f"recorder-{uuid.uuid4().hex[:8]}",
+        apply=apply,
+        topics=(topic,),
+        types=frozenset({"product.updated"}),
+    )
+
+
+async def write(
+    sessions: async_sessionmaker[AsyncSession],
+    topic: str,
+    count: int,
+    *,
+    age: timedelta = SETTLED,
+    body: dict[str, Any] | None = None,
+) -> list[int]:
+    """`count` published outbox rows on `topic`, written `age` ago; their seqs."""
+    now = datetime.now(UTC)
+    rows = [
+        OutboxRow(
+            topic=topic,
+            key="k",
+            event=body
+            or {
+                "type": "product.updated",
+                "aggregate_id": str(uuid.uuid4()),
+                "aggregate_version": 1,
+                "payload": {},
+            },
+            created_at=now - age,
+            published_at=now,
+        )
+        for _ in range(count)
+    ]
+    async with transaction(sessions) as session:
+        session.add_all(rows)
+    return [row.seq for row in rows]
+
+
+async def checkpoint(sessions: async_sessionmaker[AsyncSession], consumer: Consumer) -> int:
+    async with sessions() as session:
+        seq = await session.scalar(
+            select(ProjectionCheckpoint.seq).where(ProjectionCheckpoint.consumer == consumer.name)
+        )
+    return int(seq or 0)
+
+
+async def recorded(sessions: async_sessionmaker[AsyncSession], consumer: Consumer) -> int:
+    async with sessions() as session:
+        count = await session.scalar(
+            select(func.count())
+            .select_from(ProcessedEvent)
+            .where(ProcessedEvent.consumer == consumer.name)
+        )
+    return int(count or 0)
+
+
+def handler(sessions: async_sessionmaker[AsyncSession]) -> Any:
+    async def handle(consumer: Consumer, events: list[Envelope], through: int) -> None:
+        await handle_batch(sessions, consumer, events, through=through)
+
+    return handle
+
+
+async def test_a_backlog_is_applied_once_in_order_and_the_checkpoint_moves_past_it(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    topic, applied = a_topic(), list[int]()
+    consumer = recorder(topic, applied)
+    seqs = await write(sessions, topic, 30)
+
+    read = await catch_up(sessions, [consumer], handler(sessions), threshold=10, size=7)
+
+    # Pages of 7 while 10 or more wait: 21 read, the last 9 left for the broker path.
+    assert read == 21
+    assert applied == seqs[:21]
+    assert await checkpoint(sessions, consumer) == seqs[20]
+    assert await recorded(sessions, consumer) == 0  # no per-event bookkeeping
+
+
+async def test_a_consumer_within_the_threshold_reads_nothing(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    topic, applied = a_topic(), list[int]()
+    consumer = recorder(topic, applied)
+    await write(sessions, topic, 9)
+
+    assert await catch_up(sessions, [consumer], handler(sessions), threshold=10) == 0
+    assert applied == []
+    assert await checkpoint(sessions, consumer) == 0
+
+
+async def test_rows_younger_than_the_settle_time_are_left_alone(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """A lower seq may still be committing: the checkpoint never jumps past fresh rows."""
+    topic, applied = a_topic(), list[int]()
+    consumer = recorder(topic, applied)
+    settled = await write(sessions, topic, 12)
+    await write(sessions, topic, 12, age=timedelta(0))
+
+    await catch_up(sessions, [consumer], handler(sessions), threshold=10, size=100)
+
+    assert applied == settled
+    assert await checkpoint(sessions, consumer) == settled[-1]
+
+
+async def test_events_the_broker_path_applied_are_not_applied_again(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    topic, applied = a_topic(), list[int]()
+    consumer = recorder(topic, applied)
+    seqs = await write(sessions, topic, 20)
+    async with transaction(sessions) as session:
+        await record_processed(session, consumer.name, seqs[5:10])
+
+    await catch_up(sessions, [consumer], handler(sessions), threshold=10, size=100)
+
+    assert applied == seqs[:5] + seqs[10:]
+    assert await checkpoint(sessions, consumer) == seqs[-1]
+    assert await recorded(sessions, consumer) == 0  # pruned below the checkpoint
+
+
+async def test_consumers_of_one_topic_share_a_page_from_the_lowest_checkpoint(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    topic, behind, ahead = a_topic(), list[int](), list[int]()
+    slow, fast = recorder(topic, behind), recorder(topic, ahead)
+    seqs = await write(sessions, topic, 20)
+    handle = handler(sessions)
+    await handle(fast, [], seqs[9])  # `fast` has applied the first ten already
+
+    await catch_up(sessions, [slow, fast], handle, threshold=10, size=100)
+
+    assert behind == seqs
+    assert ahead == seqs[10:]
+    assert await checkpoint(sessions, slow) == await checkpoint(sessions, fast) == seqs[-1]
+
+
+async def test_a_page_ends_before_an_event_that_does_not_decode(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """The broker path dead-letters it; the checkpoint must not pass it unseen."""
+    topic, applied = a_topic(), list[int]()
+    consumer = recorder(topic, applied)
+    good = await write(sessions, topic, 10)
+    poison = await write(sessions, topic, 1, body={"type": "product.updated"})
+    await write(sessions, topic, 10)
+
+    await catch_up(sessions, [consumer], handler(sessions), threshold=5, size=100)
+
+    assert applied == good
+    assert await checkpoint(sessions, consumer) == poison[0] - 1
+
+
+class Message:
+    def __init__(self, seq: int, value: bytes) -> None:
+        self.headers = {SEQ_HEADER: str(seq).encode()}
+        self.value = value
+
+
+async def test_broker_copies_of_caught_up_events_are_skipped_without_decoding(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    topic, applied = a_topic(), list[int]()
+    consumer = recorder(topic, applied)
+    batches = BatchHandler(sessions, {consumer.name: asyncio.Lock()})
+    await batches.handle(consumer, [], through=100)
+    later = Envelope(type="product.updated", aggregate_id="a", aggregate_version=1, payload={})
+    messages: Any = [
+        Message(99, b"not even JSON: never decoded"),
+        Message(101, later.model_copy(update={"seq": 101}).model_dump_json().encode()),
+    ]
+
+    events = await decode_batch(
+        sessions,
+        [consumer],
+        messages,
+        skip_through=batches.skippable([consumer]),
+    )
+
+    assert [e.seq for e in events] == [101]
