@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -90,7 +91,7 @@ def create_app(
         app.task(relay.run)
 
     async def catch_up_from_outbox() -> None:
-        await keep_caught_up(sessions, consumers, batches.handle)
+        await keep_caught_up(sessions, consumers, batches.apply_page, batches.holding)
 
     app.task(catch_up_from_outbox)
 
@@ -107,8 +108,9 @@ def create_app(
 class BatchHandler:
     """Applies batches from either path (broker, outbox catch-up), one at a time per consumer.
 
-    One at a time: the warehouse appends files and must not write one event twice; a lock per
-    consumer keeps a catch-up page and a broker batch from interleaving.
+    One at a time: the warehouse appends files and must not write one event twice. A broker
+    batch takes its consumer's lock; a catch-up holds its consumers' locks until it is done,
+    so the broker path waits (Kafka keeps its messages) rather than crawl beside it.
     """
 
     sessions: async_sessionmaker[AsyncSession]
@@ -116,15 +118,24 @@ class BatchHandler:
     #: Per consumer, a seq up to which everything is applied (moved by catch-up pages).
     applied_through: dict[str, int] = field(default_factory=dict)
 
-    async def handle(
-        self, consumer: Consumer, events: list[Envelope], through: int | None = None
-    ) -> None:
-        async with self.locks[consumer.name]:
-            if events:
-                await handle_batch(self.sessions, consumer, events, through=through)
-            if through is not None:
-                done = max(through, self.applied_through.get(consumer.name, 0))
-                self.applied_through[consumer.name] = done
+    async def handle(self, consumer: Consumer, events: list[Envelope]) -> None:
+        """A batch from the broker."""
+        if events:
+            async with self.locks[consumer.name]:
+                await handle_batch(self.sessions, consumer, events)
+
+    @contextlib.asynccontextmanager
+    async def holding(self, group: Sequence[Consumer]) -> AsyncIterator[None]:
+        async with contextlib.AsyncExitStack() as stack:
+            for name in sorted(consumer.name for consumer in group):
+                await stack.enter_async_context(self.locks[name])
+            yield
+
+    async def apply_page(self, consumer: Consumer, events: list[Envelope], through: int) -> None:
+        """A catch-up page, complete up to `through`; the caller holds `holding`."""
+        await handle_batch(self.sessions, consumer, events, through=through)
+        done = max(through, self.applied_through.get(consumer.name, 0))
+        self.applied_through[consumer.name] = done
 
     def skippable(self, group: Sequence[Consumer]) -> int:
         """A seq up to which every consumer of `group` has applied everything already."""

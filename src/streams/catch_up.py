@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 
 from pydantic import ValidationError
@@ -48,6 +49,8 @@ ORDER BY seq LIMIT :limit
 
 #: Applies a page: the worker's retrying, dead-lettering batch handler, moving to `through`.
 HandlePage = Callable[[Consumer, list[Envelope], int], Awaitable[None]]
+#: Keeps the broker path of these consumers waiting while a catch-up runs.
+Hold = Callable[[Sequence[Consumer]], AbstractAsyncContextManager[None]]
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,14 @@ async def lowest_checkpoint(session: AsyncSession, consumers: Sequence[Consumer]
     return min(int(seqs.get(name, 0)) for name in names)
 
 
+async def behind(
+    session: AsyncSession, topics: Sequence[str], after: int, *, threshold: int = THRESHOLD
+) -> bool:
+    """Whether at least `threshold` settled events on `topics` come after `after`."""
+    window = {"after": after, "topics": list(topics), "settle": SETTLE_SECONDS}
+    return int(await session.scalar(BEHIND, {**window, "threshold": threshold}) or 0) >= threshold
+
+
 async def backlog_page(
     session: AsyncSession,
     topics: Sequence[str],
@@ -82,9 +93,9 @@ async def backlog_page(
     size: int = PAGE,
 ) -> Page | None:
     """The next page of events on `topics` after `after`, or None if fewer than `threshold`."""
-    window = {"after": after, "topics": list(topics), "settle": SETTLE_SECONDS}
-    if int(await session.scalar(BEHIND, {**window, "threshold": threshold}) or 0) < threshold:
+    if not await behind(session, topics, after, threshold=threshold):
         return None
+    window = {"after": after, "topics": list(topics), "settle": SETTLE_SECONDS}
     rows = (await session.execute(PAGE_QUERY, {**window, "limit": size})).all()
     events: list[Envelope] = []
     for row in rows:
@@ -134,17 +145,23 @@ async def keep_caught_up(
     sessions: async_sessionmaker[AsyncSession],
     consumers: Sequence[Consumer],
     handle: HandlePage,
+    holding: Hold,
     *,
     every: float = 1.0,
 ) -> None:
-    """Forever: look for a backlog every `every` seconds and work it off."""
+    """Forever: look for a backlog every `every` seconds; work it off holding its consumers."""
     groups: dict[tuple[str, ...], list[Consumer]] = {}
     for consumer in consumers:
         groups.setdefault(consumer.topics, []).append(consumer)
 
     async def one(group: list[Consumer]) -> None:
         try:
-            await catch_up(sessions, group, handle)
+            async with sessions() as session:
+                after = await lowest_checkpoint(session, group)
+                if not await behind(session, group[0].topics, after):
+                    return
+            async with holding(group):
+                await catch_up(sessions, group, handle)
         except Exception:  # the broker path still delivers; try again next round
             log.exception("catching up from the outbox failed")
 

@@ -203,7 +203,7 @@ async def test_broker_copies_of_caught_up_events_are_skipped_without_decoding(
     topic, applied = a_topic(), list[int]()
     consumer = recorder(topic, applied)
     batches = BatchHandler(sessions, {consumer.name: asyncio.Lock()})
-    await batches.handle(consumer, [], through=100)
+    await batches.apply_page(consumer, [], through=100)
     later = Envelope(type="product.updated", aggregate_id="a", aggregate_version=1, payload={})
     messages: Any = [
         Message(99, b"not even JSON: never decoded"),
@@ -218,3 +218,23 @@ async def test_broker_copies_of_caught_up_events_are_skipped_without_decoding(
     )
 
     assert [e.seq for e in events] == [101]
+
+
+async def test_a_broker_batch_waits_while_a_catch_up_holds_its_consumer(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    topic, applied = a_topic(), list[int]()
+    consumer = recorder(topic, applied)
+    seqs = await write(sessions, topic, 1)
+    event = Envelope(type="product.updated", aggregate_id="a", aggregate_version=1, payload={})
+    batches = BatchHandler(sessions, {consumer.name: asyncio.Lock()})
+
+    async with batches.holding([consumer]):
+        broker_batch = asyncio.create_task(
+            batches.handle(consumer, [event.model_copy(update={"seq": seqs[0]})])
+        )
+        await batches.apply_page(consumer, [], through=seqs[0] - 1)
+        assert not broker_batch.done() and applied == []
+    await asyncio.wait_for(broker_batch, timeout=30)
+
+    assert applied == seqs
