@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -44,6 +44,17 @@ async def transaction(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterat
     """One unit of work: commits when the block ends, rolls back when it raises."""
     async with sessions() as session, session.begin():
         yield session
+
+
+async def refresh_statistics(session: AsyncSession, tables: Sequence[type[Base]]) -> None:
+    """ANALYZE after a bulk write (its own uncommitted rows count).
+
+    Until autovacuum comes by (a minute or more), the planner keeps an empty table's row
+    estimates: the relay's claim then sorted every unpublished row of a 275k-event load for
+    each batch of 2,000 (1.3 s a query instead of milliseconds).
+    """
+    names = ", ".join(table.__tablename__ for table in tables)  # ours, never user input
+    await session.execute(text(f"ANALYZE {names}"))
 
 
 async def flush_unique(session: AsyncSession, conflicts: Mapping[str, DomainError]) -> None:

@@ -16,6 +16,7 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce.catalog.models import Brand, Category, Product
+from commerce.db import refresh_statistics
 from commerce.events import Envelope, ProductSnapshot, StockAdjusted, topic_for
 from commerce.identity.accounts import create_user
 from commerce.identity.permissions import CUSTOMER, SUPER_ADMIN
@@ -192,6 +193,7 @@ async def load(
         count = min(BATCH, products - start)
         await _load_batch(session, rng, start, count, brands, leaves, warehouses)
         progress(count)
+    await refresh_statistics(session, [Product, StockLevel, StockMovement, OutboxRow])
     return products
 
 
