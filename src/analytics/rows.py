@@ -6,6 +6,7 @@ not import the domain, it reads the payload's fields by the names the event cata
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
@@ -55,11 +56,30 @@ def _product_version(event: EventRecord) -> dict[str, Any]:
     }
 
 
+def _variant_versions(event: EventRecord) -> list[dict[str, Any]]:
+    """The product's live variants at this version; `options` as sorted JSON text."""
+    product = event.payload
+    return [
+        {
+            "product_id": str(product["id"]),
+            "product_version": int(product["version"]),
+            "variant_id": str(variant["id"]),
+            "sku": variant["sku"],
+            "options": json.dumps(variant.get("options") or {}, sort_keys=True),
+            "price": Decimal(str(variant.get("price") or product["price"])),
+            "valid_from": naive_utc(event.occurred_at),
+        }
+        for variant in product.get("variants") or []
+    ]
+
+
 def _stock_movement(event: EventRecord) -> dict[str, Any]:
     stock = event.payload
+    variant = stock.get("variant_id")
     return {
         "movement_id": int(stock["movement_id"]),
         "product_id": str(stock["product_id"]),
+        "variant_id": str(variant) if variant else None,
         "sku": stock["sku"],
         "warehouse": stock["warehouse"],
         "delta": int(stock["delta"]),
@@ -71,12 +91,13 @@ def _stock_movement(event: EventRecord) -> dict[str, Any]:
 
 
 def warehouse_rows(events: Iterable[EventRecord]) -> Rows:
-    """Product dimension versions and stock-movement facts for a batch of events."""
-    rows: Rows = {"dim_product": [], "fact_stock_movements": []}
+    """Product and variant dimension versions and stock-movement facts for a batch."""
+    rows: Rows = {"dim_product": [], "dim_product_variant": [], "fact_stock_movements": []}
     for event in events:
         base = {"event_seq": event.seq, "event_id": str(event.event_id)}
         if event.type.startswith("product."):
             rows["dim_product"].append({**base, **_product_version(event)})
+            rows["dim_product_variant"] += [{**base, **v} for v in _variant_versions(event)]
         elif event.type == "stock.adjusted":
             rows["fact_stock_movements"].append({**base, **_stock_movement(event)})
     return rows

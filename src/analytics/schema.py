@@ -25,12 +25,28 @@ TABLES: dict[str, pa.Schema] = {
             ("valid_from", pa.timestamp("us")),
         ]
     ),
+    # One row per live variant per product version: a product's variants as of `valid_from`.
+    "dim_product_variant": pa.schema(
+        [
+            ("event_seq", pa.int64()),
+            ("event_id", pa.string()),
+            ("product_id", pa.string()),
+            ("product_version", pa.int64()),
+            ("variant_id", pa.string()),
+            ("sku", pa.string()),
+            ("options", pa.string()),
+            ("price", MONEY),
+            ("valid_from", pa.timestamp("us")),
+        ]
+    ),
     "fact_stock_movements": pa.schema(
         [
             ("event_seq", pa.int64()),
             ("event_id", pa.string()),
             ("movement_id", pa.int64()),
             ("product_id", pa.string()),
+            # Null for movements recorded before products had variants.
+            ("variant_id", pa.string()),
             ("sku", pa.string()),
             ("warehouse", pa.string()),
             ("delta", pa.int32()),

@@ -56,6 +56,14 @@ POLICY: dict[Route, Requirement] = {
     ("POST", "/api/admin/products"): Permission.MANAGE_PRODUCTS,
     ("PATCH", "/api/admin/products/{product_id}"): Permission.MANAGE_PRODUCTS,
     ("DELETE", "/api/admin/products/{product_id}"): Permission.MANAGE_PRODUCTS,
+    ("GET", "/api/admin/products/{product_id}/variants"): Permission.MANAGE_PRODUCTS,
+    ("POST", "/api/admin/products/{product_id}/variants"): Permission.MANAGE_PRODUCTS,
+    ("PATCH", "/api/admin/products/{product_id}/variants/{variant_id}"): (
+        Permission.MANAGE_PRODUCTS
+    ),
+    ("DELETE", "/api/admin/products/{product_id}/variants/{variant_id}"): (
+        Permission.MANAGE_PRODUCTS
+    ),
     # search
     ("GET", "/api/search"): PUBLIC,
     # inventory

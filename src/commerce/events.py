@@ -77,8 +77,21 @@ class Envelope(BaseModel):
     seq: int | None = None
 
 
+class VariantSnapshot(BaseModel):
+    """One variant of a product: its SKU, option values and price override (None: the
+    product's price)."""
+
+    id: uuid.UUID
+    sku: str
+    options: dict[str, str] = Field(default_factory=dict)
+    price: Decimal | None = None
+
+    def price_or(self, product_price: Decimal) -> Decimal:
+        return self.price if self.price is not None else product_price
+
+
 class ProductSnapshot(BaseModel):
-    """A product as it stands after the change (payload of product.* events)."""
+    """A product as it stands after the change (payload of product.* events), variants too."""
 
     id: uuid.UUID
     sku: str
@@ -94,13 +107,18 @@ class ProductSnapshot(BaseModel):
     created_at: datetime
     version: int
     deleted: bool = False
+    options: list[str] = Field(default_factory=list)
+    variants: list[VariantSnapshot] = Field(default_factory=list)
 
 
 class StockAdjusted(BaseModel):
-    """One warehouse's on-hand quantity changed; `available` is the SKU's total after it."""
+    """One warehouse's on-hand quantity of a variant changed; `available` is the variant
+    SKU's total after it."""
 
     movement_id: int
     product_id: uuid.UUID
+    #: None only in events written before products had variants.
+    variant_id: uuid.UUID | None = None
     sku: str
     warehouse: str
     delta: int

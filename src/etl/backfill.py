@@ -63,7 +63,7 @@ async def backfill(
         high = int(await session.scalar(HIGHEST) or 0)
     if high == 0:
         return Backfilled(0, 0)
-    documents = await _index(sessions, search)
+    documents = await index_catalog(sessions, search)
     await _warehouse(sessions, warehouse, high)
     async with transaction(sessions) as session:
         await session.execute(MARK, {"high": high})
@@ -71,7 +71,8 @@ async def backfill(
     return Backfilled(high, documents)
 
 
-async def _index(sessions: async_sessionmaker[AsyncSession], search: SearchBackend) -> int:
+async def index_catalog(sessions: async_sessionmaker[AsyncSession], search: SearchBackend) -> int:
+    """Index every product's current state; returns how many documents were written."""
     after, indexed = uuid.UUID(int=0), 0
     while True:
         async with sessions() as session:

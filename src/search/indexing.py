@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 
 from commerce.events import Envelope, ProductSnapshot
-from search.query import ProductDocument
+from search.query import DocumentVariant, ProductDocument
 
 
 def affected_products(events: list[Envelope]) -> set[uuid.UUID]:
@@ -20,13 +20,31 @@ def affected_products(events: list[Envelope]) -> set[uuid.UUID]:
     return ids
 
 
-def document(product: ProductSnapshot, available: int) -> ProductDocument:
-    """The search document of a product: its snapshot's fields plus available stock."""
-    return ProductDocument.model_validate({**product.model_dump(), "available": available})
+def document(product: ProductSnapshot, available: Mapping[uuid.UUID, int]) -> ProductDocument:
+    """The search document of a product: its snapshot's fields, its variants' options and
+    prices, and the available units of each variant."""
+    variants = [
+        DocumentVariant(
+            options=variant.options,
+            price=variant.price_or(product.price),
+            available=available.get(variant.id, 0),
+        )
+        for variant in product.variants
+    ]
+    prices = [variant.price for variant in variants] or [product.price]
+    return ProductDocument.model_validate(
+        {
+            **product.model_dump(exclude={"variants"}),
+            "price": min(prices),
+            "available": sum(variant.available for variant in variants),
+            "variants": variants,
+        }
+    )
 
 
 def index_changes(
-    product_ids: Iterable[uuid.UUID], current: Mapping[uuid.UUID, tuple[ProductSnapshot, int]]
+    product_ids: Iterable[uuid.UUID],
+    current: Mapping[uuid.UUID, tuple[ProductSnapshot, Mapping[uuid.UUID, int]]],
 ) -> tuple[list[ProductDocument], list[uuid.UUID]]:
     """What to upsert and what to delete so these products' documents match `current`."""
     ids = list(product_ids)

@@ -13,6 +13,7 @@ from typing import Annotated, Self
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 MAX_RESULT_WINDOW = 10_000
+MAX_OPTION_COMBINATIONS = 64
 TOKEN = re.compile(r"\w+", re.UNICODE)
 
 #: Upper edges of the price facet's buckets (USD); the last bucket is open-ended.
@@ -44,6 +45,12 @@ class ProductQuery(BaseModel):
     price_min: Annotated[Decimal, Field(ge=0, le=Decimal(10**9))] | None = None
     price_max: Annotated[Decimal, Field(ge=0, le=Decimal(10**9))] | None = None
     in_stock: bool | None = None
+    #: Option values a variant must have: {"size": ("M", "L")} (any of those sizes); with
+    #: `in_stock`, a variant with them must be in stock.
+    options: dict[
+        Annotated[str, StringConstraints(min_length=1, max_length=32)],
+        tuple[Annotated[str, StringConstraints(min_length=1, max_length=64)], ...],
+    ] = Field(default_factory=dict, max_length=3)
     sort: Sort = Sort.relevance
     page: Annotated[int, Field(ge=1, le=500)] = 1
     size: Annotated[int, Field(ge=1, le=100)] = 20
@@ -56,6 +63,8 @@ class ProductQuery(BaseModel):
             and self.price_min > self.price_max
         ):
             raise ValueError("price_min must not be greater than price_max")
+        if len(wanted_combinations(self.options)) > MAX_OPTION_COMBINATIONS:
+            raise ValueError(f"at most {MAX_OPTION_COMBINATIONS} option value combinations")
         if self.page * self.size > MAX_RESULT_WINDOW:
             raise ValueError(f"page * size must not exceed {MAX_RESULT_WINDOW}")
         return self
@@ -69,8 +78,14 @@ class ProductQuery(BaseModel):
         return [token.lower() for token in TOKEN.findall(self.q)][:12]
 
 
+class DocumentVariant(BaseModel):
+    options: dict[str, str] = Field(default_factory=dict)
+    price: Decimal
+    available: int
+
+
 class ProductDocument(BaseModel):
-    """One product as the search index holds it."""
+    """One product as the search index holds it: once, with its variants' options."""
 
     id: uuid.UUID
     sku: str
@@ -79,15 +94,59 @@ class ProductDocument(BaseModel):
     brand: str
     category: str
     category_path: str
+    #: The lowest price of its variants (what "from" shows, sorts and filters on).
     price: Decimal
     rating: float
+    #: Available units over every variant.
     available: int
     created_at: datetime
     version: int
+    variants: list[DocumentVariant] = Field(default_factory=list)
 
     @property
     def in_stock(self) -> bool:
         return self.available > 0
+
+    @property
+    def price_max(self) -> Decimal:
+        return max([self.price, *(variant.price for variant in self.variants)])
+
+    def option_values(self, *, in_stock: bool = False) -> list[str]:
+        """Facet terms, `name=value` (name case-folded), of all or of in-stock variants."""
+        return sorted(
+            {
+                f"{name.casefold()}={value}"
+                for variant in self.variants
+                if variant.available > 0 or not in_stock
+                for name, value in variant.options.items()
+            }
+        )
+
+    def option_combinations(self, *, in_stock: bool = False) -> list[str]:
+        """Filter terms: every combination of one variant's values (see `combination`)."""
+        found: set[str] = set()
+        for variant in self.variants:
+            if in_stock and variant.available <= 0:
+                continue
+            pairs = sorted(variant.options.items())
+            for size in range(1, len(pairs) + 1):
+                found.update(combination(dict(c)) for c in itertools.combinations(pairs, size))
+        return sorted(found)
+
+
+def combination(values: dict[str, str]) -> str:
+    """One variant's values for some options as one term: case-folded, sorted by name."""
+    pairs = sorted((name.casefold(), value.casefold()) for name, value in values.items())
+    return "|".join(f"{name}={value}" for name, value in pairs)
+
+
+def wanted_combinations(options: dict[str, tuple[str, ...]]) -> list[str]:
+    """The terms a product must have one of: OR within an option, AND across options."""
+    names = sorted(options)
+    return [
+        combination(dict(zip(names, values, strict=True)))
+        for values in itertools.product(*(options[name] for name in names))
+    ]
 
 
 class ProductHit(BaseModel):
@@ -97,6 +156,7 @@ class ProductHit(BaseModel):
     brand: str
     category: str
     price: Decimal
+    price_max: Decimal
     rating: float
     available: int
     in_stock: bool
@@ -118,6 +178,8 @@ class Facets(BaseModel):
     brands: list[FacetCount]
     categories: list[FacetCount]
     price: list[PriceBucket]
+    #: Per option name (case-folded), products with each value (in stock, with `in_stock`).
+    options: dict[str, list[FacetCount]] = Field(default_factory=dict)
 
 
 class SearchResult(BaseModel):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import threading
 import uuid
 from collections.abc import Sequence
@@ -29,6 +30,7 @@ from search.query import (
     SearchResult,
     Sort,
     price_buckets,
+    wanted_combinations,
 )
 
 #: Text fields and their weight: name over category (and brand) over description.
@@ -37,6 +39,13 @@ TEXT_FIELDS = {"name": 3.0, "category_text": 2.0, "brand_text": 2.0, "descriptio
 FUZZY_FIELDS = ("name", "category_text", "brand_text")
 FUZZY_WEIGHT = 0.3
 FACET_SIZE = 50
+OPTION_FACET_SIZE = 200
+OPTION_FIELDS = (
+    "option_values",
+    "option_values_in_stock",
+    "option_combinations",
+    "option_combinations_in_stock",
+)
 SKU_BOOST = 10.0
 
 SORT_FIELDS: dict[Sort, tuple[str, Order]] = {
@@ -55,13 +64,39 @@ def build_schema() -> tantivy.Schema:
     builder.add_text_field("name", stored=True)
     for text in ("category_text", "brand_text", "description"):
         builder.add_text_field(text)
+    # Variants' options: facet terms (`size=M`) and filter terms (combinations), each for all
+    # variants and for those in stock (see ProductDocument).
+    for options in OPTION_FIELDS:
+        builder.add_text_field(
+            options, fast=options.startswith("option_values"), tokenizer_name="raw"
+        )
     builder.add_float_field("price", stored=True, indexed=True, fast=True)
+    builder.add_float_field("price_max", stored=True)
     builder.add_float_field("rating", stored=True, fast=True)
     builder.add_unsigned_field("in_stock", indexed=True, fast=True)
     builder.add_integer_field("available", stored=True)
     builder.add_integer_field("created_at", stored=True, indexed=True, fast=True)
     builder.add_unsigned_field("version", stored=True)
     return builder.build()
+
+
+def schema_matches(path: Path) -> bool:
+    """False when `path` holds an index written with another schema (an older release)."""
+    if not (path / "meta.json").exists():
+        return True
+    try:
+        tantivy.Index(build_schema(), path=str(path), reuse=True)
+    except ValueError:
+        return False
+    return True
+
+
+def set_aside(path: Path) -> Path:
+    """Move an outdated index out of the way (replacing an older one set aside)."""
+    outdated = path.with_name(path.name + ".outdated")
+    shutil.rmtree(outdated, ignore_errors=True)
+    path.rename(outdated)
+    return outdated
 
 
 def open_index(path: Path) -> tantivy.Index:
@@ -83,6 +118,11 @@ def to_fields(doc: ProductDocument) -> dict[str, Any]:
         "brand_text": doc.brand,
         "description": doc.description,
         "price": float(doc.price),
+        "price_max": float(doc.price_max),
+        "option_values": doc.option_values(),
+        "option_values_in_stock": doc.option_values(in_stock=True),
+        "option_combinations": doc.option_combinations(),
+        "option_combinations_in_stock": doc.option_combinations(in_stock=True),
         "rating": float(doc.rating),
         "in_stock": int(doc.in_stock),
         "available": doc.available,
@@ -152,7 +192,7 @@ class TantivyBackend:
         searcher = self.index.searcher()
         compiled = self._compile(query)
         hits, total = self._hits(searcher, compiled, query)
-        facets = self._facets(searcher, compiled)
+        facets = self._facets(searcher, compiled, query.in_stock)
         return SearchResult(
             items=hits, total=total, page=query.page, size=query.size, facets=facets
         )
@@ -186,6 +226,10 @@ class TantivyBackend:
             clauses.append(
                 (Occur.Must, Query.term_query(self.schema, "in_stock", int(query.in_stock)))
             )
+        if query.options:
+            field = "option_combinations" + ("_in_stock" if query.in_stock else "")
+            wanted = wanted_combinations(query.options)
+            clauses.append((Occur.Must, Query.term_set_query(self.schema, field, wanted)))
         if not clauses:
             return Query.all_query()
         if not query.terms():
@@ -250,14 +294,15 @@ class TantivyBackend:
             name=_stored(doc, "name"),
             brand=_stored(doc, "brand"),
             category=_stored(doc, "category"),
-            price=Decimal(str(_stored(doc, "price"))).quantize(Decimal("0.01")),
+            price=_money(_stored(doc, "price")),
+            price_max=_money(doc.get_first("price_max") or _stored(doc, "price")),
             rating=float(_stored(doc, "rating")),
             available=available,
             in_stock=available > 0,
             score=score,
         )
 
-    def _facets(self, searcher: tantivy.Searcher, compiled: Query) -> Facets:
+    def _facets(self, searcher: tantivy.Searcher, compiled: Query, in_stock: bool | None) -> Facets:
         bounds = price_buckets()
         ranges = [
             {key: float(value) for key, value in (("from", low), ("to", high)) if value is not None}
@@ -267,6 +312,12 @@ class TantivyBackend:
             "brands": {"terms": {"field": "brand", "size": FACET_SIZE}},
             "categories": {"terms": {"field": "category", "size": FACET_SIZE}},
             "price": {"range": {"field": "price", "ranges": ranges}},
+            "options": {
+                "terms": {
+                    "field": "option_values" + ("_in_stock" if in_stock else ""),
+                    "size": OPTION_FACET_SIZE,
+                }
+            },
         }
         result = searcher.aggregate(compiled, aggregations)
         # An empty index answers with no buckets at all: match buckets by bounds, not position.
@@ -287,6 +338,7 @@ class TantivyBackend:
                 PriceBucket(min=low, max=high, count=counts.get((low, high), 0))
                 for low, high in bounds
             ],
+            options=_by_option(result["options"]["buckets"]),
         )
 
 
@@ -295,6 +347,19 @@ def _stored(doc: tantivy.Document, field: str) -> Any:
     if value is None:
         raise KeyError(f"search document lacks stored field {field!r}")
     return value
+
+
+def _by_option(buckets: list[dict[str, Any]]) -> dict[str, list[FacetCount]]:
+    """`size=M` terms grouped by option name, most products first."""
+    grouped: dict[str, list[FacetCount]] = {}
+    for bucket in buckets:
+        name, _, value = str(bucket["key"]).partition("=")
+        grouped.setdefault(name, []).append(FacetCount(value=value, count=bucket["doc_count"]))
+    return grouped
+
+
+def _money(value: float) -> Decimal:
+    return Decimal(str(value)).quantize(Decimal("0.01"))
 
 
 def _bound(value: float | None) -> Decimal | None:

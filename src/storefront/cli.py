@@ -87,7 +87,12 @@ def up(
             added, users = asyncio.run(_load_demo(settings, with_accounts=True))
             if added:
                 console.print(f"Loaded {added:,} demo products.")
-        from storefront.wiring import backfill_projections
+        from storefront.wiring import backfill_projections, renew_outdated_search
+
+        with console.status("Checking the search index"):
+            renewed = asyncio.run(renew_outdated_search(settings))
+        if renewed is not None:
+            console.print(f"Rebuilt the search index (a new schema): {renewed:,} products.")
 
         # A fresh demo goes into search and the warehouse now, in bulk: when `up` says it is
         # up, search holds the whole catalog (streaming it took the worker ~30 s).
@@ -181,7 +186,7 @@ def worker() -> None:
 
     from commerce.events import PUBLISHED_TOPICS
     from storefront import logs
-    from storefront.wiring import build_worker
+    from storefront.wiring import build_worker, renew_outdated_search
     from streams.relay import prepare_topics
 
     settings = Settings()
@@ -191,6 +196,8 @@ def worker() -> None:
     # Before Faust subscribes: its consumer would auto-create them with the broker's default.
     kafka_url = settings.require("kafka_url")
     asyncio.run(prepare_topics(kafka_url, PUBLISHED_TOPICS, settings.kafka_partitions))
+    # An index from an older release cannot be opened: rebuild it before projecting into it.
+    asyncio.run(renew_outdated_search(settings))
     faust_app = build_worker(settings)
     # What exists now lives as long as the process: keep it out of full collections (they
     # stalled batches by tens of ms, as they did API requests).

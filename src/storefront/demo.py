@@ -15,9 +15,9 @@ from decimal import Decimal
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from commerce.catalog.models import Brand, Category, Product
+from commerce.catalog.models import Brand, Category, Product, Variant
 from commerce.db import refresh_statistics
-from commerce.events import Envelope, ProductSnapshot, StockAdjusted, topic_for
+from commerce.events import Envelope, ProductSnapshot, StockAdjusted, VariantSnapshot, topic_for
 from commerce.identity.accounts import create_user
 from commerce.identity.permissions import CUSTOMER, SUPER_ADMIN
 from commerce.identity.repository import IdentityRepository
@@ -193,7 +193,7 @@ async def load(
         count = min(BATCH, products - start)
         await _load_batch(session, rng, start, count, brands, leaves, warehouses)
         progress(count)
-    await refresh_statistics(session, [Product, StockLevel, StockMovement, OutboxRow])
+    await refresh_statistics(session, [Product, Variant, StockLevel, StockMovement, OutboxRow])
     return products
 
 
@@ -213,9 +213,12 @@ async def _load_batch(
         created = EPOCH + timedelta(minutes=number * 7)
         colour = rng.choice(COLOURS)
         name = f"{brand.name} {rng.choice(ADJECTIVES)} {_noun(category.slug)} {colour.title()}"
+        sku = f"SKU-{number:06d}"
+        variant = VariantSnapshot(id=uuid.UUID(int=rng.getrandbits(128), version=4), sku=sku)
         snapshot = ProductSnapshot(
             id=uuid.UUID(int=rng.getrandbits(128), version=4),
-            sku=f"SKU-{number:06d}",
+            sku=sku,
+            variants=[variant],
             name=name,
             description=f"A {colour} {_noun(category.slug).lower()} by {brand.name}, "
             f"built for everyday use in {category.path.split('/')[0]}.",
@@ -248,6 +251,21 @@ async def _load_batch(
         snapshots.append((snapshot, created))
         events.append(_event("product.created", snapshot.id, 1, snapshot, created))
     await session.execute(insert(Product), product_rows)
+    await session.execute(
+        insert(Variant),
+        [
+            {
+                "id": snapshot.variants[0].id,
+                "product_id": snapshot.id,
+                "sku": snapshot.sku,
+                "option_values": {},
+                "option_key": "",
+                "position": 0,
+                "created_at": created,
+            }
+            for snapshot, created in snapshots
+        ],
+    )
     movements = []
     for snapshot, created in snapshots:
         # Most products are stocked in one or two warehouses; about 8% are sold out.
@@ -256,6 +274,7 @@ async def _load_batch(
             quantity = 0 if rng.random() < 0.08 else rng.randint(1, 250)
             level_rows.append(
                 {
+                    "variant_id": snapshot.variants[0].id,
                     "product_id": snapshot.id,
                     "warehouse_id": warehouse.id,
                     "on_hand": quantity,
@@ -276,6 +295,7 @@ async def _load_batch(
             {
                 "id": movement_id,
                 "product_id": s.id,
+                "variant_id": s.variants[0].id,
                 "warehouse_id": w.id,
                 "delta": q,
                 "on_hand_after": q,
@@ -291,6 +311,7 @@ async def _load_batch(
         payload = StockAdjusted(
             movement_id=movement_id,
             product_id=snapshot.id,
+            variant_id=snapshot.variants[0].id,
             sku=snapshot.sku,
             warehouse=warehouse.code,
             delta=quantity,

@@ -18,9 +18,9 @@ from commerce.events import PUBLISHED_TOPICS
 from commerce.identity.context import IdentityContext
 from commerce.identity.store import IdentityCache, LoginLimiter, LoginLimits, SessionStore
 from commerce.identity.tokens import TokenIssuer
-from etl.backfill import Backfilled, backfill
+from etl.backfill import Backfilled, backfill, index_catalog
 from search.result_cache import SearchResultCache
-from search.tantivy_backend import TantivyBackend
+from search.tantivy_backend import TantivyBackend, schema_matches, set_aside
 from storefront.settings import Settings
 from streams import handlers
 from streams.app import StreamSettings, create_app
@@ -195,5 +195,19 @@ async def backfill_projections(settings: Settings) -> Backfilled | None:
             ParquetWarehouse(settings.warehouse_dir),
             handlers.consumer_names(),
         )
+    finally:
+        await parts.aclose()
+
+
+async def renew_outdated_search(settings: Settings) -> int | None:
+    """An embedded index written with an older schema is set aside and rebuilt from
+    PostgreSQL; returns the documents indexed, None when the index was current."""
+    writes_search = not settings.worker_consumers or SEARCH in settings.worker_consumers
+    if not writes_search or schema_matches(settings.search_dir):
+        return None
+    set_aside(settings.search_dir)
+    parts = adapters(settings, search_writer=True)
+    try:
+        return await index_catalog(parts.sessions, parts.search)
     finally:
         await parts.aclose()

@@ -10,7 +10,7 @@ import pyarrow as pa
 
 from analytics.rows import warehouse_rows
 from analytics.schema import TABLES
-from commerce.events import Envelope, ProductSnapshot, StockAdjusted
+from commerce.events import Envelope, ProductSnapshot, StockAdjusted, VariantSnapshot
 
 
 def envelope(event_type: str, payload: dict[str, object], seq: int) -> Envelope:
@@ -20,7 +20,7 @@ def envelope(event_type: str, payload: dict[str, object], seq: int) -> Envelope:
 
 
 def test_rows_match_the_schema() -> None:
-    product_id = uuid.uuid4()
+    product_id, variant_id = uuid.uuid4(), uuid.uuid4()
     product = ProductSnapshot(
         id=product_id,
         sku="W-1",
@@ -34,11 +34,14 @@ def test_rows_match_the_schema() -> None:
         attributes={},
         created_at=datetime.now(UTC),
         version=3,
+        options=["size"],
+        variants=[VariantSnapshot(id=variant_id, sku="W-1-M", options={"size": "M"})],
     )
     stock = StockAdjusted(
         movement_id=7,
         product_id=product_id,
-        sku="W-1",
+        variant_id=variant_id,
+        sku="W-1-M",
         warehouse="berlin",
         delta=-2,
         on_hand=5,
@@ -60,3 +63,7 @@ def test_rows_match_the_schema() -> None:
     assert rows["dim_product"][0]["price"] == Decimal("12.50")
     assert rows["dim_product"][0]["valid_from"].tzinfo is None
     assert rows["fact_stock_movements"][0]["available_after"] == 4
+    assert rows["fact_stock_movements"][0]["variant_id"] == str(variant_id)
+    variant = rows["dim_product_variant"][0]
+    assert (variant["sku"], variant["options"]) == ("W-1-M", '{"size": "M"}')
+    assert variant["price"] == Decimal("12.50")  # no override: the product's price

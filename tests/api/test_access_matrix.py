@@ -47,6 +47,28 @@ class World:
     async def product(self) -> dict[str, Any]:
         return await create_product(self.client, self.accounts["ADMIN"])
 
+    async def sized_product(self) -> dict[str, Any]:
+        """A product with a size option and two variants (S and M)."""
+        sku = f"SZ-{uuid.uuid4().hex[:10]}"
+        body = {
+            "sku": sku,
+            "name": "Matrix Shirt",
+            "brand": "Acme",
+            "category": "lighting",
+            "price": "5.00",
+            "options": ["size"],
+            "variants": [
+                {"sku": f"{sku}-S", "options": {"size": "S"}},
+                {"sku": f"{sku}-M", "options": {"size": "M"}},
+            ],
+        }
+        response = await self.client.post(
+            "/api/admin/products", json=body, headers=self.accounts["ADMIN"]
+        )
+        assert response.status_code == 201, response.text
+        product: dict[str, Any] = response.json()
+        return product
+
     async def role(self) -> str:
         name = f"MATRIX_{uuid.uuid4().hex[:8].upper()}"
         response = await self.client.post(
@@ -152,6 +174,28 @@ async def _delete_product(w: World) -> Request:
     return "DELETE", f"/api/admin/products/{(await w.product())['id']}", None
 
 
+async def _list_variants(w: World) -> Request:
+    return "GET", f"/api/admin/products/{(await w.product())['id']}/variants", None
+
+
+async def _add_variant(w: World) -> Request:
+    product = await w.sized_product()
+    body = {"sku": f"{product['sku']}-L", "options": {"size": "L"}}
+    return "POST", f"/api/admin/products/{product['id']}/variants", body
+
+
+async def _update_variant(w: World) -> Request:
+    product = await w.sized_product()
+    url = f"/api/admin/products/{product['id']}/variants/{product['variants'][0]['id']}"
+    return "PATCH", url, {"price": "7.00"}
+
+
+async def _delete_variant(w: World) -> Request:
+    product = await w.sized_product()
+    url = f"/api/admin/products/{product['id']}/variants/{product['variants'][1]['id']}"
+    return "DELETE", url, None
+
+
 async def _get_stock(w: World) -> Request:
     return "GET", f"/api/admin/inventory/{(await w.product())['sku']}", None
 
@@ -191,6 +235,16 @@ MATRIX: dict[tuple[str, str], tuple[Build, frozenset[str]]] = {
     ("POST", "/api/admin/products"): (_create_product, CATALOG_ADMINS),
     ("PATCH", "/api/admin/products/{product_id}"): (_update_product, CATALOG_ADMINS),
     ("DELETE", "/api/admin/products/{product_id}"): (_delete_product, CATALOG_ADMINS),
+    ("GET", "/api/admin/products/{product_id}/variants"): (_list_variants, CATALOG_ADMINS),
+    ("POST", "/api/admin/products/{product_id}/variants"): (_add_variant, CATALOG_ADMINS),
+    ("PATCH", "/api/admin/products/{product_id}/variants/{variant_id}"): (
+        _update_variant,
+        CATALOG_ADMINS,
+    ),
+    ("DELETE", "/api/admin/products/{product_id}/variants/{variant_id}"): (
+        _delete_variant,
+        CATALOG_ADMINS,
+    ),
     ("GET", "/api/admin/inventory/{sku}"): (_get_stock, CATALOG_ADMINS),
     ("PATCH", "/api/admin/inventory/{sku}/stock"): (_change_stock, CATALOG_ADMINS),
     ("GET", "/api/admin/warehouses"): (fixed("GET", "/api/admin/warehouses"), CATALOG_ADMINS),

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Response
 
 from api.deps import Cache, Session, Sessions
 from api.problems import responses
-from commerce.catalog import service
+from commerce.catalog import service, variants
 from commerce.catalog.schemas import (
     BrandOut,
     CategoryOut,
@@ -17,6 +17,9 @@ from commerce.catalog.schemas import (
     ProductIn,
     ProductOut,
     ProductPatch,
+    VariantIn,
+    VariantOut,
+    VariantPatch,
 )
 
 router = APIRouter(tags=["catalog"])
@@ -87,4 +90,48 @@ async def update_product(
 )
 async def delete_product(product_id: uuid.UUID, session: Session) -> Response:
     await service.delete_product(session, product_id)
+    return Response(status_code=204)
+
+
+@router.get(
+    "/api/admin/products/{product_id}/variants",
+    response_model=list[VariantOut],
+    responses={**ADMIN_ERRORS, **responses(404)},
+)
+async def list_variants(product_id: uuid.UUID, session: Session) -> list[VariantOut]:
+    return await variants.list_variants(session, product_id)
+
+
+@router.post(
+    "/api/admin/products/{product_id}/variants",
+    status_code=201,
+    response_model=VariantOut,
+    responses={**ADMIN_ERRORS, **responses(404, 409)},
+)
+async def add_variant(product_id: uuid.UUID, data: VariantIn, session: Session) -> VariantOut:
+    """A new variant: its own SKU and a value for each of the product's options."""
+    return await variants.add_variant(session, product_id, data)
+
+
+@router.patch(
+    "/api/admin/products/{product_id}/variants/{variant_id}",
+    response_model=VariantOut,
+    responses={**ADMIN_ERRORS, **responses(404, 409)},
+)
+async def update_variant(
+    product_id: uuid.UUID, variant_id: uuid.UUID, patch: VariantPatch, session: Session
+) -> VariantOut:
+    return await variants.update_variant(session, product_id, variant_id, patch)
+
+
+@router.delete(
+    "/api/admin/products/{product_id}/variants/{variant_id}",
+    status_code=204,
+    responses={**ADMIN_ERRORS, **responses(404, 409)},
+)
+async def delete_variant(
+    product_id: uuid.UUID, variant_id: uuid.UUID, session: Session
+) -> Response:
+    """Retire a variant without stock on hand; the product's last variant stays."""
+    await variants.delete_variant(session, product_id, variant_id)
     return Response(status_code=204)

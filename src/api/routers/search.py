@@ -22,6 +22,8 @@ PriceBound = Annotated[
     WithJsonSchema({"type": "number", "minimum": 0, "maximum": 1_000_000_000}),
 ]
 BrandName = Annotated[str, StringConstraints(min_length=1, max_length=120)]
+#: `size:M`: a variant option and a value; repeat for more (OR within an option, AND across).
+OptionFilter = Annotated[str, StringConstraints(pattern=r"^[^:=|]{1,32}:[^=|]{1,64}$")]
 
 SEARCH_SECONDS = Histogram(
     "storefront_search_duration_seconds",
@@ -39,11 +41,16 @@ async def search_products(
     price_min: PriceBound | None = None,
     price_max: PriceBound | None = None,
     in_stock: bool | None = None,
+    option: Annotated[list[OptionFilter] | None, Query(max_length=20)] = None,
     sort: Sort = Sort.relevance,
     page: Annotated[int, Query(ge=1, le=500)] = 1,
     size: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> Response:
-    """Brand and category counts and price buckets are computed over the filtered set."""
+    """Brand, category and option counts and price buckets are computed over the filtered set.
+
+    `option=size:M&option=size:L&option=colour:blue`: products with a variant in size M or L
+    and blue; with `in_stock=true`, that variant must be in stock.
+    """
     query = ProductQuery(
         q=q,
         brands=tuple(brand or ()),
@@ -51,6 +58,7 @@ async def search_products(
         price_min=price_min,
         price_max=price_max,
         in_stock=in_stock,
+        options=option_filters(option or []),
         sort=sort,
         page=page,
         size=size,
@@ -59,3 +67,13 @@ async def search_products(
         # JSON straight from the cache: validating and re-serialising it would cost more
         # than the cache saves.
         return Response(await results.search_json(query), media_type="application/json")
+
+
+def option_filters(given: list[str]) -> dict[str, tuple[str, ...]]:
+    """`["size:M", "size:L"]` -> `{"size": ("L", "M")}`: names case-folded, sorted (one
+    cache key per filter, whatever order a client sends)."""
+    values: dict[str, set[str]] = {}
+    for pair in given:
+        name, _, value = pair.partition(":")
+        values.setdefault(name.strip().casefold(), set()).add(value.strip())
+    return {name: tuple(sorted(values[name])) for name in sorted(values)}

@@ -6,7 +6,18 @@ import uuid
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Integer, Numeric, String, Text, func
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    func,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -46,6 +57,8 @@ class Product(Base):
     currency: Mapped[str] = mapped_column(String(3), default="USD")
     rating: Mapped[float] = mapped_column(default=0.0)
     attributes: Mapped[dict[str, str]] = mapped_column(JSONB, default=dict)
+    #: Option names its variants choose values for (e.g. size, colour); none: one variant.
+    options: Mapped[list[str]] = mapped_column(JSONB, default=list, server_default="[]")
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), index=True
     )
@@ -57,3 +70,37 @@ class Product(Base):
 
     brand: Mapped[Brand] = relationship(lazy="raise")
     category: Mapped[Category] = relationship(lazy="raise")
+
+
+class Variant(Base):
+    """What is stocked and sold: a product in one combination of its options, with its SKU."""
+
+    __tablename__ = "product_variants"
+    __table_args__ = (
+        Index(
+            "uq_product_variants_live_sku",
+            "sku",
+            unique=True,
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
+        Index(
+            "uq_product_variants_live_options",
+            "product_id",
+            "option_key",
+            unique=True,
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    product_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("products.id"), index=True)
+    sku: Mapped[str] = mapped_column(String(64))
+    #: Option name -> value, one per name the product declares.
+    option_values: Mapped[dict[str, str]] = mapped_column(JSONB, default=dict)
+    #: The option values in one canonical, case-folded string: what "the same combination" means.
+    option_key: Mapped[str] = mapped_column(String(600), default="")
+    #: Overrides the product's price when set.
+    price: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

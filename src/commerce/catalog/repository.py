@@ -11,19 +11,12 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import contains_eager
 
-from commerce.catalog.models import Brand, Category, Product
+from commerce.catalog.models import Brand, Category, Product, Variant
 from commerce.inventory.models import StockLevel
 
 
 def slugify(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:80] or "brand"
-
-
-def _available() -> Select[uuid.UUID, int]:
-    return select(
-        StockLevel.product_id,
-        func.coalesce(func.sum(StockLevel.on_hand - StockLevel.reserved), 0).label("available"),
-    ).group_by(StockLevel.product_id)
 
 
 class CatalogRepository:
@@ -45,14 +38,13 @@ class CatalogRepository:
         return (await self.session.scalars(query)).one_or_none()
 
     async def snapshot_rows(self, product_ids: Sequence[uuid.UUID]) -> Sequence[RowMapping]:
-        """Products' fields with their brand, category and availability, deleted ones included.
+        """Products' fields with their brand and category, deleted ones included.
 
         Plain rows, not ORM objects: projections read thousands a second, and building
         mapped instances for them cost more than the query.
         """
         # Array parameters: IN lists of hundreds of UUIDs cost more to compile than to run.
         ids = bindparam("ids", list(product_ids), type_=ARRAY(Uuid()))
-        available = _available().where(StockLevel.product_id == any_(ids)).subquery()
         query = (
             select(
                 *Product.__table__.c,
@@ -61,21 +53,79 @@ class CatalogRepository:
                 Category.slug.label("category"),
                 Category.path.label("category_path"),
                 Product.deleted_at.is_not(None).label("deleted"),
-                func.coalesce(available.c.available, 0).label("available"),
             )
             .join(Brand, Brand.id == Product.brand_id)
             .join(Category, Category.id == Product.category_id)
-            .outerjoin(available, available.c.product_id == Product.id)
             .where(Product.id == any_(ids))
         )
         return (await self.session.execute(query)).mappings().all()
 
-    async def sku_taken(self, sku: str) -> bool:
-        return (await self.session.scalar(select(Product.id).where(Product.sku == sku))) is not None
+    async def variant_rows(self, product_ids: Sequence[uuid.UUID]) -> Sequence[RowMapping]:
+        """Live variants of products, in order, named as VariantSnapshot's fields, with
+        `product_id` and `available` (units on hand and not reserved, over all warehouses)."""
+        ids = bindparam("variant_product_ids", list(product_ids), type_=ARRAY(Uuid()))
+        available = (
+            select(
+                StockLevel.variant_id,
+                func.sum(StockLevel.on_hand - StockLevel.reserved).label("available"),
+            )
+            .where(StockLevel.product_id == any_(ids))
+            .group_by(StockLevel.variant_id)
+            .subquery()
+        )
+        query = (
+            select(
+                Variant.id,
+                Variant.product_id,
+                Variant.sku,
+                Variant.option_values.label("options"),
+                Variant.price,
+                func.coalesce(available.c.available, 0).label("available"),
+            )
+            .outerjoin(available, available.c.variant_id == Variant.id)
+            .where(Variant.product_id == any_(ids), Variant.deleted_at.is_(None))
+            .order_by(Variant.product_id, Variant.position, Variant.created_at, Variant.id)
+        )
+        rows: Sequence[RowMapping] = (await self.session.execute(query)).mappings().all()
+        return rows
 
-    async def availability(self, product_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, int]:
-        subquery = _available().where(StockLevel.product_id.in_(product_ids))
-        return {row.product_id: int(row.available) for row in await self.session.execute(subquery)}
+    async def variant(
+        self, product_id: uuid.UUID, variant_id: uuid.UUID, *, for_update: bool = False
+    ) -> Variant | None:
+        query = select(Variant).where(
+            Variant.id == variant_id,
+            Variant.product_id == product_id,
+            Variant.deleted_at.is_(None),
+        )
+        if for_update:
+            query = query.with_for_update()
+        return await self.session.scalar(query)
+
+    async def live_variant_count(self, product_id: uuid.UUID) -> int:
+        query = select(func.count()).where(
+            Variant.product_id == product_id, Variant.deleted_at.is_(None)
+        )
+        return int(await self.session.scalar(query) or 0)
+
+    async def on_hand(self, variant_id: uuid.UUID) -> int:
+        query = select(func.coalesce(func.sum(StockLevel.on_hand), 0)).where(
+            StockLevel.variant_id == variant_id
+        )
+        return int(await self.session.scalar(query) or 0)
+
+    async def next_position(self, product_id: uuid.UUID) -> int:
+        query = select(func.coalesce(func.max(Variant.position), -1) + 1).where(
+            Variant.product_id == product_id
+        )
+        return int(await self.session.scalar(query) or 0)
+
+    async def sku_taken(self, sku: str) -> bool:
+        """Whether a product or a live variant has this SKU."""
+        product = await self.session.scalar(select(Product.id).where(Product.sku == sku))
+        variant = await self.session.scalar(
+            select(Variant.id).where(Variant.sku == sku, Variant.deleted_at.is_(None))
+        )
+        return product is not None or variant is not None
 
     async def brand_by_name(self, name: str) -> Brand:
         """The brand with this name's slug, created on first use."""

@@ -51,6 +51,20 @@ Attributes = Annotated[
 ]
 
 
+#: Option names and values: no separators the search index and the option key use.
+OptionText = r"^[^\x00=;|]*[^\x00=;|\s][^\x00=;|]*$"
+OptionName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32, pattern=OptionText)
+]
+OptionValue = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=OptionText)
+]
+#: At most three options per product (size, colour, material …), as most shops allow.
+MAX_OPTIONS = 3
+MAX_VARIANTS = 250
+OptionValues = Annotated[dict[OptionName, OptionValue], Field(max_length=MAX_OPTIONS)]
+
+
 class _Input(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -62,7 +76,26 @@ class _Input(BaseModel):
         return value
 
 
+class VariantIn(_Input):
+    """A variant: its own SKU, a value for each of the product's options, maybe its own price."""
+
+    sku: Sku
+    options: OptionValues = Field(default_factory=dict)
+    price: Price | None = None
+
+
+class VariantPatch(_Input):
+    """Fields to change; `"price": null` removes the override (the product's price applies)."""
+
+    sku: Sku | None = None
+    options: OptionValues | None = None
+    price: Price | None = None
+
+
 class ProductIn(_Input):
+    """A product. With `options` (e.g. ["size"]) it needs `variants`, each with its own SKU
+    and a value for every option; without, it has one variant with the product's SKU."""
+
     sku: Sku
     name: Name
     description: Description = ""
@@ -71,6 +104,19 @@ class ProductIn(_Input):
     price: Price
     rating: Rating = 0.0
     attributes: Attributes = Field(default_factory=dict)
+    options: Annotated[list[OptionName], Field(max_length=MAX_OPTIONS)] = Field(
+        default_factory=list
+    )
+    variants: Annotated[list[VariantIn], Field(max_length=MAX_VARIANTS)] = Field(
+        default_factory=list
+    )
+
+    @field_validator("options")
+    @classmethod
+    def _distinct_options(cls, value: list[str]) -> list[str]:
+        if len({name.casefold() for name in value}) != len(value):
+            raise ValueError("option names must be distinct")
+        return value
 
 
 class ProductPatch(_Input):
@@ -81,6 +127,18 @@ class ProductPatch(_Input):
     price: Price | None = None
     rating: Rating | None = None
     attributes: Attributes | None = None
+
+
+class VariantOut(BaseModel):
+    id: uuid.UUID
+    sku: str
+    options: dict[str, str]
+    #: What it sells for: its own price, or the product's.
+    price: Decimal
+    #: Its own price, if it has one.
+    price_override: Decimal | None
+    available: int
+    in_stock: bool
 
 
 class ProductOut(BaseModel):
@@ -95,11 +153,14 @@ class ProductOut(BaseModel):
     currency: str
     rating: float
     attributes: dict[str, str]
+    #: Available units over every variant; in stock if any variant is.
     available: int
     in_stock: bool
     created_at: datetime
     updated_at: datetime
     version: int
+    options: list[str]
+    variants: list[VariantOut]
 
 
 class BrandOut(BaseModel):

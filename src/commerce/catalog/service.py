@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import uuid
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from commerce.catalog.cache import CatalogCache
-from commerce.catalog.errors import CategoryNotFound, ProductNotFound, SkuTaken, UnknownCategory
-from commerce.catalog.models import Category, Product
+from commerce.catalog.errors import (
+    CategoryNotFound,
+    OptionsMismatch,
+    ProductNotFound,
+    SkuTaken,
+    UnknownCategory,
+    VariantExists,
+    VariantsRequired,
+)
+from commerce.catalog.models import Category, Product, Variant
 from commerce.catalog.repository import CatalogRepository
 from commerce.catalog.schemas import (
     BrandOut,
@@ -18,14 +29,16 @@ from commerce.catalog.schemas import (
     ProductIn,
     ProductOut,
     ProductPatch,
+    VariantIn,
+    VariantOut,
 )
 from commerce.db import flush_unique
-from commerce.events import ProductSnapshot
+from commerce.events import ProductSnapshot, VariantSnapshot
 from commerce.outbox import add_event
 
 
-def snapshot(product: Product) -> ProductSnapshot:
-    """The event payload for a product as it now stands."""
+def snapshot(product: Product, variants: Sequence[VariantSnapshot]) -> ProductSnapshot:
+    """The event payload for a product as it now stands, with its live variants."""
     return ProductSnapshot(
         id=product.id,
         sku=product.sku,
@@ -41,16 +54,49 @@ def snapshot(product: Product) -> ProductSnapshot:
         created_at=product.created_at,
         version=product.version,
         deleted=product.deleted_at is not None,
+        options=list(product.options),
+        variants=list(variants),
     )
 
 
-def to_out(product: Product, available: int) -> ProductOut:
-    return ProductOut(
-        **snapshot(product).model_dump(exclude={"deleted"}),
+def variant_out(variant: VariantSnapshot, product_price: Decimal, available: int) -> VariantOut:
+    return VariantOut(
+        id=variant.id,
+        sku=variant.sku,
+        options=variant.options,
+        price=variant.price_or(product_price),
+        price_override=variant.price,
         available=available,
         in_stock=available > 0,
+    )
+
+
+def to_out(product: Product, stock: Stocked) -> ProductOut:
+    variants, available = stock
+    total = sum(available.get(v.id, 0) for v in variants)
+    return ProductOut(
+        **snapshot(product, variants).model_dump(exclude={"deleted", "variants"}),
+        variants=[variant_out(v, product.price, available.get(v.id, 0)) for v in variants],
+        available=total,
+        in_stock=total > 0,
         updated_at=product.updated_at,
     )
+
+
+#: A product's live variants and the available units of each (by variant id).
+Stocked = tuple[list[VariantSnapshot], dict[uuid.UUID, int]]
+
+
+async def stocked_variants(
+    session: AsyncSession, product_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, Stocked]:
+    """Each product's live variants, in order, with what each has available."""
+    found: dict[uuid.UUID, Stocked] = {pid: ([], {}) for pid in product_ids}
+    for row in await CatalogRepository(session).variant_rows(product_ids):
+        variants, available = found[row["product_id"]]
+        variants.append(VariantSnapshot.model_validate(row))
+        available[row["id"]] = int(row["available"])
+    return found
 
 
 async def _category(repo: CatalogRepository, slug: str) -> Category:
@@ -60,15 +106,60 @@ async def _category(repo: CatalogRepository, slug: str) -> Category:
     return category
 
 
-def _emit(session: AsyncSession, product: Product, event_type: str) -> None:
-    add_event(session, event_type, product.id, product.version, snapshot(product))
+async def emit(session: AsyncSession, product: Product, event_type: str) -> Stocked:
+    """Announce the product as it now stands (variants included); returns its stock."""
+    stock = (await stocked_variants(session, [product.id]))[product.id]
+    add_event(session, event_type, product.id, product.version, snapshot(product, stock[0]))
+    return stock
+
+
+SKU_CONFLICTS = ("uq_products_sku", "uq_product_variants_live_sku")
+
+
+def check_options(declared: Sequence[str], given: Mapping[str, str]) -> None:
+    if {name.casefold() for name in given} != {name.casefold() for name in declared} or len(
+        given
+    ) != len(declared):
+        raise OptionsMismatch(list(declared), dict(given))
+
+
+def option_key(values: Mapping[str, str]) -> str:
+    """The canonical form of a combination: what makes two variants "the same"."""
+    pairs = sorted((name.casefold(), value.casefold()) for name, value in values.items())
+    return ";".join(f"{name}={value}" for name, value in pairs)
+
+
+def new_variant(product: Product, data: VariantIn, position: int) -> Variant:
+    check_options(product.options, data.options)
+    return Variant(
+        id=uuid.uuid4(),
+        product_id=product.id,
+        sku=data.sku,
+        option_values=dict(data.options),
+        option_key=option_key(data.options),
+        price=data.price,
+        position=position,
+        created_at=datetime.now(UTC),
+    )
+
+
+def repeated(items: Sequence[str]) -> str | None:
+    """The first item given more than once, if any."""
+    return next((item for item, count in Counter(items).items() if count > 1), None)
 
 
 async def create_product(session: AsyncSession, data: ProductIn) -> ProductOut:
-    """Add a product to the catalog and announce product.created."""
+    """Add a product and its variants (one default variant without options); announce it."""
     repo = CatalogRepository(session)
-    if await repo.sku_taken(data.sku):
-        raise SkuTaken(data.sku)
+    if data.options and not data.variants:
+        raise VariantsRequired(data.options)
+    variants = data.variants or [VariantIn(sku=data.sku)]
+    skus = [variant.sku for variant in variants]
+    for sku in dict.fromkeys([data.sku, *skus]):
+        if await repo.sku_taken(sku):
+            raise SkuTaken(sku)
+    if twice := repeated(skus):
+        raise SkuTaken(twice)
     product = Product(
         id=uuid.uuid4(),
         sku=data.sku,
@@ -79,14 +170,19 @@ async def create_product(session: AsyncSession, data: ProductIn) -> ProductOut:
         price=data.price,
         rating=data.rating,
         attributes=data.attributes,
+        options=list(data.options),
         version=1,
         created_at=datetime.now(UTC),
         updated_at=datetime.now(UTC),
     )
     session.add(product)
     await flush_unique(session, {"uq_products_sku": SkuTaken(data.sku)})
-    _emit(session, product, "product.created")
-    return to_out(product, available=0)
+    rows = [new_variant(product, variant, position) for position, variant in enumerate(variants)]
+    if (twice := repeated([row.option_key for row in rows])) is not None:
+        raise VariantExists(next(r.option_values for r in rows if r.option_key == twice))
+    session.add_all(rows)
+    await flush_unique(session, {name: SkuTaken(data.sku) for name in SKU_CONFLICTS})
+    return to_out(product, await emit(session, product, "product.created"))
 
 
 async def update_product(
@@ -107,9 +203,7 @@ async def update_product(
     product.version += 1
     product.updated_at = datetime.now(UTC)
     await session.flush()
-    _emit(session, product, "product.updated")
-    available = (await repo.availability([product.id])).get(product.id, 0)
-    return to_out(product, available)
+    return to_out(product, await emit(session, product, "product.updated"))
 
 
 async def delete_product(session: AsyncSession, product_id: uuid.UUID) -> None:
@@ -121,7 +215,7 @@ async def delete_product(session: AsyncSession, product_id: uuid.UUID) -> None:
     product.deleted_at = datetime.now(UTC)
     product.version += 1
     await session.flush()
-    _emit(session, product, "product.deleted")
+    await emit(session, product, "product.deleted")
 
 
 async def get_product(session: AsyncSession, product_id: uuid.UUID) -> ProductOut:
@@ -130,8 +224,7 @@ async def get_product(session: AsyncSession, product_id: uuid.UUID) -> ProductOu
     product = await repo.get(product_id)
     if product is None:
         raise ProductNotFound(product_id)
-    available = (await repo.availability([product.id])).get(product.id, 0)
-    return to_out(product, available)
+    return to_out(product, (await stocked_variants(session, [product.id]))[product.id])
 
 
 async def list_products(
@@ -148,8 +241,8 @@ async def list_products(
     products, total = await repo.page(
         category_path=category_path, brand_slug=brand, offset=(page - 1) * size, limit=size
     )
-    available = await repo.availability([p.id for p in products])
-    items = [to_out(p, available.get(p.id, 0)) for p in products]
+    stock = await stocked_variants(session, [p.id for p in products])
+    items = [to_out(p, stock[p.id]) for p in products]
     return Page[ProductOut](items=items, total=total, page=page, size=size)
 
 
@@ -200,7 +293,15 @@ async def list_categories(session: AsyncSession) -> list[CategoryOut]:
 
 async def current_products(
     session: AsyncSession, product_ids: list[uuid.UUID]
-) -> dict[uuid.UUID, tuple[ProductSnapshot, int]]:
-    """Current state and availability of products, deleted ones included: for projections."""
+) -> dict[uuid.UUID, tuple[ProductSnapshot, dict[uuid.UUID, int]]]:
+    """Current state of products with their live variants and each variant's available
+    units, deleted products included: for projections."""
     rows = await CatalogRepository(session).snapshot_rows(product_ids)
-    return {row["id"]: (ProductSnapshot.model_validate(row), int(row["available"])) for row in rows}
+    stock = await stocked_variants(session, [row["id"] for row in rows])
+    return {
+        row["id"]: (
+            ProductSnapshot.model_validate({**row, "variants": stock[row["id"]][0]}),
+            stock[row["id"]][1],
+        )
+        for row in rows
+    }

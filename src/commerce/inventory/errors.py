@@ -3,7 +3,7 @@ from commerce.errors import Conflict, InvalidInput, NotFound
 
 class SkuNotFound(NotFound):
     def __init__(self, sku: str) -> None:
-        super().__init__(f"No product with SKU {sku!r}.", sku=sku)
+        super().__init__(f"No product variant with SKU {sku!r}.", sku=sku)
 
 
 class UnknownWarehouse(InvalidInput):

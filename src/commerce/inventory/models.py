@@ -1,4 +1,4 @@
-"""Inventory tables: warehouses, stock per SKU and warehouse, and the movement ledger."""
+"""Inventory tables: warehouses, stock per variant SKU and warehouse, and the movement ledger."""
 
 from __future__ import annotations
 
@@ -26,8 +26,12 @@ class StockLevel(Base):
         CheckConstraint("reserved >= 0 AND reserved <= on_hand", name="reserved_within_on_hand"),
     )
 
-    product_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("products.id"), primary_key=True)
+    variant_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("product_variants.id"), primary_key=True
+    )
     warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id"), primary_key=True)
+    #: The variant's product, kept here so a product's availability is one indexed sum.
+    product_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("products.id"), index=True)
     on_hand: Mapped[int] = mapped_column(Integer, default=0)
     reserved: Mapped[int] = mapped_column(Integer, default=0)
 
@@ -39,6 +43,7 @@ class StockMovement(Base):
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
     product_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("products.id"), index=True)
+    variant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("product_variants.id"), index=True)
     warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id"))
     delta: Mapped[int] = mapped_column(Integer)
     on_hand_after: Mapped[int] = mapped_column(Integer)

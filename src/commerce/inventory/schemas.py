@@ -61,6 +61,7 @@ class WarehouseStock(BaseModel):
 
 class StockOut(BaseModel):
     product_id: uuid.UUID
+    variant_id: uuid.UUID
     sku: str
     available: int
     warehouses: list[WarehouseStock]

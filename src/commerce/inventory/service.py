@@ -1,4 +1,4 @@
-"""Inventory use cases: stock per SKU and warehouse, with a ledger row for every change."""
+"""Inventory use cases: stock per variant SKU and warehouse, a ledger row for every change."""
 
 from __future__ import annotations
 
@@ -15,13 +15,14 @@ from commerce.outbox import add_event
 async def adjust_stock(session: AsyncSession, sku: str, change: StockChange) -> StockOut:
     """Set or adjust one warehouse's on-hand stock; never below what is reserved or zero."""
     repo = InventoryRepository(session)
-    product_id = await repo.product_id_for_sku(sku)
-    if product_id is None:
+    found = await repo.variant_for_sku(sku)
+    if found is None:
         raise SkuNotFound(sku)
+    product_id, variant_id = found
     warehouse = await repo.warehouse(change.warehouse)
     if warehouse is None:
         raise UnknownWarehouse(change.warehouse)
-    level = await repo.lock_level(product_id, warehouse.id)
+    level = await repo.lock_level(product_id, variant_id, warehouse.id)
     target = change.quantity if change.quantity is not None else level.on_hand + (change.delta or 0)
     if target < level.reserved:
         raise NegativeStock(sku, level.on_hand, level.reserved, target)
@@ -29,6 +30,7 @@ async def adjust_stock(session: AsyncSession, sku: str, change: StockChange) -> 
     level.on_hand = target
     movement = StockMovement(
         product_id=product_id,
+        variant_id=variant_id,
         warehouse_id=warehouse.id,
         delta=delta,
         on_hand_after=target,
@@ -40,6 +42,7 @@ async def adjust_stock(session: AsyncSession, sku: str, change: StockChange) -> 
     event = StockAdjusted(
         movement_id=movement.id,
         product_id=product_id,
+        variant_id=variant_id,
         sku=sku,
         warehouse=warehouse.code,
         delta=delta,
@@ -52,11 +55,12 @@ async def adjust_stock(session: AsyncSession, sku: str, change: StockChange) -> 
 
 
 async def stock_of(session: AsyncSession, sku: str) -> StockOut:
-    """A SKU's stock in every warehouse that has held it."""
+    """A variant SKU's stock in every warehouse that has held it."""
     repo = InventoryRepository(session)
-    product_id = await repo.product_id_for_sku(sku)
-    if product_id is None:
+    found = await repo.variant_for_sku(sku)
+    if found is None:
         raise SkuNotFound(sku)
+    product_id, variant_id = found
     levels = [
         WarehouseStock(
             warehouse=code,
@@ -64,10 +68,11 @@ async def stock_of(session: AsyncSession, sku: str) -> StockOut:
             reserved=level.reserved,
             available=level.on_hand - level.reserved,
         )
-        for level, code in await repo.levels(product_id)
+        for level, code in await repo.levels(variant_id)
     ]
     return StockOut(
         product_id=product_id,
+        variant_id=variant_id,
         sku=sku,
         available=sum(w.available for w in levels),
         warehouses=levels,

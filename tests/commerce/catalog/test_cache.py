@@ -34,6 +34,8 @@ def product(product_id: uuid.UUID, available: int) -> ProductOut:
         created_at=now,
         updated_at=now,
         version=1,
+        options=[],
+        variants=[],
     )
 
 
