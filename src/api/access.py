@@ -56,6 +56,8 @@ POLICY: dict[Route, Requirement] = {
     ("POST", "/api/admin/products"): Permission.MANAGE_PRODUCTS,
     ("PATCH", "/api/admin/products/{product_id}"): Permission.MANAGE_PRODUCTS,
     ("DELETE", "/api/admin/products/{product_id}"): Permission.MANAGE_PRODUCTS,
+    ("POST", "/api/admin/imports"): Permission.MANAGE_PRODUCTS,
+    ("GET", "/api/admin/imports/{job_id}"): Permission.MANAGE_PRODUCTS,
     ("GET", "/api/admin/products/{product_id}/variants"): Permission.MANAGE_PRODUCTS,
     ("POST", "/api/admin/products/{product_id}/variants"): Permission.MANAGE_PRODUCTS,
     ("PATCH", "/api/admin/products/{product_id}/variants/{variant_id}"): (

@@ -21,7 +21,7 @@ from api.access import (
 )
 from api.methods import AllowedMethods
 from api.observability import RequestObservability
-from api.routers import catalog, identity, inventory, operations, search
+from api.routers import catalog, identity, imports, inventory, operations, search
 from api.text_guard import reject_nul_characters
 from storefront import wiring
 from storefront.settings import Settings
@@ -66,6 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         catalog.router,
         search.router,
         inventory.router,
+        imports.router,
         identity.auth,
         identity.admin,
     ):

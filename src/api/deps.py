@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from commerce.catalog.cache import CatalogCache
@@ -49,6 +50,11 @@ async def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+async def redis_client(request: Request) -> Redis:
+    redis: Redis = request.app.state.redis
+    return redis
+
+
 async def session_factory(request: Request) -> async_sessionmaker[AsyncSession]:
     """For reads that may not need the database at all (a cache hit opens no session)."""
     sessions: async_sessionmaker[AsyncSession] = request.app.state.sessions
@@ -62,3 +68,4 @@ ClientAddress = Annotated[str, Depends(client_address)]
 Search = Annotated[SearchBackend, Depends(search_backend)]
 SearchResults = Annotated[SearchResultCache, Depends(search_results)]
 Cache = Annotated[CatalogCache, Depends(catalog_cache)]
+RedisClient = Annotated[Redis, Depends(redis_client)]

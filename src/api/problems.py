@@ -31,6 +31,9 @@ class Problem(BaseModel):
     errors: list[dict[str, Any]] | None = None
 
 
+RESERVED = frozenset({"type", "title", "status", "detail", "instance"})
+
+
 def problem(
     request: Request,
     status: int,
@@ -60,7 +63,12 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, error: DomainError) -> JSONResponse:
-        return problem(request, error.status, error.title, error.detail, headers=error.headers())
+        # Extension members say what the client can act on (RFC 9457 §3.2): the SKU taken,
+        # the rows of a file that failed, what is on hand.
+        extra = {k: v for k, v in error.extra.items() if k not in RESERVED}
+        return problem(
+            request, error.status, error.title, error.detail, headers=error.headers(), **extra
+        )
 
     # FastAPI's request validation and our own models (e.g. ProductQuery) fail alike.
     @app.exception_handler(RequestValidationError)

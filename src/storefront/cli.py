@@ -319,5 +319,42 @@ def create_admin(
     console.print(f"Created SUPER_ADMIN {email}.")
 
 
+import_app = typer.Typer(help="Bulk imports.", no_args_is_help=True)
+app.add_typer(import_app, name="import")
+
+
+@import_app.command("products")
+def import_products_command(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+) -> None:
+    """Import products and variants from CSV (see samples/products.csv): every row is checked
+    first and nothing is written if any is bad; then upserts by SKU, in batches."""
+    from commerce.catalog.imports import ImportRejected, import_products
+    from commerce.db import create_engine, session_factory
+
+    async def run() -> dict[str, int]:
+        engine = create_engine(Settings().require("database_url"))
+        try:
+            with Progress(console=console) as progress:
+                task = progress.add_task(f"Importing {file.name}", total=None)
+                report = await import_products(
+                    session_factory(engine),
+                    file.read_bytes(),
+                    lambda done, total: progress.update(task, completed=done, total=total),
+                )
+            return report.as_dict()
+        finally:
+            await engine.dispose()
+
+    try:
+        report = asyncio.run(run())
+    except ImportRejected as rejected:
+        console.print(f"[red]{rejected.detail}[/]")
+        for error in rejected.extra["errors"]:
+            console.print(f"  line {error['line']}, {error['column'] or 'file'}: {error['reason']}")
+        raise typer.Exit(1) from rejected
+    console.print(", ".join(f"{name.replace('_', ' ')}: {n:,}" for name, n in report.items()))
+
+
 if __name__ == "__main__":
     app()

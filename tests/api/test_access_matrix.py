@@ -32,7 +32,7 @@ DASHBOARD_VIEWERS = frozenset({"STAFF", "ADMIN", "SUPER_ADMIN"})
 #: Requests come from another machine: a loopback caller may read /metrics unsigned.
 REMOTE = ("203.0.113.7", 50000)
 
-Request = tuple[str, str, dict[str, Any] | None]
+Request = tuple[str, str, dict[str, Any] | bytes | None]
 
 
 @dataclass
@@ -196,6 +196,28 @@ async def _delete_variant(w: World) -> Request:
     return "DELETE", url, None
 
 
+def _catalog_file() -> bytes:
+    sku = f"IM-{uuid.uuid4().hex[:10]}"
+    return (
+        "product_sku,name,brand,category,price,variant_sku,stock\n"
+        f"{sku},Matrix Lamp,Acme,lighting,5.00,{sku},berlin=1\n"
+    ).encode()
+
+
+async def _import(w: World) -> Request:
+    return "POST", "/api/admin/imports", _catalog_file()
+
+
+async def _import_status(w: World) -> Request:
+    response = await w.client.post(
+        "/api/admin/imports",
+        content=_catalog_file(),
+        headers={**w.accounts["ADMIN"], "Content-Type": "text/csv"},
+    )
+    assert response.status_code == 202, response.text
+    return "GET", response.headers["Location"], None
+
+
 async def _get_stock(w: World) -> Request:
     return "GET", f"/api/admin/inventory/{(await w.product())['sku']}", None
 
@@ -235,6 +257,8 @@ MATRIX: dict[tuple[str, str], tuple[Build, frozenset[str]]] = {
     ("POST", "/api/admin/products"): (_create_product, CATALOG_ADMINS),
     ("PATCH", "/api/admin/products/{product_id}"): (_update_product, CATALOG_ADMINS),
     ("DELETE", "/api/admin/products/{product_id}"): (_delete_product, CATALOG_ADMINS),
+    ("POST", "/api/admin/imports"): (_import, CATALOG_ADMINS),
+    ("GET", "/api/admin/imports/{job_id}"): (_import_status, CATALOG_ADMINS),
     ("GET", "/api/admin/products/{product_id}/variants"): (_list_variants, CATALOG_ADMINS),
     ("POST", "/api/admin/products/{product_id}/variants"): (_add_variant, CATALOG_ADMINS),
     ("PATCH", "/api/admin/products/{product_id}/variants/{variant_id}"): (
@@ -284,7 +308,11 @@ async def test_route_answers_caller_as_expected(
         # A session of its own, so that logging out does not end the shared one.
         headers = await sign_in(client, f"{caller.lower().replace('_', '-')}@accounts.example.com")
 
-    response = await client.request(method, url, json=body, headers=headers)
+    if isinstance(body, bytes):  # a file upload
+        headers["Content-Type"] = "text/csv"
+        response = await client.request(method, url, content=body, headers=headers)
+    else:
+        response = await client.request(method, url, json=body, headers=headers)
 
     if caller in allowed:
         assert 200 <= response.status_code < 300, (route, caller, response.text)

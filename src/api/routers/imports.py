@@ -1,0 +1,65 @@
+"""Catalog imports: a CSV file checked row by row, then written in the background."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+
+from api.deps import RedisClient, Sessions
+from api.problems import responses
+from commerce.catalog import import_jobs
+from commerce.errors import DomainError
+
+router = APIRouter(tags=["catalog"])
+
+#: A catalog of 200,000 variants with long descriptions stays well below this.
+MAX_UPLOAD = 64 * 1024 * 1024
+
+
+class UnsupportedMediaType(DomainError):
+    status = 415
+    title = "Unsupported media type"
+
+
+class TooLarge(DomainError):
+    status = 413
+    title = "Content too large"
+
+
+@router.post(
+    "/api/admin/imports",
+    status_code=202,
+    responses=responses(401, 403, 413, 415, 422),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"text/csv": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
+)
+async def start_import(
+    request: Request, response: Response, sessions: Sessions, redis: RedisClient
+) -> dict[str, Any]:
+    """Upload a products CSV (`Content-Type: text/csv`; see samples/products.csv). Every row
+    is checked first: bad rows are a 422 naming each (line, column, reason) and nothing is
+    written. Otherwise 202 and a job to follow at the `Location` it gives."""
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type not in ("text/csv", "application/csv"):
+        raise UnsupportedMediaType("Send the file as the body with Content-Type: text/csv.")
+    if int(request.headers.get("content-length") or 0) > MAX_UPLOAD:
+        raise TooLarge(f"Files up to {MAX_UPLOAD // 2**20} MiB; split larger catalogs.")
+    data = await request.body()
+    if len(data) > MAX_UPLOAD:
+        raise TooLarge(f"Files up to {MAX_UPLOAD // 2**20} MiB; split larger catalogs.")
+    status = await import_jobs.start_import(sessions, redis, data)
+    response.headers["Location"] = f"/api/admin/imports/{status['id']}"
+    return status
+
+
+@router.get("/api/admin/imports/{job_id}", responses=responses(401, 403, 404, 422))
+async def import_status(job_id: uuid.UUID, redis: RedisClient) -> dict[str, Any]:
+    """running, succeeded (with what changed) or failed (the batches before stay written;
+    importing the file again finishes the job)."""
+    return await import_jobs.import_status(redis, job_id)
