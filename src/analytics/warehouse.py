@@ -28,8 +28,9 @@ MANIFEST = "manifest.json"
 class Manifest:
     generation: int = 0
     files: dict[str, list[str]] = field(default_factory=dict)
-    #: Outbox sequence numbers of the last batch written: the writer's idempotence record.
-    last_batch_seqs: list[int] = field(default_factory=list)
+    #: Outbox seqs written whose processed record the writer has not seen confirmed: the
+    #: last batch, and earlier ones not yet recorded (after a crash). Its idempotence record.
+    unconfirmed_seqs: list[int] = field(default_factory=list)
 
     @classmethod
     def load(cls, root: Path) -> Manifest:
@@ -37,7 +38,8 @@ class Manifest:
             raw = json.loads((root / MANIFEST).read_text())
         except FileNotFoundError:
             return cls()
-        return cls(raw["generation"], raw["files"], raw.get("last_batch_seqs", []))
+        seqs = raw.get("unconfirmed_seqs", raw.get("last_batch_seqs", []))
+        return cls(raw["generation"], raw["files"], seqs)
 
 
 def _fsync_write(path: Path, data: bytes) -> None:
@@ -90,7 +92,7 @@ class ParquetWarehouse:
             {
                 "generation": manifest.generation,
                 "files": manifest.files,
-                "last_batch_seqs": manifest.last_batch_seqs,
+                "unconfirmed_seqs": manifest.unconfirmed_seqs,
             }
         ).encode()
         temporary = self.root / f".{MANIFEST}.{uuid.uuid4().hex}"

@@ -124,7 +124,7 @@ def worker_parts(settings: Settings) -> WorkerParts:
     consumers = handlers.bind(
         {
             SEARCH: search_projection(sessions, parts.search),
-            WAREHOUSE: warehouse_writer(warehouse),
+            WAREHOUSE: warehouse_writer(warehouse, sessions),
             CATALOG_CACHE: cache_invalidation(parts.catalog_cache),
             PERMISSIONS: role_permission_cache(IdentityCache(parts.redis)),
         },

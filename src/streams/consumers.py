@@ -67,22 +67,30 @@ class Consumer:
             raise ValueError(f"consumer {self.name} needs exactly one of apply or step")
 
 
-async def unseen(
-    session: AsyncSession, consumer: str, events: Sequence[Envelope]
-) -> list[Envelope]:
-    """The events of a batch this consumer has not applied yet, once each, in order."""
+async def unapplied(session: AsyncSession, consumer: str, seqs: Sequence[int]) -> set[int]:
+    """Which of `seqs` this consumer has not recorded as applied (nor passed by checkpoint)."""
+    if not seqs:
+        return set()
     checkpoint = (
         await session.scalar(
             select(ProjectionCheckpoint.seq).where(ProjectionCheckpoint.consumer == consumer)
         )
         or 0
     )
-    seqs = [e.seq for e in events if e.seq is not None and e.seq > checkpoint]
+    above = [seq for seq in seqs if seq > checkpoint]
     # One array parameter: an IN list of a thousand seqs costs more to compile than to run.
-    done = set(await session.scalars(DONE, {"consumer": consumer, "seqs": seqs}))
+    done = set(await session.scalars(DONE, {"consumer": consumer, "seqs": above}))
+    return {seq for seq in above if seq not in done}
+
+
+async def unseen(
+    session: AsyncSession, consumer: str, events: Sequence[Envelope]
+) -> list[Envelope]:
+    """The events of a batch this consumer has not applied yet, once each, in order."""
+    pending = await unapplied(session, consumer, [e.seq for e in events if e.seq is not None])
     fresh: dict[int, Envelope] = {}
     for event in events:
-        if event.seq is not None and event.seq > checkpoint and event.seq not in done:
+        if event.seq in pending:
             fresh.setdefault(event.seq, event)
     return list(fresh.values())
 

@@ -19,7 +19,7 @@ from commerce.events import Envelope, RoleChanged
 from commerce.identity.store import IdentityCache
 from search.backend import SearchBackend
 from search.indexing import affected_products, index_changes
-from streams.consumers import Consumer
+from streams.consumers import Consumer, unapplied
 
 SEARCH, WAREHOUSE, CATALOG_CACHE, PERMISSIONS = "search", "warehouse", "cache", "permissions"
 
@@ -47,21 +47,30 @@ def cache_invalidation(cache: CatalogCache) -> Consumer:
     return Consumer(CATALOG_CACHE, apply=apply)
 
 
-def warehouse_writer(warehouse: ParquetWarehouse) -> Consumer:
+def warehouse_writer(
+    warehouse: ParquetWarehouse,
+    sessions: async_sessionmaker[AsyncSession],
+    name: str = WAREHOUSE,
+) -> Consumer:
     """Appends dimension versions and facts to the Parquet warehouse.
 
-    Events of the last batch written are skipped, not written again: the worker may have died
-    after the manifest named them and before they were recorded as processed.
+    Events the manifest names as written are skipped, not written again: the worker may have
+    died after writing them and before recording them as processed. The broker may hand them
+    back spread over several batches, so seqs stay in the manifest until PostgreSQL shows
+    them recorded (or passed by the checkpoint), not just until the next batch.
     """
 
     async def apply(events: list[Envelope]) -> None:
-        written = set(warehouse.manifest.last_batch_seqs)
+        written = set(warehouse.manifest.unconfirmed_seqs)
         fresh = [e for e in events if e.seq not in written]
-        if fresh:
-            seqs = [e.seq for e in fresh if e.seq is not None]
-            await asyncio.to_thread(warehouse.append, warehouse_rows(fresh), seqs)
+        if not fresh:
+            return
+        async with sessions() as session:
+            still = await unapplied(session, name, sorted(written))
+        seqs = [e.seq for e in fresh if e.seq is not None] + sorted(still)
+        await asyncio.to_thread(warehouse.append, warehouse_rows(fresh), seqs)
 
-    return Consumer(WAREHOUSE, apply=apply)
+    return Consumer(name, apply=apply)
 
 
 def role_permission_cache(cache: IdentityCache) -> Consumer:

@@ -72,7 +72,7 @@ def test_batches_are_visible_whole_and_keep_types(tmp_path: Path) -> None:
     with open_warehouse(tmp_path) as warehouse:
         total, price = warehouse.execute("SELECT count(*), sum(price) FROM dim_product").fetchone()
     assert (total, price) == (6, Decimal("59.94"))
-    assert ParquetWarehouse(tmp_path).manifest.last_batch_seqs == [3, 4, 5]
+    assert ParquetWarehouse(tmp_path).manifest.unconfirmed_seqs == [3, 4, 5]
 
 
 def test_unlisted_files_are_invisible(tmp_path: Path) -> None:

@@ -4,19 +4,23 @@ projections skip what they applied, and the handler table binds consumers to top
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import uuid
 from collections import Counter
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from analytics.warehouse import ParquetWarehouse, open_warehouse
 from commerce.catalog.models import Brand
-from commerce.events import Envelope
+from commerce.events import Envelope, StockAdjusted
 from commerce.outbox import ProcessedEvent
 from commerce.unit_of_work import UnitOfWork
 from streams import handlers
 from streams.consumers import Consumer, consume
+from streams.projections import warehouse_writer
 
 pytestmark = pytest.mark.usefixtures("reference")
 
@@ -142,3 +146,55 @@ def test_a_worker_can_run_a_subset_of_the_consumers() -> None:
     assert [(c.name, c.topics) for c in chosen] == [("search", ("catalog", "inventory"))]
     with pytest.raises(ValueError, match="no consumer named"):
         handlers.bind(built, only=["serach"])
+
+
+def stock_event(seq: int) -> Envelope:
+    payload = StockAdjusted(
+        movement_id=seq,
+        product_id=uuid.uuid4(),
+        sku=f"W-{seq}",
+        warehouse="berlin",
+        delta=1,
+        on_hand=1,
+        available=1,
+        reason="count",
+    )
+    return Envelope(
+        type="stock.adjusted",
+        aggregate_id=payload.sku,
+        aggregate_version=1,
+        payload=payload.model_dump(mode="json"),
+        seq=seq,
+    )
+
+
+async def test_a_crashed_warehouse_batch_handed_back_in_pieces_is_written_once(
+    sessions: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> None:
+    """The worker died after writing a batch and before recording it; the broker then hands
+    those events back split over batches, after others."""
+    name = f"warehouse-{uuid.uuid4().hex[:8]}"
+    base = 10**12 + uuid.uuid4().int % 10**11
+    crashed = [stock_event(base + n) for n in range(6)]
+    warehouse = ParquetWarehouse(tmp_path)
+    writer = dataclasses.replace(
+        warehouse_writer(warehouse, sessions, name), types=frozenset({"stock.adjusted"})
+    )
+    assert writer.apply is not None
+    await writer.apply(crashed)  # written, never recorded: the crash
+
+    restarted = dataclasses.replace(
+        warehouse_writer(ParquetWarehouse(tmp_path), sessions, name),
+        types=frozenset({"stock.adjusted"}),
+    )
+    others = [stock_event(base + 100 + n) for n in range(3)]
+    for batch in (others + crashed[:2], crashed[2:4], crashed[4:]):
+        await consume(sessions, restarted, batch)
+
+    movements = open_warehouse(tmp_path).sql(
+        "SELECT event_seq, count(*) FROM fact_stock_movements GROUP BY 1 HAVING count(*) > 1"
+    )
+    assert movements.fetchall() == []
+    assert open_warehouse(tmp_path).sql("SELECT count(*) FROM fact_stock_movements").fetchone() == (
+        9,
+    )
