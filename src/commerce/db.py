@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
+from typing import Any
 
+import orjson
+from psycopg import AsyncConnection
+from psycopg.types.json import Jsonb
 from sqlalchemy import MetaData, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -55,6 +60,32 @@ async def refresh_statistics(session: AsyncSession, tables: Sequence[type[Base]]
     """
     names = ", ".join(table.__tablename__ for table in tables)  # ours, never user input
     await session.execute(text(f"ANALYZE {names}"))
+
+
+async def copy_rows(
+    session: AsyncSession, table: type[Base], rows: Sequence[Mapping[str, Any]]
+) -> None:
+    """Bulk-load rows with COPY in the session's transaction.
+
+    An ORM bulk INSERT sent every row as its own statement: a 100,000-variant import spent
+    most of its time there. JSONB columns take dicts and lists.
+    """
+    if not rows:
+        return
+    columns = list(rows[0])
+    jsonb = {name for name in columns if isinstance(table.__table__.c[name].type, JSONB)}
+    connection = await (await session.connection()).get_raw_connection()
+    driver: AsyncConnection[Any] = connection.driver_connection  # type: ignore[assignment]
+    statement = f"COPY {table.__tablename__} ({', '.join(columns)}) FROM STDIN"  # our names
+    async with driver.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            await copy.write_row(
+                [Jsonb(row[c], dumps=_json) if c in jsonb else row[c] for c in columns]
+            )
+
+
+def _json(value: Any) -> str:
+    return orjson.dumps(value).decode()
 
 
 async def flush_unique(session: AsyncSession, conflicts: Mapping[str, DomainError]) -> None:

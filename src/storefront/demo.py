@@ -17,12 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce.catalog.models import Brand, Category, Product, Variant
 from commerce.db import refresh_statistics
-from commerce.events import Envelope, ProductSnapshot, StockAdjusted, VariantSnapshot, topic_for
+from commerce.events import ProductSnapshot, StockAdjusted, VariantSnapshot
 from commerce.identity.accounts import create_user
 from commerce.identity.permissions import CUSTOMER, SUPER_ADMIN
 from commerce.identity.repository import IdentityRepository
 from commerce.inventory.models import StockLevel, StockMovement, Warehouse
-from commerce.outbox import OutboxRow
+from commerce.outbox import OutboxRow, outbox_row
 
 TREE: dict[str, list[str]] = {
     "electronics": ["phones", "laptops", "tablets", "headphones", "cameras", "televisions"],
@@ -167,18 +167,7 @@ def _event(
     payload: ProductSnapshot | StockAdjusted,
     occurred_at: datetime,
 ) -> dict[str, object]:
-    envelope = Envelope(
-        type=type,
-        aggregate_id=str(aggregate_id),
-        aggregate_version=version,
-        payload=payload.model_dump(mode="json"),
-        occurred_at=occurred_at,
-    )
-    return {
-        "topic": topic_for(type),
-        "key": envelope.aggregate_id,
-        "event": envelope.model_dump(mode="json"),
-    }
+    return outbox_row(type, aggregate_id, version, payload, occurred_at)
 
 
 async def load(

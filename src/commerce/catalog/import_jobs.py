@@ -13,13 +13,7 @@ from typing import Any
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from commerce.catalog.imports import (
-    check_categories,
-    import_products,
-    known_warehouses,
-    plan,
-    read_rows,
-)
+from commerce.catalog.imports import checked, import_products
 from commerce.errors import NotFound
 
 log = logging.getLogger(__name__)
@@ -43,8 +37,7 @@ async def start_import(
     """Check every row now (bad rows: ImportRejected, nothing written); write in the
     background; the returned status says how to follow it."""
     async with sessions() as session:
-        planned = plan(read_rows(data), await known_warehouses(session))
-        await check_categories(session, planned)
+        planned = await checked(session, data)
     job_id = uuid.uuid4()
     status = {"id": str(job_id), "state": "running", "products": len(planned), "done": 0}
     status["started_at"] = datetime.now(UTC).isoformat()

@@ -17,24 +17,29 @@ from __future__ import annotations
 
 import csv
 import io
+import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
-from sqlalchemy import select
+from pydantic import ValidationError
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from commerce.catalog.models import Category, Product, Variant
+from commerce.catalog.models import Brand, Category, Product, Variant
 from commerce.catalog.repository import CatalogRepository
 from commerce.catalog.schemas import ProductIn, ProductPatch, VariantIn, VariantPatch
-from commerce.catalog.service import create_product, update_product
+from commerce.catalog.service import option_key, update_product
 from commerce.catalog.variants import add_variant, update_variant
-from commerce.db import transaction
+from commerce.db import copy_rows, transaction
 from commerce.errors import InvalidInput
-from commerce.inventory.models import StockLevel, Warehouse
+from commerce.events import ProductSnapshot, StockAdjusted, VariantSnapshot
+from commerce.inventory.models import StockLevel, StockMovement, Warehouse
 from commerce.inventory.schemas import StockChange
 from commerce.inventory.service import adjust_stock
+from commerce.outbox import OutboxRow, outbox_row
 
 COLUMNS = (
     "product_sku",
@@ -53,7 +58,7 @@ PRODUCT_FIELDS = ("name", "description", "brand", "category", "price", "rating")
 REQUIRED = ("product_sku", "name", "brand", "category", "price")
 MAX_ROWS = 200_000
 MAX_FIELD = 20_000
-BATCH = 200
+BATCH = 500
 IMPORT_REASON = "catalog import"
 
 
@@ -233,41 +238,255 @@ async def check_categories(session: AsyncSession, planned: list[PlannedProduct])
         raise ImportRejected(errors)
 
 
+async def check_skus(session: AsyncSession, planned: list[PlannedProduct]) -> None:
+    """A SKU of the file that another product's variant already has is a row error."""
+    owner = {
+        sku: p for p in planned for sku in [v.sku for v in p.product.variants] or [p.product.sku]
+    }
+    found = await session.execute(
+        select(Variant.sku, Product.sku)
+        .join(Product, Product.id == Variant.product_id)
+        .where(Variant.sku.in_(list(owner)), Variant.deleted_at.is_(None))
+    )
+    errors = [
+        RowError(owner[sku].line, "variant_sku", f"{sku} belongs to product {product_sku}")
+        for sku, product_sku in found.tuples()
+        if product_sku != owner[sku].product.sku
+    ]
+    retired = await session.scalars(
+        select(Product.sku).where(
+            Product.sku.in_([p.product.sku for p in planned]), Product.deleted_at.is_not(None)
+        )
+    )
+    line = {p.product.sku: p.line for p in planned}
+    errors += [RowError(line[sku], "product_sku", f"{sku} was deleted") for sku in retired]
+    if errors:
+        raise ImportRejected(errors)
+
+
+async def checked(session: AsyncSession, data: bytes) -> list[PlannedProduct]:
+    """The file's products, every row checked against the file and the catalog."""
+    planned = plan(read_rows(data), await known_warehouses(session))
+    await check_categories(session, planned)
+    for start in range(0, len(planned), 5_000):
+        await check_skus(session, planned[start : start + 5_000])
+    return planned
+
+
 async def import_products(
     sessions: async_sessionmaker[AsyncSession],
     data: bytes,
     progress: Callable[[int, int], None] = lambda done, total: None,
 ) -> ImportReport:
-    """Validate the whole file, then upsert it in batches; `progress(done, total)` per batch."""
+    """Validate the whole file, then upsert it in batches; `progress(done, total)` per batch.
+
+    New products go in with set-based inserts (rows, variants, stock, ledger and events per
+    batch); products that exist go through the services, field by field.
+    """
     async with sessions() as session:
-        planned = plan(read_rows(data), await known_warehouses(session))
-        await check_categories(session, planned)
+        planned = await checked(session, data)
+        lookups = await Lookups.load(session)
     report = ImportReport()
     for start in range(0, len(planned), BATCH):
         batch = planned[start : start + BATCH]
         async with transaction(sessions) as session:
+            current = await Current.load(session, [item.product.sku for item in batch])
             for item in batch:
-                await _upsert(session, item, report)
+                if item.product.sku in current.products:
+                    await _update(session, item, current, report)
+            fresh = [item for item in batch if item.product.sku not in current.products]
+            if fresh:
+                await _create_many(session, fresh, lookups, report)
         progress(min(start + BATCH, len(planned)), len(planned))
     return report
 
 
-async def _upsert(session: AsyncSession, item: PlannedProduct, report: ImportReport) -> None:
-    wanted = item.product
-    product_id = await session.scalar(select(Product.id).where(Product.sku == wanted.sku))
-    existing = None if product_id is None else await CatalogRepository(session).get(product_id)
-    if existing is None:
-        await create_product(session, wanted)
-        report.products_created += 1
-    else:
-        await _update(session, existing, wanted, report)
-    await _stock(session, item.stock, report)
+@dataclass
+class Lookups:
+    categories: dict[str, Category]
+    warehouses: dict[str, Warehouse]
+    brands: dict[str, Brand] = field(default_factory=dict)
+
+    @classmethod
+    async def load(cls, session: AsyncSession) -> Lookups:
+        categories = {c.slug: c for c in await session.scalars(select(Category))}
+        warehouses = {w.code: w for w in await session.scalars(select(Warehouse))}
+        return cls(categories, warehouses)
+
+    async def brand(self, session: AsyncSession, name: str) -> Brand:
+        if name not in self.brands:
+            self.brands[name] = await CatalogRepository(session).brand_by_name(name)
+        return self.brands[name]
+
+
+async def _create_many(
+    session: AsyncSession, items: list[PlannedProduct], lookups: Lookups, report: ImportReport
+) -> None:
+    """Insert new products with their variants, stock, ledger rows and events, in bulk."""
+    now = datetime.now(UTC)
+    products, variants, levels, movements, events = [], [], [], [], []
+    for item in items:
+        data = item.product
+        brand, category = (
+            await lookups.brand(session, data.brand),
+            lookups.categories[data.category],
+        )
+        product_id = uuid.uuid4()
+        made = [(uuid.uuid4(), variant) for variant in data.variants or [VariantIn(sku=data.sku)]]
+        products.append(
+            {
+                "id": product_id,
+                "sku": data.sku,
+                "name": data.name,
+                "description": data.description,
+                "brand_id": brand.id,
+                "category_id": category.id,
+                "price": data.price,
+                "currency": "USD",
+                "rating": data.rating,
+                "attributes": data.attributes,
+                "options": data.options,
+                "created_at": now,
+                "updated_at": now,
+                "version": 1,
+            }
+        )
+        for position, (variant_id, variant) in enumerate(made):
+            variants.append(
+                {
+                    "id": variant_id,
+                    "product_id": product_id,
+                    "sku": variant.sku,
+                    "option_values": dict(variant.options),
+                    "option_key": option_key(variant.options),
+                    "price": variant.price,
+                    "position": position,
+                    "created_at": now,
+                }
+            )
+            for code, quantity in item.stock.get(variant.sku, {}).items():
+                if quantity > 0:
+                    warehouse = lookups.warehouses[code]
+                    levels.append(
+                        {
+                            "variant_id": variant_id,
+                            "product_id": product_id,
+                            "warehouse_id": warehouse.id,
+                            "on_hand": quantity,
+                            "reserved": 0,
+                        }
+                    )
+                    movements.append((product_id, variant_id, variant.sku, warehouse, quantity))
+        snapshot = ProductSnapshot(
+            id=product_id,
+            sku=data.sku,
+            name=data.name,
+            description=data.description,
+            brand=brand.name,
+            category=category.slug,
+            category_path=category.path,
+            price=data.price,
+            rating=data.rating,
+            attributes=data.attributes,
+            created_at=now,
+            version=1,
+            options=data.options,
+            variants=[
+                VariantSnapshot(id=vid, sku=v.sku, options=v.options, price=v.price)
+                for vid, v in made
+            ],
+        )
+        events.append(outbox_row("product.created", product_id, 1, snapshot))
+    await copy_rows(session, Product, products)
+    await copy_rows(session, Variant, variants)
+    if levels:
+        await copy_rows(session, StockLevel, levels)
+        events += await _ledger(session, movements)
+    await copy_rows(session, OutboxRow, events)
+    report.products_created += len(items)
+    report.stock_changes += len(movements)
+
+
+async def _ledger(
+    session: AsyncSession, movements: list[tuple[uuid.UUID, uuid.UUID, str, Warehouse, int]]
+) -> list[dict[str, Any]]:
+    """Ledger rows for new stock, and their stock.adjusted events."""
+    ids = list(
+        await session.scalars(
+            text("SELECT nextval('stock_movements_id_seq') FROM generate_series(1, :n)"),
+            {"n": len(movements)},
+        )
+    )
+    rows, events, running = [], [], Counter[uuid.UUID]()
+    for movement_id, (product_id, variant_id, sku, warehouse, quantity) in zip(
+        ids, movements, strict=True
+    ):
+        running[variant_id] += quantity
+        rows.append(
+            {
+                "id": movement_id,
+                "product_id": product_id,
+                "variant_id": variant_id,
+                "warehouse_id": warehouse.id,
+                "delta": quantity,
+                "on_hand_after": quantity,
+                "reason": IMPORT_REASON,
+            }
+        )
+        payload = StockAdjusted(
+            movement_id=movement_id,
+            product_id=product_id,
+            variant_id=variant_id,
+            sku=sku,
+            warehouse=warehouse.code,
+            delta=quantity,
+            on_hand=quantity,
+            available=running[variant_id],
+            reason=IMPORT_REASON,
+        )
+        events.append(outbox_row("stock.adjusted", sku, movement_id, payload))
+    await copy_rows(session, StockMovement, rows)
+    return events
+
+
+@dataclass
+class Current:
+    """What the catalog holds for a batch's existing products, read in three queries."""
+
+    products: dict[str, Product]
+    variants: dict[str, Variant]
+    on_hand: dict[str, dict[str, int]]
+
+    @classmethod
+    async def load(cls, session: AsyncSession, skus: Sequence[str]) -> Current:
+        repo = CatalogRepository(session)
+        products = {p.sku: p for p in await repo.by_skus(skus)}
+        ids = [p.id for p in products.values()]
+        variants = {
+            v.sku: v
+            for v in await session.scalars(
+                select(Variant).where(Variant.product_id.in_(ids), Variant.deleted_at.is_(None))
+            )
+        }
+        on_hand: dict[str, dict[str, int]] = {}
+        rows = await session.execute(
+            select(Variant.sku, Warehouse.code, StockLevel.on_hand)
+            .join(StockLevel, StockLevel.variant_id == Variant.id)
+            .join(Warehouse, Warehouse.id == StockLevel.warehouse_id)
+            .where(Variant.product_id.in_(ids), Variant.deleted_at.is_(None))
+        )
+        for sku, code, quantity in rows.tuples():
+            on_hand.setdefault(sku, {})[code] = int(quantity)
+        return cls(products, variants, on_hand)
 
 
 async def _update(
-    session: AsyncSession, existing: Product, wanted: ProductIn, report: ImportReport
+    session: AsyncSession, item: PlannedProduct, current: Current, report: ImportReport
 ) -> None:
-    current = {
+    """Bring an existing product to what the file says; count it unchanged if it was."""
+    wanted, existing = item.product, current.products[item.product.sku]
+    before = report.as_dict()
+    stored = {
         "name": existing.name,
         "description": existing.description,
         "brand": existing.brand.name,
@@ -275,54 +494,34 @@ async def _update(
         "price": existing.price,
         "rating": existing.rating,
     }
-    fields = wanted.model_dump(include=set(current))
-    changed = {k: v for k, v in fields.items() if current[k] != v}
-    if changed:
+    fields = wanted.model_dump(include=set(stored))
+    if changed := {k: v for k, v in fields.items() if stored[k] != v}:
         await update_product(session, existing.id, ProductPatch.model_validate(changed))
         report.products_updated += 1
-    variants = {
-        v.sku: v
-        for v in await session.scalars(
-            select(Variant).where(Variant.product_id == existing.id, Variant.deleted_at.is_(None))
-        )
-    }
     for variant in wanted.variants:
-        have = variants.get(variant.sku)
+        have = current.variants.get(variant.sku)
         if have is None:
             await add_variant(session, existing.id, variant)
             report.variants_created += 1
-        elif _differs(have, variant):
+        elif have.option_values != variant.options or have.price != variant.price:
             patch = VariantPatch(options=variant.options, price=variant.price)
             await update_variant(session, existing.id, have.id, patch)
             report.variants_updated += 1
-    if not changed:
+    await _stock(session, item.stock, current.on_hand, report)
+    if report.as_dict() == before:
         report.unchanged += 1
 
 
-def _differs(have: Variant, wanted: BaseModel) -> bool:
-    data = wanted.model_dump()
-    return bool(have.option_values != data["options"] or have.price != data["price"])
-
-
 async def _stock(
-    session: AsyncSession, stock: dict[str, dict[str, int]], report: ImportReport
+    session: AsyncSession,
+    stock: dict[str, dict[str, int]],
+    on_hand: dict[str, dict[str, int]],
+    report: ImportReport,
 ) -> None:
     for sku, levels in stock.items():
-        current = await _on_hand(session, sku)
+        held = on_hand.get(sku, {})
         for code, quantity in levels.items():
-            if current.get(code, 0) != quantity or code not in current:
-                if quantity == 0 and code not in current:
-                    continue
+            if held.get(code, 0) != quantity:
                 change = StockChange(warehouse=code, quantity=quantity, reason=IMPORT_REASON)
                 await adjust_stock(session, sku, change)
                 report.stock_changes += 1
-
-
-async def _on_hand(session: AsyncSession, sku: str) -> dict[str, int]:
-    rows = await session.execute(
-        select(Warehouse.code, StockLevel.on_hand)
-        .join(StockLevel, StockLevel.warehouse_id == Warehouse.id)
-        .join(Variant, Variant.id == StockLevel.variant_id)
-        .where(Variant.sku == sku, Variant.deleted_at.is_(None))
-    )
-    return {code: int(on_hand) for code, on_hand in rows.tuples()}

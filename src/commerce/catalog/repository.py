@@ -37,6 +37,10 @@ class CatalogRepository:
             query = query.with_for_update(of=Product)
         return (await self.session.scalars(query)).one_or_none()
 
+    async def by_skus(self, skus: Sequence[str]) -> list[Product]:
+        """Products (deleted ones too) by SKU, with brand and category."""
+        return list(await self.session.scalars(self._products().where(Product.sku.in_(skus))))
+
     async def snapshot_rows(self, product_ids: Sequence[uuid.UUID]) -> Sequence[RowMapping]:
         """Products' fields with their brand and category, deleted ones included.
 

@@ -1,0 +1,114 @@
+"""bench/import: a catalog CSV into PostgreSQL, then until search holds all of it.
+
+    .venv/bin/python bench/import [--products 25000] [--sizes 4]
+
+Writes a CSV of `products` x `sizes` variants (stock in one or two warehouses), starts the
+relay and the worker as `storefront up` runs them, imports the file the way
+`storefront import products` does, and times (1) the import: variants/s into PostgreSQL,
+rows, ledger and outbox events committed; (2) from the import's end until search holds every
+product with its variants and the warehouse every event. Goals (issue 12): >= 5,000
+variants/s, and searchable within 60 s of the import ending.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.append(str(Path(__file__).parent.parent))  # bench/common.py
+from common import machine
+
+from commerce.catalog.imports import import_products
+from commerce.db import create_engine, session_factory, transaction
+from search.tantivy_backend import TantivyBackend
+from storefront import demo, migrate, processes
+from storefront.embedded import EmbeddedStack
+from storefront.processes import WorkerProcess
+from storefront.settings import Settings
+from streams.monitoring import pipeline_status
+
+SIZES = ("XS", "S", "M", "L", "XL", "XXL")
+WAREHOUSES = ("berlin", "dallas", "osaka", "toronto")
+
+
+def catalog_csv(products: int, sizes: int) -> bytes:
+    lines = [
+        "product_sku,name,description,brand,category,price,rating,options,variant_sku,"
+        "variant_price,stock"
+    ]
+    for number in range(products):
+        sku = f"IMP-{number:07d}"
+        for index, size in enumerate(SIZES[:sizes]):
+            head = (
+                f"{sku},Import Tee {number},Soft cotton tee number {number},Brand {number % 40},"
+                f"shirts,{10 + number % 90}.90,{number % 5}.5"
+                if index == 0
+                else f"{sku},,,,,,"
+            )
+            stock = f"{WAREHOUSES[number % 4]}={number % 25};{WAREHOUSES[(number + 1) % 4]}=3"
+            lines.append(f"{head},size={size},{sku}-{size},,{stock}")
+    return ("\n".join(lines) + "\n").encode()
+
+
+async def main(products: int, sizes: int) -> None:
+    variants = products * sizes
+    print(f"bench/import on {machine()}; {products:,} products x {sizes} sizes = {variants:,}")
+    data = catalog_csv(products, sizes)
+    print(f"file: {len(data) / 2**20:.1f} MiB")
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        stack = EmbeddedStack(root / "services")
+        env = stack.start()
+        try:
+            settings = Settings.model_validate({**stack.urls, "data_dir": root})
+            migrate.upgrade(settings.require("database_url"))
+            engine = create_engine(settings.require("database_url"))
+            sessions = session_factory(engine)
+            async with transaction(sessions) as session:
+                await demo.load_reference_data(session)
+            worker_env = {
+                **env,
+                **{k: v for k, v in os.environ.items() if k.startswith("STOREFRONT_")},
+                "STOREFRONT_DATA_DIR": str(root),
+                "STOREFRONT_WORKER_METRICS_PORT": "0",
+                "STOREFRONT_WORKER_RUNS_RELAY": "false",
+            }
+            relay = processes.spawn(["relay"], worker_env, root / "relay.log")
+            worker = WorkerProcess(worker_env, root / "worker.log")
+            worker.start()
+            try:
+                started = time.monotonic()
+                report = await import_products(sessions, data)
+                imported = time.monotonic()
+                took = imported - started
+                print(
+                    f"import: {took:.1f} s = {variants / took:,.0f} variants/s; {report.as_dict()}"
+                )
+                reader = TantivyBackend(settings.search_dir)
+                while True:
+                    async with sessions() as session:
+                        status = await pipeline_status(session)
+                    behind = max(c.behind for c in status.consumers) + status.outbox_backlog
+                    if not behind and await reader.document_count() == products:
+                        break
+                    await asyncio.sleep(0.25)
+                print(f"searchable and in the warehouse {time.monotonic() - imported:.1f} s after")
+            finally:
+                worker.stop()
+                processes.stop(relay)
+            await engine.dispose()
+        finally:
+            stack.stop()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--products", type=int, default=25_000)
+    parser.add_argument("--sizes", type=int, default=4, choices=range(1, len(SIZES) + 1))
+    args = parser.parse_args()
+    asyncio.run(main(args.products, args.sizes))
