@@ -30,8 +30,8 @@ from commerce.unit_of_work import UnitOfWork
 from streams import checkpoints, metrics
 
 log = logging.getLogger(__name__)
-#: At most this many trace ids in one log line about a batch.
-TRACE_IDS_LOGGED = 50
+#: Trace ids per log line about a batch (more go on further lines).
+TRACE_IDS_LOGGED = 200
 
 Apply = Callable[[list[Envelope]], Awaitable[None]]
 Step = Callable[[Envelope, UnitOfWork], Awaitable[None]]
@@ -166,6 +166,10 @@ def _observe(consumer: str, applied: Sequence[Envelope], seconds: float) -> None
                 "ms": round(seconds * 1000, 1),
             },
         )
+        # A catch-up page holds thousands: every trace id is still findable in the log.
+        for start in range(TRACE_IDS_LOGGED, len(traces), TRACE_IDS_LOGGED):
+            chunk = traces[start : start + TRACE_IDS_LOGGED]
+            log.info("applied, more trace ids", extra={"consumer": consumer, "trace_ids": chunk})
     metrics.APPLIED.labels(consumer).inc(len(applied))
     now = datetime.now(UTC)
     age = metrics.EVENT_AGE.labels(consumer)
