@@ -62,6 +62,11 @@ async def refresh_statistics(session: AsyncSession, tables: Sequence[type[Base]]
     await session.execute(text(f"ANALYZE {names}"))
 
 
+def column_values(instance: Base) -> dict[str, Any]:
+    """An unsaved ORM object's columns by name, for `copy_rows`."""
+    return {column.name: getattr(instance, column.key) for column in instance.__table__.columns}
+
+
 async def copy_rows(
     session: AsyncSession, table: type[Base], rows: Sequence[Mapping[str, Any]]
 ) -> None:

@@ -21,7 +21,6 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -31,11 +30,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from commerce.catalog.models import Brand, Category, Product, Variant
 from commerce.catalog.repository import CatalogRepository
 from commerce.catalog.schemas import ProductIn, ProductPatch, VariantIn, VariantPatch
-from commerce.catalog.service import option_key, update_product
+from commerce.catalog.service import new_product, new_variant, snapshot, update_product
 from commerce.catalog.variants import add_variant, update_variant
-from commerce.db import copy_rows, transaction
+from commerce.db import column_values, copy_rows, transaction
 from commerce.errors import InvalidInput
-from commerce.events import ProductSnapshot, StockAdjusted, VariantSnapshot
+from commerce.events import StockAdjusted, VariantSnapshot
 from commerce.inventory.models import StockLevel, StockMovement, Warehouse
 from commerce.inventory.schemas import StockChange
 from commerce.inventory.service import adjust_stock
@@ -278,13 +277,23 @@ async def import_products(
     data: bytes,
     progress: Callable[[int, int], None] = lambda done, total: None,
 ) -> ImportReport:
-    """Validate the whole file, then upsert it in batches; `progress(done, total)` per batch.
+    """Validate the whole file, then upsert it in batches; `progress(done, total)` per batch."""
+    async with sessions() as session:
+        planned = await checked(session, data)
+    return await write(sessions, planned, progress)
+
+
+async def write(
+    sessions: async_sessionmaker[AsyncSession],
+    planned: list[PlannedProduct],
+    progress: Callable[[int, int], None] = lambda done, total: None,
+) -> ImportReport:
+    """Upsert `checked` products in batches, each one transaction.
 
     New products go in with set-based inserts (rows, variants, stock, ledger and events per
     batch); products that exist go through the services, field by field.
     """
     async with sessions() as session:
-        planned = await checked(session, data)
         lookups = await Lookups.load(session)
     report = ImportReport()
     for start in range(0, len(planned), BATCH):
@@ -323,80 +332,35 @@ async def _create_many(
     session: AsyncSession, items: list[PlannedProduct], lookups: Lookups, report: ImportReport
 ) -> None:
     """Insert new products with their variants, stock, ledger rows and events, in bulk."""
-    now = datetime.now(UTC)
     products, variants, levels, movements, events = [], [], [], [], []
     for item in items:
         data = item.product
-        brand, category = (
-            await lookups.brand(session, data.brand),
-            lookups.categories[data.category],
-        )
-        product_id = uuid.uuid4()
-        made = [(uuid.uuid4(), variant) for variant in data.variants or [VariantIn(sku=data.sku)]]
-        products.append(
-            {
-                "id": product_id,
-                "sku": data.sku,
-                "name": data.name,
-                "description": data.description,
-                "brand_id": brand.id,
-                "category_id": category.id,
-                "price": data.price,
-                "currency": "USD",
-                "rating": data.rating,
-                "attributes": data.attributes,
-                "options": data.options,
-                "created_at": now,
-                "updated_at": now,
-                "version": 1,
-            }
-        )
-        for position, (variant_id, variant) in enumerate(made):
-            variants.append(
-                {
-                    "id": variant_id,
-                    "product_id": product_id,
-                    "sku": variant.sku,
-                    "option_values": dict(variant.options),
-                    "option_key": option_key(variant.options),
-                    "price": variant.price,
-                    "position": position,
-                    "created_at": now,
-                }
-            )
+        brand = await lookups.brand(session, data.brand)
+        product = new_product(data, brand, lookups.categories[data.category])
+        made = [
+            new_variant(product, variant, position)
+            for position, variant in enumerate(data.variants or [VariantIn(sku=data.sku)])
+        ]
+        products.append(column_values(product))
+        variants += [column_values(variant) for variant in made]
+        for variant in made:
             for code, quantity in item.stock.get(variant.sku, {}).items():
                 if quantity > 0:
                     warehouse = lookups.warehouses[code]
-                    levels.append(
-                        {
-                            "variant_id": variant_id,
-                            "product_id": product_id,
-                            "warehouse_id": warehouse.id,
-                            "on_hand": quantity,
-                            "reserved": 0,
-                        }
+                    level = StockLevel(
+                        variant_id=variant.id,
+                        product_id=product.id,
+                        warehouse_id=warehouse.id,
+                        on_hand=quantity,
+                        reserved=0,
                     )
-                    movements.append((product_id, variant_id, variant.sku, warehouse, quantity))
-        snapshot = ProductSnapshot(
-            id=product_id,
-            sku=data.sku,
-            name=data.name,
-            description=data.description,
-            brand=brand.name,
-            category=category.slug,
-            category_path=category.path,
-            price=data.price,
-            rating=data.rating,
-            attributes=data.attributes,
-            created_at=now,
-            version=1,
-            options=data.options,
-            variants=[
-                VariantSnapshot(id=vid, sku=v.sku, options=v.options, price=v.price)
-                for vid, v in made
-            ],
-        )
-        events.append(outbox_row("product.created", product_id, 1, snapshot))
+                    levels.append(column_values(level))
+                    movements.append((product.id, variant.id, variant.sku, warehouse, quantity))
+        announced = [
+            VariantSnapshot(id=v.id, sku=v.sku, options=v.option_values, price=v.price)
+            for v in made
+        ]
+        events.append(outbox_row("product.created", product.id, 1, snapshot(product, announced)))
     await copy_rows(session, Product, products)
     await copy_rows(session, Variant, variants)
     if levels:

@@ -20,7 +20,7 @@ from commerce.catalog.errors import (
     VariantExists,
     VariantsRequired,
 )
-from commerce.catalog.models import Category, Product, Variant
+from commerce.catalog.models import Brand, Category, Product, Variant
 from commerce.catalog.repository import CatalogRepository
 from commerce.catalog.schemas import (
     BrandOut,
@@ -129,6 +129,30 @@ def option_key(values: Mapping[str, str]) -> str:
     return ";".join(f"{name}={value}" for name, value in pairs)
 
 
+def new_product(data: ProductIn, brand: Brand, category: Category) -> Product:
+    """A product at version 1, every column set (bulk imports copy them as they are)."""
+    now = datetime.now(UTC)
+    return Product(
+        id=uuid.uuid4(),
+        sku=data.sku,
+        name=data.name,
+        description=data.description,
+        brand_id=brand.id,
+        brand=brand,
+        category_id=category.id,
+        category=category,
+        price=data.price,
+        currency="USD",
+        rating=data.rating,
+        attributes=data.attributes,
+        options=list(data.options),
+        version=1,
+        created_at=now,
+        updated_at=now,
+        deleted_at=None,
+    )
+
+
 def new_variant(product: Product, data: VariantIn, position: int) -> Variant:
     check_options(product.options, data.options)
     return Variant(
@@ -160,21 +184,8 @@ async def create_product(session: AsyncSession, data: ProductIn) -> ProductOut:
             raise SkuTaken(sku)
     if twice := repeated(skus):
         raise SkuTaken(twice)
-    product = Product(
-        id=uuid.uuid4(),
-        sku=data.sku,
-        name=data.name,
-        description=data.description,
-        brand=await repo.brand_by_name(data.brand),
-        category=await _category(repo, data.category),
-        price=data.price,
-        rating=data.rating,
-        attributes=data.attributes,
-        options=list(data.options),
-        version=1,
-        created_at=datetime.now(UTC),
-        updated_at=datetime.now(UTC),
-    )
+    brand = await repo.brand_by_name(data.brand)
+    product = new_product(data, brand, await _category(repo, data.category))
     session.add(product)
     await flush_unique(session, {"uq_products_sku": SkuTaken(data.sku)})
     rows = [new_variant(product, variant, position) for position, variant in enumerate(variants)]
