@@ -13,7 +13,7 @@ from typing import Any
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from commerce.catalog.imports import checked, import_products
+from commerce.catalog.imports import PlannedProduct, checked, write
 from commerce.errors import NotFound
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ async def start_import(
     status = {"id": str(job_id), "state": "running", "products": len(planned), "done": 0}
     status["started_at"] = datetime.now(UTC).isoformat()
     await _save(redis, job_id, status)
-    task = asyncio.create_task(_run(sessions, redis, job_id, data, status))
+    task = asyncio.create_task(_run(sessions, redis, job_id, planned, status))
     RUNNING.add(task)
     task.add_done_callback(RUNNING.discard)
     return status
@@ -60,12 +60,12 @@ async def _run(
     sessions: async_sessionmaker[AsyncSession],
     redis: Redis,
     job_id: uuid.UUID,
-    data: bytes,
+    planned: list[PlannedProduct],
     status: dict[str, Any],
 ) -> None:
     progress: list[int] = []
     try:
-        report = await import_products(sessions, data, lambda done, _: progress.append(done))
+        report = await write(sessions, planned, lambda done, _: progress.append(done))
         status |= {"state": "succeeded", "done": status["products"], "report": report.as_dict()}
     except Exception as error:  # the batches written stay; a re-run completes it
         log.exception("import %s failed", job_id)
