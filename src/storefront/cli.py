@@ -254,7 +254,7 @@ def run_migrations() -> None:
     """Bring the database schema up to date."""
     from storefront import migrate
 
-    migrate.upgrade(Settings().require("database_url"))
+    migrate.upgrade(launcher.with_running_stack(Settings()).require("database_url"))
 
 
 @app.command(name="load-demo")
@@ -272,7 +272,8 @@ def load_demo(
             "[bold red]Warning:[/] creating demo accounts whose passwords are published in the "
             "source, among them a SUPER_ADMIN. Never do this on a database others can reach."
         )
-    added, users = asyncio.run(_load_demo(Settings(), with_accounts=with_demo_accounts))
+    settings = launcher.with_running_stack(Settings())
+    added, users = asyncio.run(_load_demo(settings, with_accounts=with_demo_accounts))
     console.print(f"Loaded {added:,} demo products." if added else "A catalog is already loaded.")
     for email, _, role in users:
         console.print(f"Demo account {role}: {email}")
@@ -297,7 +298,7 @@ def create_admin(
         from commerce.identity.accounts import create_user
         from commerce.identity.permissions import SUPER_ADMIN
 
-        engine = create_engine(Settings().require("database_url"))
+        engine = create_engine(launcher.with_running_stack(Settings()).require("database_url"))
         try:
             async with transaction(session_factory(engine)) as session:
                 await create_user(
@@ -333,7 +334,7 @@ def import_products_command(
     from commerce.db import create_engine, session_factory
 
     async def run() -> dict[str, int]:
-        engine = create_engine(Settings().require("database_url"))
+        engine = create_engine(launcher.with_running_stack(Settings()).require("database_url"))
         try:
             with Progress(console=console) as progress:
                 task = progress.add_task(f"Importing {file.name}", total=None)

@@ -85,6 +85,16 @@ def read_state(data_dir: Path) -> dict[str, object] | None:
     return state
 
 
+def with_running_stack(settings: Settings) -> Settings:
+    """`settings`, the URLs of the stack `up` runs on its data folder filling in what the
+    environment leaves unset: one-off commands (import, migrate, create-admin) work beside it."""
+    urls = (read_state(settings.data_dir) or {}).get("urls")
+    if not isinstance(urls, dict):
+        return settings
+    unset = {name: url for name, url in urls.items() if not getattr(settings, name, "x")}
+    return settings.model_copy(update=unset)
+
+
 def _is_storefront(pid: int) -> bool:
     """Whether `pid` runs storefront (a stale stack.json may name a pid reused since)."""
     try:
