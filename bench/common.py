@@ -9,6 +9,7 @@ import statistics
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 from search.query import ProductDocument, ProductQuery, Sort
 from storefront.demo import ADJECTIVES, BRAND_STEMS, COLOURS, TREE
@@ -19,6 +20,18 @@ def machine() -> str:
         f"{platform.node()} · {os.cpu_count()} cores · Python {platform.python_version()} · "
         f"{platform.machine()}"
     )
+
+
+def pipeline_env(stack_env: dict[str, str], root: Path, *, relay_in_worker: bool) -> dict[str, str]:
+    """Environment of the relay and worker processes on an embedded stack, as `up` sets it
+    (the caller's STOREFRONT_* settings passed on, worker metrics off)."""
+    return {
+        **stack_env,
+        **{k: v for k, v in os.environ.items() if k.startswith("STOREFRONT_")},
+        "STOREFRONT_DATA_DIR": str(root),
+        "STOREFRONT_WORKER_METRICS_PORT": "0",
+        "STOREFRONT_WORKER_RUNS_RELAY": str(relay_in_worker).lower(),
+    }
 
 
 def percentiles(samples_ms: list[float]) -> str:

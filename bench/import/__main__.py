@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 sys.path.append(str(Path(__file__).parent.parent))  # bench/common.py
-from common import machine
+from common import machine, pipeline_env
 
 from commerce.catalog.imports import import_products
 from commerce.db import create_engine, session_factory, transaction
@@ -71,13 +70,7 @@ async def main(products: int, sizes: int) -> None:
             sessions = session_factory(engine)
             async with transaction(sessions) as session:
                 await demo.load_reference_data(session)
-            worker_env = {
-                **env,
-                **{k: v for k, v in os.environ.items() if k.startswith("STOREFRONT_")},
-                "STOREFRONT_DATA_DIR": str(root),
-                "STOREFRONT_WORKER_METRICS_PORT": "0",
-                "STOREFRONT_WORKER_RUNS_RELAY": "false",
-            }
+            worker_env = pipeline_env(env, root, relay_in_worker=False)
             relay = processes.spawn(["relay"], worker_env, root / "relay.log")
             worker = WorkerProcess(worker_env, root / "worker.log")
             worker.start()

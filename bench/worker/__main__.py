@@ -15,14 +15,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 sys.path.append(str(Path(__file__).parent.parent))  # bench/common.py
-from common import machine
+from common import machine, pipeline_env
 
 from commerce.db import create_engine, session_factory, transaction
 from storefront import demo, migrate, processes
@@ -65,19 +64,11 @@ async def main(products: int, relay_in_worker: bool) -> None:
             async with sessions() as session:
                 backlog = (await pipeline_status(session)).outbox_backlog
             print(f"backlog: {backlog:,} events in the outbox")
-            worker = WorkerProcess(
-                {
-                    **env,
-                    **{k: v for k, v in os.environ.items() if k.startswith("STOREFRONT_")},
-                    "STOREFRONT_DATA_DIR": str(root),
-                    "STOREFRONT_WORKER_METRICS_PORT": "0",
-                },
-                root / "worker.log",
-            )
+            worker_env = pipeline_env(env, root, relay_in_worker=relay_in_worker)
+            worker = WorkerProcess(worker_env, root / "worker.log")
             relay = None
             if not relay_in_worker:
-                worker.env["STOREFRONT_WORKER_RUNS_RELAY"] = "false"
-                relay = processes.spawn(["relay"], worker.env, root / "relay.log")
+                relay = processes.spawn(["relay"], worker_env, root / "relay.log")
             started = time.monotonic()
             worker.start()
             ready = time.monotonic() - started

@@ -162,8 +162,8 @@ async def run_relay(settings: Settings) -> None:
 def build_worker(settings: Settings) -> faust.App:
     """The Faust app with every consumer and the outbox relay."""
     parts = worker_parts(settings)
-    # Workers that run the same consumers share a consumer group (and split partitions);
-    # workers that run different ones each read every event.
+    # Workers that run different consumers each read every event (a consumer runs in one
+    # worker process: its index or warehouse has one writer).
     app_id = "storefront-worker"
     if settings.worker_consumers:
         app_id += "-" + "+".join(sorted(settings.worker_consumers))
