@@ -137,6 +137,21 @@ def test_status_reports_every_component_and_the_pipeline(launched: LaunchedStack
     assert pipeline["outbox_backlog"] >= 0
 
 
+def test_a_catalog_imports_from_the_command_line_beside_up(launched: LaunchedStack) -> None:
+    """No service URLs in the environment: the command finds the stack `up` runs."""
+    sample = Path(__file__).parents[2] / "samples" / "products.csv"
+
+    result = launched.command("import", "products", str(sample))
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "products created: 2" in result.stdout or "unchanged: 2" in result.stdout
+    stock = httpx.get(
+        f"{launched.api_url}/api/admin/inventory/TEE-CLASSIC-M-NAVY",
+        headers={"Authorization": f"Bearer {launched.token()}"},
+    )
+    assert stock.status_code == 200 and stock.json()["available"] == 20
+
+
 def test_the_worker_serves_its_metrics(launched: LaunchedStack) -> None:
     metrics = httpx.get(f"http://127.0.0.1:{launched.metrics_port}/metrics").text
     assert "storefront_outbox_published_total" in metrics
