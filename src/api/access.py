@@ -66,6 +66,11 @@ POLICY: dict[Route, Requirement] = {
     ("DELETE", "/api/admin/products/{product_id}/variants/{variant_id}"): (
         Permission.MANAGE_PRODUCTS
     ),
+    ("POST", "/api/admin/coupons"): Permission.MANAGE_PRODUCTS,
+    ("GET", "/api/admin/coupons"): Permission.MANAGE_PRODUCTS,
+    ("GET", "/api/admin/coupons/{coupon_id}"): Permission.MANAGE_PRODUCTS,
+    ("PATCH", "/api/admin/coupons/{coupon_id}"): Permission.MANAGE_PRODUCTS,
+    ("DELETE", "/api/admin/coupons/{coupon_id}"): Permission.MANAGE_PRODUCTS,
     # search
     ("GET", "/api/search"): PUBLIC,
     # inventory

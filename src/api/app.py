@@ -21,7 +21,7 @@ from api.access import (
 )
 from api.methods import AllowedMethods
 from api.observability import RequestObservability
-from api.routers import catalog, identity, imports, inventory, operations, search
+from api.routers import catalog, coupons, identity, imports, inventory, operations, search
 from api.text_guard import reject_nul_characters
 from storefront import wiring
 from storefront.settings import Settings
@@ -67,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         search.router,
         inventory.router,
         imports.router,
+        coupons.router,
         identity.auth,
         identity.admin,
     ):

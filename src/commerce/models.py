@@ -5,11 +5,14 @@ from commerce.db import Base
 from commerce.identity.models import RefreshToken, Role, User
 from commerce.inventory.models import StockLevel, StockMovement, Warehouse
 from commerce.outbox import DeadLetter, OutboxRow, ProcessedEvent, ProjectionCheckpoint
+from commerce.promotions.models import Coupon, CouponRedemption
 
 __all__ = [
     "Base",
     "Brand",
     "Category",
+    "Coupon",
+    "CouponRedemption",
     "DeadLetter",
     "OutboxRow",
     "ProcessedEvent",

@@ -218,6 +218,34 @@ async def _import_status(w: World) -> Request:
     return "GET", response.headers["Location"], None
 
 
+async def _coupon(w: World) -> str:
+    response = await w.client.post(
+        "/api/admin/coupons", json=_coupon_body(), headers=w.accounts["ADMIN"]
+    )
+    assert response.status_code == 201, response.text
+    return f"/api/admin/coupons/{response.json()['id']}"
+
+
+def _coupon_body() -> dict[str, Any]:
+    return {"code": f"M{uuid.uuid4().hex[:10]}", "kind": "percentage", "value": "10"}
+
+
+async def _create_coupon(w: World) -> Request:
+    return "POST", "/api/admin/coupons", _coupon_body()
+
+
+async def _get_coupon(w: World) -> Request:
+    return "GET", await _coupon(w), None
+
+
+async def _update_coupon(w: World) -> Request:
+    return "PATCH", await _coupon(w), {"value": "15"}
+
+
+async def _archive_coupon(w: World) -> Request:
+    return "DELETE", await _coupon(w), None
+
+
 async def _get_stock(w: World) -> Request:
     return "GET", f"/api/admin/inventory/{(await w.product())['sku']}", None
 
@@ -258,6 +286,11 @@ MATRIX: dict[tuple[str, str], tuple[Build, frozenset[str]]] = {
     ("PATCH", "/api/admin/products/{product_id}"): (_update_product, CATALOG_ADMINS),
     ("DELETE", "/api/admin/products/{product_id}"): (_delete_product, CATALOG_ADMINS),
     ("POST", "/api/admin/imports"): (_import, CATALOG_ADMINS),
+    ("POST", "/api/admin/coupons"): (_create_coupon, CATALOG_ADMINS),
+    ("GET", "/api/admin/coupons"): (fixed("GET", "/api/admin/coupons"), CATALOG_ADMINS),
+    ("GET", "/api/admin/coupons/{coupon_id}"): (_get_coupon, CATALOG_ADMINS),
+    ("PATCH", "/api/admin/coupons/{coupon_id}"): (_update_coupon, CATALOG_ADMINS),
+    ("DELETE", "/api/admin/coupons/{coupon_id}"): (_archive_coupon, CATALOG_ADMINS),
     ("GET", "/api/admin/imports/{job_id}"): (_import_status, CATALOG_ADMINS),
     ("GET", "/api/admin/products/{product_id}/variants"): (_list_variants, CATALOG_ADMINS),
     ("POST", "/api/admin/products/{product_id}/variants"): (_add_variant, CATALOG_ADMINS),

@@ -1,0 +1,1 @@
+"""Promotions: coupon codes, the rules that decide whether a code applies, and redemption."""
