@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
-from sqlalchemy import MetaData, text
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import ColumnElement, MetaData, any_, bindparam, text
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -18,9 +18,11 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, QueryableAttribute
 
 from commerce.errors import DomainError
+
+T = TypeVar("T")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -60,6 +62,12 @@ async def refresh_statistics(session: AsyncSession, tables: Sequence[type[Base]]
     """
     names = ", ".join(table.__tablename__ for table in tables)  # ours, never user input
     await session.execute(text(f"ANALYZE {names}"))
+
+
+def one_of(column: QueryableAttribute[T], values: Iterable[T]) -> ColumnElement[bool]:
+    """`column = ANY(:values)`: one array parameter, where `IN` would send (and psycopg
+    parse) a placeholder per value; bulk imports ask about thousands of SKUs at once."""
+    return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
 
 
 def column_values(instance: Base) -> dict[str, Any]:

@@ -7,13 +7,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel
+from pydantic_core import to_jsonable_python
 from sqlalchemy import BigInteger, DateTime, Index, String, Text, func, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from commerce.db import Base
-from commerce.events import Envelope, topic_for
+from commerce.events import topic_for
 from commerce.tracing import current_trace_id
 
 
@@ -82,23 +83,23 @@ def outbox_row(
     payload: BaseModel,
     occurred_at: datetime | None = None,
 ) -> dict[str, Any]:
-    """The values of one outbox row, for bulk inserts (`add_event` stages one)."""
-    # Constructed, not validated: every field is ours and typed (bulk imports build 100,000s).
-    envelope = Envelope.model_construct(
-        event_id=uuid.uuid4(),
-        type=type,
-        aggregate_id=str(aggregate_id),
-        aggregate_version=aggregate_version,
-        payload=payload.model_dump(mode="json"),
-        trace_id=current_trace_id.get(),
-        occurred_at=occurred_at or datetime.now(UTC),
-        seq=None,
-    )
-    return {
-        "topic": topic_for(type),
-        "key": envelope.aggregate_id,
-        "event": envelope.model_dump(mode="json"),
+    """The values of one outbox row, for bulk inserts (`add_event` stages one).
+
+    The event is built straight in `Envelope`'s JSON form (a test holds the two equal), not
+    through the model: bulk imports build 100,000s and the round trip doubled their cost.
+    """
+    key = str(aggregate_id)
+    event = {
+        "event_id": str(uuid.uuid4()),
+        "type": type,
+        "occurred_at": to_jsonable_python(occurred_at or datetime.now(UTC)),
+        "aggregate_id": key,
+        "aggregate_version": aggregate_version,
+        "payload": payload.model_dump(mode="json"),
+        "trace_id": current_trace_id.get(),
+        "seq": None,
     }
+    return {"topic": topic_for(type), "key": key, "event": event}
 
 
 def add_event(

@@ -15,13 +15,15 @@ export must escape it again.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
 
 from pydantic import ValidationError
 from sqlalchemy import select, text
@@ -30,9 +32,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from commerce.catalog.models import Brand, Category, Product, Variant
 from commerce.catalog.repository import CatalogRepository
 from commerce.catalog.schemas import ProductIn, ProductPatch, VariantIn, VariantPatch
-from commerce.catalog.service import new_product, new_variant, snapshot, update_product
+from commerce.catalog.service import new_product, snapshot, update_product, variant_values
 from commerce.catalog.variants import add_variant, update_variant
-from commerce.db import column_values, copy_rows, transaction
+from commerce.db import column_values, copy_rows, one_of, transaction
 from commerce.errors import InvalidInput
 from commerce.events import StockAdjusted, VariantSnapshot
 from commerce.inventory.models import StockLevel, StockMovement, Warehouse
@@ -58,6 +60,8 @@ REQUIRED = ("product_sku", "name", "brand", "category", "price")
 MAX_ROWS = 200_000
 MAX_FIELD = 20_000
 BATCH = 500
+#: Batches written at once: one being built while PostgreSQL takes in the other.
+WRITERS = 2
 IMPORT_REASON = "catalog import"
 
 
@@ -98,6 +102,10 @@ class ImportReport:
 
     def as_dict(self) -> dict[str, int]:
         return dict(self.__dict__)
+
+    def add(self, other: ImportReport) -> None:
+        for name, count in other.as_dict().items():
+            setattr(self, name, getattr(self, name) + count)
 
 
 def read_rows(data: bytes) -> Iterator[tuple[int, dict[str, str]]]:
@@ -245,7 +253,7 @@ async def check_skus(session: AsyncSession, planned: list[PlannedProduct]) -> No
     found = await session.execute(
         select(Variant.sku, Product.sku)
         .join(Product, Product.id == Variant.product_id)
-        .where(Variant.sku.in_(list(owner)), Variant.deleted_at.is_(None))
+        .where(one_of(Variant.sku, owner), Variant.deleted_at.is_(None))
     )
     errors = [
         RowError(owner[sku].line, "variant_sku", f"{sku} belongs to product {product_sku}")
@@ -254,7 +262,7 @@ async def check_skus(session: AsyncSession, planned: list[PlannedProduct]) -> No
     ]
     retired = await session.scalars(
         select(Product.sku).where(
-            Product.sku.in_([p.product.sku for p in planned]), Product.deleted_at.is_not(None)
+            one_of(Product.sku, [p.product.sku for p in planned]), Product.deleted_at.is_not(None)
         )
     )
     line = {p.product.sku: p.line for p in planned}
@@ -291,22 +299,42 @@ async def write(
     """Upsert `checked` products in batches, each one transaction.
 
     New products go in with set-based inserts (rows, variants, stock, ledger and events per
-    batch); products that exist go through the services, field by field.
+    batch); products that exist go through the services, field by field. Two batches are in
+    flight at once, so building one overlaps PostgreSQL's work on the other (the file's SKUs
+    are unique, so they never touch the same rows).
     """
-    async with sessions() as session:
-        lookups = await Lookups.load(session)
+    async with transaction(sessions) as session:
+        lookups = await Lookups.load(session, {item.product.brand for item in planned})
     report = ImportReport()
-    for start in range(0, len(planned), BATCH):
-        batch = planned[start : start + BATCH]
-        async with transaction(sessions) as session:
-            current = await Current.load(session, [item.product.sku for item in batch])
-            for item in batch:
-                if item.product.sku in current.products:
-                    await _update(session, item, current, report)
-            fresh = [item for item in batch if item.product.sku not in current.products]
-            if fresh:
-                await _create_many(session, fresh, lookups, report)
-        progress(min(start + BATCH, len(planned)), len(planned))
+    batches = iter(range(0, len(planned), BATCH))
+    written = 0
+
+    async def writer() -> None:
+        nonlocal written
+        for start in batches:
+            batch = planned[start : start + BATCH]
+            report.add(await _write_batch(sessions, batch, lookups))
+            written += len(batch)
+            progress(written, len(planned))
+
+    async with asyncio.TaskGroup() as writers:
+        for _ in range(WRITERS):
+            writers.create_task(writer())
+    return report
+
+
+async def _write_batch(
+    sessions: async_sessionmaker[AsyncSession], batch: list[PlannedProduct], lookups: Lookups
+) -> ImportReport:
+    report = ImportReport()
+    async with transaction(sessions) as session:
+        current = await Current.load(session, [item.product.sku for item in batch])
+        for item in batch:
+            if item.product.sku in current.products:
+                await _update(session, item, current, report)
+        fresh = [item for item in batch if item.product.sku not in current.products]
+        if fresh:
+            await _create_many(session, fresh, lookups, report)
     return report
 
 
@@ -314,65 +342,81 @@ async def write(
 class Lookups:
     categories: dict[str, Category]
     warehouses: dict[str, Warehouse]
-    brands: dict[str, Brand] = field(default_factory=dict)
+    brands: dict[str, Brand]
 
     @classmethod
-    async def load(cls, session: AsyncSession) -> Lookups:
+    async def load(cls, session: AsyncSession, brand_names: set[str]) -> Lookups:
+        """Everything rows refer to by name; brands new to the catalog are created here, in
+        one short transaction, so concurrent batches never race to create one."""
+        repo = CatalogRepository(session)
         categories = {c.slug: c for c in await session.scalars(select(Category))}
         warehouses = {w.code: w for w in await session.scalars(select(Warehouse))}
-        return cls(categories, warehouses)
+        brands = {name: await repo.brand_by_name(name) for name in sorted(brand_names)}
+        return cls(categories, warehouses, brands)
 
-    async def brand(self, session: AsyncSession, name: str) -> Brand:
-        if name not in self.brands:
-            self.brands[name] = await CatalogRepository(session).brand_by_name(name)
-        return self.brands[name]
+
+class Movement(NamedTuple):
+    product_id: uuid.UUID
+    variant_id: uuid.UUID
+    sku: str
+    warehouse: Warehouse
+    quantity: int
 
 
 async def _create_many(
     session: AsyncSession, items: list[PlannedProduct], lookups: Lookups, report: ImportReport
 ) -> None:
-    """Insert new products with their variants, stock, ledger rows and events, in bulk."""
-    products, variants, levels, movements, events = [], [], [], [], []
+    """Insert new products with their variants, stock, ledger rows and events, in bulk.
+
+    Rows are built as column dicts, not ORM objects: at 100,000s of rows per import the
+    objects cost more than PostgreSQL's COPY of them.
+    """
+    now = datetime.now(UTC)
+    products, variants, levels, events = [], [], [], []
+    movements: list[Movement] = []
     for item in items:
         data = item.product
-        brand = await lookups.brand(session, data.brand)
-        product = new_product(data, brand, lookups.categories[data.category])
+        product = new_product(data, lookups.brands[data.brand], lookups.categories[data.category])
         made = [
-            new_variant(product, variant, position)
+            variant_values(product, variant, position)
             for position, variant in enumerate(data.variants or [VariantIn(sku=data.sku)])
         ]
         products.append(column_values(product))
-        variants += [column_values(variant) for variant in made]
+        variants += made
         for variant in made:
-            for code, quantity in item.stock.get(variant.sku, {}).items():
+            for code, quantity in item.stock.get(variant["sku"], {}).items():
                 if quantity > 0:
                     warehouse = lookups.warehouses[code]
-                    level = StockLevel(
-                        variant_id=variant.id,
-                        product_id=product.id,
-                        warehouse_id=warehouse.id,
-                        on_hand=quantity,
-                        reserved=0,
+                    levels.append(
+                        {
+                            "variant_id": variant["id"],
+                            "product_id": product.id,
+                            "warehouse_id": warehouse.id,
+                            "on_hand": quantity,
+                            "reserved": 0,
+                        }
                     )
-                    levels.append(column_values(level))
-                    movements.append((product.id, variant.id, variant.sku, warehouse, quantity))
+                    movements.append(
+                        Movement(product.id, variant["id"], variant["sku"], warehouse, quantity)
+                    )
         announced = [
-            VariantSnapshot(id=v.id, sku=v.sku, options=v.option_values, price=v.price)
+            VariantSnapshot(id=v["id"], sku=v["sku"], options=v["option_values"], price=v["price"])
             for v in made
         ]
-        events.append(outbox_row("product.created", product.id, 1, snapshot(product, announced)))
+        payload = snapshot(product, announced)
+        events.append(outbox_row("product.created", product.id, 1, payload, now))
     await copy_rows(session, Product, products)
     await copy_rows(session, Variant, variants)
     if levels:
         await copy_rows(session, StockLevel, levels)
-        events += await _ledger(session, movements)
+        events += await _ledger(session, movements, now)
     await copy_rows(session, OutboxRow, events)
     report.products_created += len(items)
     report.stock_changes += len(movements)
 
 
 async def _ledger(
-    session: AsyncSession, movements: list[tuple[uuid.UUID, uuid.UUID, str, Warehouse, int]]
+    session: AsyncSession, movements: list[Movement], now: datetime
 ) -> list[dict[str, Any]]:
     """Ledger rows for new stock, and their stock.adjusted events."""
     ids = list(
@@ -382,33 +426,32 @@ async def _ledger(
         )
     )
     rows, events, running = [], [], Counter[uuid.UUID]()
-    for movement_id, (product_id, variant_id, sku, warehouse, quantity) in zip(
-        ids, movements, strict=True
-    ):
-        running[variant_id] += quantity
+    for movement_id, movement in zip(ids, movements, strict=True):
+        running[movement.variant_id] += movement.quantity
         rows.append(
             {
                 "id": movement_id,
-                "product_id": product_id,
-                "variant_id": variant_id,
-                "warehouse_id": warehouse.id,
-                "delta": quantity,
-                "on_hand_after": quantity,
+                "product_id": movement.product_id,
+                "variant_id": movement.variant_id,
+                "warehouse_id": movement.warehouse.id,
+                "delta": movement.quantity,
+                "on_hand_after": movement.quantity,
                 "reason": IMPORT_REASON,
+                "created_at": now,
             }
         )
         payload = StockAdjusted(
             movement_id=movement_id,
-            product_id=product_id,
-            variant_id=variant_id,
-            sku=sku,
-            warehouse=warehouse.code,
-            delta=quantity,
-            on_hand=quantity,
-            available=running[variant_id],
+            product_id=movement.product_id,
+            variant_id=movement.variant_id,
+            sku=movement.sku,
+            warehouse=movement.warehouse.code,
+            delta=movement.quantity,
+            on_hand=movement.quantity,
+            available=running[movement.variant_id],
             reason=IMPORT_REASON,
         )
-        events.append(outbox_row("stock.adjusted", sku, movement_id, payload))
+        events.append(outbox_row("stock.adjusted", movement.sku, movement_id, payload, now))
     await copy_rows(session, StockMovement, rows)
     return events
 
@@ -429,7 +472,7 @@ class Current:
         variants = {
             v.sku: v
             for v in await session.scalars(
-                select(Variant).where(Variant.product_id.in_(ids), Variant.deleted_at.is_(None))
+                select(Variant).where(one_of(Variant.product_id, ids), Variant.deleted_at.is_(None))
             )
         }
         on_hand: dict[str, dict[str, int]] = {}
@@ -437,7 +480,7 @@ class Current:
             select(Variant.sku, Warehouse.code, StockLevel.on_hand)
             .join(StockLevel, StockLevel.variant_id == Variant.id)
             .join(Warehouse, Warehouse.id == StockLevel.warehouse_id)
-            .where(Variant.product_id.in_(ids), Variant.deleted_at.is_(None))
+            .where(one_of(Variant.product_id, ids), Variant.deleted_at.is_(None))
         )
         for sku, code, quantity in rows.tuples():
             on_hand.setdefault(sku, {})[code] = int(quantity)

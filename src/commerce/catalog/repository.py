@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import contains_eager
 
 from commerce.catalog.models import Brand, Category, Product, Variant
+from commerce.db import one_of
 from commerce.inventory.models import StockLevel
 
 
@@ -39,7 +40,7 @@ class CatalogRepository:
 
     async def by_skus(self, skus: Sequence[str]) -> list[Product]:
         """Products (deleted ones too) by SKU, with brand and category."""
-        return list(await self.session.scalars(self._products().where(Product.sku.in_(skus))))
+        return list(await self.session.scalars(self._products().where(one_of(Product.sku, skus))))
 
     async def snapshot_rows(self, product_ids: Sequence[uuid.UUID]) -> Sequence[RowMapping]:
         """Products' fields with their brand and category, deleted ones included.

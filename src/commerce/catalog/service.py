@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -154,17 +155,23 @@ def new_product(data: ProductIn, brand: Brand, category: Category) -> Product:
 
 
 def new_variant(product: Product, data: VariantIn, position: int) -> Variant:
+    return Variant(**variant_values(product, data, position))
+
+
+def variant_values(product: Product, data: VariantIn, position: int) -> dict[str, Any]:
+    """A new variant's columns (bulk imports copy them without building the ORM object)."""
     check_options(product.options, data.options)
-    return Variant(
-        id=uuid.uuid4(),
-        product_id=product.id,
-        sku=data.sku,
-        option_values=dict(data.options),
-        option_key=option_key(data.options),
-        price=data.price,
-        position=position,
-        created_at=datetime.now(UTC),
-    )
+    return {
+        "id": uuid.uuid4(),
+        "product_id": product.id,
+        "sku": data.sku,
+        "option_values": dict(data.options),
+        "option_key": option_key(data.options),
+        "price": data.price,
+        "position": position,
+        "created_at": datetime.now(UTC),
+        "deleted_at": None,
+    }
 
 
 def repeated(items: Sequence[str]) -> str | None:
