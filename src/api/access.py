@@ -71,6 +71,13 @@ POLICY: dict[Route, Requirement] = {
     ("GET", "/api/admin/coupons/{coupon_id}"): Permission.MANAGE_PRODUCTS,
     ("PATCH", "/api/admin/coupons/{coupon_id}"): Permission.MANAGE_PRODUCTS,
     ("DELETE", "/api/admin/coupons/{coupon_id}"): Permission.MANAGE_PRODUCTS,
+    # cart: each signed-in shopper's own
+    ("GET", "/api/cart"): SIGNED_IN,
+    ("POST", "/api/cart/items"): SIGNED_IN,
+    ("PATCH", "/api/cart/items/{item_id}"): SIGNED_IN,
+    ("DELETE", "/api/cart/items/{item_id}"): SIGNED_IN,
+    ("POST", "/api/cart/coupon"): SIGNED_IN,
+    ("DELETE", "/api/cart/coupon"): SIGNED_IN,
     # search
     ("GET", "/api/search"): PUBLIC,
     # inventory

@@ -21,7 +21,7 @@ from api.access import (
 )
 from api.methods import AllowedMethods
 from api.observability import RequestObservability
-from api.routers import catalog, coupons, identity, imports, inventory, operations, search
+from api.routers import carts, catalog, coupons, identity, imports, inventory, operations, search
 from api.text_guard import reject_nul_characters
 from storefront import wiring
 from storefront.settings import Settings
@@ -68,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         inventory.router,
         imports.router,
         coupons.router,
+        carts.router,
         identity.auth,
         identity.admin,
     ):

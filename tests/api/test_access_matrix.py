@@ -17,7 +17,7 @@ from fastapi import FastAPI
 
 from api.access import api_routes, route_keys
 from tests.conftest import PASSWORD, sign_in
-from tests.factories import create_product
+from tests.factories import create_product, set_stock
 
 pytestmark = pytest.mark.usefixtures("reference")
 
@@ -246,6 +246,39 @@ async def _archive_coupon(w: World) -> Request:
     return "DELETE", await _coupon(w), None
 
 
+async def _in_every_cart(w: World) -> str:
+    """A product in stock, put in the cart of every signed-in caller; its cart line's id."""
+    product = await w.product()
+    await set_stock(w.client, w.accounts["ADMIN"], product["sku"], 100)
+    for headers in w.accounts.values():
+        response = await w.client.post(
+            "/api/cart/items", json={"product_id": product["id"]}, headers=headers
+        )
+        assert response.status_code == 200, response.text
+    return str(product["variants"][0]["id"])
+
+
+async def _add_to_cart(w: World) -> Request:
+    product = await w.product()
+    await set_stock(w.client, w.accounts["ADMIN"], product["sku"], 100)
+    return "POST", "/api/cart/items", {"product_id": product["id"]}
+
+
+async def _change_cart_item(w: World) -> Request:
+    return "PATCH", f"/api/cart/items/{await _in_every_cart(w)}", {"quantity": 2}
+
+
+async def _remove_cart_item(w: World) -> Request:
+    return "DELETE", f"/api/cart/items/{await _in_every_cart(w)}", None
+
+
+async def _apply_coupon(w: World) -> Request:
+    await _in_every_cart(w)
+    url = await _coupon(w)
+    code = (await w.client.get(url, headers=w.accounts["ADMIN"])).json()["code"]
+    return "POST", "/api/cart/coupon", {"code": code}
+
+
 async def _get_stock(w: World) -> Request:
     return "GET", f"/api/admin/inventory/{(await w.product())['sku']}", None
 
@@ -302,6 +335,12 @@ MATRIX: dict[tuple[str, str], tuple[Build, frozenset[str]]] = {
         _delete_variant,
         CATALOG_ADMINS,
     ),
+    ("GET", "/api/cart"): (fixed("GET", "/api/cart"), SIGNED_IN),
+    ("POST", "/api/cart/items"): (_add_to_cart, SIGNED_IN),
+    ("PATCH", "/api/cart/items/{item_id}"): (_change_cart_item, SIGNED_IN),
+    ("DELETE", "/api/cart/items/{item_id}"): (_remove_cart_item, SIGNED_IN),
+    ("POST", "/api/cart/coupon"): (_apply_coupon, SIGNED_IN),
+    ("DELETE", "/api/cart/coupon"): (fixed("DELETE", "/api/cart/coupon"), SIGNED_IN),
     ("GET", "/api/admin/inventory/{sku}"): (_get_stock, CATALOG_ADMINS),
     ("PATCH", "/api/admin/inventory/{sku}/stock"): (_change_stock, CATALOG_ADMINS),
     ("GET", "/api/admin/warehouses"): (fixed("GET", "/api/admin/warehouses"), CATALOG_ADMINS),

@@ -19,6 +19,8 @@ def discount_for(coupon: Coupon, basket: Basket, *, customer_uses: int, now: dat
     """The discount `coupon` gives `basket`, or the first rule it fails."""
     _check_dates(coupon, now)
     _check_limits(coupon, basket, customer_uses)
+    if not basket.lines:
+        raise CouponRejected("empty_cart", "Add items to the cart before applying a code.")
     _check_minimum(coupon, basket)
     eligible = sum(
         (line.amount for line in basket.lines if eligible_line(coupon, line)), Decimal(0)

@@ -1,0 +1,89 @@
+"""The cart as stored (one JSON document in Redis) and as shown."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from commerce.promotions.schemas import Code
+
+#: Seed 003: at most 10 units of one product in a cart.
+MAX_UNITS_PER_PRODUCT = 10
+MAX_LINES = 100
+Quantity = Annotated[int, Field(ge=1, le=MAX_UNITS_PER_PRODUCT)]
+
+
+class CartItemIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    product_id: uuid.UUID
+    #: Required when the product has more than one variant.
+    variant_id: uuid.UUID | None = None
+    quantity: Quantity = 1
+
+
+class CartItemPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    quantity: Quantity
+
+
+class CouponCodeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: Code
+
+
+class StoredItem(BaseModel):
+    variant_id: uuid.UUID
+    product_id: uuid.UUID
+    quantity: int
+    #: The unit price when the shopper added it: what they agreed to pay.
+    unit_price: Decimal
+    added_at: datetime
+
+
+class StoredCart(BaseModel):
+    items: list[StoredItem] = []
+    coupon: str | None = None
+
+
+class CartLineOut(BaseModel):
+    #: The line's id: its variant's (one line per variant).
+    id: uuid.UUID
+    product_id: uuid.UUID
+    variant_id: uuid.UUID
+    sku: str
+    name: str
+    options: dict[str, str]
+    quantity: int
+    unit_price: Decimal
+    #: The price now; differs from unit_price when it changed after the item was added.
+    current_price: Decimal | None
+    price_changed: bool
+    line_total: Decimal
+    available: int
+    #: False when the product or variant is no longer sold: the line is left out of totals.
+    purchasable: bool
+
+
+class CartCouponOut(BaseModel):
+    code: str
+    applies: bool
+    #: Why it does not apply now (the rule it fails), when it does not.
+    rule: str | None = None
+    detail: str | None = None
+
+
+class CartOut(BaseModel):
+    items: list[CartLineOut]
+    currency: str
+    subtotal: Decimal
+    discount: Decimal
+    total: Decimal
+    coupon: CartCouponOut | None
+    item_count: int

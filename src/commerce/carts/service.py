@@ -1,0 +1,241 @@
+"""Cart use cases: add, change and remove items, apply a coupon, and show the totals.
+
+Stock is checked when an item is added or its quantity raised; the price is taken then and
+kept, so checkout can tell the shopper when it has changed instead of charging another.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from commerce.carts import store
+from commerce.carts.errors import (
+    CartFull,
+    CartItemNotFound,
+    NotEnoughStock,
+    QuantityLimit,
+    UnknownProduct,
+    UnknownVariant,
+    VariantRequired,
+)
+from commerce.carts.schemas import (
+    MAX_LINES,
+    MAX_UNITS_PER_PRODUCT,
+    CartCouponOut,
+    CartItemIn,
+    CartLineOut,
+    CartOut,
+    StoredCart,
+    StoredItem,
+)
+from commerce.catalog.repository import slugify
+from commerce.catalog.service import current_products
+from commerce.events import ProductSnapshot, VariantSnapshot
+from commerce.money import BASE_CURRENCY, round_money
+from commerce.promotions import service as coupons
+from commerce.promotions.errors import CouponRejected
+from commerce.promotions.schemas import Basket, BasketLine
+
+Catalog = dict[uuid.UUID, tuple[ProductSnapshot, dict[uuid.UUID, int]]]
+
+
+async def show_cart(session: AsyncSession, redis: Redis, owner: uuid.UUID) -> CartOut:
+    return await _priced(session, await store.load(redis, owner), owner)
+
+
+async def add_item(
+    session: AsyncSession, redis: Redis, owner: uuid.UUID, data: CartItemIn
+) -> CartOut:
+    catalog = await current_products(session, [data.product_id])
+    product, variant, available = _for_sale(catalog, data.product_id, data.variant_id)
+
+    async def add(cart: StoredCart) -> StoredCart:
+        line = _line(cart, variant.id)
+        if line is None and len(cart.items) >= MAX_LINES:
+            raise CartFull(MAX_LINES)
+        quantity = data.quantity + (line.quantity if line else 0)
+        _check_quantity(cart, product, variant, quantity, available)
+        kept = [item for item in cart.items if item.variant_id != variant.id]
+        price = variant.price_or(product.price)
+        added = StoredItem(
+            variant_id=variant.id,
+            product_id=product.id,
+            quantity=quantity,
+            unit_price=price,
+            added_at=datetime.now(UTC),
+        )
+        return cart.model_copy(update={"items": [*kept, added]})
+
+    return await _priced(session, await store.change(redis, owner, add), owner)
+
+
+async def set_quantity(
+    session: AsyncSession, redis: Redis, owner: uuid.UUID, item_id: uuid.UUID, quantity: int
+) -> CartOut:
+    cart = await store.load(redis, owner)
+    line = _line(cart, item_id)
+    if line is None:
+        raise CartItemNotFound(item_id)
+    catalog = await current_products(session, [line.product_id])
+    product, variant, available = _for_sale(catalog, line.product_id, item_id)
+
+    async def update(cart: StoredCart) -> StoredCart:
+        current = _line(cart, item_id)
+        if current is None:
+            raise CartItemNotFound(item_id)
+        if quantity > current.quantity:
+            _check_quantity(cart, product, variant, quantity, available)
+        changed = current.model_copy(update={"quantity": quantity})
+        items = [changed if item.variant_id == item_id else item for item in cart.items]
+        return cart.model_copy(update={"items": items})
+
+    return await _priced(session, await store.change(redis, owner, update), owner)
+
+
+async def remove_item(
+    session: AsyncSession, redis: Redis, owner: uuid.UUID, item_id: uuid.UUID
+) -> CartOut:
+    async def remove(cart: StoredCart) -> StoredCart:
+        if _line(cart, item_id) is None:
+            raise CartItemNotFound(item_id)
+        items = [item for item in cart.items if item.variant_id != item_id]
+        return cart.model_copy(update={"items": items})
+
+    return await _priced(session, await store.change(redis, owner, remove), owner)
+
+
+async def apply_coupon(session: AsyncSession, redis: Redis, owner: uuid.UUID, code: str) -> CartOut:
+    """Keep `code` on the cart if it applies to it now; else 422 naming the rule it fails."""
+    cart = await store.load(redis, owner)
+    basket, _ = await _basket(session, cart, owner)
+    discount = await coupons.quote(session, code, basket)
+
+    async def keep(cart: StoredCart) -> StoredCart:
+        return cart.model_copy(update={"coupon": discount.code})
+
+    return await _priced(session, await store.change(redis, owner, keep), owner)
+
+
+async def remove_coupon(session: AsyncSession, redis: Redis, owner: uuid.UUID) -> CartOut:
+    async def drop(cart: StoredCart) -> StoredCart:
+        return cart.model_copy(update={"coupon": None})
+
+    return await _priced(session, await store.change(redis, owner, drop), owner)
+
+
+def _for_sale(
+    catalog: Catalog, product_id: uuid.UUID, variant_id: uuid.UUID | None
+) -> tuple[ProductSnapshot, VariantSnapshot, int]:
+    if product_id not in catalog or catalog[product_id][0].deleted:
+        raise UnknownProduct(product_id)
+    product, available = catalog[product_id]
+    if variant_id is None:
+        if len(product.variants) != 1:
+            raise VariantRequired([v.sku for v in product.variants])
+        variant = product.variants[0]
+    else:
+        found = [v for v in product.variants if v.id == variant_id]
+        if not found:
+            raise UnknownVariant(variant_id)
+        variant = found[0]
+    return product, variant, available.get(variant.id, 0)
+
+
+def _line(cart: StoredCart, variant_id: uuid.UUID) -> StoredItem | None:
+    return next((item for item in cart.items if item.variant_id == variant_id), None)
+
+
+def _check_quantity(
+    cart: StoredCart,
+    product: ProductSnapshot,
+    variant: VariantSnapshot,
+    quantity: int,
+    available: int,
+) -> None:
+    others = sum(
+        item.quantity
+        for item in cart.items
+        if item.product_id == product.id and item.variant_id != variant.id
+    )
+    if others + quantity > MAX_UNITS_PER_PRODUCT:
+        raise QuantityLimit(MAX_UNITS_PER_PRODUCT, others + quantity)
+    if quantity > available:
+        raise NotEnoughStock(variant.sku, available, quantity)
+
+
+async def _basket(
+    session: AsyncSession, cart: StoredCart, owner: uuid.UUID
+) -> tuple[Basket, list[CartLineOut]]:
+    catalog = await current_products(session, list({item.product_id for item in cart.items}))
+    lines = [_line_out(item, catalog) for item in cart.items]
+    basket = Basket(
+        currency=BASE_CURRENCY,
+        customer_id=owner,
+        lines=[
+            BasketLine(
+                product_id=line.product_id,
+                category_path=catalog[line.product_id][0].category_path,
+                brand=slugify(catalog[line.product_id][0].brand),
+                amount=line.line_total,
+            )
+            for line in lines
+            if line.purchasable
+        ],
+    )
+    return basket, lines
+
+
+def _line_out(item: StoredItem, catalog: Catalog) -> CartLineOut:
+    product, available = catalog.get(item.product_id, (None, {}))
+    variant = _variant(product, item.variant_id)
+    current = variant.price_or(product.price) if product and variant else None
+    return CartLineOut(
+        id=item.variant_id,
+        product_id=item.product_id,
+        variant_id=item.variant_id,
+        sku=variant.sku if variant else "",
+        name=product.name if product else "",
+        options=variant.options if variant else {},
+        quantity=item.quantity,
+        unit_price=item.unit_price,
+        current_price=current,
+        price_changed=current is not None and current != item.unit_price,
+        line_total=item.unit_price * item.quantity,
+        available=available.get(item.variant_id, 0),
+        purchasable=current is not None,
+    )
+
+
+def _variant(product: ProductSnapshot | None, variant_id: uuid.UUID) -> VariantSnapshot | None:
+    """The live variant of a product still for sale, if it is."""
+    if product is None or product.deleted:
+        return None
+    return next((v for v in product.variants if v.id == variant_id), None)
+
+
+async def _priced(session: AsyncSession, cart: StoredCart, owner: uuid.UUID) -> CartOut:
+    basket, lines = await _basket(session, cart, owner)
+    discount, coupon = Decimal(0), None
+    if cart.coupon is not None:
+        try:
+            applied = await coupons.quote(session, cart.coupon, basket)
+            discount, coupon = applied.amount, CartCouponOut(code=applied.code, applies=True)
+        except CouponRejected as rejected:
+            coupon = CartCouponOut(
+                code=cart.coupon, applies=False, rule=rejected.rule, detail=rejected.detail
+            )
+    currency = basket.currency
+    return CartOut(
+        items=lines,
+        currency=currency,
+        subtotal=round_money(basket.subtotal, currency),
+        discount=round_money(discount, currency),
+        total=round_money(basket.subtotal - discount, currency),
+        coupon=coupon,
+        item_count=sum(line.quantity for line in lines if line.purchasable),
+    )

@@ -1,0 +1,46 @@
+"""Carts in Redis: one JSON document per shopper, expiring 7 days after its last change.
+
+Changes are optimistic transactions (WATCH/MULTI): two requests changing one cart at once
+cannot both add to what they read, so the limits hold; the loser re-reads and tries again.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+from redis.asyncio import Redis
+from redis.exceptions import WatchError
+
+from commerce.carts.schemas import StoredCart
+
+TTL = timedelta(days=7)
+
+Change = Callable[[StoredCart], Awaitable[StoredCart]]
+
+
+def _key(owner: uuid.UUID) -> str:
+    return f"cart:{owner}"
+
+
+async def load(redis: Redis, owner: uuid.UUID) -> StoredCart:
+    raw = await redis.get(_key(owner))
+    return StoredCart.model_validate_json(raw) if raw else StoredCart()
+
+
+async def change(redis: Redis, owner: uuid.UUID, apply: Change) -> StoredCart:
+    """Apply `apply` to the cart as stored and save the result, atomically."""
+    key = _key(owner)
+    async with redis.pipeline(transaction=True) as pipe:
+        while True:
+            try:
+                await pipe.watch(key)
+                raw = await pipe.get(key)
+                cart = await apply(StoredCart.model_validate_json(raw) if raw else StoredCart())
+                pipe.multi()  # type: ignore[no-untyped-call]
+                pipe.set(key, cart.model_dump_json(), ex=TTL)
+                await pipe.execute()
+                return cart
+            except WatchError:
+                continue
