@@ -58,6 +58,7 @@ POLICY: dict[Route, Requirement] = {
     ("DELETE", "/api/admin/products/{product_id}"): Permission.MANAGE_PRODUCTS,
     ("POST", "/api/admin/imports"): Permission.MANAGE_PRODUCTS,
     ("GET", "/api/admin/imports/{job_id}"): Permission.MANAGE_PRODUCTS,
+    ("GET", "/api/admin/exports/products"): Permission.MANAGE_PRODUCTS,
     ("GET", "/api/admin/products/{product_id}/variants"): Permission.MANAGE_PRODUCTS,
     ("POST", "/api/admin/products/{product_id}/variants"): Permission.MANAGE_PRODUCTS,
     ("PATCH", "/api/admin/products/{product_id}/variants/{variant_id}"): (

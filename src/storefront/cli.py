@@ -357,5 +357,30 @@ def import_products_command(
     console.print(", ".join(f"{name.replace('_', ' ')}: {n:,}" for name, n in report.items()))
 
 
+export_app = typer.Typer(help="Exports.", no_args_is_help=True)
+app.add_typer(export_app, name="export")
+
+
+@export_app.command("products")
+def export_products_command(
+    file: Annotated[Path, typer.Argument(dir_okay=False, writable=True)],
+) -> None:
+    """Write the live catalog to FILE as CSV in the import's format (edit it, import it back)."""
+    from commerce.catalog.exports import export_products
+    from commerce.db import create_engine, session_factory
+
+    async def run() -> None:
+        engine = create_engine(launcher.with_running_stack(Settings()).require("database_url"))
+        try:
+            with file.open("w", encoding="utf-8", newline="") as out:
+                async for chunk in export_products(session_factory(engine)):
+                    out.write(chunk)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+    console.print(f"Wrote {file}.")
+
+
 if __name__ == "__main__":
     app()

@@ -319,6 +319,10 @@ MATRIX: dict[tuple[str, str], tuple[Build, frozenset[str]]] = {
     ("PATCH", "/api/admin/products/{product_id}"): (_update_product, CATALOG_ADMINS),
     ("DELETE", "/api/admin/products/{product_id}"): (_delete_product, CATALOG_ADMINS),
     ("POST", "/api/admin/imports"): (_import, CATALOG_ADMINS),
+    ("GET", "/api/admin/exports/products"): (
+        fixed("GET", "/api/admin/exports/products"),
+        CATALOG_ADMINS,
+    ),
     ("POST", "/api/admin/coupons"): (_create_coupon, CATALOG_ADMINS),
     ("GET", "/api/admin/coupons"): (fixed("GET", "/api/admin/coupons"), CATALOG_ADMINS),
     ("GET", "/api/admin/coupons/{coupon_id}"): (_get_coupon, CATALOG_ADMINS),

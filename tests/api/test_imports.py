@@ -155,3 +155,49 @@ async def test_a_formula_in_a_name_is_stored_as_text(
 
     product = await product_by_sku(client, admin, f"F-{tag}")
     assert product is not None and product["name"] == name
+
+
+async def export(client: httpx.AsyncClient, admin: dict[str, str], tag: str) -> list[str]:
+    """The export's header and its rows whose SKUs carry `tag`."""
+    response = await client.get("/api/admin/exports/products", headers=admin)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/csv")
+    header, *rows = response.text.splitlines(keepends=True)
+    return [header, *(row for row in rows if tag in row)]
+
+
+async def test_an_exported_formula_is_escaped_for_spreadsheets(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    tag = uuid.uuid4().hex[:6].upper()
+    row = f"X-{tag},=HYPERLINK(1),@SUM(A1),Acme,camping,3.00,4,,X-{tag},,berlin=2\n"
+    response = await upload(client, admin, (HEADER + row).encode())
+    assert (await finished(client, admin, response.headers["Location"]))["state"] == "succeeded"
+
+    header, exported = await export(client, admin, tag)
+
+    assert header == HEADER
+    assert exported == f"X-{tag},'=HYPERLINK(1),'@SUM(A1),Acme,camping,3.00,4,,X-{tag},,berlin=2\n"
+
+
+async def test_an_exported_catalog_imports_back_unchanged(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    data, tag = unique_sample()
+    response = await upload(client, admin, data)
+    assert (await finished(client, admin, response.headers["Location"]))["state"] == "succeeded"
+
+    exported = await export(client, admin, tag)
+    again = await upload(client, admin, "".join(exported).encode())
+    report = (await finished(client, admin, again.headers["Location"]))["report"]
+
+    assert len(exported) > 3
+    assert report["unchanged"] == len({row.split(",")[0] for row in exported[1:]})
+    assert report | {"unchanged": 0} == {
+        "products_created": 0,
+        "products_updated": 0,
+        "variants_created": 0,
+        "variants_updated": 0,
+        "stock_changes": 0,
+        "unchanged": 0,
+    }

@@ -152,6 +152,21 @@ def test_a_catalog_imports_from_the_command_line_beside_up(launched: LaunchedSta
     assert stock.status_code == 200 and stock.json()["available"] == 20
 
 
+def test_the_catalog_exports_from_the_command_line_beside_up(
+    launched: LaunchedStack, tmp_path: Path
+) -> None:
+    sample = Path(__file__).parents[2] / "samples" / "products.csv"
+    assert launched.command("import", "products", str(sample)).returncode == 0
+    exported = tmp_path / "catalog.csv"
+
+    result = launched.command("export", "products", str(exported))
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    header, *rows = exported.read_text().splitlines()
+    assert header == sample.read_text().splitlines()[0]
+    assert any(row.startswith("TEE-CLASSIC,") and "TEE-CLASSIC-M-NAVY" in row for row in rows)
+
+
 def test_the_worker_serves_its_metrics(launched: LaunchedStack) -> None:
     metrics = httpx.get(f"http://127.0.0.1:{launched.metrics_port}/metrics").text
     assert "storefront_outbox_published_total" in metrics

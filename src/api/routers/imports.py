@@ -1,4 +1,5 @@
-"""Catalog imports: a CSV file checked row by row, then written in the background."""
+"""Catalog imports (a CSV file checked row by row, then written in the background) and the
+export that writes the same format."""
 
 from __future__ import annotations
 
@@ -6,10 +7,11 @@ import uuid
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
+from fastapi.responses import StreamingResponse
 
 from api.deps import RedisClient, Sessions
 from api.problems import responses
-from commerce.catalog import import_jobs
+from commerce.catalog import exports, import_jobs
 from commerce.errors import DomainError
 
 router = APIRouter(tags=["catalog"])
@@ -63,3 +65,22 @@ async def import_status(job_id: uuid.UUID, redis: RedisClient) -> dict[str, Any]
     """running, succeeded (with what changed) or failed (the batches before stay written;
     importing the file again finishes the job)."""
     return await import_jobs.import_status(redis, job_id)
+
+
+@router.get(
+    "/api/admin/exports/products",
+    response_class=StreamingResponse,
+    responses={
+        200: {"content": {"text/csv": {"schema": {"type": "string"}}}},
+        **responses(401, 403),
+    },
+)
+async def export_products(sessions: Sessions) -> StreamingResponse:
+    """The live catalog as CSV in the import's format (a row per variant, stock per
+    warehouse), streamed. Cells a spreadsheet would run as formulas start with `'`; an
+    import takes it off again, so the file can be edited and imported back."""
+    return StreamingResponse(
+        exports.export_products(sessions),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="products.csv"'},
+    )

@@ -9,8 +9,8 @@ One row per variant (see `samples/products.csv`):
 
 `options` is `size=M;colour=blue` (empty: the product's one default variant), `stock` is
 `berlin=10;osaka=2` (on-hand quantities to set). Rows of one product repeat its fields or
-leave them empty. Text is stored as given (a name starting with `=` stays text); any CSV
-export must escape it again.
+leave them empty. Text is stored as given (a name starting with `=` stays text); a cell
+that an export escaped for spreadsheets (`'=…`) loses that one `'` (see `spreadsheet`).
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from commerce.catalog.models import Brand, Category, Product, Variant
 from commerce.catalog.repository import CatalogRepository
 from commerce.catalog.schemas import ProductIn, ProductPatch, VariantIn, VariantPatch
 from commerce.catalog.service import new_product, snapshot, update_product, variant_values
+from commerce.catalog.spreadsheet import unescape_cell
 from commerce.catalog.variants import add_variant, update_variant
 from commerce.db import column_values, copy_rows, one_of, transaction
 from commerce.errors import InvalidInput
@@ -128,7 +129,7 @@ def read_rows(data: bytes) -> Iterator[tuple[int, dict[str, str]]]:
                 raise ImportRejected([RowError(reader.line_num, "", f"over {MAX_ROWS} rows")])
             if None in row:
                 raise ImportRejected([RowError(reader.line_num, "", "more fields than columns")])
-            yield reader.line_num, {k: (v or "").strip() for k, v in row.items()}
+            yield reader.line_num, {k: unescape_cell((v or "").strip()) for k, v in row.items()}
     except csv.Error as bad:
         raise ImportRejected([RowError(reader.line_num, "", f"malformed CSV: {bad}")]) from None
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import contains_eager
 
 from commerce.catalog.models import Brand, Category, Product, Variant
 from commerce.db import one_of
-from commerce.inventory.models import StockLevel
+from commerce.inventory.models import StockLevel, Warehouse
 
 
 def slugify(name: str) -> str:
@@ -64,6 +64,30 @@ class CatalogRepository:
             .where(Product.id == any_(ids))
         )
         return (await self.session.execute(query)).mappings().all()
+
+    async def live_ids_after(self, sku: str, limit: int) -> list[tuple[uuid.UUID, str]]:
+        """(id, sku) of the next `limit` live products after `sku`, in SKU order."""
+        rows = await self.session.execute(
+            select(Product.id, Product.sku)
+            .where(Product.deleted_at.is_(None), Product.sku > sku)
+            .order_by(Product.sku)
+            .limit(limit)
+        )
+        return [(row[0], row[1]) for row in rows]
+
+    async def on_hand_by_warehouse(
+        self, product_ids: Sequence[uuid.UUID]
+    ) -> dict[uuid.UUID, dict[str, int]]:
+        """Each variant's on-hand units per warehouse code."""
+        rows = await self.session.execute(
+            select(StockLevel.variant_id, Warehouse.code, StockLevel.on_hand)
+            .join(Warehouse, Warehouse.id == StockLevel.warehouse_id)
+            .where(one_of(StockLevel.product_id, product_ids))
+        )
+        found: dict[uuid.UUID, dict[str, int]] = {}
+        for variant_id, code, on_hand in rows.tuples():
+            found.setdefault(variant_id, {})[code] = on_hand
+        return found
 
     async def variant_rows(self, product_ids: Sequence[uuid.UUID]) -> Sequence[RowMapping]:
         """Live variants of products, in order, named as VariantSnapshot's fields, with
