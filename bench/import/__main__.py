@@ -1,6 +1,6 @@
 """bench/import: a catalog CSV into PostgreSQL, then until search holds all of it.
 
-    .venv/bin/python bench/import [--products 25000] [--sizes 4]
+    .venv/bin/python bench/import [--products 25000] [--sizes 4] [--pipeline-after]
 
 Writes a CSV of `products` x `sizes` variants (stock in one or two warehouses), starts the
 relay and the worker as `storefront up` runs them, imports the file the way
@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.append(str(Path(__file__).parent.parent))  # bench/common.py
 from common import machine, pipeline_env
@@ -54,7 +55,7 @@ def catalog_csv(products: int, sizes: int) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
-async def main(products: int, sizes: int) -> None:
+async def main(products: int, sizes: int, after: bool) -> None:
     variants = products * sizes
     print(f"bench/import on {machine()}; {products:,} products x {sizes} sizes = {variants:,}")
     data = catalog_csv(products, sizes)
@@ -71,17 +72,27 @@ async def main(products: int, sizes: int) -> None:
             async with transaction(sessions) as session:
                 await demo.load_reference_data(session)
             worker_env = pipeline_env(env, root, relay_in_worker=False)
-            relay = processes.spawn(["relay"], worker_env, root / "relay.log")
-            worker = WorkerProcess(worker_env, root / "worker.log")
-            worker.start()
+            pipeline: list[Any] = []
+
+            def start_pipeline() -> None:
+                pipeline.append(processes.spawn(["relay"], worker_env, root / "relay.log"))
+                worker = WorkerProcess(worker_env, root / "worker.log")
+                worker.start()
+                pipeline.append(worker)
+
+            if not after:
+                start_pipeline()
             try:
                 started = time.monotonic()
                 report = await import_products(sessions, data)
                 imported = time.monotonic()
                 took = imported - started
                 print(
-                    f"import: {took:.1f} s = {variants / took:,.0f} variants/s; {report.as_dict()}"
+                    f"import ({'pipeline started after it' if after else 'beside the pipeline'}): "
+                    f"{took:.1f} s = {variants / took:,.0f} variants/s; {report.as_dict()}"
                 )
+                if after:
+                    start_pipeline()
                 reader = TantivyBackend(settings.search_dir)
                 while True:
                     async with sessions() as session:
@@ -92,8 +103,11 @@ async def main(products: int, sizes: int) -> None:
                     await asyncio.sleep(0.25)
                 print(f"searchable and in the warehouse {time.monotonic() - imported:.1f} s after")
             finally:
-                worker.stop()
-                processes.stop(relay)
+                for part in reversed(pipeline):
+                    if isinstance(part, WorkerProcess):
+                        part.stop()
+                    else:
+                        processes.stop(part)
             await engine.dispose()
         finally:
             stack.stop()
@@ -103,5 +117,10 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--products", type=int, default=25_000)
     parser.add_argument("--sizes", type=int, default=4, choices=range(1, len(SIZES) + 1))
+    parser.add_argument(
+        "--pipeline-after",
+        action="store_true",
+        help="start the relay and worker when the import ends (the import has both cores)",
+    )
     args = parser.parse_args()
-    asyncio.run(main(args.products, args.sizes))
+    asyncio.run(main(args.products, args.sizes, args.pipeline_after))
