@@ -189,7 +189,12 @@ async def test_a_coupon_adds_a_discount_line_and_names_the_rule_it_fails(
     assert empty.status_code == 422 and empty.json()["rule"] == "empty_cart"
     await add(client, shopper, product, variant_id=small["id"], quantity=1)
 
-    for wrong, rule in (("NOSUCH999", "unknown"), (expired, "expired"), (code, "minimum_subtotal")):
+    for wrong, rule in (
+        ("NOSUCH999", "unknown"),
+        ("x", "unknown"),
+        (expired, "expired"),
+        (code, "minimum_subtotal"),
+    ):
         response = await client.post("/api/cart/coupon", json={"code": wrong}, headers=shopper)
         assert response.status_code == 422, response.text
         assert response.json()["rule"] == rule

@@ -7,9 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from commerce.promotions.schemas import Code
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 #: Seed 003: at most 10 units of one product in a cart.
 MAX_UNITS_PER_PRODUCT = 10
@@ -35,7 +33,9 @@ class CartItemPatch(BaseModel):
 class CouponCodeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    code: Code
+    #: As the shopper typed it: a code that matches none is the "unknown" rule, not a 422
+    #: about its shape.
+    code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 
 
 class StoredItem(BaseModel):
