@@ -94,14 +94,24 @@ async def main(products: int, sizes: int, after: bool) -> None:
                 if after:
                     start_pipeline()
                 reader = TantivyBackend(settings.search_dir)
+                searchable = None
                 while True:
                     async with sessions() as session:
                         status = await pipeline_status(session)
-                    behind = max(c.behind for c in status.consumers) + status.outbox_backlog
-                    if not behind and await reader.document_count() == products:
+                    behind = {c.consumer: c.behind for c in status.consumers}
+                    if searchable is None and not behind.get("search", 1):
+                        if await reader.document_count() == products:
+                            searchable = time.monotonic() - imported
+                            print(
+                                f"searchable (every product and variant) {searchable:.1f} s after"
+                            )
+                    if searchable and not any(behind.values()) and not status.outbox_backlog:
                         break
                     await asyncio.sleep(0.25)
-                print(f"searchable and in the warehouse {time.monotonic() - imported:.1f} s after")
+                print(
+                    f"every consumer (warehouse too) and the broker caught up "
+                    f"{time.monotonic() - imported:.1f} s after"
+                )
             finally:
                 for part in reversed(pipeline):
                     if isinstance(part, WorkerProcess):

@@ -118,14 +118,17 @@ async def catch_up(
     """Work off the backlog of consumers that read the same topics; returns events read.
 
     Each page is read once, from the lowest of their checkpoints, and given to all of them;
-    a consumer further ahead skips what it has applied.
+    a consumer further ahead skips what it has applied. After a full page the settled tail
+    is read too, however short: left to the broker path it would wait behind the broker's
+    copies of every event caught up here (20 s after a 220,000-event import). A page short
+    of full ends the catch-up, so steady traffic cannot keep the broker path waiting.
     """
     read = 0
     while True:
         async with sessions() as session:
             after = await lowest_checkpoint(session, group)
             page = await backlog_page(
-                session, group[0].topics, after, threshold=threshold, size=size
+                session, group[0].topics, after, threshold=threshold if not read else 1, size=size
             )
         if page is None:
             return read
@@ -139,6 +142,8 @@ async def catch_up(
                 "seq": page.through,
             },
         )
+        if len(page.events) < size:
+            return read
 
 
 async def keep_caught_up(

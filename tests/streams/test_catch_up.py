@@ -109,11 +109,32 @@ async def test_a_backlog_is_applied_once_in_order_and_the_checkpoint_moves_past_
 
     read = await catch_up(sessions, [consumer], handler(sessions), threshold=10, size=7)
 
-    # Pages of 7 while 10 or more wait: 21 read, the last 9 left for the broker path.
-    assert read == 21
-    assert applied == seqs[:21]
-    assert await checkpoint(sessions, consumer) == seqs[20]
+    # Pages of 7, then the settled tail of 2 (not left behind the broker's copies), then done.
+    assert read == 30
+    assert applied == seqs
+    assert await checkpoint(sessions, consumer) == seqs[-1]
     assert await recorded(sessions, consumer) == 0  # no per-event bookkeeping
+
+
+async def test_a_short_page_ends_the_catch_up(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """Rows that settle after a short page wait for the next round (or the broker path)."""
+    topic, applied = a_topic(), list[int]()
+    consumer = recorder(topic, applied)
+    seqs = await write(sessions, topic, 12)
+    pages = list[int]()
+
+    async def handle(consumer: Consumer, events: list[Envelope], through: int) -> None:
+        pages.append(len(events))
+        await handler(sessions)(consumer, events, through)
+        if len(pages) == 2:
+            await write(sessions, topic, 3)  # arrives (settled) after the short page
+
+    read = await catch_up(sessions, [consumer], handle, threshold=10, size=7)
+
+    assert (read, pages) == (12, [7, 5])
+    assert applied == seqs
 
 
 async def test_a_consumer_within_the_threshold_reads_nothing(
