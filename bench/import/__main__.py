@@ -99,12 +99,10 @@ async def main(products: int, sizes: int, after: bool) -> None:
                     async with sessions() as session:
                         status = await pipeline_status(session)
                     behind = {c.consumer: c.behind for c in status.consumers}
-                    if searchable is None and not behind.get("search", 1):
-                        if await reader.document_count() == products:
-                            searchable = time.monotonic() - imported
-                            print(
-                                f"searchable (every product and variant) {searchable:.1f} s after"
-                            )
+                    search_done = searchable is None and not behind.get("search", 1)
+                    if search_done and await reader.document_count() == products:
+                        searchable = time.monotonic() - imported
+                        print(f"searchable (every product and variant) {searchable:.1f} s after")
                     if searchable and not any(behind.values()) and not status.outbox_backlog:
                         break
                     await asyncio.sleep(0.25)
