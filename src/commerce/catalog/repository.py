@@ -6,7 +6,7 @@ import re
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import ARRAY, RowMapping, Select, Uuid, any_, bindparam, func, select
+from sqlalchemy import RowMapping, Select, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import contains_eager
@@ -48,8 +48,6 @@ class CatalogRepository:
         Plain rows, not ORM objects: projections read thousands a second, and building
         mapped instances for them cost more than the query.
         """
-        # Array parameters: IN lists of hundreds of UUIDs cost more to compile than to run.
-        ids = bindparam("ids", list(product_ids), type_=ARRAY(Uuid()))
         query = (
             select(
                 *Product.__table__.c,
@@ -61,7 +59,7 @@ class CatalogRepository:
             )
             .join(Brand, Brand.id == Product.brand_id)
             .join(Category, Category.id == Product.category_id)
-            .where(Product.id == any_(ids))
+            .where(one_of(Product.id, product_ids))
         )
         return (await self.session.execute(query)).mappings().all()
 
@@ -92,13 +90,12 @@ class CatalogRepository:
     async def variant_rows(self, product_ids: Sequence[uuid.UUID]) -> Sequence[RowMapping]:
         """Live variants of products, in order, named as VariantSnapshot's fields, with
         `product_id` and `available` (units on hand and not reserved, over all warehouses)."""
-        ids = bindparam("variant_product_ids", list(product_ids), type_=ARRAY(Uuid()))
         available = (
             select(
                 StockLevel.variant_id,
                 func.sum(StockLevel.on_hand - StockLevel.reserved).label("available"),
             )
-            .where(StockLevel.product_id == any_(ids))
+            .where(one_of(StockLevel.product_id, product_ids))
             .group_by(StockLevel.variant_id)
             .subquery()
         )
@@ -112,7 +109,7 @@ class CatalogRepository:
                 func.coalesce(available.c.available, 0).label("available"),
             )
             .outerjoin(available, available.c.variant_id == Variant.id)
-            .where(Variant.product_id == any_(ids), Variant.deleted_at.is_(None))
+            .where(one_of(Variant.product_id, product_ids), Variant.deleted_at.is_(None))
             .order_by(Variant.product_id, Variant.position, Variant.created_at, Variant.id)
         )
         rows: Sequence[RowMapping] = (await self.session.execute(query)).mappings().all()
