@@ -1,4 +1,5 @@
-"""Shared by the benchmarks: the machine they ran on, percentiles, a synthetic catalog."""
+"""Shared by the benchmarks: the machine they ran on, an embedded stack with the relay and
+worker as `up` runs them, percentiles, a synthetic catalog."""
 
 from __future__ import annotations
 
@@ -6,13 +7,25 @@ import os
 import platform
 import random
 import statistics
+import tempfile
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from subprocess import Popen
 
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from commerce.db import create_engine, session_factory
 from search.query import ProductDocument, ProductQuery, Sort
+from storefront import migrate, processes
 from storefront.demo import ADJECTIVES, BRAND_STEMS, COLOURS, TREE
+from storefront.embedded import EmbeddedStack
+from storefront.processes import WorkerProcess
+from storefront.settings import Settings
 
 
 def machine() -> str:
@@ -32,6 +45,57 @@ def pipeline_env(stack_env: dict[str, str], root: Path, *, relay_in_worker: bool
         "STOREFRONT_WORKER_METRICS_PORT": "0",
         "STOREFRONT_WORKER_RUNS_RELAY": str(relay_in_worker).lower(),
     }
+
+
+@dataclass
+class BenchStack:
+    root: Path
+    #: The environment the embedded services' clients need (for child processes).
+    env: dict[str, str]
+    settings: Settings
+    sessions: async_sessionmaker[AsyncSession]
+
+
+@asynccontextmanager
+async def embedded_stack() -> AsyncIterator[BenchStack]:
+    """A migrated embedded stack in a temporary folder, stopped (and removed) afterwards."""
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        stack = EmbeddedStack(root / "services")
+        env = stack.start()
+        try:
+            settings = Settings.model_validate({**stack.urls, "data_dir": root})
+            migrate.upgrade(settings.require("database_url"))
+            engine = create_engine(settings.require("database_url"))
+            try:
+                yield BenchStack(root, env, settings, session_factory(engine))
+            finally:
+                await engine.dispose()
+        finally:
+            stack.stop()
+
+
+class Pipeline:
+    """The relay and worker processes on a bench stack, logging into its folder."""
+
+    def __init__(self, bench: BenchStack, *, relay_in_worker: bool = False) -> None:
+        self.env = pipeline_env(bench.env, bench.root, relay_in_worker=relay_in_worker)
+        self.relay_in_worker = relay_in_worker
+        self.log = bench.root / "worker.log"
+        self.worker = WorkerProcess(self.env, self.log)
+        self.relay: Popen[bytes] | None = None
+        self._root = bench.root
+
+    def start(self) -> None:
+        """Spawn the relay (unless the worker runs it) and start the worker until it is up."""
+        if not self.relay_in_worker:
+            self.relay = processes.spawn(["relay"], self.env, self._root / "relay.log")
+        self.worker.start()
+
+    def stop(self) -> None:
+        self.worker.stop()
+        if self.relay is not None:
+            processes.stop(self.relay)
 
 
 def percentiles(samples_ms: list[float]) -> str:

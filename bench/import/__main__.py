@@ -15,21 +15,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 sys.path.append(str(Path(__file__).parent.parent))  # bench/common.py
-from common import machine, pipeline_env
+from common import BenchStack, Pipeline, embedded_stack, machine
 
 from commerce.catalog.imports import import_products
-from commerce.db import create_engine, session_factory, transaction
+from commerce.db import transaction
 from search.tantivy_backend import TantivyBackend
-from storefront import demo, migrate, processes
-from storefront.embedded import EmbeddedStack
-from storefront.processes import WorkerProcess
-from storefront.settings import Settings
+from storefront import demo
 from streams.monitoring import pipeline_status
 
 SIZES = ("XS", "S", "M", "L", "XL", "XXL")
@@ -60,65 +55,47 @@ async def main(products: int, sizes: int, after: bool) -> None:
     print(f"bench/import on {machine()}; {products:,} products x {sizes} sizes = {variants:,}")
     data = catalog_csv(products, sizes)
     print(f"file: {len(data) / 2**20:.1f} MiB")
-    with tempfile.TemporaryDirectory() as folder:
-        root = Path(folder)
-        stack = EmbeddedStack(root / "services")
-        env = stack.start()
+    async with embedded_stack() as bench:
+        async with transaction(bench.sessions) as session:
+            await demo.load_reference_data(session)
+        pipeline = Pipeline(bench)
+        if not after:
+            pipeline.start()
         try:
-            settings = Settings.model_validate({**stack.urls, "data_dir": root})
-            migrate.upgrade(settings.require("database_url"))
-            engine = create_engine(settings.require("database_url"))
-            sessions = session_factory(engine)
-            async with transaction(sessions) as session:
-                await demo.load_reference_data(session)
-            worker_env = pipeline_env(env, root, relay_in_worker=False)
-            pipeline: list[Any] = []
-
-            def start_pipeline() -> None:
-                pipeline.append(processes.spawn(["relay"], worker_env, root / "relay.log"))
-                worker = WorkerProcess(worker_env, root / "worker.log")
-                worker.start()
-                pipeline.append(worker)
-
-            if not after:
-                start_pipeline()
-            try:
-                started = time.monotonic()
-                report = await import_products(sessions, data)
-                imported = time.monotonic()
-                took = imported - started
-                print(
-                    f"import ({'pipeline started after it' if after else 'beside the pipeline'}): "
-                    f"{took:.1f} s = {variants / took:,.0f} variants/s; {report.as_dict()}"
-                )
-                if after:
-                    start_pipeline()
-                reader = TantivyBackend(settings.search_dir)
-                searchable = None
-                while True:
-                    async with sessions() as session:
-                        status = await pipeline_status(session)
-                    behind = {c.consumer: c.behind for c in status.consumers}
-                    search_done = searchable is None and not behind.get("search", 1)
-                    if search_done and await reader.document_count() == products:
-                        searchable = time.monotonic() - imported
-                        print(f"searchable (every product and variant) {searchable:.1f} s after")
-                    if searchable and not any(behind.values()) and not status.outbox_backlog:
-                        break
-                    await asyncio.sleep(0.25)
-                print(
-                    f"every consumer (warehouse too) and the broker caught up "
-                    f"{time.monotonic() - imported:.1f} s after"
-                )
-            finally:
-                for part in reversed(pipeline):
-                    if isinstance(part, WorkerProcess):
-                        part.stop()
-                    else:
-                        processes.stop(part)
-            await engine.dispose()
+            started = time.monotonic()
+            report = await import_products(bench.sessions, data)
+            imported = time.monotonic()
+            took = imported - started
+            print(
+                f"import ({'pipeline started after it' if after else 'beside the pipeline'}): "
+                f"{took:.1f} s = {variants / took:,.0f} variants/s; {report.as_dict()}"
+            )
+            if after:
+                pipeline.start()
+            await until_caught_up(bench, products, imported)
         finally:
-            stack.stop()
+            pipeline.stop()
+
+
+async def until_caught_up(bench: BenchStack, products: int, imported: float) -> None:
+    """Print when search holds every product, then wait until every consumer caught up."""
+    reader = TantivyBackend(bench.settings.search_dir)
+    searchable = None
+    while True:
+        async with bench.sessions() as session:
+            status = await pipeline_status(session)
+        behind = {c.consumer: c.behind for c in status.consumers}
+        search_done = searchable is None and not behind.get("search", 1)
+        if search_done and await reader.document_count() == products:
+            searchable = time.monotonic() - imported
+            print(f"searchable (every product and variant) {searchable:.1f} s after")
+        if searchable and not any(behind.values()) and not status.outbox_backlog:
+            break
+        await asyncio.sleep(0.25)
+    print(
+        f"every consumer (warehouse too) and the broker caught up "
+        f"{time.monotonic() - imported:.1f} s after"
+    )
 
 
 if __name__ == "__main__":

@@ -16,18 +16,14 @@ import argparse
 import asyncio
 import json
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.append(str(Path(__file__).parent.parent))  # bench/common.py
-from common import machine, pipeline_env
+from common import Pipeline, embedded_stack, machine
 
-from commerce.db import create_engine, session_factory, transaction
-from storefront import demo, migrate, processes
-from storefront.embedded import EmbeddedStack
-from storefront.processes import WorkerProcess
-from storefront.settings import Settings
+from commerce.db import transaction
+from storefront import demo
 from streams.monitoring import pipeline_status
 
 
@@ -50,51 +46,34 @@ def summarise(log: Path) -> None:
 async def main(products: int, relay_in_worker: bool) -> None:
     shape = "relay inside the worker" if relay_in_worker else "relay and worker, as `up` runs them"
     print(f"bench/worker on {machine()}; {products:,} demo products; {shape}")
-    with tempfile.TemporaryDirectory() as folder:
-        root = Path(folder)
-        stack = EmbeddedStack(root / "services")
-        env = stack.start()
+    async with embedded_stack() as bench:
+        async with transaction(bench.sessions) as session:
+            await demo.load(session, products)
+        async with bench.sessions() as session:
+            backlog = (await pipeline_status(session)).outbox_backlog
+        print(f"backlog: {backlog:,} events in the outbox")
+        pipeline = Pipeline(bench, relay_in_worker=relay_in_worker)
+        started = time.monotonic()
+        pipeline.start()
+        ready = time.monotonic() - started
         try:
-            settings = Settings.model_validate({**stack.urls, "data_dir": root})
-            migrate.upgrade(settings.require("database_url"))
-            engine = create_engine(settings.require("database_url"))
-            sessions = session_factory(engine)
-            async with transaction(sessions) as session:
-                await demo.load(session, products)
-            async with sessions() as session:
-                backlog = (await pipeline_status(session)).outbox_backlog
-            print(f"backlog: {backlog:,} events in the outbox")
-            worker_env = pipeline_env(env, root, relay_in_worker=relay_in_worker)
-            worker = WorkerProcess(worker_env, root / "worker.log")
-            relay = None
-            if not relay_in_worker:
-                relay = processes.spawn(["relay"], worker_env, root / "relay.log")
-            started = time.monotonic()
-            worker.start()
-            ready = time.monotonic() - started
-            try:
-                behind, last_report = backlog, time.monotonic()
-                while behind:
-                    await asyncio.sleep(0.5)
-                    async with sessions() as session:
-                        status = await pipeline_status(session)
-                    behind = max(c.behind for c in status.consumers) + status.outbox_backlog
-                    if time.monotonic() - last_report >= 2:
-                        last_report = time.monotonic()
-                        lags = ", ".join(f"{c.consumer} {c.behind:,}" for c in status.consumers)
-                        print(
-                            f"  {last_report - started:5.1f} s: unpublished "
-                            f"{status.outbox_backlog:,}; behind: {lags}"
-                        )
-                elapsed = time.monotonic() - started
-            finally:
-                worker.stop()
-                if relay is not None:
-                    processes.stop(relay)
-                summarise(root / "worker.log")
-            await engine.dispose()
+            behind, last_report = backlog, time.monotonic()
+            while behind:
+                await asyncio.sleep(0.5)
+                async with bench.sessions() as session:
+                    status = await pipeline_status(session)
+                behind = max(c.behind for c in status.consumers) + status.outbox_backlog
+                if time.monotonic() - last_report >= 2:
+                    last_report = time.monotonic()
+                    lags = ", ".join(f"{c.consumer} {c.behind:,}" for c in status.consumers)
+                    print(
+                        f"  {last_report - started:5.1f} s: unpublished "
+                        f"{status.outbox_backlog:,}; behind: {lags}"
+                    )
+            elapsed = time.monotonic() - started
         finally:
-            stack.stop()
+            pipeline.stop()
+            summarise(pipeline.log)
     print(f"worker start to Ready: {ready:.1f} s")
     print(f"all consumers caught up after {elapsed:.1f} s from start")
     print(f"throughput: {backlog / (elapsed - ready):,.0f} events/s after Ready")
