@@ -256,10 +256,14 @@ def redis_service(data_dir: Path, port: int) -> tuple[Service, str]:
         str(port),
         "--bind",
         "127.0.0.1",
+        # Carts and sign-in sessions live here: an append-only file (fsync each second) lets
+        # them survive a crashed Redis that the launcher restarts. No RDB snapshots besides.
         "--save",
         "",
         "--appendonly",
-        "no",
+        "yes",
+        "--appendfsync",
+        "everysec",
         "--dir",
         str(data_dir),
     ]

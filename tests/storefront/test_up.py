@@ -115,8 +115,37 @@ def test_a_crashed_database_or_cache_is_reported_and_restarted(
     launched.wait_for(ready, 60, "every dependency ready again")
     assert f"{server} exited with code -9" in launched.output.read_text()
     tag = f"zq{uuid.uuid4().hex[:8]}"
-    create(launched, launched.token(), f"{tag} Kettle")  # a new session: Redis held the old
+    create(launched, launched.token(), f"{tag} Kettle")
     launched.wait_for(lambda: found(launched, tag) == 1, 90, "writes flow again")
+
+
+def test_a_cart_and_its_session_survive_a_crashed_redis(launched: LaunchedStack) -> None:
+    token = launched.token()
+    headers = {"Authorization": f"Bearer {token}"}
+    product = create(launched, token, f"zq{uuid.uuid4().hex[:8]} Kettle")
+    stock = httpx.patch(
+        f"{launched.api_url}/api/admin/inventory/{product['sku']}/stock",
+        json={"warehouse": "berlin", "quantity": 5, "reason": "test"},
+        headers=headers,
+    )
+    assert stock.status_code == 200, stock.text
+    added = httpx.post(
+        f"{launched.api_url}/api/cart/items",
+        json={"product_id": product["id"], "quantity": 2},
+        headers=headers,
+    )
+    assert added.status_code == 200, added.text
+
+    launched.wait_restarted("redis", launched.kill("redis"))
+
+    def cart() -> list[tuple[str, int]] | None:
+        response = httpx.get(f"{launched.api_url}/api/cart", headers=headers, timeout=5)
+        if response.status_code != 200:
+            return None
+        return [(line["sku"], line["quantity"]) for line in response.json()["items"]]
+
+    launched.wait_for(lambda: cart() is not None, 60, "the cart answering again")
+    assert (product["sku"], 2) in (cart() or [])
 
 
 def test_status_reports_every_component_and_the_pipeline(launched: LaunchedStack) -> None:
