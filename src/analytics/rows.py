@@ -98,6 +98,6 @@ def warehouse_rows(events: Iterable[EventRecord]) -> Rows:
         if event.type.startswith("product."):
             rows["dim_product"].append({**base, **_product_version(event)})
             rows["dim_product_variant"] += [{**base, **v} for v in _variant_versions(event)]
-        elif event.type == "stock.adjusted":
+        elif event.type.startswith("stock."):
             rows["fact_stock_movements"].append({**base, **_stock_movement(event)})
     return rows

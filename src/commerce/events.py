@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -125,6 +125,10 @@ class StockAdjusted(BaseModel):
     on_hand: int
     available: int
     reason: str
+    #: The change to reserved units (checkout, release, sale); 0 for a count or delivery.
+    reserved_delta: int = 0
+    #: The order that reserved, sold, released or took back these units.
+    order_id: uuid.UUID | None = None
 
 
 class UserRegistered(BaseModel):
@@ -141,3 +145,72 @@ class RoleChanged(BaseModel):
     name: str
     permissions: list[str]
     version: int
+
+
+class OrderLineSnapshot(BaseModel):
+    line_id: uuid.UUID
+    product_id: uuid.UUID
+    variant_id: uuid.UUID
+    sku: str
+    quantity: int
+    unit_price: Decimal
+    #: The coupon's share of this line, for refunds of what was really paid.
+    discount: Decimal
+    total: Decimal
+
+
+class OrderPlaced(BaseModel):
+    """Payload of order.created: the order as checked out, in its currency."""
+
+    order_id: uuid.UUID
+    customer_id: uuid.UUID
+    currency: str
+    #: Units of `currency` per US dollar, as published on `rate_date`.
+    rate: Decimal
+    rate_date: date
+    subtotal: Decimal
+    discount: Decimal
+    total: Decimal
+    coupon_code: str | None
+    lines: list[OrderLineSnapshot]
+    #: A payment method came with the order: the payments step charges it.
+    pays_now: bool
+    expires_at: datetime
+
+
+class OrderChanged(BaseModel):
+    """Payload of order.confirmed / failed / expired / cancelled / status_changed."""
+
+    order_id: uuid.UUID
+    customer_id: uuid.UUID
+    status: str
+    previous: str
+    reason: str | None = None
+    currency: str
+    total: Decimal
+    #: What the payments step gives back (a paid order cancelled); 0 when nothing was paid.
+    refund: Decimal = Decimal(0)
+
+
+class OrderReturned(BaseModel):
+    """Payload of order.returned: staff approved a return; its lines' paid amounts go back."""
+
+    order_id: uuid.UUID
+    customer_id: uuid.UUID
+    return_id: uuid.UUID
+    currency: str
+    refund: Decimal
+    lines: dict[str, int]
+
+
+class PaymentRecorded(BaseModel):
+    """Payload of payment.succeeded / failed / refunded."""
+
+    payment_id: uuid.UUID
+    order_id: uuid.UUID
+    amount: Decimal
+    currency: str
+    status: str
+    provider_reference: str | None = None
+    #: Why it failed (declined, provider_unavailable) or what the refund is for.
+    reason: str | None = None

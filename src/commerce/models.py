@@ -1,10 +1,13 @@
 """Every table of the domain, imported in one place for Alembic and the test fixtures."""
 
 from commerce.catalog.models import Brand, Category, Product
+from commerce.currency.models import ExchangeRate
 from commerce.db import Base
 from commerce.identity.models import RefreshToken, Role, User
-from commerce.inventory.models import StockLevel, StockMovement, Warehouse
+from commerce.inventory.models import Reservation, StockLevel, StockMovement, Warehouse
+from commerce.orders.models import Order, OrderLine, OrderReturn
 from commerce.outbox import DeadLetter, OutboxRow, ProcessedEvent, ProjectionCheckpoint
+from commerce.payments.models import Payment, PaymentAudit
 from commerce.promotions.models import Coupon, CouponRedemption
 
 __all__ = [
@@ -14,11 +17,18 @@ __all__ = [
     "Coupon",
     "CouponRedemption",
     "DeadLetter",
+    "ExchangeRate",
+    "Order",
+    "OrderLine",
+    "OrderReturn",
     "OutboxRow",
+    "Payment",
+    "PaymentAudit",
     "ProcessedEvent",
     "Product",
     "ProjectionCheckpoint",
     "RefreshToken",
+    "Reservation",
     "Role",
     "StockLevel",
     "StockMovement",

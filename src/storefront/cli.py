@@ -106,6 +106,8 @@ def up(
         logs.mkdir(parents=True, exist_ok=True)
         child_env = launcher.child_environment(settings, env)
         for command in launcher.CHILDREN:
+            if command == "payment-sandbox" and settings.payments_url:
+                continue  # a real provider (or another sandbox) is configured
             launch.children[command] = launcher.Child(
                 command, child_env | launcher.CHILDREN[command], logs / f"{command}.log"
             )
@@ -249,6 +251,24 @@ def relay() -> None:
         asyncio.run(run_relay(Settings()))
 
 
+@app.command(name="payment-sandbox")
+def payment_sandbox() -> None:
+    """Serve the card provider's sandbox (test tokens, no money) for the embedded stack."""
+    import uvicorn
+
+    from storefront import logs
+    from storefront.payment_sandbox import create_sandbox_app
+
+    settings = Settings()
+    uvicorn.run(
+        create_sandbox_app(),
+        host="127.0.0.1",
+        port=settings.payments_sandbox_port,
+        log_config=logs.configure("payment-sandbox"),
+        access_log=False,
+    )
+
+
 @app.command(name="migrate")
 def run_migrations() -> None:
     """Bring the database schema up to date."""
@@ -380,6 +400,41 @@ def export_products_command(
 
     asyncio.run(run())
     console.print(f"Wrote {file}.")
+
+
+rates_app = typer.Typer(help="Exchange rates.", no_args_is_help=True)
+app.add_typer(rates_app, name="rates")
+
+
+@rates_app.command("refresh")
+def refresh_rates() -> None:
+    """Fetch today's reference rates (STOREFRONT_RATES_URL, the ECB's by default) and use them."""
+    from redis.asyncio import Redis
+
+    from commerce.currency import service as rates
+    from commerce.currency.feed import EcbFeed, RateFeedUnavailable
+    from commerce.currency.rates import RateFeedError
+    from commerce.db import create_engine, session_factory
+
+    settings = launcher.with_running_stack(Settings())
+
+    async def run() -> None:
+        engine = create_engine(settings.require("database_url"))
+        redis = Redis.from_url(settings.require("redis_url"))
+        try:
+            async with httpx.AsyncClient() as http, session_factory(engine)() as session:
+                table = await rates.refresh(session, redis, EcbFeed(http, settings.rates_url))
+        finally:
+            await redis.aclose()
+            await engine.dispose()
+        shown = ", ".join(f"{code} {rate.normalize()}" for code, rate in table.per_usd.items())
+        console.print(f"Rates of {table.date} per US dollar: {shown}")
+
+    try:
+        asyncio.run(run())
+    except (RateFeedUnavailable, RateFeedError) as error:
+        console.print(f"[red]Could not refresh the rates: {error}[/]")
+        raise typer.Exit(1) from error
 
 
 if __name__ == "__main__":

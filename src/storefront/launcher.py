@@ -47,6 +47,12 @@ def check_ports(settings: Settings) -> None:
     fixed = [
         ("the API", settings.api_host, settings.api_port, "STOREFRONT_API_PORT"),
         (
+            "the payment sandbox",
+            "127.0.0.1",
+            0 if settings.payments_url else settings.payments_sandbox_port,
+            "STOREFRONT_PAYMENTS_SANDBOX_PORT",
+        ),
+        (
             "the worker's metrics",
             settings.worker_metrics_host,
             settings.worker_metrics_port,
@@ -127,6 +133,7 @@ def signing_key(data_dir: Path) -> str:
 #: The `storefront <command>` children `up` runs, with their own settings. The relay has a
 #: process of its own: publishing and projecting then each have a core (bench/worker).
 CHILDREN: dict[str, dict[str, str]] = {
+    "payment-sandbox": {},
     "relay": {},
     "worker": {"STOREFRONT_WORKER_RUNS_RELAY": "false"},
     "api": {},
@@ -235,10 +242,12 @@ class Launch:
 
 def child_environment(settings: Settings, stack_env: dict[str, str]) -> dict[str, str]:
     """What the worker and the API need on top of the launcher's own environment."""
+    sandbox = f"http://127.0.0.1:{settings.payments_sandbox_port}"
     return {
         **stack_env,
         "STOREFRONT_DATA_DIR": str(settings.data_dir.resolve()),
         "STOREFRONT_JWT_SECRET": signing_key(settings.data_dir),
+        "STOREFRONT_PAYMENTS_URL": settings.payments_url or sandbox,
     }
 
 

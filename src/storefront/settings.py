@@ -69,6 +69,26 @@ class Settings(BaseSettings):
 
     demo_products: int = Field(default=20_000, ge=0)
 
+    #: The daily reference-rate feed (`storefront rates refresh`); the shipped snapshot
+    #: serves until it is first fetched. Rates older than `rates_max_age_days` are reported
+    #: by the readiness check.
+    rates_url: str = "https://www.ecb.europa.eu/stats/eurofxref/eurofxref-daily.xml"
+    rates_cache_seconds: int = Field(default=3600, ge=1)
+    rates_max_age_days: int = Field(default=3, ge=1)
+    #: The card provider's API; `storefront up` starts its sandbox and sets this.
+    payments_url: str | None = None
+    payments_api_key: SecretStr = SecretStr("sk_test_storefront")
+    payments_sandbox_port: int = Field(default=8010, ge=0, le=65535)
+    #: An unpaid order's stock is held this long, then released (the order EXPIRES).
+    reservation_minutes: float = Field(default=15, gt=0)
+    #: How often the worker looks for expired reservations.
+    expiry_interval_seconds: float = Field(default=5.0, gt=0)
+
+    @property
+    def payments_endpoint(self) -> str:
+        """The provider's API: the configured one, else the sandbox `storefront up` starts."""
+        return self.payments_url or f"http://127.0.0.1:{self.payments_sandbox_port}"
+
     @cached_property
     def search_dir(self) -> Path:
         return self.search_path or self.data_dir / "search"

@@ -8,6 +8,7 @@ from functools import cached_property
 from typing import Any
 
 import faust
+import httpx
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -18,12 +19,13 @@ from commerce.events import PUBLISHED_TOPICS
 from commerce.identity.context import IdentityContext
 from commerce.identity.store import IdentityCache, LoginLimiter, LoginLimits, SessionStore
 from commerce.identity.tokens import TokenIssuer
+from commerce.payments.provider import PaymentProvider
 from etl.backfill import Backfilled, backfill, index_catalog
 from search.result_cache import SearchResultCache
 from search.tantivy_backend import TantivyBackend, schema_matches, set_aside
 from storefront.settings import Settings
 from streams import handlers
-from streams.app import StreamSettings, create_app
+from streams.app import Job, StreamSettings, create_app
 from streams.consumers import Consumer
 from streams.projections import (
     CATALOG_CACHE,
@@ -36,6 +38,7 @@ from streams.projections import (
     warehouse_writer,
 )
 from streams.relay import OutboxRelay
+from streams.steps import ORDERS, PAYMENTS, order_saga, payment_saga, reservation_expiry
 
 
 def identity_context(settings: Settings, redis: Redis) -> IdentityContext:
@@ -58,6 +61,15 @@ def identity_context(settings: Settings, redis: Redis) -> IdentityContext:
         ),
         cache=IdentityCache(redis),
     )
+
+
+def payment_provider(settings: Settings) -> PaymentProvider:
+    http = httpx.AsyncClient(
+        base_url=settings.payments_endpoint,
+        headers={"Authorization": f"Bearer {settings.payments_api_key.get_secret_value()}"},
+        timeout=httpx.Timeout(10.0, connect=2.0),
+    )
+    return PaymentProvider(http)
 
 
 def catalog_cache(settings: Settings, redis: Redis) -> CatalogCache:
@@ -84,7 +96,13 @@ class Adapters:
     def catalog_cache(self) -> CatalogCache:
         return catalog_cache(self.settings, self.redis)
 
+    @cached_property
+    def payments(self) -> PaymentProvider:
+        return payment_provider(self.settings)
+
     async def aclose(self) -> None:
+        if "payments" in self.__dict__:
+            await self.payments.http.aclose()
         await self.search.close()
         await self.redis.aclose()
         await self.engine.dispose()
@@ -108,6 +126,8 @@ class WorkerParts:
     warehouse: ParquetWarehouse
     consumers: list[Consumer]
     relay: OutboxRelay | None
+    #: (seconds between runs, job): the reservation expiry, where the order saga runs.
+    jobs: list[tuple[float, Job]]
 
     async def aclose(self) -> None:
         if self.relay is not None:
@@ -127,11 +147,14 @@ def worker_parts(settings: Settings) -> WorkerParts:
             WAREHOUSE: warehouse_writer(warehouse, sessions),
             CATALOG_CACHE: cache_invalidation(parts.catalog_cache),
             PERMISSIONS: role_permission_cache(IdentityCache(parts.redis)),
+            ORDERS: order_saga(),
+            PAYMENTS: payment_saga(parts.payments),
         },
         only=chosen,
     )
     relay = outbox_relay(settings, sessions) if settings.worker_runs_relay else None
-    return WorkerParts(parts, warehouse, consumers, relay)
+    jobs = [(settings.expiry_interval_seconds, reservation_expiry(sessions))]
+    return WorkerParts(parts, warehouse, consumers, relay, jobs if ORDERS in chosen else [])
 
 
 def outbox_relay(settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> OutboxRelay:
@@ -176,7 +199,9 @@ def build_worker(settings: Settings) -> faust.App:
         fetch_max_wait_ms=settings.consumer_fetch_max_wait_ms,
         session_timeout=settings.stream_session_timeout_seconds,
     )
-    app = create_app(config, parts.adapters.sessions, parts.consumers, parts.relay, app_id)
+    app = create_app(
+        config, parts.adapters.sessions, parts.consumers, parts.relay, app_id, jobs=parts.jobs
+    )
 
     @app.on_before_shutdown.connect
     async def close_adapters(app: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:

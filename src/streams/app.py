@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +26,7 @@ from streams.relay import OutboxRelay
 log = logging.getLogger(__name__)
 
 ATTEMPTS = 3
+Job = Callable[[], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -58,8 +59,11 @@ def create_app(
     consumers: Sequence[Consumer],
     relay: OutboxRelay | None,
     app_id: str = "storefront-worker",
+    *,
+    jobs: Sequence[tuple[float, Job]] = (),
 ) -> faust.App:
-    """Wire consumers to topics; the relay runs in the same process when given."""
+    """Wire consumers to topics; the relay runs in the same process when given; each job
+    runs every so many seconds."""
     kafka_transport.install(config.fetch_max_wait_ms)
     app = faust.App(
         app_id,
@@ -101,6 +105,8 @@ def create_app(
                 await checkpoints.advance(session, consumer.name, consumer.topics)
 
     app.timer(1.0)(advance_checkpoints)
+    for seconds, job in jobs:
+        app.timer(seconds)(job)
     return app
 
 

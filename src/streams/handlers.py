@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from commerce.events import topic_for
 from streams.consumers import Consumer
 from streams.projections import CATALOG_CACHE, PERMISSIONS, SEARCH, WAREHOUSE
+from streams.steps import ORDERS, PAYMENTS
 
 CATALOG_PROJECTIONS = (SEARCH, WAREHOUSE, CATALOG_CACHE)
 
@@ -23,6 +24,23 @@ HANDLERS: dict[str, tuple[str, ...]] = {
     "product.updated": CATALOG_PROJECTIONS,
     "product.deleted": CATALOG_PROJECTIONS,
     "stock.adjusted": CATALOG_PROJECTIONS,
+    # stock held, sold, released and returned by orders: availability in search and browse
+    "stock.reserved": CATALOG_PROJECTIONS,
+    "stock.released": CATALOG_PROJECTIONS,
+    "stock.committed": CATALOG_PROJECTIONS,
+    "stock.restocked": CATALOG_PROJECTIONS,
+    "stock.returned": CATALOG_PROJECTIONS,
+    # the checkout saga: charge, confirm or fail, refund
+    "order.created": (PAYMENTS, WAREHOUSE),
+    "payment.succeeded": (ORDERS, WAREHOUSE),
+    "payment.failed": (ORDERS, WAREHOUSE),
+    "order.cancelled": (PAYMENTS, WAREHOUSE),
+    "order.returned": (PAYMENTS, WAREHOUSE),
+    "order.confirmed": (WAREHOUSE,),
+    "order.failed": (WAREHOUSE,),
+    "order.expired": (WAREHOUSE,),
+    "order.status_changed": (WAREHOUSE,),
+    "payment.refunded": (WAREHOUSE,),
     # access: a changed role's permissions apply everywhere within a second
     "role.created": (PERMISSIONS,),
     "role.updated": (PERMISSIONS,),

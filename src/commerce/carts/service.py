@@ -35,8 +35,8 @@ from commerce.carts.schemas import (
 )
 from commerce.catalog.repository import slugify
 from commerce.catalog.service import current_products
+from commerce.currency.money import BASE_CURRENCY, round_money
 from commerce.events import ProductSnapshot, VariantSnapshot
-from commerce.money import BASE_CURRENCY, round_money
 from commerce.promotions import service as coupons
 from commerce.promotions.errors import CouponRejected
 from commerce.promotions.schemas import Basket, BasketLine
@@ -192,7 +192,7 @@ async def _basket(
 
 def _line_out(item: StoredItem, catalog: Catalog) -> CartLineOut:
     product, available = catalog.get(item.product_id, (None, {}))
-    variant = _variant(product, item.variant_id)
+    variant = live_variant(product, item.variant_id)
     current = variant.price_or(product.price) if product and variant else None
     return CartLineOut(
         id=item.variant_id,
@@ -211,7 +211,7 @@ def _line_out(item: StoredItem, catalog: Catalog) -> CartLineOut:
     )
 
 
-def _variant(product: ProductSnapshot | None, variant_id: uuid.UUID) -> VariantSnapshot | None:
+def live_variant(product: ProductSnapshot | None, variant_id: uuid.UUID) -> VariantSnapshot | None:
     """The live variant of a product still for sale, if it is."""
     if product is None or product.deleted:
         return None

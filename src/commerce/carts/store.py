@@ -44,3 +44,14 @@ async def change(redis: Redis, owner: uuid.UUID, apply: Change) -> StoredCart:
                 return cart
             except WatchError:
                 continue
+
+
+async def take_ordered(redis: Redis, owner: uuid.UUID, ordered: set[uuid.UUID]) -> None:
+    """After checkout: drop the lines that became the order, and the coupon it used. Lines
+    another tab added meanwhile stay."""
+
+    async def without(cart: StoredCart) -> StoredCart:
+        kept = [item for item in cart.items if item.variant_id not in ordered]
+        return StoredCart(items=kept, coupon=None)
+
+    await change(redis, owner, without)

@@ -18,3 +18,13 @@ class NegativeStock(Conflict):
             on_hand=on_hand,
             reserved=reserved,
         )
+
+
+class OutOfStock(Conflict):
+    """Some lines of an order cannot be reserved: each named with what is available."""
+
+    title = "Not enough stock"
+
+    def __init__(self, shortages: list[dict[str, object]]) -> None:
+        names = ", ".join(f"{s['sku']} ({s['available']} of {s['wanted']})" for s in shortages)
+        super().__init__(f"Not enough stock for {names}; nothing was reserved.", lines=shortages)

@@ -48,4 +48,29 @@ class StockMovement(Base):
     delta: Mapped[int] = mapped_column(Integer)
     on_hand_after: Mapped[int] = mapped_column(Integer)
     reason: Mapped[str] = mapped_column(String(200))
+    #: ADJUSTED (a count or delivery), RESERVED, RELEASED, SOLD, RESTOCKED or RETURNED.
+    kind: Mapped[str] = mapped_column(String(16), default="ADJUSTED", server_default="ADJUSTED")
+    #: The change to reserved units: the ledger sums to both on_hand and reserved.
+    reserved_delta: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    order_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Reservation(Base):
+    """Units of one variant held in one warehouse for one order, and what became of them."""
+
+    __tablename__ = "reservations"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    order_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    line_id: Mapped[uuid.UUID]
+    product_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("products.id"))
+    variant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("product_variants.id"))
+    sku: Mapped[str] = mapped_column(String(64))
+    warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouses.id"))
+    quantity: Mapped[int] = mapped_column(Integer)
+    #: RESERVED, then SOLD (paid) or RELEASED (failed, expired, cancelled unpaid); a sold
+    #: reservation is RESTOCKED when its paid order is cancelled.
+    state: Mapped[str] = mapped_column(String(16), default="RESERVED")
+    #: Units of a sold reservation that came back in approved returns.
+    returned: Mapped[int] = mapped_column(Integer, default=0)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from commerce.money import round_money
+from commerce.currency.money import round_money
 from commerce.promotions.errors import CouponRejected
 from commerce.promotions.models import Coupon
 from commerce.promotions.schemas import Basket, BasketLine, Discount
@@ -27,13 +27,30 @@ def discount_for(coupon: Coupon, basket: Basket, *, customer_uses: int, now: dat
     )
     if eligible <= 0:
         raise CouponRejected("restrictions", f"{coupon.code} applies only to {_scope(coupon)}.")
+    amount = _amount(coupon, eligible, basket.currency)
     return Discount(
         coupon_id=coupon.id,
         code=coupon.code,
-        amount=_amount(coupon, eligible, basket.currency),
+        amount=amount,
         currency=basket.currency,
         eligible_subtotal=eligible,
+        line_shares=spread(
+            amount,
+            [line.amount if eligible_line(coupon, line) else Decimal(0) for line in basket.lines],
+            basket.currency,
+        ),
     )
+
+
+def spread(amount: Decimal, weights: list[Decimal], currency: str) -> list[Decimal]:
+    """`amount` split over lines in proportion to `weights`, each share rounded to the minor
+    unit; the last weighted line takes what rounding left, so the shares add up exactly."""
+    total = sum(weights, Decimal(0))
+    shares = [round_money(amount * w / total, currency) if total else Decimal(0) for w in weights]
+    weighted = [i for i, w in enumerate(weights) if w > 0]
+    if weighted:
+        shares[weighted[-1]] += amount - sum(shares, Decimal(0))
+    return shares
 
 
 def eligible_line(coupon: Coupon, line: BasketLine) -> bool:

@@ -18,7 +18,7 @@ from pydantic import (
 )
 
 from commerce.catalog.schemas import Price, Slug
-from commerce.money import Currency
+from commerce.currency.money import Currency
 
 Code = Annotated[
     str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{2,31}$")
@@ -125,3 +125,6 @@ class Discount(BaseModel):
     currency: str
     #: The lines the discount applies to (all of them unless the code is restricted).
     eligible_subtotal: Decimal
+    #: Each basket line's share of `amount`, in the basket's order (0 for lines it skips),
+    #: so a refund of a line gives back what was paid for it.
+    line_shares: list[Decimal] = []

@@ -1,0 +1,1 @@
+"""Money in eight currencies: minor units, rounding, and the daily reference rates."""

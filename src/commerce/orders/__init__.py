@@ -1,0 +1,1 @@
+"""Orders: checkout, their lifecycle and returns."""

@@ -1,0 +1,290 @@
+"""Checkout: the cart becomes a PENDING order with its stock held, exactly once per key.
+
+One transaction writes the order and its lines (priced from the cart, converted at the
+day's rate), redeems the cart's coupon, holds the stock and writes `order.created`; stock
+comes last, so the hottest rows are locked for the least time. A Redis lock per shopper
+serialises checkouts of one cart (two tabs, or one request retried): the second finds the
+first's order by its key, or the cart already ordered.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import orjson
+from redis.asyncio import Redis
+from redis.exceptions import LockError
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from commerce.carts import store as carts
+from commerce.carts.schemas import StoredCart, StoredItem
+from commerce.carts.service import live_variant
+from commerce.catalog.repository import slugify
+from commerce.catalog.service import current_products
+from commerce.currency.rates import RateTable
+from commerce.db import transaction
+from commerce.errors import InvalidInput
+from commerce.events import OrderLineSnapshot, OrderPlaced, ProductSnapshot, VariantSnapshot
+from commerce.inventory import reservations
+from commerce.orders.errors import (
+    CheckoutInProgress,
+    CouponNoLongerApplies,
+    EmptyCart,
+    IdempotencyKeyRequired,
+    IdempotencyKeyReused,
+    LinesUnavailable,
+    PricesChanged,
+)
+from commerce.orders.models import Order, OrderLine
+from commerce.orders.repository import OrderRepository
+from commerce.orders.schemas import OrderIn, OrderOut
+from commerce.orders.states import Status
+from commerce.orders.views import order_out
+from commerce.outbox import add_event
+from commerce.promotions import service as coupons
+from commerce.promotions.errors import CouponRejected
+from commerce.promotions.schemas import Basket, BasketLine
+
+#: A checkout holds its cart this long at most (a crashed API process lets go by then).
+LOCK_SECONDS = 30
+#: A retry waits this long for the first attempt to finish before answering 409.
+WAIT_SECONDS = 15
+MAX_KEY_LENGTH = 255
+
+
+@dataclass(frozen=True)
+class Checkout:
+    """What checking out needs besides the request: the stores, the rates and the hold."""
+
+    sessions: async_sessionmaker[AsyncSession]
+    redis: Redis
+    rates: RateTable
+    hold: timedelta
+
+
+@dataclass(frozen=True)
+class _Priced:
+    item: StoredItem
+    product: ProductSnapshot
+    variant: VariantSnapshot
+
+
+async def place_order(
+    checkout: Checkout, owner: uuid.UUID, data: OrderIn, currency: str, key: str | None
+) -> OrderOut:
+    """The order for this key: created now, or the one an earlier try with it created."""
+    key = _checked_key(key)
+    digest = request_hash(data, currency)
+    if (found := await _replay(checkout.sessions, owner, key, digest)) is not None:
+        return found
+    lock = checkout.redis.lock(
+        f"checkout:{owner}", timeout=LOCK_SECONDS, blocking_timeout=WAIT_SECONDS
+    )
+    if not await lock.acquire():
+        raise CheckoutInProgress()
+    try:
+        if (found := await _replay(checkout.sessions, owner, key, digest)) is not None:
+            return found
+        cart = await carts.load(checkout.redis, owner)
+        try:
+            async with transaction(checkout.sessions) as session:
+                order = await _write(session, checkout, owner, cart, data, currency, key, digest)
+        except IntegrityError:
+            # The lock outlived by a stalled request: the key's order exists after all.
+            if (found := await _replay(checkout.sessions, owner, key, digest)) is not None:
+                return found
+            raise
+        await carts.take_ordered(checkout.redis, owner, {item.variant_id for item in cart.items})
+    finally:
+        # An expired lock is not released: its token no longer matches, nobody else's goes.
+        with contextlib.suppress(LockError):
+            await lock.release()
+    async with checkout.sessions() as session:
+        return await order_out(session, order)
+
+
+def request_hash(data: OrderIn, currency: str) -> str:
+    body = {**data.model_dump(mode="json"), "currency": currency}
+    return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def _checked_key(key: str | None) -> str:
+    if key is None or not key.strip():
+        raise IdempotencyKeyRequired()
+    if len(key) > MAX_KEY_LENGTH or not key.isprintable():
+        raise InvalidInput(f"Idempotency-Key must be printable and at most {MAX_KEY_LENGTH} chars.")
+    return key.strip()
+
+
+async def _replay(
+    sessions: async_sessionmaker[AsyncSession], owner: uuid.UUID, key: str, digest: str
+) -> OrderOut | None:
+    async with sessions() as session:
+        order = await OrderRepository(session).by_key(owner, key)
+        if order is None:
+            return None
+        if order.request_hash != digest:
+            raise IdempotencyKeyReused()
+        return await order_out(session, order)
+
+
+async def _write(
+    session: AsyncSession,
+    checkout: Checkout,
+    owner: uuid.UUID,
+    cart: StoredCart,
+    data: OrderIn,
+    currency: str,
+    key: str,
+    digest: str,
+) -> Order:
+    priced = await _current(session, cart, data)
+    rates = checkout.rates
+    order_id = uuid.uuid4()
+    unit_prices = [
+        rates.convert(line.variant.price_or(line.product.price), currency) for line in priced
+    ]
+    basket = Basket(
+        currency=currency,
+        customer_id=owner,
+        lines=[
+            BasketLine(
+                product_id=line.product.id,
+                category_path=line.product.category_path,
+                brand=slugify(line.product.brand),
+                amount=unit * line.item.quantity,
+            )
+            for line, unit in zip(priced, unit_prices, strict=True)
+        ],
+    )
+    shares, discount, code = [Decimal(0)] * len(priced), Decimal(0), None
+    if cart.coupon is not None:
+        try:
+            redeemed = await coupons.redeem(session, cart.coupon, basket, order_id=order_id)
+        except CouponRejected as rejected:
+            raise CouponNoLongerApplies(rejected.rule, rejected.detail) from rejected
+        shares, discount, code = redeemed.line_shares, redeemed.amount, redeemed.code
+    now = datetime.now(UTC)
+    address = data.shipping_address.model_dump(exclude_none=True)
+    order = Order(
+        id=order_id,
+        customer_id=owner,
+        status=Status.PENDING,
+        currency=currency,
+        rate=rates.rate(currency),
+        rate_date=rates.date,
+        subtotal=basket.subtotal,
+        discount=discount,
+        total=basket.subtotal - discount,
+        coupon_code=code,
+        shipping_address=address,
+        billing_address=(data.billing_address or data.shipping_address).model_dump(
+            exclude_none=True
+        ),
+        payment_token=data.payment_method,
+        idempotency_key=key,
+        request_hash=digest,
+        expires_at=now + checkout.hold,
+        version=1,
+    )
+    lines = [
+        OrderLine(
+            id=uuid.uuid4(),
+            order_id=order_id,
+            position=position,
+            product_id=line.product.id,
+            variant_id=line.variant.id,
+            sku=line.variant.sku,
+            name=line.product.name,
+            options=line.variant.options,
+            quantity=line.item.quantity,
+            unit_price=unit,
+            base_unit_price=line.variant.price_or(line.product.price),
+            discount=share,
+            total=unit * line.item.quantity - share,
+            returned_quantity=0,
+        )
+        for position, (line, unit, share) in enumerate(
+            zip(priced, unit_prices, shares, strict=True)
+        )
+    ]
+    session.add(order)
+    await session.flush()
+    session.add_all(lines)
+    add_event(session, "order.created", order_id, 1, _placed(order, lines))
+    await reservations.reserve(
+        session,
+        order_id,
+        [
+            reservations.Want(line.id, line.product_id, line.variant_id, line.sku, line.quantity)
+            for line in lines
+        ],
+    )
+    return order
+
+
+async def _current(session: AsyncSession, cart: StoredCart, data: OrderIn) -> list[_Priced]:
+    """The cart's lines with today's catalog: 409 for lines gone or repriced unacknowledged."""
+    if not cart.items:
+        raise EmptyCart()
+    catalog = await current_products(session, list({item.product_id for item in cart.items}))
+    priced: list[_Priced] = []
+    gone: list[str] = []
+    changed: list[dict[str, object]] = []
+    for item in cart.items:
+        product = catalog.get(item.product_id, (None, {}))[0]
+        variant = live_variant(product, item.variant_id)
+        if product is None or variant is None:
+            gone.append(str(item.variant_id))
+            continue
+        current = variant.price_or(product.price)
+        if current != item.unit_price and data.acknowledged_prices.get(item.variant_id) != current:
+            changed.append(
+                {
+                    "item_id": str(item.variant_id),
+                    "sku": variant.sku,
+                    "unit_price": str(item.unit_price),
+                    "current_price": str(current),
+                }
+            )
+        priced.append(_Priced(item, product, variant))
+    if gone:
+        raise LinesUnavailable(gone)
+    if changed:
+        raise PricesChanged(changed)
+    return priced
+
+
+def _placed(order: Order, lines: list[OrderLine]) -> OrderPlaced:
+    return OrderPlaced(
+        order_id=order.id,
+        customer_id=order.customer_id,
+        currency=order.currency,
+        rate=order.rate,
+        rate_date=order.rate_date,
+        subtotal=order.subtotal,
+        discount=order.discount,
+        total=order.total,
+        coupon_code=order.coupon_code,
+        lines=[
+            OrderLineSnapshot(
+                line_id=line.id,
+                product_id=line.product_id,
+                variant_id=line.variant_id,
+                sku=line.sku,
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                discount=line.discount,
+                total=line.total,
+            )
+            for line in lines
+        ],
+        pays_now=order.payment_token is not None,
+        expires_at=order.expires_at,
+    )

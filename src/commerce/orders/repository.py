@@ -1,0 +1,102 @@
+"""Every order query."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from commerce.orders.models import Order, OrderLine, OrderReturn
+from commerce.orders.schemas import OrderFilters
+from commerce.orders.states import Status
+from commerce.payments.models import Payment
+
+
+class OrderRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, order_id: uuid.UUID, *, for_update: bool = False) -> Order | None:
+        query = select(Order).where(Order.id == order_id)
+        if for_update:
+            query = query.with_for_update().execution_options(populate_existing=True)
+        return await self.session.scalar(query)
+
+    async def by_key(self, customer_id: uuid.UUID, key: str) -> Order | None:
+        return await self.session.scalar(
+            select(Order).where(Order.customer_id == customer_id, Order.idempotency_key == key)
+        )
+
+    async def lines(self, order_id: uuid.UUID, *, for_update: bool = False) -> list[OrderLine]:
+        query = select(OrderLine).where(OrderLine.order_id == order_id).order_by(OrderLine.position)
+        if for_update:
+            query = query.with_for_update()
+        return list(await self.session.scalars(query))
+
+    async def payments(self, order_id: uuid.UUID) -> list[Payment]:
+        query = select(Payment).where(Payment.order_id == order_id).order_by(Payment.created_at)
+        return list(await self.session.scalars(query))
+
+    async def returns(self, order_id: uuid.UUID) -> list[OrderReturn]:
+        query = (
+            select(OrderReturn)
+            .where(OrderReturn.order_id == order_id)
+            .order_by(OrderReturn.created_at)
+        )
+        return list(await self.session.scalars(query))
+
+    async def return_(
+        self, return_id: uuid.UUID, *, for_update: bool = False
+    ) -> OrderReturn | None:
+        query = select(OrderReturn).where(OrderReturn.id == return_id)
+        if for_update:
+            query = query.with_for_update()
+        return await self.session.scalar(query)
+
+    async def requested_returns(self, *, offset: int, limit: int) -> tuple[list[OrderReturn], int]:
+        query = select(OrderReturn).where(OrderReturn.status == "REQUESTED")
+        total = await self.session.scalar(select(func.count()).select_from(query.subquery()))
+        rows = await self.session.scalars(
+            query.order_by(OrderReturn.created_at).offset(offset).limit(limit)
+        )
+        return list(rows), total or 0
+
+    async def page(
+        self, filters: OrderFilters, *, offset: int, limit: int
+    ) -> tuple[list[Order], int]:
+        query = _filtered(filters)
+        total = await self.session.scalar(select(func.count()).select_from(query.subquery()))
+        rows = await self.session.scalars(
+            query.order_by(Order.created_at.desc(), Order.id).offset(offset).limit(limit)
+        )
+        return list(rows), total or 0
+
+    async def due_for_expiry(self, now: datetime, limit: int) -> list[Order]:
+        """Unpaid orders past their reservation, locked; ones another worker holds are skipped."""
+        query = (
+            select(Order)
+            .where(
+                Order.status == Status.PENDING,
+                Order.expires_at < now,
+                Order.paid_at.is_(None),
+            )
+            .order_by(Order.expires_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return list(await self.session.scalars(query))
+
+
+def _filtered(filters: OrderFilters) -> Select[Order]:
+    query = select(Order)
+    if filters.status is not None:
+        query = query.where(Order.status == filters.status)
+    if filters.customer_id is not None:
+        query = query.where(Order.customer_id == filters.customer_id)
+    if filters.created_from is not None:
+        query = query.where(Order.created_at >= filters.created_from)
+    if filters.created_to is not None:
+        query = query.where(Order.created_at < filters.created_to)
+    return query

@@ -1,0 +1,1 @@
+"""Payments through a provider adapter; no card data is stored."""
