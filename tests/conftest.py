@@ -41,11 +41,42 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedStack | 
 
 
 @pytest.fixture(scope="session")
-def settings(stack: EmbeddedStack | None, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+def payment_sandbox() -> Iterator[str]:
+    """The card provider's sandbox over real HTTP, in a thread of this process; its URL."""
+    import threading
+
+    import uvicorn
+
+    from storefront.payment_sandbox import create_sandbox_app
+
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_sandbox_app(), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the payment sandbox did not start")
+        time.sleep(0.01)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def settings(
+    stack: EmbeddedStack | None,
+    payment_sandbox: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Settings:
     data = tmp_path_factory.mktemp("data")
     urls = dict(stack.urls) if stack else {}
     settings = Settings.model_validate(
         {
+            "payments_url": payment_sandbox,
+            "expiry_interval_seconds": 0.5,
             **urls,
             "data_dir": data,
             "stream_batch_seconds": 0.02,
@@ -65,6 +96,8 @@ def worker_env(settings: Settings) -> dict[str, str]:
         "STOREFRONT_DATA_DIR": str(settings.data_dir),
         "STOREFRONT_STREAM_BATCH_SECONDS": str(settings.stream_batch_seconds),
         "STOREFRONT_WORKER_METRICS_PORT": str(settings.worker_metrics_port),
+        "STOREFRONT_PAYMENTS_URL": settings.payments_endpoint,
+        "STOREFRONT_EXPIRY_INTERVAL_SECONDS": str(settings.expiry_interval_seconds),
     }
 
 

@@ -79,6 +79,17 @@ POLICY: dict[Route, Requirement] = {
     ("DELETE", "/api/cart/items/{item_id}"): SIGNED_IN,
     ("POST", "/api/cart/coupon"): SIGNED_IN,
     ("DELETE", "/api/cart/coupon"): SIGNED_IN,
+    # orders: shoppers check out and see their own; staff see and move everyone's
+    ("POST", "/api/orders"): Permission.CREATE_ORDER,
+    ("GET", "/api/orders"): SIGNED_IN,
+    ("GET", "/api/orders/{order_id}"): SIGNED_IN,
+    ("POST", "/api/orders/{order_id}/pay"): SIGNED_IN,
+    ("POST", "/api/orders/{order_id}/cancel"): SIGNED_IN,
+    ("POST", "/api/orders/{order_id}/returns"): SIGNED_IN,
+    ("GET", "/api/admin/orders"): Permission.MANAGE_ORDERS,
+    ("PATCH", "/api/admin/orders/{order_id}/status"): Permission.MANAGE_ORDERS,
+    ("GET", "/api/admin/returns"): Permission.MANAGE_ORDERS,
+    ("PATCH", "/api/admin/returns/{return_id}"): Permission.MANAGE_ORDERS,
     # search
     ("GET", "/api/search"): PUBLIC,
     # inventory

@@ -21,7 +21,17 @@ from api.access import (
 )
 from api.methods import AllowedMethods
 from api.observability import RequestObservability
-from api.routers import carts, catalog, coupons, identity, imports, inventory, operations, search
+from api.routers import (
+    carts,
+    catalog,
+    coupons,
+    identity,
+    imports,
+    inventory,
+    operations,
+    orders,
+    search,
+)
 from api.text_guard import reject_nul_characters
 from storefront import wiring
 from storefront.settings import Settings
@@ -41,6 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.identity = wiring.identity_context(settings, parts.redis)
         app.state.search = parts.search
         app.state.search_results = parts.search_results
+        app.state.payments = parts.payments
         # Everything built so far lives as long as the process: keep it out of the
         # collector's full passes, which otherwise stalled requests ~90 ms at p99.
         gc.collect()
@@ -69,6 +80,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         imports.router,
         coupons.router,
         carts.router,
+        orders.router,
+        orders.admin,
         identity.auth,
         identity.admin,
     ):

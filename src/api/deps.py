@@ -9,12 +9,18 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Query, Request
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from commerce.catalog.cache import CatalogCache
+from commerce.currency import service as rates
+from commerce.currency.errors import UnsupportedCurrency
+from commerce.currency.money import BASE_CURRENCY, SUPPORTED
+from commerce.currency.pricing import Pricing
+from commerce.currency.rates import RateTable
 from commerce.identity.context import IdentityContext
+from commerce.payments.provider import PaymentProvider
 from search.backend import SearchBackend
 from search.result_cache import SearchResultCache
 
@@ -61,7 +67,44 @@ async def session_factory(request: Request) -> async_sessionmaker[AsyncSession]:
     return sessions
 
 
+async def chosen_currency(
+    currency: Annotated[
+        str | None,
+        Query(
+            description=f"Show prices in one of {', '.join(SUPPORTED)} (default USD).",
+            max_length=16,
+        ),
+    ] = None,
+    accept_currency: Annotated[str | None, Header(max_length=16)] = None,
+) -> str:
+    """`currency=`, else the Accept-Currency header, else US dollars; 422 naming the supported."""
+    chosen = (currency or accept_currency or BASE_CURRENCY).strip().upper()
+    if chosen not in SUPPORTED:
+        raise UnsupportedCurrency(chosen)
+    return chosen
+
+
+async def rate_table(request: Request) -> RateTable:
+    state = request.app.state
+    return await rates.current_rates(
+        state.sessions, state.redis, ttl=state.settings.rates_cache_seconds
+    )
+
+
+async def pricing(request: Request, currency: Annotated[str, Depends(chosen_currency)]) -> Pricing:
+    return Pricing(await rate_table(request), currency)
+
+
+async def payment_provider(request: Request) -> PaymentProvider:
+    provider: PaymentProvider = request.app.state.payments
+    return provider
+
+
 Session = Annotated[AsyncSession, Depends(unit_of_work)]
+Currency = Annotated[str, Depends(chosen_currency)]
+Rates = Annotated[RateTable, Depends(rate_table)]
+Prices = Annotated[Pricing, Depends(pricing)]
+Payments = Annotated[PaymentProvider, Depends(payment_provider)]
 Sessions = Annotated[async_sessionmaker[AsyncSession], Depends(session_factory)]
 Identity = Annotated[IdentityContext, Depends(identity_context)]
 ClientAddress = Annotated[str, Depends(client_address)]

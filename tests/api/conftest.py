@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 
+import httpx
 import pytest
 from redis.asyncio import Redis
+
+from tests.conftest import PASSWORD
 
 
 @pytest.fixture(autouse=True)
@@ -14,3 +18,17 @@ async def forget_loopback_login_failures(redis: Redis) -> AsyncIterator[None]:
     keys = [key async for key in redis.scan_iter("login-failures:*127.0.0.1")]
     if keys:
         await redis.delete(*keys)
+
+
+@pytest.fixture
+async def shopper(client: httpx.AsyncClient) -> dict[str, str]:
+    """A newly registered customer, signed in: an empty cart of their own."""
+    body = {
+        "email": f"shop{uuid.uuid4().hex[:10]}@example.com",
+        "password": PASSWORD,
+        "first_name": "Sam",
+        "last_name": "Shopper",
+    }
+    response = await client.post("/api/auth/register", json=body)
+    assert response.status_code == 201, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}

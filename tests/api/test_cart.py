@@ -10,24 +10,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import PASSWORD
 from tests.factories import create_product, set_stock
 
 pytestmark = pytest.mark.usefixtures("reference")
-
-
-@pytest.fixture
-async def shopper(client: httpx.AsyncClient) -> dict[str, str]:
-    """A newly registered customer, signed in: an empty cart of their own."""
-    body = {
-        "email": f"shop{uuid.uuid4().hex[:10]}@example.com",
-        "password": PASSWORD,
-        "first_name": "Sam",
-        "last_name": "Shopper",
-    }
-    response = await client.post("/api/auth/register", json=body)
-    assert response.status_code == 201, response.text
-    return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
 async def tee(

@@ -7,7 +7,7 @@ import uuid
 from fastapi import APIRouter
 
 from api.access import CurrentPrincipal
-from api.deps import RedisClient, Session
+from api.deps import Prices, RedisClient, Session
 from api.problems import responses
 from commerce.carts import service
 from commerce.carts.schemas import CartItemIn, CartItemPatch, CartOut, CouponCodeIn
@@ -17,19 +17,25 @@ router = APIRouter(tags=["cart"])
 ERRORS = responses(401, 422)
 
 
-@router.get("/api/cart", response_model=CartOut, responses=responses(401))
-async def show_cart(principal: CurrentPrincipal, session: Session, redis: RedisClient) -> CartOut:
+@router.get("/api/cart", response_model=CartOut, responses=responses(401, 422))
+async def show_cart(
+    principal: CurrentPrincipal, session: Session, redis: RedisClient, prices: Prices
+) -> CartOut:
     """The cart with each line's price as added and now, the coupon's discount and totals."""
-    return await service.show_cart(session, redis, principal.user_id)
+    return await service.show_cart(session, redis, principal.user_id, prices)
 
 
 @router.post("/api/cart/items", response_model=CartOut, responses={**ERRORS, **responses(409)})
 async def add_item(
-    data: CartItemIn, principal: CurrentPrincipal, session: Session, redis: RedisClient
+    data: CartItemIn,
+    principal: CurrentPrincipal,
+    session: Session,
+    redis: RedisClient,
+    prices: Prices,
 ) -> CartOut:
     """Add units of a variant (the product's only one if `variant_id` is left out); more of
     one already in the cart adds to its line. 409 when stock is short."""
-    return await service.add_item(session, redis, principal.user_id, data)
+    return await service.add_item(session, redis, principal.user_id, data, prices)
 
 
 @router.patch(
@@ -43,31 +49,42 @@ async def set_quantity(
     principal: CurrentPrincipal,
     session: Session,
     redis: RedisClient,
+    prices: Prices,
 ) -> CartOut:
-    return await service.set_quantity(session, redis, principal.user_id, item_id, data.quantity)
+    return await service.set_quantity(
+        session, redis, principal.user_id, item_id, data.quantity, prices
+    )
 
 
 @router.delete(
     "/api/cart/items/{item_id}", response_model=CartOut, responses={**ERRORS, **responses(404)}
 )
 async def remove_item(
-    item_id: uuid.UUID, principal: CurrentPrincipal, session: Session, redis: RedisClient
+    item_id: uuid.UUID,
+    principal: CurrentPrincipal,
+    session: Session,
+    redis: RedisClient,
+    prices: Prices,
 ) -> CartOut:
-    return await service.remove_item(session, redis, principal.user_id, item_id)
+    return await service.remove_item(session, redis, principal.user_id, item_id, prices)
 
 
 @router.post("/api/cart/coupon", response_model=CartOut, responses=ERRORS)
 async def apply_coupon(
-    data: CouponCodeIn, principal: CurrentPrincipal, session: Session, redis: RedisClient
+    data: CouponCodeIn,
+    principal: CurrentPrincipal,
+    session: Session,
+    redis: RedisClient,
+    prices: Prices,
 ) -> CartOut:
     """Apply one code (case-insensitive; it replaces any other). A code that does not apply
     is a 422 problem whose `rule` says why: unknown, not_started, expired, usage_limit,
     per_customer_limit, empty_cart, currency, minimum_subtotal or restrictions."""
-    return await service.apply_coupon(session, redis, principal.user_id, data.code)
+    return await service.apply_coupon(session, redis, principal.user_id, data.code, prices)
 
 
-@router.delete("/api/cart/coupon", response_model=CartOut, responses=responses(401))
+@router.delete("/api/cart/coupon", response_model=CartOut, responses=ERRORS)
 async def remove_coupon(
-    principal: CurrentPrincipal, session: Session, redis: RedisClient
+    principal: CurrentPrincipal, session: Session, redis: RedisClient, prices: Prices
 ) -> CartOut:
-    return await service.remove_coupon(session, redis, principal.user_id)
+    return await service.remove_coupon(session, redis, principal.user_id, prices)

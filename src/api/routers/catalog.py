@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+import orjson
+from fastapi import APIRouter, Query, Request, Response
 
-from api.deps import Cache, Session, Sessions
+from api.deps import Cache, Currency, Session, Sessions, rate_table
 from api.problems import responses
 from commerce.catalog import service, variants
 from commerce.catalog.schemas import (
@@ -21,6 +22,8 @@ from commerce.catalog.schemas import (
     VariantOut,
     VariantPatch,
 )
+from commerce.currency.money import BASE_CURRENCY
+from commerce.currency.pricing import Pricing
 
 router = APIRouter(tags=["catalog"])
 
@@ -32,8 +35,10 @@ JSON = "application/json"
 
 @router.get("/api/products", response_model=Page[ProductOut], responses=responses(404, 422))
 async def list_products(
+    request: Request,
     sessions: Sessions,
     cache: Cache,
+    currency: Currency,
     category: SlugParam = None,
     brand: SlugParam = None,
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
@@ -43,12 +48,25 @@ async def list_products(
     page_json = await service.browse_products(
         sessions, cache, category=category, brand=brand, page=page, size=size
     )
-    return Response(page_json, media_type=JSON)
+    if currency == BASE_CURRENCY:
+        return Response(page_json, media_type=JSON)  # the cached bytes as they are
+    prices = Pricing(await rate_table(request), currency)
+    found = orjson.loads(page_json)
+    found["items"] = [prices.product(item) for item in found["items"]]
+    return Response(orjson.dumps(found), media_type=JSON)
 
 
 @router.get("/api/products/{product_id}", response_model=ProductOut, responses=responses(404, 422))
-async def get_product(product_id: uuid.UUID, sessions: Sessions, cache: Cache) -> Response:
-    return Response(await service.show_product(sessions, cache, product_id), media_type=JSON)
+async def get_product(
+    request: Request, product_id: uuid.UUID, sessions: Sessions, cache: Cache, currency: Currency
+) -> Response:
+    """A product with its variants; `currency=` (or Accept-Currency) converts its prices
+    at the day's reference rate and names that rate's day (`rate_date`)."""
+    product_json = await service.show_product(sessions, cache, product_id)
+    if currency == BASE_CURRENCY:
+        return Response(product_json, media_type=JSON)
+    prices = Pricing(await rate_table(request), currency)
+    return Response(orjson.dumps(prices.product(orjson.loads(product_json))), media_type=JSON)
 
 
 @router.get("/api/brands", response_model=list[BrandOut])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
+from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
@@ -13,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from api.deps import Search
 from api.problems import PROBLEM_JSON, problem
+from commerce.currency import service as rates
 from storefront import probes
 from streams.monitoring import pipeline_status
 
@@ -63,9 +65,28 @@ async def ready(request: Request, search: Search) -> Response:
         for name, result in zip(checks, found, strict=True)
     }
     down = sorted(name for name, result in zip(checks, found, strict=True) if not result.up)
+    if "redis" not in down and "postgres" not in down:
+        results["rates"] = await _rates_age(request)
     if not down:
         return JSONResponse({"status": "ready", "checks": results})
     return problem(request, 503, "Service Unavailable", f"Down: {', '.join(down)}.", checks=results)
+
+
+async def _rates_age(request: Request) -> dict[str, object]:
+    """The exchange rates' day: older than allowed is reported (prices still convert)."""
+    state = request.app.state
+    table = await rates.current_rates(
+        state.sessions, state.redis, ttl=state.settings.rates_cache_seconds
+    )
+    age = rates.age_in_days(table, datetime.now(UTC).date())
+    stale = age > state.settings.rates_max_age_days
+    return {
+        "up": True,
+        "date": table.date.isoformat(),
+        "age_days": age,
+        "source": table.source,
+        "status": "stale: run `storefront rates refresh`" if stale else "current",
+    }
 
 
 @router.get(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated
 
@@ -82,6 +82,8 @@ class CartCouponOut(BaseModel):
 class CartOut(BaseModel):
     items: list[CartLineOut]
     currency: str
+    #: The day of the reference rate the prices were converted at (USD: the rate is 1).
+    rate_date: date
     subtotal: Decimal
     discount: Decimal
     total: Decimal

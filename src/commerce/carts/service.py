@@ -35,7 +35,8 @@ from commerce.carts.schemas import (
 )
 from commerce.catalog.repository import slugify
 from commerce.catalog.service import current_products
-from commerce.currency.money import BASE_CURRENCY, round_money
+from commerce.currency.money import round_money
+from commerce.currency.pricing import Pricing
 from commerce.events import ProductSnapshot, VariantSnapshot
 from commerce.promotions import service as coupons
 from commerce.promotions.errors import CouponRejected
@@ -44,12 +45,14 @@ from commerce.promotions.schemas import Basket, BasketLine
 Catalog = dict[uuid.UUID, tuple[ProductSnapshot, dict[uuid.UUID, int]]]
 
 
-async def show_cart(session: AsyncSession, redis: Redis, owner: uuid.UUID) -> CartOut:
-    return await _priced(session, await store.load(redis, owner), owner)
+async def show_cart(
+    session: AsyncSession, redis: Redis, owner: uuid.UUID, pricing: Pricing
+) -> CartOut:
+    return await _priced(session, await store.load(redis, owner), owner, pricing)
 
 
 async def add_item(
-    session: AsyncSession, redis: Redis, owner: uuid.UUID, data: CartItemIn
+    session: AsyncSession, redis: Redis, owner: uuid.UUID, data: CartItemIn, pricing: Pricing
 ) -> CartOut:
     catalog = await current_products(session, [data.product_id])
     product, variant, available = _for_sale(catalog, data.product_id, data.variant_id)
@@ -71,11 +74,16 @@ async def add_item(
         )
         return cart.model_copy(update={"items": [*kept, added]})
 
-    return await _priced(session, await store.change(redis, owner, add), owner)
+    return await _priced(session, await store.change(redis, owner, add), owner, pricing)
 
 
 async def set_quantity(
-    session: AsyncSession, redis: Redis, owner: uuid.UUID, item_id: uuid.UUID, quantity: int
+    session: AsyncSession,
+    redis: Redis,
+    owner: uuid.UUID,
+    item_id: uuid.UUID,
+    quantity: int,
+    pricing: Pricing,
 ) -> CartOut:
     cart = await store.load(redis, owner)
     line = _line(cart, item_id)
@@ -94,11 +102,11 @@ async def set_quantity(
         items = [changed if item.variant_id == item_id else item for item in cart.items]
         return cart.model_copy(update={"items": items})
 
-    return await _priced(session, await store.change(redis, owner, update), owner)
+    return await _priced(session, await store.change(redis, owner, update), owner, pricing)
 
 
 async def remove_item(
-    session: AsyncSession, redis: Redis, owner: uuid.UUID, item_id: uuid.UUID
+    session: AsyncSession, redis: Redis, owner: uuid.UUID, item_id: uuid.UUID, pricing: Pricing
 ) -> CartOut:
     async def remove(cart: StoredCart) -> StoredCart:
         if _line(cart, item_id) is None:
@@ -106,26 +114,30 @@ async def remove_item(
         items = [item for item in cart.items if item.variant_id != item_id]
         return cart.model_copy(update={"items": items})
 
-    return await _priced(session, await store.change(redis, owner, remove), owner)
+    return await _priced(session, await store.change(redis, owner, remove), owner, pricing)
 
 
-async def apply_coupon(session: AsyncSession, redis: Redis, owner: uuid.UUID, code: str) -> CartOut:
+async def apply_coupon(
+    session: AsyncSession, redis: Redis, owner: uuid.UUID, code: str, pricing: Pricing
+) -> CartOut:
     """Keep `code` on the cart if it applies to it now; else 422 naming the rule it fails."""
     cart = await store.load(redis, owner)
-    basket, _ = await _basket(session, cart, owner)
+    basket, _ = await _basket(session, cart, owner, pricing)
     discount = await coupons.quote(session, code, basket)
 
     async def keep(cart: StoredCart) -> StoredCart:
         return cart.model_copy(update={"coupon": discount.code})
 
-    return await _priced(session, await store.change(redis, owner, keep), owner)
+    return await _priced(session, await store.change(redis, owner, keep), owner, pricing)
 
 
-async def remove_coupon(session: AsyncSession, redis: Redis, owner: uuid.UUID) -> CartOut:
+async def remove_coupon(
+    session: AsyncSession, redis: Redis, owner: uuid.UUID, pricing: Pricing
+) -> CartOut:
     async def drop(cart: StoredCart) -> StoredCart:
         return cart.model_copy(update={"coupon": None})
 
-    return await _priced(session, await store.change(redis, owner, drop), owner)
+    return await _priced(session, await store.change(redis, owner, drop), owner, pricing)
 
 
 def _for_sale(
@@ -169,12 +181,12 @@ def _check_quantity(
 
 
 async def _basket(
-    session: AsyncSession, cart: StoredCart, owner: uuid.UUID
+    session: AsyncSession, cart: StoredCart, owner: uuid.UUID, pricing: Pricing
 ) -> tuple[Basket, list[CartLineOut]]:
     catalog = await current_products(session, list({item.product_id for item in cart.items}))
-    lines = [_line_out(item, catalog) for item in cart.items]
+    lines = [_line_out(item, catalog, pricing) for item in cart.items]
     basket = Basket(
-        currency=BASE_CURRENCY,
+        currency=pricing.currency,
         customer_id=owner,
         lines=[
             BasketLine(
@@ -190,10 +202,11 @@ async def _basket(
     return basket, lines
 
 
-def _line_out(item: StoredItem, catalog: Catalog) -> CartLineOut:
+def _line_out(item: StoredItem, catalog: Catalog, pricing: Pricing) -> CartLineOut:
     product, available = catalog.get(item.product_id, (None, {}))
     variant = live_variant(product, item.variant_id)
     current = variant.price_or(product.price) if product and variant else None
+    unit_price = pricing.convert(item.unit_price)
     return CartLineOut(
         id=item.variant_id,
         product_id=item.product_id,
@@ -202,10 +215,10 @@ def _line_out(item: StoredItem, catalog: Catalog) -> CartLineOut:
         name=product.name if product else "",
         options=variant.options if variant else {},
         quantity=item.quantity,
-        unit_price=item.unit_price,
-        current_price=current,
+        unit_price=unit_price,
+        current_price=None if current is None else pricing.convert(current),
         price_changed=current is not None and current != item.unit_price,
-        line_total=item.unit_price * item.quantity,
+        line_total=unit_price * item.quantity,
         available=available.get(item.variant_id, 0),
         purchasable=current is not None,
     )
@@ -218,8 +231,10 @@ def live_variant(product: ProductSnapshot | None, variant_id: uuid.UUID) -> Vari
     return next((v for v in product.variants if v.id == variant_id), None)
 
 
-async def _priced(session: AsyncSession, cart: StoredCart, owner: uuid.UUID) -> CartOut:
-    basket, lines = await _basket(session, cart, owner)
+async def _priced(
+    session: AsyncSession, cart: StoredCart, owner: uuid.UUID, pricing: Pricing
+) -> CartOut:
+    basket, lines = await _basket(session, cart, owner, pricing)
     discount, coupon = Decimal(0), None
     if cart.coupon is not None:
         try:
@@ -233,6 +248,7 @@ async def _priced(session: AsyncSession, cart: StoredCart, owner: uuid.UUID) -> 
     return CartOut(
         items=lines,
         currency=currency,
+        rate_date=pricing.rate_date,
         subtotal=round_money(basket.subtotal, currency),
         discount=round_money(discount, currency),
         total=round_money(basket.subtotal - discount, currency),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Generic, TypeVar
 
@@ -151,6 +151,8 @@ class ProductOut(BaseModel):
     category_path: str
     price: Decimal
     currency: str
+    #: The day of the reference rate, when prices were converted (`currency=`).
+    rate_date: date | None = None
     rating: float
     attributes: dict[str, str]
     #: Available units over every variant; in stock if any variant is.

@@ -1,0 +1,199 @@
+"""Orders: checkout, the shopper's orders, paying, cancelling and returns; staff's view."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import AwareDatetime
+
+from api.access import CurrentPrincipal
+from api.deps import Currency, Payments, Rates, RedisClient, Session, Sessions
+from api.problems import problem, responses
+from commerce.catalog.schemas import Page
+from commerce.identity.permissions import Permission
+from commerce.orders import service
+from commerce.orders.checkout import Checkout, place_order
+from commerce.orders.schemas import (
+    CancelIn,
+    OrderFilters,
+    OrderIn,
+    OrderOut,
+    OrderSummary,
+    PayIn,
+    ReturnDecision,
+    ReturnIn,
+    ReturnOut,
+    StatusChange,
+)
+from commerce.orders.states import Status
+
+router = APIRouter(tags=["orders"])
+admin = APIRouter(tags=["orders"])
+
+ERRORS = responses(401, 422)
+PageNumber = Annotated[int, Query(ge=1, le=10_000)]
+PageSize = Annotated[int, Query(ge=1, le=100)]
+
+
+@router.post(
+    "/api/orders",
+    status_code=201,
+    response_model=OrderOut,
+    responses={**ERRORS, **responses(403, 409, 428)},
+)
+async def create_order(
+    request: Request,
+    data: OrderIn,
+    principal: CurrentPrincipal,
+    sessions: Sessions,
+    redis: RedisClient,
+    rates: Rates,
+    currency: Currency,
+    idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
+) -> OrderOut:
+    """Check out the cart: every line's stock is held for 15 minutes and the order is
+    PENDING until paid (with `payment_method` now, or POST /api/orders/{id}/pay).
+
+    Send an `Idempotency-Key` (428 without one): a retry with the same key and body returns
+    the same order; the same key with another body is a 422. 409 names the lines short of
+    stock (nothing is held), the lines whose price changed (accept them in
+    `acknowledged_prices`), an empty cart, or another checkout of this cart in progress.
+    """
+    hold = timedelta(minutes=request.app.state.settings.reservation_minutes)
+    checkout = Checkout(sessions, redis, rates, hold)
+    chosen = data.currency or currency
+    return await place_order(checkout, principal.user_id, data, chosen, idempotency_key)
+
+
+@router.get("/api/orders", response_model=Page[OrderSummary], responses=responses(401, 422))
+async def list_my_orders(
+    principal: CurrentPrincipal, session: Session, page: PageNumber = 1, size: PageSize = 20
+) -> Page[OrderSummary]:
+    """Your orders, newest first."""
+    mine = OrderFilters(customer_id=principal.user_id)
+    return await service.list_orders(session, mine, page=page, size=size)
+
+
+@router.get(
+    "/api/orders/{order_id}", response_model=OrderOut, responses={**ERRORS, **responses(404)}
+)
+async def get_order(order_id: uuid.UUID, principal: CurrentPrincipal, session: Session) -> OrderOut:
+    """One of your orders (staff with MANAGE_ORDERS: anyone's), in the currency it was
+    placed in, with its payments and returns."""
+    staff = Permission.MANAGE_ORDERS in principal.permissions
+    return await service.show_order(session, order_id, principal.user_id, staff=staff)
+
+
+@router.post(
+    "/api/orders/{order_id}/pay",
+    response_model=OrderOut,
+    responses={**ERRORS, **responses(402, 404, 409)},
+)
+async def pay_order(
+    request: Request,
+    order_id: uuid.UUID,
+    data: PayIn,
+    principal: CurrentPrincipal,
+    sessions: Sessions,
+    provider: Payments,
+) -> OrderOut | JSONResponse:
+    """Pay a PENDING order with a provider token. A decline is a 402 problem naming the
+    provider's code; the order then FAILS and its stock is released."""
+    async with sessions() as session, session.begin():
+        order, payment = await service.pay(
+            session, provider, order_id, principal.user_id, data.payment_method
+        )
+    if payment.status == "FAILED":
+        return problem(
+            request,
+            402,
+            "Payment declined",
+            f"The payment was not taken: {payment.failure}.",
+            code=payment.failure,
+            order_id=str(order_id),
+        )
+    return order
+
+
+@router.post(
+    "/api/orders/{order_id}/cancel",
+    response_model=OrderOut,
+    responses={**ERRORS, **responses(404, 409)},
+)
+async def cancel_order(
+    order_id: uuid.UUID,
+    principal: CurrentPrincipal,
+    session: Session,
+    data: CancelIn | None = None,
+) -> OrderOut:
+    """Cancel your order (staff: anyone's) until it ships: held stock is released, sold
+    stock restocked, and a paid order refunded. 409 once SHIPPED or DELIVERED."""
+    staff = Permission.MANAGE_ORDERS in principal.permissions
+    reason = data.reason if data else None
+    return await service.cancel(session, order_id, principal.user_id, staff=staff, reason=reason)
+
+
+@router.post(
+    "/api/orders/{order_id}/returns",
+    status_code=201,
+    response_model=ReturnOut,
+    responses={**ERRORS, **responses(404, 409)},
+)
+async def request_return(
+    order_id: uuid.UUID, data: ReturnIn, principal: CurrentPrincipal, session: Session
+) -> ReturnOut:
+    """Ask to return units of a delivered order, within 30 days of delivery; staff approve
+    (restock and refund what the units were paid, discount included) or reject."""
+    return await service.request_return(session, order_id, principal.user_id, data)
+
+
+@admin.get(
+    "/api/admin/orders", response_model=Page[OrderSummary], responses=responses(401, 403, 422)
+)
+async def list_orders(
+    session: Session,
+    status: Status | None = None,
+    customer_id: uuid.UUID | None = None,
+    created_from: Annotated[AwareDatetime | None, Query(description="ISO 8601, with zone")] = None,
+    created_to: Annotated[AwareDatetime | None, Query(description="ISO 8601, with zone")] = None,
+    page: PageNumber = 1,
+    size: PageSize = 20,
+) -> Page[OrderSummary]:
+    """Every order, newest first, by status, customer and creation time (from ≤ t < to)."""
+    filters = OrderFilters(
+        status=status, customer_id=customer_id, created_from=created_from, created_to=created_to
+    )
+    return await service.list_orders(session, filters, page=page, size=size)
+
+
+@admin.patch(
+    "/api/admin/orders/{order_id}/status",
+    response_model=OrderOut,
+    responses={**responses(401, 403, 404, 409, 422)},
+)
+async def change_status(order_id: uuid.UUID, data: StatusChange, session: Session) -> OrderOut:
+    """Move a paid order along: CONFIRMED → PROCESSING → SHIPPED → DELIVERED. An illegal
+    move is a 409 naming the allowed ones."""
+    return await service.change_status(session, order_id, data.status)
+
+
+@admin.get("/api/admin/returns", response_model=Page[ReturnOut], responses=responses(401, 403, 422))
+async def list_returns(
+    session: Session, page: PageNumber = 1, size: PageSize = 20
+) -> Page[ReturnOut]:
+    """Returns waiting for a decision, oldest first."""
+    return await service.list_requested_returns(session, page=page, size=size)
+
+
+@admin.patch(
+    "/api/admin/returns/{return_id}",
+    response_model=ReturnOut,
+    responses={**responses(401, 403, 404, 409, 422)},
+)
+async def decide_return(return_id: uuid.UUID, data: ReturnDecision, session: Session) -> ReturnOut:
+    """APPROVED restocks the units and refunds them; REJECTED closes the request."""
+    return await service.decide_return(session, return_id, data)
