@@ -19,6 +19,7 @@ from commerce.db import create_engine, session_factory
 from storefront import migrate
 from storefront.embedded import EmbeddedStack, free_port
 from storefront.processes import WorkerProcess
+from storefront.wiring import redis_client
 from storefront.settings import Settings
 
 T = TypeVar("T")
@@ -121,7 +122,7 @@ async def sessions(settings: Settings) -> AsyncIterator[async_sessionmaker[Async
 
 @pytest.fixture(scope="session")
 async def redis(settings: Settings) -> AsyncIterator[Redis]:
-    client: Redis = Redis.from_url(settings.require("redis_url"))
+    client = redis_client(settings)
     yield client
     await client.aclose()
 

@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     #: and a worker that cannot heartbeat for this long is taken out of the group.
     stream_session_timeout_seconds: float = Field(default=2.0, ge=1.0, le=60.0)
 
+    #: Redis connections per process; more concurrent commands wait for one.
+    redis_max_connections: int = Field(default=200, ge=1)
+
     #: Search results kept per API process, keyed by query and index generation.
     search_cache_entries: int = Field(default=4096, ge=0)
     cache_list_ttl_seconds: int = 300

@@ -9,7 +9,7 @@ from typing import Any
 
 import faust
 import httpx
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from analytics.warehouse import ParquetWarehouse
@@ -61,6 +61,15 @@ def identity_context(settings: Settings, redis: Redis) -> IdentityContext:
         ),
         cache=IdentityCache(redis),
     )
+
+
+def redis_client(settings: Settings) -> Redis:
+    """A client whose requests wait for a free connection when all are busy: redis-py's
+    default pool refuses the 101st concurrent command with an error (a 500 under a burst)."""
+    pool = BlockingConnectionPool.from_url(
+        settings.require("redis_url"), max_connections=settings.redis_max_connections, timeout=20
+    )
+    return Redis(connection_pool=pool)
 
 
 def payment_provider(settings: Settings) -> PaymentProvider:
@@ -115,7 +124,7 @@ def adapters(settings: Settings, *, search_writer: bool = False) -> Adapters:
         settings=settings,
         engine=engine,
         sessions=session_factory(engine),
-        redis=Redis.from_url(settings.require("redis_url")),
+        redis=redis_client(settings),
         search=TantivyBackend(settings.search_dir, writer=search_writer),
     )
 
