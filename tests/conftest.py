@@ -19,8 +19,8 @@ from commerce.db import create_engine, session_factory
 from storefront import migrate
 from storefront.embedded import EmbeddedStack, free_port
 from storefront.processes import WorkerProcess
-from storefront.wiring import redis_client
 from storefront.settings import Settings
+from storefront.wiring import redis_client
 
 T = TypeVar("T")
 PASSWORD = "correct-horse-battery-staple"

@@ -16,10 +16,11 @@ import pytest
 from fastapi import FastAPI
 
 from api.access import api_routes, route_keys
-from tests.conftest import PASSWORD, sign_in
+from tests.checkout import ADDRESS
+from tests.conftest import PASSWORD, eventually, sign_in
 from tests.factories import create_product, set_stock
 
-pytestmark = pytest.mark.usefixtures("reference")
+pytestmark = pytest.mark.usefixtures("reference", "worker")
 
 ANONYMOUS = "ANONYMOUS"
 CALLERS = (ANONYMOUS, "CUSTOMER", "STAFF", "ADMIN", "SUPER_ADMIN")
@@ -29,6 +30,11 @@ CATALOG_ADMINS = frozenset({"STAFF", "ADMIN", "SUPER_ADMIN"})
 USER_ADMINS = frozenset({"ADMIN", "SUPER_ADMIN"})
 ROLE_ADMINS = frozenset({"SUPER_ADMIN"})
 DASHBOARD_VIEWERS = frozenset({"STAFF", "ADMIN", "SUPER_ADMIN"})
+ORDER_STAFF = frozenset({"STAFF", "ADMIN", "SUPER_ADMIN"})
+#: CREATE_ORDER: customers, and admins (STAFF manage orders but do not buy).
+BUYERS = frozenset({"CUSTOMER", "ADMIN", "SUPER_ADMIN"})
+#: The CUSTOMER account owns the orders the matrix builds.
+OWNER = frozenset({"CUSTOMER"})
 #: Requests come from another machine: a loopback caller may read /metrics unsigned.
 REMOTE = ("203.0.113.7", 50000)
 
@@ -291,6 +297,91 @@ async def _change_stock(w: World) -> Request:
     )
 
 
+async def _customer_order(w: World, **body: Any) -> dict[str, Any]:
+    """An order of the CUSTOMER account's (staff may see and move it; others get 404)."""
+    product = await w.product()
+    await set_stock(w.client, w.accounts["ADMIN"], product["sku"], 100)
+    customer = w.accounts["CUSTOMER"]
+    added = await w.client.post(
+        "/api/cart/items", json={"product_id": product["id"]}, headers=customer
+    )
+    assert added.status_code == 200, added.text
+    response = await w.client.post(
+        "/api/orders",
+        json={"shipping_address": ADDRESS, **body},
+        headers={**customer, "Idempotency-Key": str(uuid.uuid4())},
+    )
+    assert response.status_code == 201, response.text
+    order: dict[str, Any] = response.json()
+    return order
+
+
+async def _confirmed_order(w: World) -> str:
+    order = await _customer_order(w, payment_method="tok_visa")
+    url = f"/api/orders/{order['id']}"
+
+    async def status() -> str:
+        return str((await w.client.get(url, headers=w.accounts["ADMIN"])).json()["status"])
+
+    await eventually(status, lambda found: found == "CONFIRMED")
+    return str(order["id"])
+
+
+async def _delivered_order(w: World) -> dict[str, Any]:
+    order_id = await _confirmed_order(w)
+    for status in ("PROCESSING", "SHIPPED", "DELIVERED"):
+        moved = await w.client.patch(
+            f"/api/admin/orders/{order_id}/status",
+            json={"status": status},
+            headers=w.accounts["ADMIN"],
+        )
+        assert moved.status_code == 200, moved.text
+    response = await w.client.get(f"/api/orders/{order_id}", headers=w.accounts["ADMIN"])
+    order: dict[str, Any] = response.json()
+    return order
+
+
+def _return_of(order: dict[str, Any]) -> dict[str, Any]:
+    return {"lines": [{"line_id": order["lines"][0]["id"], "quantity": 1}], "reason": "matrix"}
+
+
+async def _checkout(w: World) -> Request:
+    await _in_every_cart(w)
+    return "POST", "/api/orders", {"shipping_address": ADDRESS}
+
+
+async def _get_order(w: World) -> Request:
+    return "GET", f"/api/orders/{(await _customer_order(w))['id']}", None
+
+
+async def _pay_order(w: World) -> Request:
+    order = await _customer_order(w)
+    return "POST", f"/api/orders/{order['id']}/pay", {"payment_method": "tok_visa"}
+
+
+async def _cancel_order(w: World) -> Request:
+    return "POST", f"/api/orders/{(await _customer_order(w))['id']}/cancel", None
+
+
+async def _request_return(w: World) -> Request:
+    order = await _delivered_order(w)
+    return "POST", f"/api/orders/{order['id']}/returns", _return_of(order)
+
+
+async def _move_order(w: World) -> Request:
+    url = f"/api/admin/orders/{await _confirmed_order(w)}/status"
+    return "PATCH", url, {"status": "PROCESSING"}
+
+
+async def _decide_return(w: World) -> Request:
+    order = await _delivered_order(w)
+    requested = await w.client.post(
+        f"/api/orders/{order['id']}/returns", json=_return_of(order), headers=w.accounts["CUSTOMER"]
+    )
+    assert requested.status_code == 201, requested.text
+    return "PATCH", f"/api/admin/returns/{requested.json()['id']}", {"status": "REJECTED"}
+
+
 #: (method, path) -> (request, callers that succeed); everyone else gets 401 or 403.
 MATRIX: dict[tuple[str, str], tuple[Build, frozenset[str]]] = {
     ("GET", "/api/health"): (fixed("GET", "/api/health"), EVERYONE),
@@ -348,6 +439,22 @@ MATRIX: dict[tuple[str, str], tuple[Build, frozenset[str]]] = {
     ("GET", "/api/admin/inventory/{sku}"): (_get_stock, CATALOG_ADMINS),
     ("PATCH", "/api/admin/inventory/{sku}/stock"): (_change_stock, CATALOG_ADMINS),
     ("GET", "/api/admin/warehouses"): (fixed("GET", "/api/admin/warehouses"), CATALOG_ADMINS),
+    ("POST", "/api/orders"): (_checkout, BUYERS),
+    ("GET", "/api/orders"): (fixed("GET", "/api/orders"), SIGNED_IN),
+    ("GET", "/api/orders/{order_id}"): (_get_order, SIGNED_IN),
+    ("POST", "/api/orders/{order_id}/pay"): (_pay_order, OWNER),
+    ("POST", "/api/orders/{order_id}/cancel"): (_cancel_order, SIGNED_IN),
+    ("POST", "/api/orders/{order_id}/returns"): (_request_return, OWNER),
+    ("GET", "/api/admin/orders"): (fixed("GET", "/api/admin/orders"), ORDER_STAFF),
+    ("PATCH", "/api/admin/orders/{order_id}/status"): (_move_order, ORDER_STAFF),
+    ("GET", "/api/admin/returns"): (fixed("GET", "/api/admin/returns"), ORDER_STAFF),
+    ("PATCH", "/api/admin/returns/{return_id}"): (_decide_return, ORDER_STAFF),
+}
+
+#: Signed-in callers who get 404 from a route about someone else's order (it stays secret).
+NOT_THEIRS: dict[tuple[str, str], frozenset[str]] = {
+    ("POST", "/api/orders/{order_id}/pay"): ORDER_STAFF,
+    ("POST", "/api/orders/{order_id}/returns"): ORDER_STAFF,
 }
 
 
@@ -379,10 +486,11 @@ async def test_route_answers_caller_as_expected(
     build, allowed = MATRIX[route]
     world = World(client, accounts)
     method, url, body = await build(world)
-    headers: dict[str, str] = {}
+    # Checkout needs one; every other route ignores it.
+    headers: dict[str, str] = {"Idempotency-Key": str(uuid.uuid4())}
     if caller != ANONYMOUS:
         # A session of its own, so that logging out does not end the shared one.
-        headers = await sign_in(client, f"{caller.lower().replace('_', '-')}@accounts.example.com")
+        headers |= await sign_in(client, f"{caller.lower().replace('_', '-')}@accounts.example.com")
 
     if isinstance(body, bytes):  # a file upload
         headers["Content-Type"] = "text/csv"
@@ -392,6 +500,8 @@ async def test_route_answers_caller_as_expected(
 
     if caller in allowed:
         assert 200 <= response.status_code < 300, (route, caller, response.text)
+    elif caller in NOT_THEIRS.get(route, frozenset()):
+        assert response.status_code == 404, (route, caller, response.text)
     else:
         expected = 401 if caller == ANONYMOUS else 403
         assert response.status_code == expected, (route, caller, response.text)

@@ -70,7 +70,8 @@ async def test_200_shoppers_racing_for_50_units_in_two_warehouses_never_oversell
     async with sessions() as session:
         sold = await session.scalar(
             select(func.sum(StockMovement.reserved_delta)).where(
-                StockMovement.variant_id == uuid.UUID(variant["id"]), StockMovement.kind == "RESERVED"
+                StockMovement.variant_id == uuid.UUID(variant["id"]),
+                StockMovement.kind == "RESERVED",
             )
         )
     assert sold == 50
