@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
+from analytics.schema import TABLES
+
 Rows = dict[str, list[dict[str, Any]]]
 
 
@@ -87,12 +89,51 @@ def _stock_movement(event: EventRecord) -> dict[str, Any]:
         "available_after": int(stock["available"]),
         "reason": stock["reason"],
         "occurred_at": naive_utc(event.occurred_at),
+        "movement": event.type.removeprefix("stock."),
+        "reserved_delta": int(stock.get("reserved_delta") or 0),
+        "order_id": str(stock["order_id"]) if stock.get("order_id") else None,
     }
+
+
+def _order_event(event: EventRecord) -> dict[str, Any]:
+    order = event.payload
+    lines = order.get("lines") or []
+    return {
+        "order_id": str(order["order_id"]),
+        "customer_id": str(order["customer_id"]),
+        "event": event.type.removeprefix("order."),
+        "status": order.get("status", "PENDING" if event.type == "order.created" else None),
+        "currency": order["currency"],
+        "total": _money(order.get("total")),
+        "discount": _money(order.get("discount")),
+        "refund": _money(order.get("refund")),
+        "units": sum(int(line["quantity"]) for line in lines) if lines else None,
+        "coupon_code": order.get("coupon_code"),
+        "occurred_at": naive_utc(event.occurred_at),
+    }
+
+
+def _payment(event: EventRecord) -> dict[str, Any]:
+    payment = event.payload
+    return {
+        "payment_id": str(payment["payment_id"]),
+        "order_id": str(payment["order_id"]),
+        "event": event.type.removeprefix("payment."),
+        "amount": _money(payment["amount"]),
+        "currency": payment["currency"],
+        "status": payment["status"],
+        "reason": payment.get("reason"),
+        "occurred_at": naive_utc(event.occurred_at),
+    }
+
+
+def _money(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
 
 
 def warehouse_rows(events: Iterable[EventRecord]) -> Rows:
     """Product and variant dimension versions and stock-movement facts for a batch."""
-    rows: Rows = {"dim_product": [], "dim_product_variant": [], "fact_stock_movements": []}
+    rows: Rows = {table: [] for table in TABLES}
     for event in events:
         base = {"event_seq": event.seq, "event_id": str(event.event_id)}
         if event.type.startswith("product."):
@@ -100,4 +141,8 @@ def warehouse_rows(events: Iterable[EventRecord]) -> Rows:
             rows["dim_product_variant"] += [{**base, **v} for v in _variant_versions(event)]
         elif event.type.startswith("stock."):
             rows["fact_stock_movements"].append({**base, **_stock_movement(event)})
+        elif event.type.startswith("order."):
+            rows["fact_order_events"].append({**base, **_order_event(event)})
+        elif event.type.startswith("payment."):
+            rows["fact_payments"].append({**base, **_payment(event)})
     return rows

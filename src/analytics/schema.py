@@ -54,6 +54,44 @@ TABLES: dict[str, pa.Schema] = {
             ("available_after", pa.int32()),
             ("reason", pa.string()),
             ("occurred_at", pa.timestamp("us")),
+            # What the movement was (adjusted, reserved, released, committed, restocked,
+            # returned), its change to reserved units, and the order behind it.
+            ("movement", pa.string()),
+            ("reserved_delta", pa.int32()),
+            ("order_id", pa.string()),
+        ]
+    ),
+    # One row per order event: created, confirmed, failed, expired, cancelled,
+    # status_changed, returned; amounts in the order's currency.
+    "fact_order_events": pa.schema(
+        [
+            ("event_seq", pa.int64()),
+            ("event_id", pa.string()),
+            ("order_id", pa.string()),
+            ("customer_id", pa.string()),
+            ("event", pa.string()),
+            ("status", pa.string()),
+            ("currency", pa.string()),
+            ("total", MONEY),
+            ("discount", MONEY),
+            ("refund", MONEY),
+            ("units", pa.int32()),
+            ("coupon_code", pa.string()),
+            ("occurred_at", pa.timestamp("us")),
+        ]
+    ),
+    "fact_payments": pa.schema(
+        [
+            ("event_seq", pa.int64()),
+            ("event_id", pa.string()),
+            ("payment_id", pa.string()),
+            ("order_id", pa.string()),
+            ("event", pa.string()),
+            ("amount", MONEY),
+            ("currency", pa.string()),
+            ("status", pa.string()),
+            ("reason", pa.string()),
+            ("occurred_at", pa.timestamp("us")),
         ]
     ),
 }

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pyarrow as pa
 
 from analytics.rows import warehouse_rows
 from analytics.schema import TABLES
-from commerce.events import Envelope, ProductSnapshot, StockAdjusted, VariantSnapshot
+from commerce.events import (
+    Envelope,
+    OrderLineSnapshot,
+    OrderPlaced,
+    PaymentRecorded,
+    ProductSnapshot,
+    StockAdjusted,
+    VariantSnapshot,
+)
 
 
 def envelope(event_type: str, payload: dict[str, object], seq: int) -> Envelope:
@@ -48,10 +56,45 @@ def test_rows_match_the_schema() -> None:
         available=4,
         reason="sold",
     )
+    order_id = uuid.uuid4()
+    placed = OrderPlaced(
+        order_id=order_id,
+        customer_id=uuid.uuid4(),
+        currency="EUR",
+        rate=Decimal("0.9"),
+        rate_date=date(2026, 11, 25),
+        subtotal=Decimal("20.00"),
+        discount=Decimal("2.00"),
+        total=Decimal("18.00"),
+        coupon_code="TEN",
+        lines=[
+            OrderLineSnapshot(
+                line_id=uuid.uuid4(),
+                product_id=product_id,
+                variant_id=variant_id,
+                sku="W-1-M",
+                quantity=2,
+                unit_price=Decimal("10.00"),
+                discount=Decimal("2.00"),
+                total=Decimal("18.00"),
+            )
+        ],
+        pays_now=True,
+        expires_at=datetime(2026, 11, 25, 12, 15, tzinfo=UTC),
+    )
+    paid = PaymentRecorded(
+        payment_id=uuid.uuid4(),
+        order_id=order_id,
+        amount=Decimal("18.00"),
+        currency="EUR",
+        status="SUCCEEDED",
+    )
     events = [
         envelope("product.updated", product.model_dump(mode="json"), 1),
         envelope("stock.adjusted", stock.model_dump(mode="json"), 2),
         envelope("user.registered", {}, 3),
+        envelope("order.created", placed.model_dump(mode="json"), 4),
+        envelope("payment.succeeded", paid.model_dump(mode="json"), 5),
     ]
 
     rows = warehouse_rows(events)
@@ -67,3 +110,8 @@ def test_rows_match_the_schema() -> None:
     variant = rows["dim_product_variant"][0]
     assert (variant["sku"], variant["options"]) == ("W-1-M", '{"size": "M"}')
     assert variant["price"] == Decimal("12.50")  # no override: the product's price
+    order = rows["fact_order_events"][0]
+    assert (order["event"], order["status"], order["units"]) == ("created", "PENDING", 2)
+    assert (order["total"], order["discount"]) == (Decimal("18.00"), Decimal("2.00"))
+    assert rows["fact_payments"][0]["amount"] == Decimal("18.00")
+    assert rows["fact_stock_movements"][0]["movement"] == "adjusted"

@@ -14,7 +14,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from analytics.warehouse import open_warehouse
 from commerce.db import transaction
+from storefront.settings import Settings
 from tests.api.test_cart import add, coupon, tee
 from tests.checkout import ADDRESS, ledger_broken, stock_totals
 from tests.conftest import eventually
@@ -163,6 +165,7 @@ async def test_paid_at_checkout_the_saga_confirms_and_sells_the_stock(
     admin: dict[str, str],
     shopper: dict[str, str],
     sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
 ) -> None:
     product = await tee(client, admin, stock=5)
     order = await bought(client, shopper, product, 2, payment_method="tok_visa")
@@ -172,6 +175,19 @@ async def test_paid_at_checkout_the_saga_confirms_and_sells_the_stock(
     assert [p["status"] for p in confirmed["payments"]] == ["SUCCEEDED"]
     assert await stock_totals(sessions, product["variants"][0]["id"]) == (3, 0)
     assert await ledger_broken(sessions, [product["variants"][0]["id"]]) == []
+
+    async def warehouse_events() -> list[str]:
+        with open_warehouse(settings.warehouse_dir) as warehouse:
+            found = warehouse.execute(
+                "SELECT event FROM fact_order_events WHERE order_id = ? ORDER BY event_seq",
+                [order["id"]],
+            ).fetchall()
+            paid = warehouse.execute(
+                "SELECT count(*) FROM fact_payments WHERE order_id = ?", [order["id"]]
+            ).fetchone()
+        return [row[0] for row in found] + (["paid"] if paid and paid[0] else [])
+
+    await eventually(warehouse_events, lambda found: found == ["created", "confirmed", "paid"])
 
 
 async def test_a_transient_provider_failure_is_retried_and_the_order_confirmed(
