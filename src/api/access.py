@@ -25,6 +25,8 @@ from commerce.identity.sessions import authenticate
 class Audience(Enum):
     PUBLIC = "public"
     SIGNED_IN = "signed in"
+    #: Anyone; a caller who sends a token is signed in (and a bad token is a 401).
+    ANYONE = "anyone, signed in if a token is sent"
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,7 @@ class LocalOr:
 
 Requirement = Audience | Permission | LocalOr
 
-PUBLIC, SIGNED_IN = Audience.PUBLIC, Audience.SIGNED_IN
+PUBLIC, SIGNED_IN, ANYONE = Audience.PUBLIC, Audience.SIGNED_IN, Audience.ANYONE
 
 Route = tuple[str, str]
 
@@ -72,13 +74,13 @@ POLICY: dict[Route, Requirement] = {
     ("GET", "/api/admin/coupons/{coupon_id}"): Permission.MANAGE_PRODUCTS,
     ("PATCH", "/api/admin/coupons/{coupon_id}"): Permission.MANAGE_PRODUCTS,
     ("DELETE", "/api/admin/coupons/{coupon_id}"): Permission.MANAGE_PRODUCTS,
-    # cart: each signed-in shopper's own
-    ("GET", "/api/cart"): SIGNED_IN,
-    ("POST", "/api/cart/items"): SIGNED_IN,
-    ("PATCH", "/api/cart/items/{item_id}"): SIGNED_IN,
-    ("DELETE", "/api/cart/items/{item_id}"): SIGNED_IN,
-    ("POST", "/api/cart/coupon"): SIGNED_IN,
-    ("DELETE", "/api/cart/coupon"): SIGNED_IN,
+    # cart: each shopper's own; a guest's by the X-Cart-Id it was given
+    ("GET", "/api/cart"): ANYONE,
+    ("POST", "/api/cart/items"): ANYONE,
+    ("PATCH", "/api/cart/items/{item_id}"): ANYONE,
+    ("DELETE", "/api/cart/items/{item_id}"): ANYONE,
+    ("POST", "/api/cart/coupon"): ANYONE,
+    ("DELETE", "/api/cart/coupon"): ANYONE,
     # orders: shoppers check out and see their own; staff see and move everyone's
     ("POST", "/api/orders"): Permission.CREATE_ORDER,
     ("GET", "/api/orders"): SIGNED_IN,
@@ -145,6 +147,8 @@ async def enforce_policy(request: Request) -> None:
         raise Forbidden("This route has no access rule.")
     if requirement is PUBLIC:
         return
+    if requirement is ANYONE and "authorization" not in request.headers:
+        return
     if isinstance(requirement, LocalOr):
         if _is_local(request):
             return
@@ -185,9 +189,11 @@ def document_security(app: FastAPI) -> None:
         rule = next((POLICY[key] for key in route_keys(route) if key in POLICY), PUBLIC)
         if rule is PUBLIC:
             continue
-        # `{}` is "no credentials": a LocalOr route serves this machine's callers without.
+        # `{}` is "no credentials": a LocalOr route serves this machine's callers without,
+        # an ANYONE route guests.
+        optional = isinstance(rule, LocalOr) or rule is ANYONE
         security: list[dict[str, list[str]]] = (
-            [{"bearerAuth": []}, {}] if isinstance(rule, LocalOr) else [{"bearerAuth": []}]
+            [{"bearerAuth": []}, {}] if optional else [{"bearerAuth": []}]
         )
         route.openapi_extra = {**(route.openapi_extra or {}), "security": security}
 

@@ -6,13 +6,15 @@ dependency in its thread pool, a hop that cost more than the cached pages it ser
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, Header, Query, Request
+from fastapi import Depends, Header, Query, Request, Response
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from commerce.carts.store import Owner, guest_key
 from commerce.catalog.cache import CatalogCache
 from commerce.currency import service as rates
 from commerce.currency.errors import UnsupportedCurrency
@@ -95,6 +97,21 @@ async def pricing(request: Request, currency: Annotated[str, Depends(chosen_curr
     return Pricing(await rate_table(request), currency)
 
 
+async def cart_owner(
+    request: Request,
+    response: Response,
+    x_cart_id: Annotated[uuid.UUID | None, Header(description="A guest cart's id")] = None,
+) -> Owner:
+    """The signed-in shopper, else the guest cart named by X-Cart-Id (a new one if none);
+    a guest's cart id is returned in the X-Cart-Id header."""
+    principal = getattr(request.state, "principal", None)
+    if principal is not None:
+        return uuid.UUID(str(principal.user_id))
+    cart_id = x_cart_id or uuid.uuid4()
+    response.headers["X-Cart-Id"] = str(cart_id)
+    return guest_key(cart_id)
+
+
 async def payment_provider(request: Request) -> PaymentProvider:
     provider: PaymentProvider = request.app.state.payments
     return provider
@@ -105,6 +122,7 @@ Currency = Annotated[str, Depends(chosen_currency)]
 Rates = Annotated[RateTable, Depends(rate_table)]
 Prices = Annotated[Pricing, Depends(pricing)]
 Payments = Annotated[PaymentProvider, Depends(payment_provider)]
+CartOwner = Annotated[Owner, Depends(cart_owner)]
 Sessions = Annotated[async_sessionmaker[AsyncSession], Depends(session_factory)]
 Identity = Annotated[IdentityContext, Depends(identity_context)]
 ClientAddress = Annotated[str, Depends(client_address)]

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.conftest import PASSWORD
 from tests.factories import create_product, set_stock
 
 pytestmark = pytest.mark.usefixtures("reference")
@@ -58,22 +59,62 @@ async def coupon(client: httpx.AsyncClient, admin: dict[str, str], **terms: Any)
     return code
 
 
-async def test_a_new_cart_is_empty_and_only_for_the_signed_in(
+async def test_a_new_cart_is_empty_and_a_bad_token_is_refused(
     client: httpx.AsyncClient, shopper: dict[str, str]
 ) -> None:
     cart = await client.get("/api/cart", headers=shopper)
 
     assert cart.status_code == 200
+    assert "X-Cart-Id" not in cart.headers  # the account's cart
     assert cart.json() | {"items": []} == {
         "items": [],
         "currency": "USD",
+        "rate_date": cart.json()["rate_date"],
         "subtotal": "0.00",
         "discount": "0.00",
         "total": "0.00",
         "coupon": None,
         "item_count": 0,
     }
-    assert (await client.get("/api/cart")).status_code == 401
+    forged = await client.get("/api/cart", headers={"Authorization": "Bearer forged"})
+    assert forged.status_code == 401
+
+
+async def test_a_guest_cart_merges_into_the_account_at_login(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    product = await tee(client, admin, stock=20)
+    small, medium = (variant["id"] for variant in product["variants"])
+    guest = await add(client, {}, product, variant_id=small, quantity=8)
+    assert guest.status_code == 200, guest.text
+    cart_id = guest.headers["X-Cart-Id"]
+    more = await add(client, {"X-Cart-Id": cart_id}, product, variant_id=medium, quantity=1)
+    assert more.headers["X-Cart-Id"] == cart_id and len(more.json()["items"]) == 2
+    other_guest = await client.get("/api/cart")
+    assert other_guest.headers["X-Cart-Id"] != cart_id and other_guest.json()["items"] == []
+    bad = await client.get("/api/cart", headers={"X-Cart-Id": "not-a-uuid"})
+    assert bad.status_code == 422
+
+    email = f"guest{uuid.uuid4().hex[:8]}@example.com"
+    registered = await client.post(
+        "/api/auth/register",
+        json={"email": email, "password": PASSWORD, "first_name": "G", "last_name": "U"},
+    )
+    account = {"Authorization": f"Bearer {registered.json()['access_token']}"}
+    await add(client, account, product, variant_id=small, quantity=2)
+    login = await client.post(
+        "/api/auth/login",
+        json={"email": email, "password": PASSWORD},
+        headers={"X-Cart-Id": cart_id},
+    )
+    assert login.status_code == 200, login.text
+
+    merged = (await client.get("/api/cart", headers=account)).json()
+    quantities = {line["variant_id"]: line["quantity"] for line in merged["items"]}
+    # 2 + 8 S reach the product's cap of 10 units: the guest's M does not fit any more
+    assert quantities == {small: 10}
+    emptied = await client.get("/api/cart", headers={"X-Cart-Id": cart_id})
+    assert emptied.json()["items"] == []
 
 
 async def test_variants_stock_and_the_per_product_limit_are_checked_on_add(

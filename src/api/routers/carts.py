@@ -1,4 +1,9 @@
-"""The signed-in shopper's cart: items, quantities and one coupon code."""
+"""The shopper's cart: items, quantities and one coupon code.
+
+A signed-in shopper's cart is their account's. A guest's cart has an id, returned in the
+`X-Cart-Id` response header of every cart call: send it back to keep using that cart, and
+with the login request to merge it into the account's cart.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,7 @@ import uuid
 
 from fastapi import APIRouter
 
-from api.access import CurrentPrincipal
-from api.deps import Prices, RedisClient, Session
+from api.deps import CartOwner, Prices, RedisClient, Session
 from api.problems import responses
 from commerce.carts import service
 from commerce.carts.schemas import CartItemIn, CartItemPatch, CartOut, CouponCodeIn
@@ -19,23 +23,23 @@ ERRORS = responses(401, 422)
 
 @router.get("/api/cart", response_model=CartOut, responses=responses(401, 422))
 async def show_cart(
-    principal: CurrentPrincipal, session: Session, redis: RedisClient, prices: Prices
+    owner: CartOwner, session: Session, redis: RedisClient, prices: Prices
 ) -> CartOut:
     """The cart with each line's price as added and now, the coupon's discount and totals."""
-    return await service.show_cart(session, redis, principal.user_id, prices)
+    return await service.show_cart(session, redis, owner, prices)
 
 
 @router.post("/api/cart/items", response_model=CartOut, responses={**ERRORS, **responses(409)})
 async def add_item(
     data: CartItemIn,
-    principal: CurrentPrincipal,
+    owner: CartOwner,
     session: Session,
     redis: RedisClient,
     prices: Prices,
 ) -> CartOut:
     """Add units of a variant (the product's only one if `variant_id` is left out); more of
     one already in the cart adds to its line. 409 when stock is short."""
-    return await service.add_item(session, redis, principal.user_id, data, prices)
+    return await service.add_item(session, redis, owner, data, prices)
 
 
 @router.patch(
@@ -46,14 +50,12 @@ async def add_item(
 async def set_quantity(
     item_id: uuid.UUID,
     data: CartItemPatch,
-    principal: CurrentPrincipal,
+    owner: CartOwner,
     session: Session,
     redis: RedisClient,
     prices: Prices,
 ) -> CartOut:
-    return await service.set_quantity(
-        session, redis, principal.user_id, item_id, data.quantity, prices
-    )
+    return await service.set_quantity(session, redis, owner, item_id, data.quantity, prices)
 
 
 @router.delete(
@@ -61,18 +63,18 @@ async def set_quantity(
 )
 async def remove_item(
     item_id: uuid.UUID,
-    principal: CurrentPrincipal,
+    owner: CartOwner,
     session: Session,
     redis: RedisClient,
     prices: Prices,
 ) -> CartOut:
-    return await service.remove_item(session, redis, principal.user_id, item_id, prices)
+    return await service.remove_item(session, redis, owner, item_id, prices)
 
 
 @router.post("/api/cart/coupon", response_model=CartOut, responses=ERRORS)
 async def apply_coupon(
     data: CouponCodeIn,
-    principal: CurrentPrincipal,
+    owner: CartOwner,
     session: Session,
     redis: RedisClient,
     prices: Prices,
@@ -80,11 +82,11 @@ async def apply_coupon(
     """Apply one code (case-insensitive; it replaces any other). A code that does not apply
     is a 422 problem whose `rule` says why: unknown, not_started, expired, usage_limit,
     per_customer_limit, empty_cart, currency, minimum_subtotal or restrictions."""
-    return await service.apply_coupon(session, redis, principal.user_id, data.code, prices)
+    return await service.apply_coupon(session, redis, owner, data.code, prices)
 
 
 @router.delete("/api/cart/coupon", response_model=CartOut, responses=ERRORS)
 async def remove_coupon(
-    principal: CurrentPrincipal, session: Session, redis: RedisClient, prices: Prices
+    owner: CartOwner, session: Session, redis: RedisClient, prices: Prices
 ) -> CartOut:
-    return await service.remove_coupon(session, redis, principal.user_id, prices)
+    return await service.remove_coupon(session, redis, owner, prices)

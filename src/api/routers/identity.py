@@ -5,12 +5,14 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from api.access import CurrentPrincipal
-from api.deps import ClientAddress, Identity, Session
+from api.deps import ClientAddress, Identity, RedisClient, Session
 from api.problems import problem, responses
+from commerce.carts.service import merge_guest_cart
+from commerce.carts.store import guest_key
 from commerce.catalog.schemas import Page
 from commerce.identity import accounts, roles, sessions, users
 from commerce.identity.permissions import Permission
@@ -39,11 +41,20 @@ async def register(data: Registration, session: Session, identity: Identity) -> 
 
 @auth.post("/login", response_model=TokenPair, responses=responses(401, 403, 422, 429))
 async def login(
-    data: Credentials, session: Session, identity: Identity, address: ClientAddress
+    data: Credentials,
+    session: Session,
+    identity: Identity,
+    address: ClientAddress,
+    redis: RedisClient,
+    x_cart_id: Annotated[uuid.UUID | None, Header(description="A guest cart to merge")] = None,
 ) -> TokenPair:
     """Failed logins are limited per account and address, per account and per address
-    (5, 20 and 100 per 15 minutes by default), then 429 with Retry-After."""
-    return await sessions.login(session, identity, str(data.email), data.password, address)
+    (5, 20 and 100 per 15 minutes by default), then 429 with Retry-After. With X-Cart-Id,
+    that guest cart merges into the account's (quantities added, 10 per product at most)."""
+    signed_in = await sessions.login(session, identity, str(data.email), data.password, address)
+    if x_cart_id is not None:
+        await merge_guest_cart(redis, guest_key(x_cart_id), signed_in.user.id)
+    return signed_in
 
 
 @auth.post("/refresh", response_model=TokenPair, responses=responses(401, 422))

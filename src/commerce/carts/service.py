@@ -46,13 +46,13 @@ Catalog = dict[uuid.UUID, tuple[ProductSnapshot, dict[uuid.UUID, int]]]
 
 
 async def show_cart(
-    session: AsyncSession, redis: Redis, owner: uuid.UUID, pricing: Pricing
+    session: AsyncSession, redis: Redis, owner: store.Owner, pricing: Pricing
 ) -> CartOut:
     return await _priced(session, await store.load(redis, owner), owner, pricing)
 
 
 async def add_item(
-    session: AsyncSession, redis: Redis, owner: uuid.UUID, data: CartItemIn, pricing: Pricing
+    session: AsyncSession, redis: Redis, owner: store.Owner, data: CartItemIn, pricing: Pricing
 ) -> CartOut:
     catalog = await current_products(session, [data.product_id])
     product, variant, available = _for_sale(catalog, data.product_id, data.variant_id)
@@ -80,7 +80,7 @@ async def add_item(
 async def set_quantity(
     session: AsyncSession,
     redis: Redis,
-    owner: uuid.UUID,
+    owner: store.Owner,
     item_id: uuid.UUID,
     quantity: int,
     pricing: Pricing,
@@ -106,7 +106,7 @@ async def set_quantity(
 
 
 async def remove_item(
-    session: AsyncSession, redis: Redis, owner: uuid.UUID, item_id: uuid.UUID, pricing: Pricing
+    session: AsyncSession, redis: Redis, owner: store.Owner, item_id: uuid.UUID, pricing: Pricing
 ) -> CartOut:
     async def remove(cart: StoredCart) -> StoredCart:
         if _line(cart, item_id) is None:
@@ -118,7 +118,7 @@ async def remove_item(
 
 
 async def apply_coupon(
-    session: AsyncSession, redis: Redis, owner: uuid.UUID, code: str, pricing: Pricing
+    session: AsyncSession, redis: Redis, owner: store.Owner, code: str, pricing: Pricing
 ) -> CartOut:
     """Keep `code` on the cart if it applies to it now; else 422 naming the rule it fails."""
     cart = await store.load(redis, owner)
@@ -132,7 +132,7 @@ async def apply_coupon(
 
 
 async def remove_coupon(
-    session: AsyncSession, redis: Redis, owner: uuid.UUID, pricing: Pricing
+    session: AsyncSession, redis: Redis, owner: store.Owner, pricing: Pricing
 ) -> CartOut:
     async def drop(cart: StoredCart) -> StoredCart:
         return cart.model_copy(update={"coupon": None})
@@ -181,13 +181,14 @@ def _check_quantity(
 
 
 async def _basket(
-    session: AsyncSession, cart: StoredCart, owner: uuid.UUID, pricing: Pricing
+    session: AsyncSession, cart: StoredCart, owner: store.Owner, pricing: Pricing
 ) -> tuple[Basket, list[CartLineOut]]:
     catalog = await current_products(session, list({item.product_id for item in cart.items}))
     lines = [_line_out(item, catalog, pricing) for item in cart.items]
     basket = Basket(
         currency=pricing.currency,
-        customer_id=owner,
+        # a guest is no customer: per-customer codes need signing in
+        customer_id=owner if isinstance(owner, uuid.UUID) else None,
         lines=[
             BasketLine(
                 product_id=line.product_id,
@@ -232,7 +233,7 @@ def live_variant(product: ProductSnapshot | None, variant_id: uuid.UUID) -> Vari
 
 
 async def _priced(
-    session: AsyncSession, cart: StoredCart, owner: uuid.UUID, pricing: Pricing
+    session: AsyncSession, cart: StoredCart, owner: store.Owner, pricing: Pricing
 ) -> CartOut:
     basket, lines = await _basket(session, cart, owner, pricing)
     discount, coupon = Decimal(0), None
@@ -255,3 +256,37 @@ async def _priced(
         coupon=coupon,
         item_count=sum(line.quantity for line in lines if line.purchasable),
     )
+
+
+async def merge_guest_cart(redis: Redis, guest: str, user_id: uuid.UUID) -> None:
+    """At sign-in: the guest cart's lines join the account's (quantities added, at most 10
+    units of a product and 100 lines), its coupon kept if the account's cart had none."""
+    guest_cart = await store.take(redis, guest)
+    if not guest_cart.items and guest_cart.coupon is None:
+        return
+
+    async def merged(cart: StoredCart) -> StoredCart:
+        items = {item.variant_id: item for item in cart.items}
+        for item in guest_cart.items:
+            mine = items.get(item.variant_id)
+            quantity = item.quantity + (mine.quantity if mine else 0)
+            if mine is None and len(items) >= MAX_LINES:
+                continue
+            items[item.variant_id] = (mine or item).model_copy(update={"quantity": quantity})
+        capped = _capped(list(items.values()))
+        return StoredCart(items=capped, coupon=cart.coupon or guest_cart.coupon)
+
+    await store.change(redis, user_id, merged)
+
+
+def _capped(items: list[StoredItem]) -> list[StoredItem]:
+    """Lines trimmed, in order, so no product has more than its 10 units."""
+    left: dict[uuid.UUID, int] = {}
+    kept = []
+    for item in items:
+        room = left.setdefault(item.product_id, MAX_UNITS_PER_PRODUCT)
+        quantity = min(item.quantity, room)
+        if quantity > 0:
+            kept.append(item.model_copy(update={"quantity": quantity}))
+            left[item.product_id] = room - quantity
+    return kept

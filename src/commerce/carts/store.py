@@ -18,18 +18,25 @@ from commerce.carts.schemas import StoredCart
 TTL = timedelta(days=7)
 
 Change = Callable[[StoredCart], Awaitable[StoredCart]]
+#: A signed-in shopper's user id, or a guest cart's key (`guest_key`).
+Owner = uuid.UUID | str
 
 
-def _key(owner: uuid.UUID) -> str:
+def guest_key(cart_id: uuid.UUID) -> str:
+    """A guest's cart lives apart from every user's: a guest cannot name a user's cart."""
+    return f"guest:{cart_id}"
+
+
+def _key(owner: Owner) -> str:
     return f"cart:{owner}"
 
 
-async def load(redis: Redis, owner: uuid.UUID) -> StoredCart:
+async def load(redis: Redis, owner: Owner) -> StoredCart:
     raw = await redis.get(_key(owner))
     return StoredCart.model_validate_json(raw) if raw else StoredCart()
 
 
-async def change(redis: Redis, owner: uuid.UUID, apply: Change) -> StoredCart:
+async def change(redis: Redis, owner: Owner, apply: Change) -> StoredCart:
     """Apply `apply` to the cart as stored and save the result, atomically."""
     key = _key(owner)
     async with redis.pipeline(transaction=True) as pipe:
@@ -55,3 +62,9 @@ async def take_ordered(redis: Redis, owner: uuid.UUID, ordered: set[uuid.UUID]) 
         return StoredCart(items=kept, coupon=None)
 
     await change(redis, owner, without)
+
+
+async def take(redis: Redis, owner: Owner) -> StoredCart:
+    """Read and delete a cart in one step (a guest's, as it merges into an account's)."""
+    raw = await redis.getdel(_key(owner))
+    return StoredCart.model_validate_json(raw) if raw else StoredCart()

@@ -1,0 +1,167 @@
+"""bench/checkout: checkout under load through the real API on the embedded stack.
+
+    .venv/bin/python bench/checkout [--clients 64] [--seconds 20] [--cold 200]
+
+Runs `storefront up` as a user does (PostgreSQL, Redis, Tansu, relay, worker, API and the
+payment sandbox), creates one hot SKU and `--cold` cold ones, then `--clients` shoppers
+(each its own account) loop: add one unit (half the time the hot SKU) and check out paying
+with a test card. Prints orders/s, checkout latency p50/p99, the oversell count (units
+held or sold beyond stock: must be 0), and the saga's time from order.created to
+order.confirmed (p50/p99, from the outbox's commit clock). Goals (issue 13): >= 300
+orders/s on the hot SKU, p99 < 200 ms, saga p99 < 1 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import text
+
+sys.path.append(str(Path(__file__).parent.parent))  # bench/common.py
+sys.path.append(str(Path(__file__).parent.parent.parent))  # tests/launched.py
+from common import machine, percentiles
+from tests.launched import LaunchedStack
+
+from commerce.db import create_engine, session_factory
+
+HOT_STOCK = 1_000_000
+ADDRESS = {
+    "name": "Bench Shopper",
+    "line1": "1 Load Street",
+    "city": "Springfield",
+    "postal_code": "12345",
+    "country": "US",
+}
+SAGA = text("""
+SELECT extract(epoch FROM confirmed.created_at - created.created_at) * 1000
+FROM outbox created
+JOIN outbox confirmed ON confirmed.key = created.key AND confirmed.topic = 'orders'
+ AND confirmed.event->>'type' = 'order.confirmed'
+WHERE created.topic = 'orders' AND created.event->>'type' = 'order.created'
+""")
+OVERSOLD = text("""
+SELECT coalesce(sum(greatest(reserved - on_hand, 0)), 0) + count(*) FILTER (WHERE on_hand < 0)
+FROM stock_levels
+""")
+PENDING = text("SELECT count(*) FROM orders WHERE status = 'PENDING'")
+
+
+async def product(http: httpx.AsyncClient, admin: dict[str, str], stock: int) -> dict[str, Any]:
+    sku = f"BENCH-{uuid.uuid4().hex[:10]}"
+    body = {
+        "sku": sku,
+        "name": f"Bench item {sku}",
+        "brand": "Acme",
+        "category": "camping",
+        "price": "19.99",
+    }
+    created = (await http.post("/api/admin/products", json=body, headers=admin)).json()
+    await http.patch(
+        f"/api/admin/inventory/{sku}/stock",
+        json={"warehouse": "berlin", "quantity": stock, "reason": "bench"},
+        headers=admin,
+    )
+    return dict(created)
+
+
+async def shopper(http: httpx.AsyncClient) -> dict[str, str]:
+    body = {
+        "email": f"bench-{uuid.uuid4().hex[:10]}@example.com",
+        "password": "correct-horse-battery-staple",
+        "first_name": "B",
+        "last_name": "S",
+    }
+    response = await http.post("/api/auth/register", json=body)
+    response.raise_for_status()
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+async def run(clients: int, seconds: float, cold_count: int, stack: LaunchedStack) -> None:
+    limits = httpx.Limits(max_connections=clients + 8)
+    async with httpx.AsyncClient(base_url=stack.api_url, limits=limits, timeout=60) as http:
+        admin = {"Authorization": f"Bearer {stack.token()}"}
+        hot = await product(http, admin, HOT_STOCK)
+        cold = [await product(http, admin, 1000) for _ in range(cold_count)]
+        shoppers = await asyncio.gather(*(shopper(http) for _ in range(clients)))
+        latencies: list[float] = []
+        outcomes: dict[int, int] = {}
+        hot_orders = 0
+        deadline = time.monotonic() + seconds
+
+        async def loop(headers: dict[str, str], seed: int) -> None:
+            nonlocal hot_orders
+            rng = random.Random(seed)
+            while time.monotonic() < deadline:
+                item = hot if rng.random() < 0.5 else rng.choice(cold)
+                await http.post("/api/cart/items", json={"product_id": item["id"]}, headers=headers)
+                began = time.perf_counter()
+                response = await http.post(
+                    "/api/orders",
+                    json={"shipping_address": ADDRESS, "payment_method": "tok_visa"},
+                    headers={**headers, "Idempotency-Key": str(uuid.uuid4())},
+                )
+                latencies.append((time.perf_counter() - began) * 1000)
+                outcomes[response.status_code] = outcomes.get(response.status_code, 0) + 1
+                hot_orders += response.status_code == 201 and item is hot
+
+        began = time.monotonic()
+        await asyncio.gather(*(loop(h, n) for n, h in enumerate(shoppers)))
+        elapsed = time.monotonic() - began
+
+    engine = create_engine(stack.state()["urls"]["database_url"])
+    sessions = session_factory(engine)
+    try:
+        settle_deadline = time.monotonic() + 120
+        while True:
+            async with sessions() as session:
+                pending = int(await session.scalar(PENDING) or 0)
+            if pending == 0 or time.monotonic() > settle_deadline:
+                break
+            await asyncio.sleep(0.2)
+        async with sessions() as session:
+            saga = [float(ms) for ms in await session.scalars(SAGA)]
+            oversold = int(await session.scalar(OVERSOLD) or 0)
+    finally:
+        await engine.dispose()
+
+    created = outcomes.get(201, 0)
+    print(f"{clients} clients for {elapsed:.1f} s · statuses {dict(sorted(outcomes.items()))}")
+    print(f"orders/s: {created / elapsed:,.0f} (hot SKU: {hot_orders / elapsed:,.0f})")
+    print(f"checkout latency: {percentiles(latencies)}")
+    print(f"oversold units: {oversold}   still PENDING after settling: {pending}")
+    if len(saga) >= 2:
+        cut = statistics.quantiles(sorted(saga), n=100, method="inclusive")
+        print(
+            f"saga order.created -> order.confirmed: p50 {cut[49]:.0f} ms · "
+            f"p99 {cut[98]:.0f} ms (n={len(saga)})"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--clients", type=int, default=64)
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--cold", type=int, default=200)
+    args = parser.parse_args()
+    print(machine())
+    with tempfile.TemporaryDirectory() as folder:
+        stack = LaunchedStack(Path(folder) / "data", demo_products=0)
+        try:
+            stack.start(timeout=600)
+            asyncio.run(run(args.clients, args.seconds, args.cold, stack))
+        finally:
+            stack.stop()
+
+
+if __name__ == "__main__":
+    main()
