@@ -89,6 +89,7 @@ async def test_ready_checks_every_dependency(client: httpx.AsyncClient) -> None:
         "redis",
         "broker",
         "index",
+        "rates",
     }
 
 
