@@ -35,8 +35,10 @@ class OrderRepository:
             query = query.with_for_update()
         return list(await self.session.scalars(query))
 
-    async def payments(self, order_id: uuid.UUID) -> list[Payment]:
+    async def payments(self, order_id: uuid.UUID, *, for_update: bool = False) -> list[Payment]:
         query = select(Payment).where(Payment.order_id == order_id).order_by(Payment.created_at)
+        if for_update:
+            query = query.with_for_update()
         return list(await self.session.scalars(query))
 
     async def returns(self, order_id: uuid.UUID) -> list[OrderReturn]:

@@ -12,11 +12,11 @@ from decimal import Decimal
 from typing import Any
 
 import stamina
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce.events import PaymentRecorded
 from commerce.orders.models import Order
+from commerce.orders.repository import OrderRepository
 from commerce.outbox import add_event
 from commerce.payments.models import Payment, PaymentAudit
 from commerce.payments.provider import ChargeResult, PaymentProvider, ProviderUnavailable
@@ -33,7 +33,7 @@ async def charge(
 ) -> Payment:
     """Charge a PENDING, unpaid order the caller has locked; records the outcome and emits
     payment.succeeded or payment.failed (which the saga turns into CONFIRMED or FAILED)."""
-    attempt_no = len(await _payments(session, order.id)) + 1
+    attempt_no = len(await OrderRepository(session).payments(order.id)) + 1
     key = f"order-{order.id}-{attempt_no}"
     left = (order.expires_at - datetime.now(UTC)).total_seconds()
     result: ChargeResult | None = None
@@ -103,7 +103,7 @@ async def refund(
     Provider trouble raises: the saga step is retried, with the same key.
     """
     left = amount
-    for payment in await _payments(session, order_id, for_update=True):
+    for payment in await OrderRepository(session).payments(order_id, for_update=True):
         give = min(left, payment.amount - payment.refunded)
         if payment.status == FAILED or give <= 0 or payment.reference is None:
             continue
@@ -125,15 +125,6 @@ async def refund(
 
 def audit(session: AsyncSession, order_id: uuid.UUID, action: str, detail: dict[str, Any]) -> None:
     session.add(PaymentAudit(order_id=order_id, action=action, detail=detail))
-
-
-async def _payments(
-    session: AsyncSession, order_id: uuid.UUID, *, for_update: bool = False
-) -> list[Payment]:
-    query = select(Payment).where(Payment.order_id == order_id).order_by(Payment.created_at)
-    if for_update:
-        query = query.with_for_update()
-    return list(await session.scalars(query))
 
 
 def _announce(
