@@ -367,6 +367,10 @@ async def test_orders_in_yen_have_no_minor_unit_and_record_their_rate(
     assert Decimal(order["lines"][0]["unit_price"]) == unit
     assert Decimal(order["total"]) == unit * 3 and Decimal(order["total"]) % 1 == 0
     assert order["rate_date"] and Decimal(cart.json()["total"]) == Decimal(order["total"])
+    shown = await order_of(client, shopper, order["id"])  # as read back from the database
+    assert "." not in shown["total"] and "." not in shown["lines"][0]["unit_price"]
+    listed = (await client.get("/api/orders", headers=shopper)).json()["items"]
+    assert "." not in next(o for o in listed if o["id"] == order["id"])["total"]
 
 
 async def test_orders_are_private_and_staff_filter_them(

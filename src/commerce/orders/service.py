@@ -35,7 +35,7 @@ from commerce.orders.schemas import (
     ReturnOut,
 )
 from commerce.orders.states import CANCELLABLE, PAID, Status, can_move, staff_targets
-from commerce.orders.views import order_out
+from commerce.orders.views import order_out, summary
 from commerce.outbox import add_event
 from commerce.payments import service as payments
 from commerce.payments.models import Payment
@@ -57,7 +57,7 @@ async def list_orders(
     orders, total = await OrderRepository(session).page(
         filters, offset=(page - 1) * size, limit=size
     )
-    items = [OrderSummary.model_validate(order) for order in orders]
+    items = [summary(order) for order in orders]
     return Page[OrderSummary](items=items, total=total, page=page, size=size)
 
 

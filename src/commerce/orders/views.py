@@ -1,22 +1,57 @@
-"""An order as shown: its lines, payments and returns."""
+"""An order as shown: its lines, payments and returns, each amount in its currency's units.
+
+Amounts are stored with two decimals whatever the currency; shown, a yen amount has none.
+"""
 
 from __future__ import annotations
 
+from decimal import Decimal
+from typing import TypeVar
+
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from commerce.currency.money import round_money
 from commerce.orders.models import Order
 from commerce.orders.repository import OrderRepository
-from commerce.orders.schemas import OrderLineOut, OrderOut, PaymentOut, ReturnOut
+from commerce.orders.schemas import OrderLineOut, OrderOut, OrderSummary, PaymentOut, ReturnOut
+
+Shown = TypeVar("Shown", bound=BaseModel)
 
 
 async def order_out(session: AsyncSession, order: Order) -> OrderOut:
     repo = OrderRepository(session)
+    currency = order.currency
     fields = {name: getattr(order, name) for name in OrderOut.model_fields if hasattr(order, name)}
-    return OrderOut.model_validate(
+    shown = OrderOut.model_validate(
         {
             **fields,
-            "lines": [OrderLineOut.model_validate(line) for line in await repo.lines(order.id)],
-            "payments": [PaymentOut.model_validate(p) for p in await repo.payments(order.id)],
-            "returns": [ReturnOut.model_validate(r) for r in await repo.returns(order.id)],
+            "lines": [
+                in_currency(OrderLineOut.model_validate(line), currency)
+                for line in await repo.lines(order.id)
+            ],
+            "payments": [
+                in_currency(PaymentOut.model_validate(payment), payment.currency)
+                for payment in await repo.payments(order.id)
+            ],
+            "returns": [
+                in_currency(ReturnOut.model_validate(request), currency)
+                for request in await repo.returns(order.id)
+            ],
         }
     )
+    return in_currency(shown, currency)
+
+
+def summary(order: Order) -> OrderSummary:
+    return in_currency(OrderSummary.model_validate(order), order.currency)
+
+
+def in_currency(shown: Shown, currency: str) -> Shown:
+    """Every Decimal field of `shown` to the currency's minor unit (JPY: whole yen)."""
+    amounts = {
+        name: round_money(value, currency)
+        for name, value in shown
+        if isinstance(value, Decimal) and name != "rate"
+    }
+    return shown.model_copy(update=amounts)
