@@ -107,6 +107,40 @@ async def test_an_event_delivered_twice_or_concurrently_is_applied_once(
     assert len(calls) == 3
 
 
+async def test_steps_of_different_orders_run_side_by_side_and_one_orders_in_sequence(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """Steps wait on the database and the payment provider: one at a time, the worker sat
+    idle while orders queued. Each step here waits until three are in flight at once."""
+    three_in_flight = asyncio.Barrier(3)
+    order_of_steps: list[tuple[str, int]] = []
+
+    async def step(event: Envelope, uow: UnitOfWork) -> None:
+        assert event.seq is not None
+        order_of_steps.append((event.aggregate_id, event.aggregate_version))
+        if event.aggregate_version == 1:
+            await asyncio.wait_for(three_in_flight.wait(), timeout=30)
+
+    consumer = Consumer(
+        f"lanes-{uuid.uuid4().hex[:8]}",
+        step=step,
+        topics=("orders",),
+        types=frozenset({"order.created", "payment.succeeded"}),
+    )
+    orders = [str(uuid.uuid4()) for _ in range(3)]
+    batch = [event("order.created").model_copy(update={"aggregate_id": o}) for o in orders] + [
+        event("payment.succeeded").model_copy(
+            update={"aggregate_id": order, "aggregate_version": 2}
+        )
+        for order in orders
+    ]
+
+    assert await consume(sessions, consumer, batch) == 6
+    for order in orders:
+        versions = [version for aggregate, version in order_of_steps if aggregate == order]
+        assert versions == [1, 2], "one order's events in the order they were published"
+
+
 async def test_a_projection_skips_a_batch_it_has_applied(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:

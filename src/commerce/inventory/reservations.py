@@ -54,10 +54,19 @@ class _Move:
 Levels = dict[uuid.UUID, list[StockLevel]]
 
 
+@dataclass(frozen=True)
+class _Locked:
+    """Variants' stock rows, locked, and the codes of their warehouses."""
+
+    levels: Levels
+    codes: dict[int, str]
+
+
 async def reserve(session: AsyncSession, order_id: uuid.UUID, wants: Sequence[Want]) -> None:
     """Hold every line's units, from the warehouses that have them, or none (409 naming
     each short line and what it has)."""
-    levels = await _lock(session, [want.variant_id for want in wants])
+    locked = await _lock(session, [want.variant_id for want in wants])
+    levels = locked.levels
     plans, shortages = [], []
     for want in wants:
         plan = _allocate(levels.get(want.variant_id, []), want.quantity)
@@ -92,7 +101,7 @@ async def reserve(session: AsyncSession, order_id: uuid.UUID, wants: Sequence[Wa
                 )
             )
             moves.append(_Move(level, want.sku, RESERVED, 0, quantity))
-    await _record(session, order_id, moves, levels)
+    await _record(session, order_id, moves, locked)
 
 
 async def release(session: AsyncSession, order_id: uuid.UUID) -> int:
@@ -115,7 +124,7 @@ async def take_back(
 ) -> None:
     """Returned units (by order line) go back to the warehouses they were sold from."""
     held = await _reservations(session, order_id, SOLD)
-    levels = await _lock(session, [r.variant_id for r in held])
+    locked = await _lock(session, [r.variant_id for r in held])
     left = dict(returned)
     moves = []
     for reservation in held:
@@ -124,18 +133,18 @@ async def take_back(
             continue
         left[reservation.line_id] -= quantity
         reservation.returned += quantity
-        level = _level(levels, reservation)
+        level = _level(locked.levels, reservation)
         level.on_hand += quantity
         moves.append(_Move(level, reservation.sku, "RETURNED", quantity, 0))
-    await _record(session, order_id, moves, levels)
+    await _record(session, order_id, moves, locked)
 
 
 async def _settle(session: AsyncSession, order_id: uuid.UUID, before: str, after: str) -> int:
     held = await _reservations(session, order_id, before)
-    levels = await _lock(session, [r.variant_id for r in held])
+    locked = await _lock(session, [r.variant_id for r in held])
     moves = []
     for reservation in held:
-        level = _level(levels, reservation)
+        level = _level(locked.levels, reservation)
         units = _unreturned(reservation) if after == RESTOCKED else reservation.quantity
         delta, reserved_delta = {
             RELEASED: (0, -units),
@@ -146,7 +155,7 @@ async def _settle(session: AsyncSession, order_id: uuid.UUID, before: str, after
         level.reserved += reserved_delta
         reservation.state = after
         moves.append(_Move(level, reservation.sku, after, delta, reserved_delta))
-    await _record(session, order_id, moves, levels)
+    await _record(session, order_id, moves, locked)
     return sum(abs(move.delta or move.reserved_delta) for move in moves)
 
 
@@ -181,18 +190,20 @@ def _level(levels: Levels, reservation: Reservation) -> StockLevel:
     )
 
 
-async def _lock(session: AsyncSession, variant_ids: Sequence[uuid.UUID]) -> Levels:
+async def _lock(session: AsyncSession, variant_ids: Sequence[uuid.UUID]) -> _Locked:
     query = (
-        select(StockLevel)
+        select(StockLevel, Warehouse.code)
+        .join(Warehouse, Warehouse.id == StockLevel.warehouse_id)
         .where(one_of(StockLevel.variant_id, sorted(set(variant_ids))))
         .order_by(StockLevel.variant_id, StockLevel.warehouse_id)
-        .with_for_update()
+        .with_for_update(of=StockLevel)
         .execution_options(populate_existing=True)
     )
-    levels: Levels = defaultdict(list)
-    for level in await session.scalars(query):
-        levels[level.variant_id].append(level)
-    return levels
+    locked = _Locked(defaultdict(list), {})
+    for level, code in await session.execute(query):
+        locked.levels[level.variant_id].append(level)
+        locked.codes[level.warehouse_id] = code
+    return locked
 
 
 async def _reservations(
@@ -208,12 +219,11 @@ async def _reservations(
 
 
 async def _record(
-    session: AsyncSession, order_id: uuid.UUID, moves: list[_Move], levels: Levels
+    session: AsyncSession, order_id: uuid.UUID, moves: list[_Move], locked: _Locked
 ) -> None:
     """The ledger rows and stock events of these moves (after the levels changed)."""
     if not moves:
         return
-    codes = dict((await session.execute(select(Warehouse.id, Warehouse.code))).tuples().all())
     movements = [
         StockMovement(
             product_id=move.level.product_id,
@@ -231,13 +241,13 @@ async def _record(
     session.add_all(movements)
     await session.flush()
     for move, movement in zip(moves, movements, strict=True):
-        available = sum(_free(level) for level in levels[move.level.variant_id])
+        available = sum(_free(level) for level in locked.levels[move.level.variant_id])
         event = StockAdjusted(
             movement_id=movement.id,
             product_id=move.level.product_id,
             variant_id=move.level.variant_id,
             sku=move.sku,
-            warehouse=codes[move.level.warehouse_id],
+            warehouse=locked.codes[move.level.warehouse_id],
             delta=move.delta,
             on_hand=move.level.on_hand,
             available=available,

@@ -4,7 +4,8 @@ One transaction writes the order and its lines (priced from the cart, converted 
 day's rate), redeems the cart's coupon, holds the stock and writes `order.created`; stock
 comes last, so the hottest rows are locked for the least time. A Redis lock per shopper
 serialises checkouts of one cart (two tabs, or one request retried): the second finds the
-first's order by its key, or the cart already ordered.
+first's order by its key, or the cart already ordered. Answered from what was written:
+nothing is read back.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ from commerce.orders.models import Order, OrderLine
 from commerce.orders.repository import OrderRepository
 from commerce.orders.schemas import OrderIn, OrderOut
 from commerce.orders.states import Status
-from commerce.orders.views import order_out
+from commerce.orders.views import order_out, shown
 from commerce.outbox import add_event
 from commerce.promotions import service as coupons
 from commerce.promotions.errors import CouponRejected
@@ -81,8 +82,6 @@ async def place_order(
     """The order for this key: created now, or the one an earlier try with it created."""
     key = _checked_key(key)
     digest = request_hash(data, currency)
-    if (found := await _replay(checkout.sessions, owner, key, digest)) is not None:
-        return found
     lock = checkout.redis.lock(
         f"checkout:{owner}", timeout=LOCK_SECONDS, blocking_timeout=WAIT_SECONDS
     )
@@ -94,7 +93,9 @@ async def place_order(
         cart = await carts.load(checkout.redis, owner)
         try:
             async with transaction(checkout.sessions) as session:
-                order = await _write(session, checkout, owner, cart, data, currency, key, digest)
+                order, lines = await _write(
+                    session, checkout, owner, cart, data, currency, key, digest
+                )
         except IntegrityError:
             # The lock outlived by a stalled request: the key's order exists after all.
             if (found := await _replay(checkout.sessions, owner, key, digest)) is not None:
@@ -105,8 +106,7 @@ async def place_order(
         # An expired lock is not released: its token no longer matches, nobody else's goes.
         with contextlib.suppress(LockError):
             await lock.release()
-    async with checkout.sessions() as session:
-        return await order_out(session, order)
+    return shown(order, lines)
 
 
 def request_hash(data: OrderIn, currency: str) -> str:
@@ -143,7 +143,7 @@ async def _write(
     currency: str,
     key: str,
     digest: str,
-) -> Order:
+) -> tuple[Order, list[OrderLine]]:
     priced = await _current(session, cart, data)
     rates = checkout.rates
     order_id = uuid.uuid4()
@@ -226,7 +226,7 @@ async def _write(
             for line in lines
         ],
     )
-    return order
+    return order, lines
 
 
 async def _current(session: AsyncSession, cart: StoredCart, data: OrderIn) -> list[_Priced]:

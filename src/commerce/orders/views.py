@@ -5,6 +5,7 @@ Amounts are stored with two decimals whatever the currency; shown, a yen amount 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import TypeVar
 
@@ -12,35 +13,47 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce.currency.money import round_money
-from commerce.orders.models import Order
+from commerce.orders.models import Order, OrderLine, OrderReturn
 from commerce.orders.repository import OrderRepository
 from commerce.orders.schemas import OrderLineOut, OrderOut, OrderSummary, PaymentOut, ReturnOut
+from commerce.payments.models import Payment
 
 Shown = TypeVar("Shown", bound=BaseModel)
 
 
 async def order_out(session: AsyncSession, order: Order) -> OrderOut:
     repo = OrderRepository(session)
+    return shown(
+        order,
+        await repo.lines(order.id),
+        await repo.payments(order.id),
+        await repo.returns(order.id),
+    )
+
+
+def shown(
+    order: Order,
+    lines: Sequence[OrderLine],
+    payments: Sequence[Payment] = (),
+    returns: Sequence[OrderReturn] = (),
+) -> OrderOut:
+    """The order with its lines, payments and returns, as loaded (or just written)."""
     currency = order.currency
     fields = {name: getattr(order, name) for name in OrderOut.model_fields if hasattr(order, name)}
-    shown = OrderOut.model_validate(
+    out = OrderOut.model_validate(
         {
             **fields,
-            "lines": [
-                in_currency(OrderLineOut.model_validate(line), currency)
-                for line in await repo.lines(order.id)
-            ],
+            "lines": [in_currency(OrderLineOut.model_validate(line), currency) for line in lines],
             "payments": [
                 in_currency(PaymentOut.model_validate(payment), payment.currency)
-                for payment in await repo.payments(order.id)
+                for payment in payments
             ],
             "returns": [
-                in_currency(ReturnOut.model_validate(request), currency)
-                for request in await repo.returns(order.id)
+                in_currency(ReturnOut.model_validate(request), currency) for request in returns
             ],
         }
     )
-    return in_currency(shown, currency)
+    return in_currency(out, currency)
 
 
 def summary(order: Order) -> OrderSummary:
