@@ -17,6 +17,24 @@ from commerce.db import Base
 from commerce.events import topic_for
 from commerce.tracing import current_trace_id
 
+#: The highest seq below which no outbox row can still appear: the lower of the newest
+#: visible row and the lowest pin of a running writer, less one. A writer pins (a shared
+#: advisory lock, key PIN_BASE + a seq at or below its own) before drawing its first seq,
+#: until it ends (migration 20261126_outbox_settled). Lock state is read live while rows
+#: are read as of the statement's start, so a writer that drew a lower seq than a visible
+#: row is always seen. (A rule of time, "commits within 5 s", lost order events when
+#: checkouts under load committed later; this holds however long a transaction runs.)
+SETTLED_SEQ = """(SELECT least(
+    (SELECT coalesce(max(seq), 0) FROM outbox),
+    (SELECT min((l.classid::bigint << 32) + l.objid::bigint) - (1::bigint << 62) - 1
+     FROM pg_locks l
+     WHERE l.locktype = 'advisory' AND l.objsubid = 1 AND l.classid::bigint >= (1 << 30)
+       AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()))))"""
+
+
+async def settled_seq(session: AsyncSession) -> int:
+    return int((await session.execute(text(f"SELECT {SETTLED_SEQ}"))).scalar_one())
+
 
 class OutboxRow(Base):
     __tablename__ = "outbox"
@@ -26,6 +44,7 @@ class OutboxRow(Base):
         Index("ix_outbox_topic_seq", "topic", "seq"),
     )
 
+    #: Drawn by the trigger `outbox_pin_seq` (see SETTLED_SEQ), not by a column default.
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
     topic: Mapped[str] = mapped_column(String(64))
     key: Mapped[str] = mapped_column(String(128))

@@ -5,7 +5,7 @@ added later) is read straight from the outbox in pages, each applied as one batc
 checkpoint moved to the page's end: no per-event bookkeeping, no broker round trip. The
 broker's copies of those events still arrive and are skipped by seq, below the checkpoint.
 
-Only settled rows are read (older than the same settle time the checkpoint advance uses),
+Only settled rows are read (up to `commerce.outbox.SETTLED_SEQ`, as the checkpoint advance),
 so a transaction that took a lower seq and has not committed yet is never jumped over.
 """
 
@@ -22,7 +22,7 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from commerce.events import Envelope
-from commerce.outbox import ProjectionCheckpoint
+from commerce.outbox import SETTLED_SEQ, ProjectionCheckpoint
 from streams.consumers import Consumer
 
 log = logging.getLogger(__name__)
@@ -31,19 +31,18 @@ log = logging.getLogger(__name__)
 THRESHOLD = 2_000
 #: Events read and applied as one batch.
 PAGE = 10_000
-SETTLE_SECONDS = 5.0
 
-BEHIND = text("""
+BEHIND = text(f"""
 SELECT count(*) FROM (
     SELECT 1 FROM outbox
     WHERE seq > :after AND topic = ANY(:topics)
-      AND created_at < clock_timestamp() - make_interval(secs => :settle)
+      AND seq <= {SETTLED_SEQ}
     LIMIT :threshold) backlog
 """)
-PAGE_QUERY = text("""
+PAGE_QUERY = text(f"""
 SELECT seq, (event || jsonb_build_object('seq', seq))::text AS message FROM outbox
 WHERE seq > :after AND topic = ANY(:topics)
-  AND created_at < clock_timestamp() - make_interval(secs => :settle)
+  AND seq <= {SETTLED_SEQ}
 ORDER BY seq LIMIT :limit
 """)
 
@@ -80,7 +79,7 @@ async def behind(
     session: AsyncSession, topics: Sequence[str], after: int, *, threshold: int = THRESHOLD
 ) -> bool:
     """Whether at least `threshold` settled events on `topics` come after `after`."""
-    window = {"after": after, "topics": list(topics), "settle": SETTLE_SECONDS}
+    window = {"after": after, "topics": list(topics)}
     return int(await session.scalar(BEHIND, {**window, "threshold": threshold}) or 0) >= threshold
 
 
@@ -95,7 +94,7 @@ async def backlog_page(
     """The next page of events on `topics` after `after`, or None if fewer than `threshold`."""
     if not await behind(session, topics, after, threshold=threshold):
         return None
-    window = {"after": after, "topics": list(topics), "settle": SETTLE_SECONDS}
+    window = {"after": after, "topics": list(topics)}
     rows = (await session.execute(PAGE_QUERY, {**window, "limit": size})).all()
     events: list[Envelope] = []
     for row in rows:

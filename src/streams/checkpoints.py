@@ -1,9 +1,9 @@
 """Each consumer's checkpoint: the outbox seq below which it has applied everything.
 
 The relay re-sends from the lowest checkpoint after a broker reset, so checkpoints must
-never pass an event that is not applied. Rows younger than `settle` seconds are not passed:
-a transaction that took a lower seq may not have committed yet (sequences are allocated
-before commit, rows become visible at commit).
+never pass an event that is not applied. Nor do they pass the settled seq
+(`commerce.outbox.SETTLED_SEQ`): above it, a transaction that took a lower seq may not have
+committed yet (sequences are allocated before commit, rows become visible at commit).
 """
 
 from __future__ import annotations
@@ -13,13 +13,15 @@ from collections.abc import Sequence
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-ADVANCE = text("""
+from commerce.outbox import SETTLED_SEQ
+
+ADVANCE = text(f"""
 WITH current AS (
     SELECT coalesce((SELECT seq FROM projection_checkpoints WHERE consumer = :consumer), 0) AS seq
 ), settled AS (
     SELECT coalesce(max(o.seq), (SELECT seq FROM current)) AS seq FROM outbox o
     WHERE o.seq > (SELECT seq FROM current) AND o.seq <= (SELECT seq FROM current) + :window
-      AND o.created_at < clock_timestamp() - make_interval(secs => :settle)
+      AND o.seq <= {SETTLED_SEQ}
 ), first_missing AS (
     SELECT min(o.seq) AS seq FROM outbox o
     WHERE o.seq > (SELECT seq FROM current) AND o.seq <= (SELECT seq FROM current) + :window
@@ -49,15 +51,13 @@ RETURNING seq
 """)
 
 
-async def advance(
-    session: AsyncSession, consumer: str, topics: Sequence[str], *, settle: float = 5.0
-) -> int:
+async def advance(session: AsyncSession, consumer: str, topics: Sequence[str]) -> int:
     """Move `consumer`'s checkpoint as far as it safely goes; prune what it covers."""
     seq = int(
         (
             await session.execute(
                 ADVANCE,
-                {"consumer": consumer, "topics": list(topics), "settle": settle, "window": WINDOW},
+                {"consumer": consumer, "topics": list(topics), "window": WINDOW},
             )
         ).scalar_one()
     )

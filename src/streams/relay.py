@@ -13,9 +13,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Sequence
-from datetime import datetime
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -24,6 +23,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from commerce.db import transaction
+from commerce.outbox import settled_seq
 from streams import metrics
 from streams.checkpoints import lowest
 
@@ -35,15 +35,20 @@ RELAY_LOCK_KEY = 0x5F0B0C5
 # The message is built by PostgreSQL (the event with its seq, as JSON text): parsing JSONB
 # into Python and dumping it again cost the relay more than everything else it does.
 CLAIM = text("""
-SELECT seq, topic, key, (event || jsonb_build_object('seq', seq))::text AS message, created_at
+SELECT seq, topic, key, (event || jsonb_build_object('seq', seq))::text AS message
 FROM outbox
 WHERE published_at IS NULL AND seq > :floor ORDER BY seq LIMIT :limit FOR UPDATE SKIP LOCKED
 """)
-HORIZON = text("SELECT clock_timestamp() - make_interval(secs => :settle)")
-#: A transaction that wrote an outbox row commits within this many seconds (see checkpoints).
-SETTLE_SECONDS = 5.0
 MARK = text("UPDATE outbox SET published_at = clock_timestamp() WHERE seq = ANY(:seqs)")
 REWIND = text("UPDATE outbox SET published_at = NULL WHERE seq > :seq AND published_at IS NOT NULL")
+
+
+def raised_floor(floor: int, settled: int, claimed: Sequence[int], limit: int) -> int:
+    """The floor after a claim that published `claimed`: every row up to `settled` was
+    visible to it, so none up to there is left, unless the claim stopped at its limit."""
+    if len(claimed) < limit:
+        return max(floor, settled)
+    return max(floor, min(settled, claimed[-1]))
 
 
 SENTINEL_TOPIC = "storefront-relay-sentinel"
@@ -104,8 +109,6 @@ class OutboxRelay:
         # Every row at or below `floor` is published. Claiming above it skips the index
         # entries of published rows, which pile up faster than autovacuum removes them.
         self.floor = 0
-        #: (highest seq, its created_at) of each published batch, until it has settled.
-        self.unsettled: deque[tuple[int, datetime]] = deque()
         self.producer: AIOKafkaProducer | None = None
         self.admin: AIOKafkaAdminClient | None = None
         self.resets = 0
@@ -141,10 +144,12 @@ class OutboxRelay:
                 )
             ).scalar_one():
                 return 0
-            await self._raise_floor(session)
+            # Read before the claim: every row up to it is visible to the claim's snapshot.
+            settled = await settled_seq(session)
             claim = {"limit": self.batch_size, "floor": self.floor}
             rows = (await session.execute(CLAIM, claim)).all()
             if not rows:
+                self.floor = raised_floor(self.floor, settled, [], self.batch_size)
                 return 0
             sends = [
                 await self.producer.send(
@@ -159,16 +164,11 @@ class OutboxRelay:
             ]
             await asyncio.gather(*sends)
             await session.execute(MARK, {"seqs": [row.seq for row in rows]})
+        # Committed: only now may the floor pass these rows.
+        self.floor = raised_floor(self.floor, settled, [row.seq for row in rows], self.batch_size)
         for topic, count in Counter(row.topic for row in rows).items():
             metrics.PUBLISHED.labels(topic).inc(count)
-        self.unsettled.append((rows[-1].seq, rows[-1].created_at))
         return len(rows)
-
-    async def _raise_floor(self, session: AsyncSession) -> None:
-        """A published row older than the settle time has no invisible, unpublished row below."""
-        horizon = await session.scalar(HORIZON, {"settle": SETTLE_SECONDS})
-        while self.unsettled and self.unsettled[0][1] < horizon:
-            self.floor = max(self.floor, self.unsettled.popleft()[0])
 
     async def _connect(self) -> None:
         """Prepare the broker (re-sending what it may have lost) and start a producer."""
@@ -218,5 +218,4 @@ class OutboxRelay:
             seq = await lowest(session, self.consumers)
             rewound = (await session.execute(REWIND, {"seq": seq})).rowcount  # type: ignore[attr-defined]
         self.floor = min(self.floor, seq)
-        self.unsettled.clear()
         log.warning("relay: unprepared broker; re-sending %d events after seq %d", rewound, seq)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -22,8 +22,6 @@ from streams.app import BatchHandler, decode_batch, handle_batch
 from streams.catch_up import catch_up
 from streams.consumers import Consumer, record_processed
 from streams.relay import SEQ_HEADER
-
-SETTLED = timedelta(seconds=30)
 
 
 def a_topic() -> str:
@@ -49,10 +47,10 @@ async def write(
     topic: str,
     count: int,
     *,
-    age: timedelta = SETTLED,
     body: dict[str, Any] | None = None,
+    session: AsyncSession | None = None,
 ) -> list[int]:
-    """`count` published outbox rows on `topic`, written `age` ago; their seqs."""
+    """`count` published outbox rows on `topic`, committed (or left in `session`); seqs."""
     now = datetime.now(UTC)
     rows = [
         OutboxRow(
@@ -65,13 +63,16 @@ async def write(
                 "aggregate_version": 1,
                 "payload": {},
             },
-            created_at=now - age,
             published_at=now,
         )
         for _ in range(count)
     ]
-    async with transaction(sessions) as session:
+    if session is not None:
         session.add_all(rows)
+        await session.flush()
+    else:
+        async with transaction(sessions) as committing:
+            committing.add_all(rows)
     return [row.seq for row in rows]
 
 
@@ -149,16 +150,18 @@ async def test_a_consumer_within_the_threshold_reads_nothing(
     assert await checkpoint(sessions, consumer) == 0
 
 
-async def test_rows_younger_than_the_settle_time_are_left_alone(
+async def test_rows_above_a_transaction_still_open_are_left_alone(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    """A lower seq may still be committing: the checkpoint never jumps past fresh rows."""
+    """A lower seq may still be committing, however long: the checkpoint never jumps it."""
     topic, applied = a_topic(), list[int]()
     consumer = recorder(topic, applied)
     settled = await write(sessions, topic, 12)
-    await write(sessions, topic, 12, age=timedelta(0))
+    async with sessions() as open_session, open_session.begin():
+        await write(sessions, topic, 1, session=open_session)
+        await write(sessions, topic, 12)
 
-    await catch_up(sessions, [consumer], handler(sessions), threshold=10, size=100)
+        await catch_up(sessions, [consumer], handler(sessions), threshold=10, size=100)
 
     assert applied == settled
     assert await checkpoint(sessions, consumer) == settled[-1]

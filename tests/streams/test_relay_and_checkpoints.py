@@ -1,23 +1,27 @@
-"""The relay's settled floor and checkpoint advance, on a database of their own."""
+"""The relay's settled floor and checkpoint advance, on a database of their own.
+
+"Settled" is decided by transactions, not time: a transaction that took a seq and has not
+committed holds back everything above it, however long it stays open.
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import timedelta
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from commerce.db import create_engine, session_factory, transaction
+from commerce.outbox import settled_seq
 from streams import checkpoints
 from streams.consumers import record_processed
-from streams.relay import SETTLE_SECONDS, OutboxRelay
+from streams.relay import raised_floor
+from tests.conftest import eventually
 
 INSERT = text("""
-INSERT INTO outbox (seq, topic, key, event, created_at)
-SELECT s, :topic, 'k', '{}'::jsonb, clock_timestamp() - make_interval(secs => :age)
-FROM generate_series(CAST(:first AS bigint), CAST(:last AS bigint)) s
+INSERT INTO outbox (topic, key, event)
+SELECT :topic, 'k', '{}'::jsonb FROM generate_series(1, :count) RETURNING seq
 """)
 
 
@@ -28,11 +32,17 @@ async def sessions(fresh_database: str) -> AsyncIterator[async_sessionmaker[Asyn
     await engine.dispose()
 
 
-async def add_rows(
-    sessions: async_sessionmaker[AsyncSession], first: int, last: int, *, age: float, topic: str
-) -> None:
+async def write(session: AsyncSession, count: int, *, topic: str = "catalog") -> list[int]:
+    """Outbox rows written in `session`'s transaction; their seqs."""
+    rows = (await session.execute(INSERT, {"count": count, "topic": topic})).all()
+    return sorted(row.seq for row in rows)
+
+
+async def committed(
+    sessions: async_sessionmaker[AsyncSession], count: int, *, topic: str = "catalog"
+) -> list[int]:
     async with transaction(sessions) as session:
-        await session.execute(INSERT, {"first": first, "last": last, "age": age, "topic": topic})
+        return await write(session, count, topic=topic)
 
 
 async def advance(sessions: async_sessionmaker[AsyncSession]) -> int:
@@ -40,40 +50,55 @@ async def advance(sessions: async_sessionmaker[AsyncSession]) -> int:
         return await checkpoints.advance(session, "search", ["catalog"])
 
 
-async def test_a_checkpoint_stops_before_a_gap_and_moves_when_it_fills(
+async def test_a_checkpoint_waits_for_a_gap_and_for_an_open_transaction_below_it(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    await add_rows(sessions, 1, 10, age=60, topic="catalog")
-    await add_rows(sessions, 11, 12, age=60, topic="users")  # not this consumer's topic
-    await add_rows(sessions, 13, 14, age=0, topic="catalog")  # not settled yet
-    async with transaction(sessions) as session:
-        await record_processed(session, "search", [1, 2, 3, 4, 6, 7, 8, 9, 10, 13, 14])
+    first = await committed(sessions, 10)
+    await committed(sessions, 2, topic="users")  # not this consumer's topic
+    async with sessions() as open_session, open_session.begin():
+        held = (await write(open_session, 1))[0]  # taken, not committed
+        later = await committed(sessions, 2)
+        async with transaction(sessions) as session:
+            await record_processed(session, "search", [*first[:4], *first[5:], *later])
 
-    assert await advance(sessions) == 4, "5 is not applied: the checkpoint waits for it"
+        assert await advance(sessions) == first[4] - 1, "the fifth is not applied: it waits"
+        async with transaction(sessions) as session:
+            await record_processed(session, "search", [first[4]])
+        assert await advance(sessions) == held - 1, "other topics pass; the open one does not"
+        await open_session.commit()
 
     async with transaction(sessions) as session:
-        await record_processed(session, "search", [5])
-    assert await advance(sessions) == 12, "other topics pass; unsettled rows do not"
+        await record_processed(session, "search", [held])
+    assert await eventually(lambda: advance(sessions), lambda seq: seq == later[-1])
     async with sessions() as session:
-        left = await session.scalar(
-            text("SELECT array_agg(seq ORDER BY seq) FROM processed_events")
-        )
-    assert left == [13, 14], "records the checkpoint covers are pruned"
+        left = await session.scalar(text("SELECT count(*) FROM processed_events"))
+    assert left == 0, "records the checkpoint covers are pruned"
 
 
-async def test_the_relay_floor_passes_only_settled_rows(
+async def test_the_settled_seq_stops_below_a_transaction_still_open_however_long(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    relay = OutboxRelay(sessions, "kafka://127.0.0.1:1", topics=[], partitions=1, consumers=[])
-    async with sessions() as session:
-        now = await session.scalar(text("SELECT clock_timestamp()"))
-        relay.unsettled.extend(
-            [
-                (7, now - timedelta(seconds=SETTLE_SECONDS + 5)),
-                (9, now - timedelta(seconds=SETTLE_SECONDS + 1)),
-                (12, now),  # a transaction holding a lower seq may not have committed yet
-            ]
-        )
-        await relay._raise_floor(session)
-    assert relay.floor == 9
-    assert [seq for seq, _ in relay.unsettled] == [12]
+    async def settled() -> int:
+        async with sessions() as session:
+            return await settled_seq(session)
+
+    before = (await committed(sessions, 3))[-1]
+    async with sessions() as open_session, open_session.begin():
+        held = await write(open_session, 2)  # a checkout's events, its commit still to come
+        after = (await committed(sessions, 2))[-1]
+        assert await settled() == held[0] - 1 >= before
+        await open_session.commit()
+    assert await settled() == after
+
+    async with sessions() as rolled_back, rolled_back.begin():
+        await write(rolled_back, 1)
+        assert await settled() == after
+        await rolled_back.rollback()
+    assert await settled() == after, "a rolled-back writer holds nothing back"
+
+
+def test_the_relay_floor_passes_what_its_claim_could_see_and_published() -> None:
+    assert raised_floor(10, settled=50, claimed=[11, 12, 40], limit=500) == 50
+    assert raised_floor(10, settled=50, claimed=[11, 12, 13], limit=3) == 13, "rows may follow"
+    assert raised_floor(10, settled=12, claimed=[11, 12, 13], limit=3) == 12
+    assert raised_floor(60, settled=50, claimed=[], limit=3) == 60, "never back"
