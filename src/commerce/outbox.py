@@ -19,7 +19,7 @@ from commerce.tracing import current_trace_id
 
 #: The highest seq below which no outbox row can still appear: the lower of the newest
 #: visible row and the lowest pin of a running writer, less one. A writer pins (a shared
-#: advisory lock, key PIN_BASE + a seq at or below its own) before drawing its first seq,
+#: advisory lock, key 2**62 + a seq at or below its own) before drawing its first seq,
 #: until it ends (migration 20261126_outbox_settled). Lock state is read live while rows
 #: are read as of the statement's start, so a writer that drew a lower seq than a visible
 #: row is always seen. (A rule of time, "commits within 5 s", lost order events when
