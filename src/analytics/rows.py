@@ -127,12 +127,29 @@ def _payment(event: EventRecord) -> dict[str, Any]:
     }
 
 
+def _client_event(event: EventRecord) -> dict[str, Any]:
+    activity = event.payload
+    return {
+        "session_id": activity["session_id"],
+        "customer_id": _text(activity.get("customer_id")),
+        "event": event.type.removeprefix("activity."),
+        "product_id": _text(activity.get("product_id")),
+        "query": activity.get("query"),
+        "position": activity.get("position"),
+        "occurred_at": naive_utc(event.occurred_at),
+    }
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
 def _money(value: Any) -> Decimal | None:
     return None if value is None else Decimal(str(value))
 
 
 def warehouse_rows(events: Iterable[EventRecord]) -> Rows:
-    """Product and variant dimension versions and stock-movement facts for a batch."""
+    """Dimension versions and facts (stock, orders, payments, client events) for a batch."""
     rows: Rows = {table: [] for table in TABLES}
     for event in events:
         base = {"event_seq": event.seq, "event_id": str(event.event_id)}
@@ -145,4 +162,6 @@ def warehouse_rows(events: Iterable[EventRecord]) -> Rows:
             rows["fact_order_events"].append({**base, **_order_event(event)})
         elif event.type.startswith("payment."):
             rows["fact_payments"].append({**base, **_payment(event)})
+        elif event.type.startswith("activity."):
+            rows["fact_client_events"].append({**base, **_client_event(event)})
     return rows

@@ -94,4 +94,18 @@ TABLES: dict[str, pa.Schema] = {
             ("occurred_at", pa.timestamp("us")),
         ]
     ),
+    # One row per client event (POST /api/events): the top of the funnel.
+    "fact_client_events": pa.schema(
+        [
+            ("event_seq", pa.int64()),
+            ("event_id", pa.string()),
+            ("session_id", pa.string()),
+            ("customer_id", pa.string()),
+            ("event", pa.string()),
+            ("product_id", pa.string()),
+            ("query", pa.string()),
+            ("position", pa.int32()),
+            ("occurred_at", pa.timestamp("us")),
+        ]
+    ),
 }

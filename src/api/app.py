@@ -31,6 +31,7 @@ from api.routers import (
     operations,
     orders,
     search,
+    tracking,
 )
 from api.text_guard import reject_nul_characters
 from storefront import wiring
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         orders.admin,
         identity.auth,
         identity.admin,
+        tracking.router,
     ):
         app.include_router(router)
     check_policy_covers(app)

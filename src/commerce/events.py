@@ -21,6 +21,7 @@ TOPICS = (
     "payments",
     "carts",
     "search-queries",
+    "activity",
 )
 
 #: Where events that could not be decoded at all are dead-lettered.
@@ -48,6 +49,7 @@ TOPIC_BY_PREFIX = {
     "payment": "payments",
     "cart": "carts",
     "search": "search-queries",
+    "activity": "activity",
 }
 
 
@@ -214,3 +216,16 @@ class PaymentRecorded(BaseModel):
     provider_reference: str | None = None
     #: Why it failed (declined, provider_unavailable) or what the refund is for.
     reason: str | None = None
+
+
+class ActivityTracked(BaseModel):
+    """Payload of activity.* events: what a shopper's client did, for funnels and search
+    analytics (product_viewed, search_result_clicked, cart_viewed, checkout_started)."""
+
+    session_id: str
+    #: The signed-in shopper, if a valid token came with the batch.
+    customer_id: uuid.UUID | None = None
+    product_id: uuid.UUID | None = None
+    query: str | None = None
+    #: Where the clicked result was in the list (1 is first).
+    position: int | None = None

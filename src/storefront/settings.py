@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     login_limit_per_account: int = Field(default=20, ge=1)
     login_limit_per_address: int = Field(default=100, ge=1)
     login_window_seconds: int = Field(default=900, ge=1)
+    #: Client event batches (POST /api/events) one address may send a minute.
+    events_per_minute: int = Field(default=120, ge=1)
 
     kafka_partitions: int = Field(default=3, ge=1)
     #: Whether `storefront worker` runs the outbox relay too; `storefront up` runs the relay

@@ -41,6 +41,11 @@ HANDLERS: dict[str, tuple[str, ...]] = {
     "order.expired": (WAREHOUSE,),
     "order.status_changed": (WAREHOUSE,),
     "payment.refunded": (WAREHOUSE,),
+    # what shoppers' clients did: funnels and search analytics
+    "activity.product_viewed": (WAREHOUSE,),
+    "activity.search_result_clicked": (WAREHOUSE,),
+    "activity.cart_viewed": (WAREHOUSE,),
+    "activity.checkout_started": (WAREHOUSE,),
     # access: a changed role's permissions apply everywhere within a second
     "role.created": (PERMISSIONS,),
     "role.updated": (PERMISSIONS,),

@@ -11,6 +11,7 @@ import pyarrow as pa
 from analytics.rows import warehouse_rows
 from analytics.schema import TABLES
 from commerce.events import (
+    ActivityTracked,
     Envelope,
     OrderLineSnapshot,
     OrderPlaced,
@@ -89,12 +90,16 @@ def test_rows_match_the_schema() -> None:
         currency="EUR",
         status="SUCCEEDED",
     )
+    clicked = ActivityTracked(
+        session_id="web-1234abcd", product_id=product_id, query="lamp", position=2
+    )
     events = [
         envelope("product.updated", product.model_dump(mode="json"), 1),
         envelope("stock.adjusted", stock.model_dump(mode="json"), 2),
         envelope("user.registered", {}, 3),
         envelope("order.created", placed.model_dump(mode="json"), 4),
         envelope("payment.succeeded", paid.model_dump(mode="json"), 5),
+        envelope("activity.search_result_clicked", clicked.model_dump(mode="json"), 6),
     ]
 
     rows = warehouse_rows(events)
@@ -114,4 +119,11 @@ def test_rows_match_the_schema() -> None:
     assert (order["event"], order["status"], order["units"]) == ("created", "PENDING", 2)
     assert (order["total"], order["discount"]) == (Decimal("18.00"), Decimal("2.00"))
     assert rows["fact_payments"][0]["amount"] == Decimal("18.00")
+    click = rows["fact_client_events"][0]
+    assert (click["event"], click["query"], click["position"]) == (
+        "search_result_clicked",
+        "lamp",
+        2,
+    )
+    assert (click["product_id"], click["customer_id"]) == (str(product_id), None)
     assert rows["fact_stock_movements"][0]["movement"] == "adjusted"

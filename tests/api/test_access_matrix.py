@@ -382,6 +382,8 @@ async def _decide_return(w: World) -> Request:
     return "PATCH", f"/api/admin/returns/{requested.json()['id']}", {"status": "REJECTED"}
 
 
+A_CART_VIEW = {"session_id": "matrix-tab", "events": [{"type": "cart_viewed"}]}
+
 #: (method, path) -> (request, callers that succeed); everyone else gets 401 or 403.
 MATRIX: dict[tuple[str, str], tuple[Build, frozenset[str]]] = {
     ("GET", "/api/health"): (fixed("GET", "/api/health"), EVERYONE),
@@ -450,6 +452,7 @@ MATRIX: dict[tuple[str, str], tuple[Build, frozenset[str]]] = {
     ("PATCH", "/api/admin/orders/{order_id}/status"): (_move_order, ORDER_STAFF),
     ("GET", "/api/admin/returns"): (fixed("GET", "/api/admin/returns"), ORDER_STAFF),
     ("PATCH", "/api/admin/returns/{return_id}"): (_decide_return, ORDER_STAFF),
+    ("POST", "/api/events"): (fixed("POST", "/api/events", A_CART_VIEW), EVERYONE),
 }
 
 #: Callers let in who still cannot act: someone else's order is a 404 (it stays secret); a

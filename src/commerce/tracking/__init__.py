@@ -1,0 +1,1 @@
+"""Events shoppers' clients send (views, clicks, funnel steps), for the warehouse."""

@@ -1,0 +1,160 @@
+"""POST /api/events: client events reach the outbox whole, or not at all, and are rate
+limited per address."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from redis.asyncio import Redis
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from commerce.outbox import OutboxRow
+from commerce.tracking.errors import TooManyEvents
+from commerce.tracking.service import admit
+
+RATE_KEY = "events-rate:127.0.0.1"
+
+
+@pytest.fixture(autouse=True)
+async def fresh_rate_window(redis: Redis) -> AsyncIterator[None]:
+    await redis.delete(RATE_KEY)
+    yield
+    await redis.delete(RATE_KEY)
+
+
+def a_session() -> str:
+    return f"web-{uuid.uuid4().hex}"
+
+
+async def tracked(
+    sessions: async_sessionmaker[AsyncSession], session_id: str
+) -> list[dict[str, Any]]:
+    """The outbox rows of one browsing session's events, oldest first."""
+    async with sessions() as session:
+        rows = await session.scalars(
+            select(OutboxRow).where(OutboxRow.key == session_id).order_by(OutboxRow.seq)
+        )
+        return [{"topic": row.topic, **row.event} for row in rows]
+
+
+async def test_a_batch_reaches_the_outbox_in_order_on_the_activity_topic(
+    client: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    session_id, product = a_session(), str(uuid.uuid4())
+    batch = {
+        "session_id": session_id,
+        "events": [
+            {"type": "product_viewed", "product_id": product},
+            {
+                "type": "search_result_clicked",
+                "query": " tent ",
+                "product_id": product,
+                "position": 3,
+            },
+            {"type": "cart_viewed"},
+            {"type": "checkout_started"},
+        ],
+    }
+
+    response = await client.post("/api/events", json=batch)
+
+    assert response.status_code == 202, response.text
+    assert response.json() == {"accepted": 4}
+    events = await tracked(sessions, session_id)
+    assert [(e["topic"], e["type"]) for e in events] == [
+        ("activity", "activity.product_viewed"),
+        ("activity", "activity.search_result_clicked"),
+        ("activity", "activity.cart_viewed"),
+        ("activity", "activity.checkout_started"),
+    ]
+    click = events[1]["payload"]
+    assert (click["query"], click["position"], click["product_id"]) == ("tent", 3, product)
+    assert all(e["payload"]["customer_id"] is None for e in events), "anonymous"
+
+
+async def test_a_signed_in_shoppers_events_name_them(
+    client: httpx.AsyncClient,
+    sessions: async_sessionmaker[AsyncSession],
+    shopper: dict[str, str],
+) -> None:
+    session_id = a_session()
+    me = (await client.get("/api/auth/me", headers=shopper)).json()
+    batch = {"session_id": session_id, "events": [{"type": "cart_viewed"}]}
+
+    response = await client.post("/api/events", json=batch, headers=shopper)
+
+    assert response.status_code == 202, response.text
+    [event] = await tracked(sessions, session_id)
+    assert event["payload"]["customer_id"] == me["id"]
+
+
+@pytest.mark.parametrize(
+    ("events", "where"),
+    [
+        ([{"type": "cart_viewed"}, {"type": "product_viewed"}], ["events", 1, "product_viewed"]),
+        (
+            [{"type": "cart_viewed"}] * 2
+            + [{"type": "search_result_clicked", "query": "x", "product_id": str(uuid.uuid4())}],
+            ["events", 2, "search_result_clicked", "position"],
+        ),
+        ([{"type": "page_scrolled"}], ["events", 0]),
+        ([{"type": "cart_viewed", "card_number": "4242"}], ["events", 0, "cart_viewed"]),
+        ([], ["events"]),
+        ([{"type": "cart_viewed"}] * 101, ["events"]),
+    ],
+    ids=["missing-product", "missing-position", "unknown-type", "extra-field", "empty", "101"],
+)
+async def test_a_bad_event_is_a_422_naming_its_index_and_field_and_nothing_is_kept(
+    client: httpx.AsyncClient,
+    sessions: async_sessionmaker[AsyncSession],
+    events: list[dict[str, Any]],
+    where: list[Any],
+) -> None:
+    session_id = a_session()
+
+    response = await client.post("/api/events", json={"session_id": session_id, "events": events})
+
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    locations = [error["loc"] for error in response.json()["errors"]]
+    assert any(loc[1 : 1 + len(where)] == where for loc in locations), locations
+    assert await tracked(sessions, session_id) == []
+
+
+@pytest.mark.parametrize("session_id", ["short", "has spaces in it", "x" * 65, ""])
+async def test_a_bad_session_id_is_a_422(client: httpx.AsyncClient, session_id: str) -> None:
+    batch = {"session_id": session_id, "events": [{"type": "cart_viewed"}]}
+    response = await client.post("/api/events", json=batch)
+    assert response.status_code == 422, response.text
+
+
+async def test_an_address_over_its_batches_a_minute_gets_429_with_retry_after(
+    client: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession], redis: Redis
+) -> None:
+    await redis.set(RATE_KEY, 120, ex=60)  # this minute's 120 batches already came
+    session_id = a_session()
+
+    response = await client.post(
+        "/api/events", json={"session_id": session_id, "events": [{"type": "cart_viewed"}]}
+    )
+
+    assert response.status_code == 429, response.text
+    assert 1 <= int(response.headers["Retry-After"]) <= 60
+    assert await tracked(sessions, session_id) == []
+
+
+async def test_the_limit_counts_batches_per_address_in_a_minute(redis: Redis) -> None:
+    address = f"198.51.100.{uuid.uuid4().int % 250}"
+    await redis.delete(f"events-rate:{address}")
+    for _ in range(3):
+        await admit(redis, address, per_minute=3)
+    with pytest.raises(TooManyEvents) as refused:
+        await admit(redis, address, per_minute=3)
+    assert 1 <= refused.value.retry_after <= 60
+    await admit(redis, "203.0.113.9", per_minute=3)  # another address has its own count
+    await redis.delete(f"events-rate:{address}", "events-rate:203.0.113.9")
