@@ -13,9 +13,13 @@ from redis.asyncio import Redis
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from analytics.warehouse import open_warehouse
 from commerce.outbox import OutboxRow
 from commerce.tracking.errors import TooManyEvents
 from commerce.tracking.service import admit
+from storefront.processes import WorkerProcess
+from storefront.settings import Settings
+from tests.conftest import eventually
 
 RATE_KEY = "events-rate:127.0.0.1"
 
@@ -158,3 +162,28 @@ async def test_the_limit_counts_batches_per_address_in_a_minute(redis: Redis) ->
     assert 1 <= refused.value.retry_after <= 60
     await admit(redis, "203.0.113.9", per_minute=3)  # another address has its own count
     await redis.delete(f"events-rate:{address}", "events-rate:203.0.113.9")
+
+
+async def test_the_worker_keeps_a_batch_in_the_warehouse_once(
+    client: httpx.AsyncClient, settings: Settings, worker: WorkerProcess
+) -> None:
+    session_id, product = a_session(), str(uuid.uuid4())
+    batch = {
+        "session_id": session_id,
+        "events": [{"type": "product_viewed", "product_id": product}, {"type": "cart_viewed"}],
+    }
+    assert (await client.post("/api/events", json=batch)).status_code == 202
+
+    async def kept() -> list[tuple[str, str | None]]:
+        with open_warehouse(settings.warehouse_dir) as warehouse:
+            rows = warehouse.execute(
+                "SELECT event, product_id FROM fact_client_events WHERE session_id = ? "
+                "ORDER BY event_seq",
+                [session_id],
+            ).fetchall()
+        return [(row[0], row[1]) for row in rows]
+
+    assert await eventually(kept, lambda rows: len(rows) >= 2) == [
+        ("product_viewed", product),
+        ("cart_viewed", None),
+    ]
