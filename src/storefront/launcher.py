@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from storefront import processes
-from storefront.embedded import EmbeddedStack
+from storefront.embedded import EmbeddedStack, free_port
 from storefront.settings import Settings
 from storefront.supervisor import Component, Supervisor
 
@@ -241,13 +241,17 @@ class Launch:
 
 
 def child_environment(settings: Settings, stack_env: dict[str, str]) -> dict[str, str]:
-    """What the worker and the API need on top of the launcher's own environment."""
-    sandbox = f"http://127.0.0.1:{settings.payments_sandbox_port}"
+    """What the worker and the API need on top of the launcher's own environment.
+
+    A sandbox port of 0 means any free one: it is chosen here, so the sandbox listens where
+    the API and the worker send payments (each child resolving 0 alone would not agree)."""
+    port = settings.payments_sandbox_port or free_port()
     return {
         **stack_env,
         "STOREFRONT_DATA_DIR": str(settings.data_dir.resolve()),
         "STOREFRONT_JWT_SECRET": signing_key(settings.data_dir),
-        "STOREFRONT_PAYMENTS_URL": settings.payments_url or sandbox,
+        "STOREFRONT_PAYMENTS_SANDBOX_PORT": str(port),
+        "STOREFRONT_PAYMENTS_URL": settings.payments_url or f"http://127.0.0.1:{port}",
     }
 
 
