@@ -34,3 +34,17 @@ class Conflict(DomainError):
 class InvalidInput(DomainError):
     status = 422
     title = "Invalid input"
+
+
+class TooManyRequests(DomainError):
+    """A rate limit refused the request; Retry-After says when the window reopens."""
+
+    status = 429
+    title = "Too many requests"
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}

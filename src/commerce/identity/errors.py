@@ -1,4 +1,4 @@
-from commerce.errors import Conflict, DomainError, InvalidInput, NotFound
+from commerce.errors import Conflict, DomainError, InvalidInput, NotFound, TooManyRequests
 
 
 class Unauthenticated(DomainError):
@@ -14,16 +14,9 @@ class Forbidden(DomainError):
     title = "Forbidden"
 
 
-class TooManyAttempts(DomainError):
-    status = 429
-    title = "Too many requests"
-
+class TooManyAttempts(TooManyRequests):
     def __init__(self, retry_after: int) -> None:
-        super().__init__(f"Too many failed logins; try again in {retry_after} s.")
-        self.retry_after = retry_after
-
-    def headers(self) -> dict[str, str]:
-        return {"Retry-After": str(self.retry_after)}
+        super().__init__(f"Too many failed logins; try again in {retry_after} s.", retry_after)
 
 
 class InvalidCredentials(Unauthenticated):
