@@ -8,14 +8,58 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Protocol
 
 from analytics.schema import TABLES
 
 Rows = dict[str, list[dict[str, Any]]]
+
+
+class SoldLine(Protocol):
+    @property
+    def product_id(self) -> Any: ...
+
+    @property
+    def category(self) -> str: ...
+
+    @property
+    def quantity(self) -> int: ...
+
+    @property
+    def total(self) -> Decimal: ...
+
+
+class SoldOrder(Protocol):
+    """A placed order as PostgreSQL holds it: what the warehouse needs to count it as sold
+    (when its order.confirmed arrives) or to price a refund in dollars."""
+
+    @property
+    def customer_id(self) -> Any: ...
+
+    @property
+    def placed_at(self) -> datetime: ...
+
+    @property
+    def currency(self) -> str: ...
+
+    @property
+    def rate(self) -> Decimal: ...
+
+    @property
+    def total(self) -> Decimal: ...
+
+    @property
+    def discount(self) -> Decimal: ...
+
+    #: No paid order of the customer's was placed before this one.
+    @property
+    def first_paid(self) -> bool: ...
+
+    @property
+    def lines(self) -> Sequence[SoldLine]: ...
 
 
 class EventRecord(Protocol):
@@ -38,6 +82,15 @@ class EventRecord(Protocol):
 def naive_utc(moment: datetime) -> datetime:
     """Naive UTC timestamps: `date_trunc` over TIMESTAMPTZ is ~10x slower (FACTS.md)."""
     return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+CENT = Decimal("0.01")
+
+
+def in_dollars(amount: Decimal, rate: Decimal) -> Decimal:
+    """`amount` of a currency worth `rate` per dollar, in dollars to the cent (half up, as
+    PostgreSQL's round does)."""
+    return (amount / rate).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def _product_version(event: EventRecord) -> dict[str, Any]:
@@ -110,11 +163,43 @@ def _order_event(event: EventRecord) -> dict[str, Any]:
         "units": sum(int(line["quantity"]) for line in lines) if lines else None,
         "coupon_code": order.get("coupon_code"),
         "occurred_at": naive_utc(event.occurred_at),
+        "rate": _money(order.get("rate")),
+        "total_usd": _dollars(order.get("total"), order.get("rate")),
     }
 
 
-def _payment(event: EventRecord) -> dict[str, Any]:
+def _order_lines(event: EventRecord) -> list[dict[str, Any]]:
+    order = event.payload
+    return [
+        {
+            "order_id": str(order["order_id"]),
+            "line_id": str(line["line_id"]),
+            "customer_id": str(order["customer_id"]),
+            "product_id": str(line["product_id"]),
+            "variant_id": str(line["variant_id"]),
+            "sku": line["sku"],
+            "category": line.get("category"),
+            "quantity": int(line["quantity"]),
+            "unit_price": Decimal(str(line["unit_price"])),
+            "discount": Decimal(str(line["discount"])),
+            "total": Decimal(str(line["total"])),
+            "currency": order["currency"],
+            "total_usd": _dollars(line["total"], order["rate"]),
+            "placed_at": naive_utc(event.occurred_at),
+        }
+        for line in order["lines"]
+    ]
+
+
+def _dollars(amount: Any, rate: Any) -> Decimal | None:
+    if amount is None or rate is None:
+        return None
+    return in_dollars(Decimal(str(amount)), Decimal(str(rate)))
+
+
+def _payment(event: EventRecord, orders: Mapping[str, SoldOrder]) -> dict[str, Any]:
     payment = event.payload
+    order = orders.get(str(payment["order_id"]))
     return {
         "payment_id": str(payment["payment_id"]),
         "order_id": str(payment["order_id"]),
@@ -124,6 +209,36 @@ def _payment(event: EventRecord) -> dict[str, Any]:
         "status": payment["status"],
         "reason": payment.get("reason"),
         "occurred_at": naive_utc(event.occurred_at),
+        "amount_usd": in_dollars(_decimal(payment["amount"]), order.rate) if order else None,
+    }
+
+
+def _search(event: EventRecord) -> dict[str, Any]:
+    search = event.payload
+    return {
+        "session_id": search.get("session_id"),
+        "query": search["query"],
+        "query_key": query_key(search["query"]),
+        "filters": json.dumps(search.get("filters") or {}, sort_keys=True),
+        "sort": search["sort"],
+        "page": int(search["page"]),
+        "results": int(search["results"]),
+        "latency_ms": float(search["latency_ms"]),
+        "occurred_at": naive_utc(event.occurred_at),
+    }
+
+
+def query_key(query: str) -> str:
+    """Searches counted together: case and spacing folded ("  Red  Kettle" = "red kettle")."""
+    return " ".join(query.casefold().split())
+
+
+def _customer(event: EventRecord) -> dict[str, Any]:
+    user = event.payload
+    return {
+        "customer_id": str(user["user_id"]),
+        "role": user["role"],
+        "registered_at": naive_utc(event.occurred_at),
     }
 
 
@@ -145,11 +260,17 @@ def _text(value: Any) -> str | None:
 
 
 def _money(value: Any) -> Decimal | None:
-    return None if value is None else Decimal(str(value))
+    return None if value is None else _decimal(value)
 
 
-def warehouse_rows(events: Iterable[EventRecord]) -> Rows:
-    """Dimension versions and facts (stock, orders, payments, client events) for a batch."""
+def _decimal(value: Any) -> Decimal:
+    return Decimal(str(value))
+
+
+def warehouse_rows(
+    events: Iterable[EventRecord], orders: Mapping[str, SoldOrder] | None = None
+) -> Rows:
+    """Dimension versions and facts for a batch; `orders` prices refunds in dollars."""
     rows: Rows = {table: [] for table in TABLES}
     for event in events:
         base = {"event_seq": event.seq, "event_id": str(event.event_id)}
@@ -160,8 +281,14 @@ def warehouse_rows(events: Iterable[EventRecord]) -> Rows:
             rows["fact_stock_movements"].append({**base, **_stock_movement(event)})
         elif event.type.startswith("order."):
             rows["fact_order_events"].append({**base, **_order_event(event)})
+            if event.type == "order.created":
+                rows["fact_order_lines"] += [{**base, **line} for line in _order_lines(event)]
         elif event.type.startswith("payment."):
-            rows["fact_payments"].append({**base, **_payment(event)})
+            rows["fact_payments"].append({**base, **_payment(event, orders or {})})
         elif event.type.startswith("activity."):
             rows["fact_client_events"].append({**base, **_client_event(event)})
+        elif event.type == "search.performed":
+            rows["fact_searches"].append({**base, **_search(event)})
+        elif event.type == "user.registered":
+            rows["dim_customer"].append({**base, **_customer(event)})
     return rows

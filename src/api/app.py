@@ -34,6 +34,7 @@ from api.routers import (
     tracking,
 )
 from api.text_guard import reject_nul_characters
+from commerce.tracking.searches import SearchLog
 from storefront import wiring
 from storefront.settings import Settings
 
@@ -53,16 +54,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.search = parts.search
         app.state.search_results = parts.search_results
         app.state.payments = parts.payments
+        app.state.searches = SearchLog(parts.sessions)
         # Everything built so far lives as long as the process: keep it out of the
         # collector's full passes, which otherwise stalled requests ~90 ms at p99.
         gc.collect()
         gc.freeze()
         following = asyncio.create_task(parts.catalog_cache.follow_invalidations())
+        recording = asyncio.create_task(app.state.searches.run(settings.search_log_seconds))
         try:
             yield
         finally:
             following.cancel()
-            await asyncio.gather(following, return_exceptions=True)
+            recording.cancel()
+            await asyncio.gather(following, recording, return_exceptions=True)
             await parts.aclose()
 
     app = FastAPI(

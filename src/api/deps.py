@@ -23,6 +23,7 @@ from commerce.currency.pricing import Pricing
 from commerce.currency.rates import RateTable
 from commerce.identity.context import IdentityContext
 from commerce.payments.provider import PaymentProvider
+from commerce.tracking.searches import SearchLog
 from search.backend import SearchBackend
 from search.result_cache import SearchResultCache
 
@@ -41,6 +42,11 @@ async def search_backend(request: Request) -> SearchBackend:
 async def search_results(request: Request) -> SearchResultCache:
     cache: SearchResultCache = request.app.state.search_results
     return cache
+
+
+async def recent_searches(request: Request) -> SearchLog:
+    log: SearchLog = request.app.state.searches
+    return log
 
 
 async def catalog_cache(request: Request) -> CatalogCache:
@@ -128,5 +134,6 @@ Identity = Annotated[IdentityContext, Depends(identity_context)]
 ClientAddress = Annotated[str, Depends(client_address)]
 Search = Annotated[SearchBackend, Depends(search_backend)]
 SearchResults = Annotated[SearchResultCache, Depends(search_results)]
+RecentSearches = Annotated[SearchLog, Depends(recent_searches)]
 Cache = Annotated[CatalogCache, Depends(catalog_cache)]
 RedisClient = Annotated[Redis, Depends(redis_client)]

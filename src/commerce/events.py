@@ -154,6 +154,8 @@ class OrderLineSnapshot(BaseModel):
     product_id: uuid.UUID
     variant_id: uuid.UUID
     sku: str
+    #: The product's category when the order was placed (None in events written before).
+    category: str | None = None
     quantity: int
     unit_price: Decimal
     #: The coupon's share of this line, for refunds of what was really paid.
@@ -229,3 +231,16 @@ class ActivityTracked(BaseModel):
     query: str | None = None
     #: Where the clicked result was in the list (1 is first).
     position: int | None = None
+
+
+class SearchPerformed(BaseModel):
+    """Payload of search.performed: one search answered, for zero-result and top queries."""
+
+    session_id: str | None = None
+    query: str
+    #: The filters as given (brands, category, prices, stock, options); empty when none.
+    filters: dict[str, Any]
+    sort: str
+    page: int
+    results: int
+    latency_ms: float

@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from analytics.rows import warehouse_rows
+from analytics.rollups import batch_rows, orders_to_look_up
 from analytics.warehouse import ParquetWarehouse
 from commerce.catalog.service import current_products
 from commerce.db import transaction
 from commerce.events import Envelope
+from commerce.orders.reporting import sold_orders
 from search.backend import SearchBackend
 from search.indexing import index_changes
 
@@ -95,8 +96,9 @@ async def _warehouse(
             rows = (
                 await session.execute(EVENTS, {"after": after, "high": high, "limit": CHUNK * 4})
             ).all()
-        if not rows:
-            return
-        events = [Envelope.model_validate({**row.event, "seq": row.seq}) for row in rows]
-        warehouse.append(warehouse_rows(events), [row.seq for row in rows])
+            if not rows:
+                return
+            events = [Envelope.model_validate({**row.event, "seq": row.seq}) for row in rows]
+            orders = await sold_orders(session, orders_to_look_up(events))
+        warehouse.append(batch_rows(events, orders), [row.seq for row in rows])
         after = rows[-1].seq

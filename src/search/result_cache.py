@@ -8,6 +8,8 @@ A backend that cannot tell its generation is not cached.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from cachetools import LRUCache
 
 from commerce.metrics import count_lookup
@@ -15,20 +17,31 @@ from search.backend import SearchBackend
 from search.query import ProductQuery
 
 
+@dataclass(frozen=True)
+class Answer:
+    """A search result as the JSON sent, and how many products matched (for analytics)."""
+
+    json: bytes
+    total: int
+
+
 class SearchResultCache:
     def __init__(self, backend: SearchBackend, size: int = 4096) -> None:
         self.backend = backend
-        self._results: LRUCache[tuple[str, str], bytes] = LRUCache(maxsize=size)
+        self._results: LRUCache[tuple[str, str], Answer] = LRUCache(maxsize=size)
 
-    async def search_json(self, query: ProductQuery) -> bytes:
+    async def search_json(self, query: ProductQuery) -> Answer:
         """The result of `query` as JSON, computed at most once per index generation."""
         generation = self.backend.generation()
         if generation is None or not self._results.maxsize:
-            return (await self.backend.search(query)).model_dump_json().encode()
+            return await self._answer(query)
         key = (generation, query.model_dump_json())
-        raw = self._results.get(key)
-        count_lookup("search_results", hit=raw is not None)
-        if raw is None:
-            raw = (await self.backend.search(query)).model_dump_json().encode()
-            self._results[key] = raw
-        return raw
+        answer = self._results.get(key)
+        count_lookup("search_results", hit=answer is not None)
+        if answer is None:
+            answer = self._results[key] = await self._answer(query)
+        return answer
+
+    async def _answer(self, query: ProductQuery) -> Answer:
+        result = await self.backend.search(query)
+        return Answer(result.model_dump_json().encode(), result.total)

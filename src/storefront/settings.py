@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     login_window_seconds: int = Field(default=900, ge=1)
     #: Client event batches (POST /api/events) one address may send a minute.
     events_per_minute: int = Field(default=120, ge=1)
+    #: How often each API process writes the searches it answered (search.performed).
+    search_log_seconds: float = Field(default=1.0, gt=0, le=60)
 
     kafka_partitions: int = Field(default=3, ge=1)
     #: Whether `storefront worker` runs the outbox relay too; `storefront up` runs the relay

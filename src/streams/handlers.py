@@ -46,12 +46,13 @@ HANDLERS: dict[str, tuple[str, ...]] = {
     "activity.search_result_clicked": (WAREHOUSE,),
     "activity.cart_viewed": (WAREHOUSE,),
     "activity.checkout_started": (WAREHOUSE,),
+    "search.performed": (WAREHOUSE,),
     # access: a changed role's permissions apply everywhere within a second
     "role.created": (PERMISSIONS,),
     "role.updated": (PERMISSIONS,),
     "role.deleted": (PERMISSIONS,),
-    # announced for the warehouse, notifications and loyalty (later issues)
-    "user.registered": (),
+    # customers, for cohorts (notifications and loyalty: later issues)
+    "user.registered": (WAREHOUSE,),
 }
 
 

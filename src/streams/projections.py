@@ -10,13 +10,14 @@ import asyncio
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from analytics.rows import warehouse_rows
+from analytics.rollups import batch_rows, orders_to_look_up
 from analytics.warehouse import ParquetWarehouse
 from commerce.catalog.cache import CatalogCache
 from commerce.catalog.service import current_products
 from commerce.db import transaction
 from commerce.events import Envelope, RoleChanged
 from commerce.identity.store import IdentityCache
+from commerce.orders.reporting import sold_orders
 from search.backend import SearchBackend
 from search.indexing import affected_products, index_changes
 from streams.consumers import Consumer, unapplied
@@ -52,7 +53,10 @@ def warehouse_writer(
     sessions: async_sessionmaker[AsyncSession],
     name: str = WAREHOUSE,
 ) -> Consumer:
-    """Appends dimension versions and facts to the Parquet warehouse.
+    """Appends dimension versions, facts and rollup changes to the Parquet warehouse.
+
+    A paid or refunded order is read from PostgreSQL (its lines, rate and whether it is the
+    customer's first): order.confirmed carries only its status.
 
     Events the manifest names as written are skipped, not written again: the worker may have
     died after writing them and before recording them as processed. The broker may hand them
@@ -67,8 +71,9 @@ def warehouse_writer(
             return
         async with sessions() as session:
             still = await unapplied(session, name, sorted(written))
+            orders = await sold_orders(session, orders_to_look_up(fresh))
         seqs = [e.seq for e in fresh if e.seq is not None] + sorted(still)
-        await asyncio.to_thread(warehouse.append, warehouse_rows(fresh), seqs)
+        await asyncio.to_thread(warehouse.append, batch_rows(fresh, orders), seqs)
 
     return Consumer(name, apply=apply)
 

@@ -8,18 +8,22 @@ from decimal import Decimal
 
 import pyarrow as pa
 
-from analytics.rows import warehouse_rows
+from analytics.rollups import batch_rows
 from analytics.schema import TABLES
 from commerce.events import (
     ActivityTracked,
     Envelope,
+    OrderChanged,
     OrderLineSnapshot,
     OrderPlaced,
     PaymentRecorded,
     ProductSnapshot,
+    SearchPerformed,
     StockAdjusted,
+    UserRegistered,
     VariantSnapshot,
 )
+from commerce.orders.reporting import SoldLine, SoldOrder
 
 
 def envelope(event_type: str, payload: dict[str, object], seq: int) -> Envelope:
@@ -74,6 +78,7 @@ def test_rows_match_the_schema() -> None:
                 product_id=product_id,
                 variant_id=variant_id,
                 sku="W-1-M",
+                category="lighting",
                 quantity=2,
                 unit_price=Decimal("10.00"),
                 discount=Decimal("2.00"),
@@ -93,19 +98,53 @@ def test_rows_match_the_schema() -> None:
     clicked = ActivityTracked(
         session_id="web-1234abcd", product_id=product_id, query="lamp", position=2
     )
+    customer = placed.customer_id
+    registered = UserRegistered(
+        user_id=customer, email="a@b.dev", first_name="A", last_name="B", role="customer"
+    )
+    confirmed = OrderChanged(
+        order_id=order_id,
+        customer_id=customer,
+        status="CONFIRMED",
+        previous="PENDING",
+        currency="EUR",
+        total=Decimal("18.00"),
+    )
+    searched = SearchPerformed(
+        session_id="web-1234abcd",
+        query="  Desk LAMP ",
+        filters={"brands": ["Acme"]},
+        sort="relevance",
+        page=1,
+        results=0,
+        latency_ms=1.5,
+    )
     events = [
         envelope("product.updated", product.model_dump(mode="json"), 1),
         envelope("stock.adjusted", stock.model_dump(mode="json"), 2),
-        envelope("user.registered", {}, 3),
+        envelope("user.registered", registered.model_dump(mode="json"), 3),
         envelope("order.created", placed.model_dump(mode="json"), 4),
         envelope("payment.succeeded", paid.model_dump(mode="json"), 5),
         envelope("activity.search_result_clicked", clicked.model_dump(mode="json"), 6),
+        envelope("search.performed", searched.model_dump(mode="json"), 7),
+        envelope("order.confirmed", confirmed.model_dump(mode="json"), 8),
     ]
+    sold = SoldOrder(
+        customer_id=customer,
+        placed_at=datetime(2026, 11, 25, 23, 59, tzinfo=UTC),
+        currency="EUR",
+        rate=Decimal("0.9"),
+        total=Decimal("18.00"),
+        discount=Decimal("2.00"),
+        first_paid=True,
+        lines=[SoldLine(product_id, "lighting", 2, Decimal("18.00"))],
+    )
 
-    rows = warehouse_rows(events)
+    rows = batch_rows(events, {str(order_id): sold})
 
     for table, schema in TABLES.items():
-        assert len(rows[table]) == 1
+        expected = {"fact_order_events": 2, "rollup_funnel": 3}.get(table, 1)
+        assert len(rows[table]) == expected, table
         assert list(rows[table][0]) == schema.names
         pa.Table.from_pylist(rows[table], schema=schema)  # types fit, or this raises
     assert rows["dim_product"][0]["price"] == Decimal("12.50")
@@ -118,6 +157,19 @@ def test_rows_match_the_schema() -> None:
     order = rows["fact_order_events"][0]
     assert (order["event"], order["status"], order["units"]) == ("created", "PENDING", 2)
     assert (order["total"], order["discount"]) == (Decimal("18.00"), Decimal("2.00"))
+    assert (order["rate"], order["total_usd"]) == (Decimal("0.9"), Decimal("20.00"))
+    line = rows["fact_order_lines"][0]
+    assert (line["category"], line["quantity"], line["total_usd"]) == ("lighting", 2, 20)
+    assert rows["fact_searches"][0]["query_key"] == "desk lamp"
+    assert rows["dim_customer"][0]["customer_id"] == str(customer)
+    sales = rows["rollup_orders"][0]
+    assert (sales["day"], sales["orders"], sales["revenue_usd"]) == (
+        date(2026, 11, 25),
+        1,
+        Decimal("20.00"),
+    )
+    assert (sales["units"], sales["first_orders"]) == (2, 1)
+    assert rows["rollup_searches"][0]["zero_results"] == 1
     assert rows["fact_payments"][0]["amount"] == Decimal("18.00")
     click = rows["fact_client_events"][0]
     assert (click["event"], click["query"], click["position"]) == (

@@ -187,3 +187,38 @@ async def test_the_worker_keeps_a_batch_in_the_warehouse_once(
         ("product_viewed", product),
         ("cart_viewed", None),
     ]
+
+
+async def test_searches_reach_the_warehouse_with_their_result_counts(
+    client: httpx.AsyncClient, settings: Settings, worker: WorkerProcess
+) -> None:
+    session_id, nonsense = a_session(), f"zzq{uuid.uuid4().hex[:10]}"
+    headers = {"X-Session-Id": session_id}
+    assert (await client.get("/api/search", params={"q": nonsense}, headers=headers)).is_success
+    given = {"q": nonsense, "in_stock": "true", "page": 2}
+    assert (await client.get("/api/search", params=given, headers=headers)).is_success
+
+    async def kept() -> list[tuple[Any, ...]]:
+        with open_warehouse(settings.warehouse_dir) as warehouse:
+            return warehouse.execute(
+                "SELECT query_key, page, results, filters, latency_ms > 0 FROM fact_searches "
+                "WHERE session_id = ? ORDER BY event_seq",
+                [session_id],
+            ).fetchall()
+
+    assert await eventually(kept, lambda rows: len(rows) >= 2) == [
+        (nonsense, 1, 0, "{}", True),
+        (nonsense, 2, 0, '{"in_stock": true}', True),
+    ]
+    with open_warehouse(settings.warehouse_dir) as warehouse:
+        counted = warehouse.execute(
+            "SELECT sum(searches), sum(zero_results) FROM rollup_searches WHERE query_key = ?",
+            [nonsense],
+        ).fetchone()
+    assert counted == (1, 1), "the second page is not another search"
+
+
+async def test_a_malformed_session_header_is_refused(client: httpx.AsyncClient) -> None:
+    answer = await client.get("/api/search", params={"q": "x"}, headers={"X-Session-Id": "a b"})
+    assert answer.status_code == 422
+    assert answer.json()["errors"][0]["loc"] == ["header", "x-session-id"]

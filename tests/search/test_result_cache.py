@@ -33,15 +33,15 @@ async def test_a_repeated_query_is_answered_once_per_generation(backend: Tantivy
     cache = SearchResultCache(counting)  # type: ignore[arg-type]
     query = ProductQuery(q="kettle")
 
-    first = orjson.loads(await cache.search_json(query))
-    again = orjson.loads(await cache.search_json(query))
+    first = orjson.loads((await cache.search_json(query)).json)
+    again = orjson.loads((await cache.search_json(query)).json)
     assert first == again and first["total"] == 1
     assert counting.searches == 1
 
     await backend.apply([doc("Steel Kettle")])  # a commit: a new generation
 
-    fresh = orjson.loads(await cache.search_json(query))
+    fresh = orjson.loads((await cache.search_json(query)).json)
     assert fresh["total"] == 2
     assert counting.searches == 2
-    assert orjson.loads(await cache.search_json(ProductQuery(q="kettle", size=5)))["size"] == 5
+    assert orjson.loads((await cache.search_json(ProductQuery(q="kettle", size=5))).json)["size"] == 5
     assert counting.searches == 3, "another query is another entry"

@@ -164,7 +164,15 @@ async def test_a_projection_skips_a_batch_it_has_applied(
 def test_the_table_gives_each_consumer_the_topics_of_its_event_types() -> None:
     assert handlers.subscriptions() == {
         "search": ("catalog", "inventory"),
-        "warehouse": ("activity", "catalog", "inventory", "orders", "payments"),
+        "warehouse": (
+            "activity",
+            "catalog",
+            "inventory",
+            "orders",
+            "payments",
+            "search-queries",
+            "users",
+        ),
         "cache": ("catalog", "inventory"),
         "permissions": ("users",),
         "payments": ("orders",),

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import time
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Header, Query, Response
 from prometheus_client import Histogram
 from pydantic import StringConstraints, WithJsonSchema
 
-from api.deps import SearchResults
+from api.deps import RecentSearches, SearchResults
 from api.problems import responses
+from commerce.events import SearchPerformed
+from commerce.tracking.schemas import SessionId
 from search.query import ProductQuery, SearchResult, Sort
 
 router = APIRouter(prefix="/api", tags=["search"])
@@ -35,6 +38,7 @@ SEARCH_SECONDS = Histogram(
 @router.get("/search", response_model=SearchResult, responses=responses(422))
 async def search_products(
     results: SearchResults,
+    searches: RecentSearches,
     q: Annotated[str, Query(max_length=200)] = "",
     brand: Annotated[list[BrandName] | None, Query(max_length=20)] = None,
     category: Annotated[str | None, Query(pattern=r"^[a-z0-9][a-z0-9-]{0,79}$")] = None,
@@ -45,11 +49,16 @@ async def search_products(
     sort: Sort = Sort.relevance,
     page: Annotated[int, Query(ge=1, le=500)] = 1,
     size: Annotated[int, Query(ge=1, le=100)] = 20,
+    x_session_id: Annotated[SessionId | None, Header()] = None,
 ) -> Response:
     """Brand, category and option counts and price buckets are computed over the filtered set.
 
     `option=size:M&option=size:L&option=colour:blue`: products with a variant in size M or L
     and blue; with `in_stock=true`, that variant must be in stock.
+
+    Each search is recorded for analytics (`search.performed`: query, filters, result count,
+    latency), with the shopper's `X-Session-Id` when the client sends one (the session id
+    of `POST /api/events`), so searches, clicks and orders join into one funnel.
     """
     query = ProductQuery(
         q=q,
@@ -63,10 +72,32 @@ async def search_products(
         page=page,
         size=size,
     )
-    with SEARCH_SECONDS.time():
-        # JSON straight from the cache: validating and re-serialising it would cost more
-        # than the cache saves.
-        return Response(await results.search_json(query), media_type="application/json")
+    started = time.perf_counter()
+    answer = await results.search_json(query)
+    elapsed = time.perf_counter() - started
+    SEARCH_SECONDS.observe(elapsed)
+    searches.record(
+        SearchPerformed(
+            session_id=x_session_id,
+            query=q,
+            filters=_given_filters(query),
+            sort=sort.value,
+            page=page,
+            results=answer.total,
+            latency_ms=round(elapsed * 1000, 3),
+        )
+    )
+    # JSON straight from the cache: validating and re-serialising it would cost more than
+    # the cache saves.
+    return Response(answer.json, media_type="application/json")
+
+
+def _given_filters(query: ProductQuery) -> dict[str, Any]:
+    """The filters the shopper set, JSON-ready; unset ones left out."""
+    chosen = query.model_dump(
+        mode="json", include={"brands", "category", "price_min", "price_max", "in_stock", "options"}
+    )
+    return {name: value for name, value in chosen.items() if value not in (None, [], {}, ())}
 
 
 def option_filters(given: list[str]) -> dict[str, tuple[str, ...]]:

@@ -76,6 +76,8 @@ class OrderLine(Base):
     variant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("product_variants.id"))
     sku: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(200))
+    #: The product's category when the order was placed, for sales by category.
+    category: Mapped[str] = mapped_column(String(80))
     options: Mapped[dict[str, str]] = mapped_column(JSONB, default=dict)
     quantity: Mapped[int] = mapped_column(Integer)
     #: In the order's currency; `base_unit_price` is the US dollar price it came from.

@@ -1,0 +1,69 @@
+"""Placed orders as analytics counts them: read by the warehouse writer when one is paid."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+SOLD = text("""
+SELECT o.id, o.customer_id, o.created_at, o.currency, o.rate, o.total, o.discount,
+       NOT EXISTS (
+           SELECT 1 FROM orders e
+           WHERE e.customer_id = o.customer_id AND e.paid_at IS NOT NULL
+             AND (e.created_at, e.id) < (o.created_at, o.id)
+       ) AS first_paid,
+       l.product_id, l.category, l.quantity, l.total AS line_total
+FROM orders o JOIN order_lines l ON l.order_id = o.id
+WHERE o.id = ANY(:ids)
+ORDER BY o.id, l.position
+""")
+
+
+@dataclass(frozen=True)
+class SoldLine:
+    product_id: uuid.UUID
+    category: str
+    quantity: int
+    total: Decimal
+
+
+@dataclass(frozen=True)
+class SoldOrder:
+    customer_id: uuid.UUID
+    placed_at: datetime
+    currency: str
+    rate: Decimal
+    total: Decimal
+    discount: Decimal
+    #: No paid order of the customer's was placed before this one.
+    first_paid: bool
+    lines: list[SoldLine]
+
+
+async def sold_orders(session: AsyncSession, ids: Sequence[str]) -> dict[str, SoldOrder]:
+    """The orders named (as placed, with their lines), by id; unknown ids are left out."""
+    found: dict[str, SoldOrder] = {}
+    if not ids:
+        return found
+    rows = await session.execute(SOLD, {"ids": [uuid.UUID(i) for i in ids]})
+    for row in rows:
+        order = found.get(str(row.id))
+        if order is None:
+            order = found[str(row.id)] = SoldOrder(
+                row.customer_id,
+                row.created_at,
+                row.currency,
+                row.rate,
+                row.total,
+                row.discount,
+                row.first_paid,
+                [],
+            )
+        order.lines.append(SoldLine(row.product_id, row.category, row.quantity, row.line_total))
+    return found
