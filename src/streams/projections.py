@@ -10,6 +10,7 @@ import asyncio
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from analytics.compaction import compact_if_many
 from analytics.rollups import batch_rows, orders_to_look_up
 from analytics.warehouse import ParquetWarehouse
 from commerce.catalog.cache import CatalogCache
@@ -74,6 +75,7 @@ def warehouse_writer(
             orders = await sold_orders(session, orders_to_look_up(fresh))
         seqs = [e.seq for e in fresh if e.seq is not None] + sorted(still)
         await asyncio.to_thread(warehouse.append, batch_rows(fresh, orders), seqs)
+        await asyncio.to_thread(compact_if_many, warehouse)
 
     return Consumer(name, apply=apply)
 

@@ -11,6 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from analytics.compaction import compact
 from analytics.warehouse import ParquetWarehouse, open_warehouse
 
 READER = Path(__file__).with_name("reader_process.py")
@@ -98,6 +99,8 @@ def test_reader_process_never_blocks_nor_sees_half_a_batch(tmp_path: Path) -> No
     writer = ParquetWarehouse(tmp_path)
     for n in range(batches):
         writer.append(batch(n, size), seqs=list(range(n * size, (n + 1) * size)))
+        if n % 10 == 9:  # compaction swaps files under the reader too
+            assert compact(writer, "fact_stock_movements")
     out, _ = reader.communicate(timeout=150)
     report = json.loads(out)
 
@@ -105,3 +108,36 @@ def test_reader_process_never_blocks_nor_sees_half_a_batch(tmp_path: Path) -> No
     assert report["torn"] == 0
     assert report["last"] == batches * size
     assert report["distinct"] > 1, "the reader never overlapped the writer"
+    assert len(writer.manifest.files["fact_stock_movements"]) < 10
+
+
+def test_compaction_keeps_rows_and_their_order_and_retires_old_files(tmp_path: Path) -> None:
+    writer = ParquetWarehouse(tmp_path)
+    for n in range(4):
+        writer.append(batch(n, 3), seqs=[n])
+    old = list(writer.manifest.files["fact_stock_movements"])
+
+    assert compact(writer, "fact_stock_movements")
+
+    with open_warehouse(tmp_path) as warehouse:
+        read = warehouse.execute("SELECT event_seq FROM fact_stock_movements").fetchall()
+    seqs = [row[0] for row in read]
+    assert seqs == list(range(12))
+    assert len(writer.manifest.files["fact_stock_movements"]) == 1
+    assert [path for path, _ in writer.manifest.retired] == old
+    assert all((tmp_path / path).exists() for path in old), "readers may still list them"
+    assert writer.manifest.unconfirmed_seqs == [3], "the worker's record survives"
+
+
+def test_a_replace_loses_to_a_writer_that_replaced_the_same_files(tmp_path: Path) -> None:
+    first, second = ParquetWarehouse(tmp_path), ParquetWarehouse(tmp_path)
+    for n in range(3):
+        first.append(batch(n, 2), seqs=[n])
+    files = list(first.manifest.files["dim_product"])
+
+    assert compact(second, "dim_product", files)
+    assert not compact(first, "dim_product", files), "its files are gone: nothing changes"
+    second.append(batch(9, 2), seqs=[9])  # and a writer re-reads the manifest first
+
+    with open_warehouse(tmp_path) as warehouse:
+        assert warehouse.execute("SELECT count(*) FROM dim_product").fetchone() == (8,)
