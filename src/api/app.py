@@ -25,6 +25,7 @@ from api.routers import (
     carts,
     catalog,
     coupons,
+    dashboards,
     identity,
     imports,
     inventory,
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         identity.auth,
         identity.admin,
         tracking.router,
+        dashboards.router,
     ):
         app.include_router(router)
     check_policy_covers(app)

@@ -449,6 +449,10 @@ MATRIX: dict[tuple[str, str], tuple[Build, frozenset[str]]] = {
     ("POST", "/api/orders/{order_id}/cancel"): (_cancel_order, SIGNED_IN),
     ("POST", "/api/orders/{order_id}/returns"): (_request_return, OWNER),
     ("GET", "/api/admin/orders"): (fixed("GET", "/api/admin/orders"), ORDER_STAFF),
+    ("GET", "/api/admin/dashboard/{period}"): (
+        fixed("GET", "/api/admin/dashboard/daily"),
+        DASHBOARD_VIEWERS,
+    ),
     ("PATCH", "/api/admin/orders/{order_id}/status"): (_move_order, ORDER_STAFF),
     ("GET", "/api/admin/returns"): (fixed("GET", "/api/admin/returns"), ORDER_STAFF),
     ("PATCH", "/api/admin/returns/{return_id}"): (_decide_return, ORDER_STAFF),
