@@ -204,6 +204,11 @@ async def reference(sessions: async_sessionmaker[AsyncSession]) -> None:
 @pytest.fixture
 async def fresh_database(settings: Settings) -> str:
     """The URL of a new, migrated database of its own (for tests that need an empty stack)."""
+    return await new_database(settings)
+
+
+async def new_database(settings: Settings) -> str:
+    """Create and migrate a database on the test stack's server; its URL."""
     from storefront.embedded import PG_DATABASE
 
     name = f"fresh_{uuid.uuid4().hex[:10]}"

@@ -299,6 +299,52 @@ def load_demo(
         console.print(f"Demo account {role}: {email}")
 
 
+demo_app = typer.Typer(help="Demo data.", no_args_is_help=True)
+app.add_typer(demo_app, name="demo")
+
+
+@demo_app.command("history")
+def demo_history(
+    days: Annotated[
+        int, typer.Option(min=1, max=3650, help="Days of history, to yesterday.")
+    ] = 365,
+    orders_per_day: Annotated[float, typer.Option(min=0.1, max=10_000)] = 30.0,
+) -> None:
+    """Write a plausible past (orders, refunds, customers, searches, views) for dashboards.
+
+    Run it on a stack with a catalog (`storefront up` loads one); the worker streams it into
+    the warehouse. It runs once: a second run finds the history there and stops.
+    """
+    from commerce.db import create_engine, session_factory, transaction
+    from storefront.history import NoCatalog, load_history
+
+    async def load() -> int:
+        settings = launcher.with_running_stack(Settings())
+        engine = create_engine(settings.require("database_url"))
+        try:
+            with Progress(console=console) as progress:
+                task = progress.add_task("Writing history", total=days)
+                async with transaction(session_factory(engine)) as session:
+                    return await load_history(
+                        session,
+                        days,
+                        orders_per_day=orders_per_day,
+                        progress=lambda n: progress.advance(task, n),
+                    )
+        finally:
+            await engine.dispose()
+
+    try:
+        written = asyncio.run(load())
+    except NoCatalog as error:
+        console.print(f"[red]{error}[/]")
+        raise typer.Exit(1) from error
+    if written:
+        console.print(f"Wrote {written:,} past orders over {days} days; the worker streams them.")
+    else:
+        console.print("History was loaded before; nothing written.")
+
+
 users_app = typer.Typer(help="Accounts.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 

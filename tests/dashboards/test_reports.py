@@ -1,0 +1,208 @@
+"""Dashboard figures equal the same figures computed independently from PostgreSQL.
+
+A fresh database gets the demo catalog and 90 days of history; its outbox is streamed into
+a warehouse of its own by the worker's warehouse writer (in worker-sized batches, with real
+order lookups), then the reports are compared with SQL over orders, payments and the outbox.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from analytics.compaction import rebuild_rollups
+from analytics.warehouse import ParquetWarehouse, open_warehouse
+from commerce.db import create_engine, session_factory, transaction
+from commerce.events import Envelope
+from dashboards.reports import report
+from dashboards.schemas import Period, Report
+from storefront import demo
+from storefront.history import load_history
+from storefront.settings import Settings
+from streams.projections import warehouse_writer
+from tests.conftest import new_database
+
+FIRST, LAST = date(2025, 1, 1), date(2025, 3, 31)
+BATCH = 700
+
+
+@dataclass
+class Shop:
+    sessions: async_sessionmaker[AsyncSession]
+    root: Path
+
+
+@pytest.fixture(scope="module")
+async def shop(
+    fresh_database_module: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Shop]:
+    engine = create_engine(fresh_database_module)
+    sessions = session_factory(engine)
+    async with transaction(sessions) as session:
+        await demo.load(session, 300)
+    async with transaction(sessions) as session:
+        assert await load_history(session, 90, orders_per_day=6, end=LAST) > 400
+    root = tmp_path_factory.mktemp("warehouse")
+    await stream(sessions, ParquetWarehouse(root))
+    yield Shop(sessions, root)
+    await engine.dispose()
+
+
+async def stream(sessions: async_sessionmaker[AsyncSession], warehouse: ParquetWarehouse) -> None:
+    """What the worker does with the outbox, in batches of its size."""
+    writer = warehouse_writer(warehouse, sessions)
+    after = 0
+    while True:
+        async with sessions() as session:
+            rows = (
+                await session.execute(
+                    text("SELECT seq, event FROM outbox WHERE seq > :after ORDER BY seq LIMIT :n"),
+                    {"after": after, "n": BATCH},
+                )
+            ).all()
+        if not rows:
+            return
+        await writer.apply([Envelope.model_validate({**r.event, "seq": r.seq}) for r in rows])
+        after = rows[-1].seq
+
+
+def monthly(root: Path, currency: str | None = None) -> Report:
+    with open_warehouse(root) as warehouse:
+        return report(warehouse, Period.monthly, FIRST, LAST, currency)
+
+
+async def rows(shop: Shop, sql: str, **params: Any) -> list[Any]:
+    async with shop.sessions() as session:
+        return list((await session.execute(text(sql), params)).all())
+
+
+PAID = """
+SELECT id, customer_id, currency, total, round(total / rate, 2) AS total_usd,
+       date_trunc('month', created_at AT TIME ZONE 'UTC')::date AS month,
+       row_number() OVER (PARTITION BY customer_id ORDER BY created_at, id) = 1 AS first
+FROM orders WHERE paid_at IS NOT NULL
+"""
+
+
+def cents(value: Decimal) -> Decimal:
+    return value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+async def test_revenue_orders_aov_and_new_customers_match_postgres(shop: Shop) -> None:
+    expected = await rows(
+        shop,
+        f"SELECT month, count(*), sum(total_usd), count(*) FILTER (WHERE first) "
+        f"FROM ({PAID}) paid GROUP BY month ORDER BY month",
+    )
+    found = monthly(shop.root)
+
+    assert [(r.period, r.orders, r.revenue, r.new_customers) for r in found.series] == [
+        (month, n, revenue, new) for month, n, revenue, new in expected
+    ]
+    for row, (_, n, revenue, _) in zip(found.series, expected, strict=True):
+        assert row.average_order_value == cents(revenue / n)
+    assert found.totals.orders == sum(n for _, n, _, _ in expected)
+    assert found.totals.returning_orders > 0, "history has returning customers"
+
+
+async def test_a_currency_report_counts_only_its_orders_in_that_currency(shop: Shop) -> None:
+    ((orders, revenue),) = await rows(
+        shop,
+        "SELECT count(*), sum(total) FROM orders WHERE paid_at IS NOT NULL AND currency = 'EUR'",
+    )
+    found = monthly(shop.root, "EUR")
+    assert (found.totals.orders, found.totals.revenue) == (orders, revenue)
+    assert (found.currency, found.converted) == ("EUR", False)
+
+
+async def test_refunds_and_refund_rate_match_postgres(shop: Shop) -> None:
+    ((refunds, refunded),) = await rows(
+        shop,
+        "SELECT count(*), sum(round(p.amount / o.rate, 2)) FROM payments p "
+        "JOIN orders o ON o.id = p.order_id WHERE p.status = 'REFUNDED' "
+        "AND (p.updated_at AT TIME ZONE 'UTC')::date BETWEEN :first AND :last",
+        first=FIRST,
+        last=LAST,
+    )
+    found = monthly(shop.root)
+    assert refunds > 0
+    assert (found.totals.refunds, found.totals.refunded) == (refunds, refunded)
+    assert found.totals.refund_rate == round(float(refunded) / float(found.totals.revenue), 4)
+
+
+async def test_funnel_conversion_matches_the_events_postgres_holds(shop: Shop) -> None:
+    counted = dict(
+        await rows(
+            shop,
+            "SELECT event->>'type', count(*) FROM outbox WHERE event->>'type' LIKE 'activity.%' "
+            "GROUP BY 1",
+        )
+    )
+    ((paid,),) = await rows(shop, "SELECT count(*) FROM orders WHERE paid_at IS NOT NULL")
+    funnel = {row.stage: row for row in monthly(shop.root).funnel}
+
+    assert funnel["view"].events == counted["activity.product_viewed"]
+    assert funnel["cart"].events == counted["activity.cart_viewed"]
+    assert funnel["order"].events == paid
+    assert funnel["cart"].conversion == round(
+        counted["activity.cart_viewed"] / counted["activity.product_viewed"], 4
+    )
+
+
+async def test_cohort_retention_matches_postgres(shop: Shop) -> None:
+    expected = await rows(
+        shop,
+        f"""
+        WITH paid AS ({PAID}), firsts AS (
+            SELECT customer_id, min(month) AS cohort FROM paid GROUP BY customer_id
+        )
+        SELECT cohort, (extract(year FROM age(month, cohort)) * 12
+                        + extract(month FROM age(month, cohort)))::int AS later,
+               count(DISTINCT customer_id)
+        FROM paid JOIN firsts USING (customer_id) GROUP BY 1, 2 ORDER BY 1, 2
+        """,
+    )
+    found = monthly(shop.root).cohorts
+    assert [(c.cohort, c.months_later, c.customers) for c in found] == [
+        (cohort, later, n) for cohort, later, n in expected
+    ]
+    assert any(c.months_later > 0 and 0 < c.retention < 1 for c in found)
+
+
+async def test_search_zero_result_rate_matches_postgres(shop: Shop) -> None:
+    ((searches, zero),) = await rows(
+        shop,
+        "SELECT count(*), count(*) FILTER (WHERE (event->'payload'->>'results')::int = 0) "
+        "FROM outbox WHERE event->>'type' = 'search.performed'",
+    )
+    found = monthly(shop.root)
+    assert (found.search.searches, found.search.zero_results) == (searches, zero)
+    assert found.zero_result_queries and found.zero_result_queries[0].zero_results > 0
+
+
+async def test_rebuilt_rollups_give_the_same_report_and_never_double_count(
+    shop: Shop, tmp_path: Path
+) -> None:
+    streamed = monthly(shop.root)
+    copy = ParquetWarehouse(tmp_path)
+    await stream(shop.sessions, copy)
+    await stream(shop.sessions, copy)  # delivered again: the manifest keeps it once
+
+    rebuild_rollups(copy)
+    rebuild_rollups(copy)  # and the ETL twice
+
+    assert monthly(tmp_path) == streamed
+    assert len(copy.manifest.files["rollup_orders"]) == 1
+
+
+@pytest.fixture(scope="module")
+async def fresh_database_module(settings: Settings) -> str:
+    return await new_database(settings)
