@@ -222,5 +222,14 @@ TABLES: dict[str, pa.Schema] = {
             ("registered_at", pa.timestamp("us")),
         ]
     ),
+    # Reference rates by day (units per dollar), loaded by the nightly ETL.
+    "dim_currency": pa.schema(
+        [
+            ("rate_date", pa.date32()),
+            ("currency", pa.string()),
+            ("per_usd", RATE),
+            ("source", pa.string()),
+        ]
+    ),
     **ROLLUPS,
 }

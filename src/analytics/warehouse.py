@@ -105,8 +105,17 @@ class ParquetWarehouse:
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
-    def append(self, rows: Mapping[str, Sequence[Mapping[str, Any]]], seqs: Sequence[int]) -> None:
-        """Add one batch of rows to any tables, all visible at once or not at all."""
+    def append(
+        self,
+        rows: Mapping[str, Sequence[Mapping[str, Any]]],
+        seqs: Sequence[int] | None,
+        marks: Mapping[str, str] | None = None,
+    ) -> None:
+        """Add one batch of rows to any tables, all visible at once or not at all.
+
+        `seqs`: the outbox seqs the batch holds (the stream's record; None: not from the
+        stream, the record stays as it is). `marks`: job progress published with the rows.
+        """
         with self.writing():
             files = {table: list(paths) for table, paths in self.manifest.files.items()}
             generation = self.manifest.generation + 1
@@ -116,7 +125,8 @@ class ParquetWarehouse:
                 relative = f"{table}/{generation:010d}-{uuid.uuid4().hex[:8]}.parquet"
                 self._write_file(relative, pa.Table.from_pylist(list(table_rows), TABLES[table]))
                 files.setdefault(table, []).append(relative)
-            self._publish(self._next(files, unconfirmed_seqs=sorted(seqs)))
+            unconfirmed = None if seqs is None else sorted(seqs)
+            self._publish(self._next(files, unconfirmed_seqs=unconfirmed, marks=marks))
 
     def replace(
         self,

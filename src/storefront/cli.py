@@ -345,6 +345,70 @@ def demo_history(
         console.print("History was loaded before; nothing written.")
 
 
+etl_app = typer.Typer(help="Warehouse jobs.", no_args_is_help=True)
+app.add_typer(etl_app, name="etl")
+
+
+@etl_app.command("nightly")
+def etl_nightly(
+    check_days: Annotated[
+        int, typer.Option(min=1, max=3650, help="Days back to reconcile with PostgreSQL.")
+    ] = 400,
+) -> None:
+    """Load rates, compact, rebuild rollups, reconcile with PostgreSQL, prune the outbox.
+
+    Safe to re-run, and a run that was killed is finished by running it again. Exits 1 if a
+    step fails, 2 if the warehouse's paid orders drift from PostgreSQL's (listed per day).
+    """
+    from analytics.warehouse import ParquetWarehouse
+    from commerce.db import create_engine, session_factory
+    from etl.nightly import NightlyReport, run_nightly
+    from streams.handlers import consumer_names
+
+    settings = launcher.with_running_stack(Settings())
+
+    async def run() -> NightlyReport:
+        engine = create_engine(settings.require("database_url"))
+        try:
+            with Progress(console=console) as progress:
+                task = progress.add_task("nightly", total=5)
+
+                def step(name: str) -> None:
+                    progress.update(
+                        task, description=name, advance=0 if name == "extract rates" else 1
+                    )
+
+                found = await run_nightly(
+                    session_factory(engine),
+                    ParquetWarehouse(settings.warehouse_dir),
+                    consumer_names(),
+                    check_days=check_days,
+                    step=step,
+                )
+                progress.update(task, description="done", completed=5)
+                return found
+        finally:
+            await engine.dispose()
+
+    try:
+        report = asyncio.run(run())
+    except Exception as error:
+        console.print(f"[red]Nightly ETL failed:[/] {error!r}. Fix the cause and run it again.")
+        raise typer.Exit(1) from error
+    console.print(
+        f"Rates loaded: {report.rates_loaded}; compacted: {', '.join(report.compacted) or '-'}; "
+        f"outbox rows pruned: {report.outbox_pruned:,}."
+    )
+    if report.drift:
+        for drift in report.drift:
+            console.print(
+                f"[yellow]drift[/] {drift.day}: PostgreSQL {drift.postgres[0]} orders "
+                f"${drift.postgres[1]}, warehouse {drift.warehouse[0]} orders ${drift.warehouse[1]}"
+            )
+        raise typer.Exit(2)
+    console.print("Warehouse agrees with PostgreSQL.")
+
+
 users_app = typer.Typer(help="Accounts.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 

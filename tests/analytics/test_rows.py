@@ -143,6 +143,8 @@ def test_rows_match_the_schema() -> None:
     rows = batch_rows(events, {str(order_id): sold})
 
     for table, schema in TABLES.items():
+        if table == "dim_currency":  # loaded by the nightly ETL, not from events
+            continue
         expected = {"fact_order_events": 2, "rollup_funnel": 3}.get(table, 1)
         assert len(rows[table]) == expected, table
         assert list(rows[table][0]) == schema.names

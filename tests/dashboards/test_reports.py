@@ -1,77 +1,33 @@
 """Dashboard figures equal the same figures computed independently from PostgreSQL.
 
-A fresh database gets the demo catalog and 90 days of history; its outbox is streamed into
-a warehouse of its own by the worker's warehouse writer (in worker-sized batches, with real
-order lookups), then the reports are compared with SQL over orders, payments and the outbox.
+On a shop with a past of its own (`tests.history_shop`), the reports are compared with SQL
+over its orders, payments and outbox.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from analytics.compaction import rebuild_rollups
 from analytics.warehouse import ParquetWarehouse, open_warehouse
-from commerce.db import create_engine, session_factory, transaction
-from commerce.events import Envelope
 from dashboards.reports import report
 from dashboards.schemas import Period, Report
-from storefront import demo
-from storefront.history import load_history
 from storefront.settings import Settings
-from streams.projections import warehouse_writer
 from tests.conftest import new_database
-
-FIRST, LAST = date(2025, 1, 1), date(2025, 3, 31)
-BATCH = 700
-
-
-@dataclass
-class Shop:
-    sessions: async_sessionmaker[AsyncSession]
-    root: Path
+from tests.history_shop import FIRST, LAST, Shop, open_shop, stream
 
 
 @pytest.fixture(scope="module")
-async def shop(
-    fresh_database_module: str, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Shop]:
-    engine = create_engine(fresh_database_module)
-    sessions = session_factory(engine)
-    async with transaction(sessions) as session:
-        await demo.load(session, 300)
-    async with transaction(sessions) as session:
-        assert await load_history(session, 90, orders_per_day=6, end=LAST) > 400
-    root = tmp_path_factory.mktemp("warehouse")
-    await stream(sessions, ParquetWarehouse(root))
-    yield Shop(sessions, root)
-    await engine.dispose()
-
-
-async def stream(sessions: async_sessionmaker[AsyncSession], warehouse: ParquetWarehouse) -> None:
-    """What the worker does with the outbox, in batches of its size."""
-    writer = warehouse_writer(warehouse, sessions)
-    after = 0
-    while True:
-        async with sessions() as session:
-            rows = (
-                await session.execute(
-                    text("SELECT seq, event FROM outbox WHERE seq > :after ORDER BY seq LIMIT :n"),
-                    {"after": after, "n": BATCH},
-                )
-            ).all()
-        if not rows:
-            return
-        await writer.apply([Envelope.model_validate({**r.event, "seq": r.seq}) for r in rows])
-        after = rows[-1].seq
+async def shop(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Shop]:
+    opened = await open_shop(await new_database(settings), tmp_path_factory.mktemp("warehouse"))
+    yield opened
+    await opened.engine.dispose()
 
 
 def monthly(root: Path, currency: str | None = None) -> Report:
@@ -201,8 +157,3 @@ async def test_rebuilt_rollups_give_the_same_report_and_never_double_count(
 
     assert monthly(tmp_path) == streamed
     assert len(copy.manifest.files["rollup_orders"]) == 1
-
-
-@pytest.fixture(scope="module")
-async def fresh_database_module(settings: Settings) -> str:
-    return await new_database(settings)
