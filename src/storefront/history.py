@@ -37,10 +37,8 @@ from commerce.events import (
     SearchPerformed,
     UserRegistered,
 )
-from commerce.identity.models import User
-from commerce.orders.models import Order, OrderLine
-from commerce.outbox import OutboxRow, outbox_row
-from commerce.payments.models import Payment
+from commerce.models import Order, OrderLine, OutboxRow, Payment, User
+from commerce.outbox import outbox_row
 
 KEY_PREFIX = "history-"
 CURRENCIES = (("USD", 70), ("EUR", 14), ("GBP", 9), ("CAD", 4), ("JPY", 3))
