@@ -15,17 +15,12 @@ import duckdb
 
 from analytics.rollups import fold_sql, rebuild_sql
 from analytics.schema import ROLLUPS
-from analytics.warehouse import ParquetWarehouse, open_warehouse
+from analytics.warehouse import ParquetWarehouse, open_warehouse, parquet_source
 
 SMALL_FILES = 64
 SMALL_BYTES = 8 << 20
 #: DuckDB's working memory while it rewrites; it spills to disk past this.
 MEMORY_LIMIT = "256MB"
-
-
-def _listed(root: Path, files: Sequence[str]) -> str:
-    paths = ", ".join("'" + str(root / f).replace("'", "''") + "'" for f in files)
-    return f"read_parquet([{paths}], union_by_name=true)"
 
 
 def _copy(connection: duckdb.DuckDBPyConnection, query: str, target: Path) -> None:
@@ -39,7 +34,7 @@ def compact(warehouse: ParquetWarehouse, table: str, files: Sequence[str] | None
     files = list(warehouse.manifest.files.get(table, []) if files is None else files)
     if len(files) < 2:
         return False
-    source = _listed(warehouse.root, files)
+    source = parquet_source(warehouse.root, files)
     query = fold_sql(table, source) if table in ROLLUPS else f"SELECT * FROM {source}"
     with duckdb.connect(":memory:") as connection:
         return warehouse.replace(table, files, partial(_copy, connection, query))
@@ -56,15 +51,19 @@ def small_trailing_files(warehouse: ParquetWarehouse, table: str) -> list[str]:
     return trailing[::-1]
 
 
-def compact_if_many(warehouse: ParquetWarehouse) -> list[str]:
-    """Compact each table with more than SMALL_FILES small files; the tables compacted."""
+def compact_if_many(warehouse: ParquetWarehouse, more_than: int = SMALL_FILES) -> list[str]:
+    """Compact each table with more than `more_than` small files; the tables compacted.
+
+    A rollup is folded whole; another table has its small files since its last large one
+    merged.
+    """
     done = []
     for table in list(warehouse.manifest.files):
         if table in ROLLUPS:
             files = warehouse.manifest.files[table]
         else:
             files = small_trailing_files(warehouse, table)
-        if len(files) > SMALL_FILES and compact(warehouse, table, files):
+        if len(files) > more_than and compact(warehouse, table, files):
             done.append(table)
     return done
 

@@ -158,7 +158,7 @@ def _sql_type(table: str, column: str) -> str:
 
 
 #: Paid orders as the facts hold them: placed (order.created) joined to confirmed.
-_PAID = """
+PAID_ORDERS = """
     SELECT p.order_id, p.customer_id, p.currency, p.total, p.total_usd, p.discount,
            p.units, p.occurred_at AS placed_at,
            row_number() OVER (
@@ -173,7 +173,7 @@ _PAID = """
 #: Each rollup rebuilt from the facts, one row per key (the ETL writes these whole).
 REBUILD: dict[str, str] = {
     "rollup_orders": f"""
-        WITH paid AS ({_PAID}), changes AS (
+        WITH paid AS ({PAID_ORDERS}), changes AS (
             SELECT CAST(placed_at AS DATE) AS day, currency, 1 AS orders, total AS revenue,
                    total_usd AS revenue_usd, discount, units, CAST(first_paid AS INT)
                    AS first_orders, 0 AS refunds, 0.00 AS refunded, 0.00 AS refunded_usd
@@ -186,7 +186,7 @@ REBUILD: dict[str, str] = {
         {{fold}}
     """,
     "rollup_sales": f"""
-        WITH paid AS ({_PAID}), changes AS (
+        WITH paid AS ({PAID_ORDERS}), changes AS (
             SELECT CAST(paid.placed_at AS DATE) AS day, paid.currency, l.category,
                    l.product_id, l.quantity AS units, l.total AS revenue,
                    l.total_usd AS revenue_usd
@@ -195,7 +195,7 @@ REBUILD: dict[str, str] = {
         {{fold}}
     """,
     "rollup_funnel": f"""
-        WITH paid AS ({_PAID}), changes AS (
+        WITH paid AS ({PAID_ORDERS}), changes AS (
             SELECT CAST(occurred_at AS DATE) AS day,
                    CASE event WHEN 'product_viewed' THEN 'view' WHEN 'cart_viewed' THEN 'cart'
                         WHEN 'checkout_started' THEN 'checkout' ELSE 'click' END AS stage,
@@ -217,7 +217,7 @@ REBUILD: dict[str, str] = {
         {fold}
     """,
     "rollup_customer_months": f"""
-        WITH paid AS ({_PAID}), changes AS (
+        WITH paid AS ({PAID_ORDERS}), changes AS (
             SELECT customer_id, CAST(date_trunc('month', placed_at) AS DATE) AS month,
                    1 AS orders, total_usd AS revenue_usd
             FROM paid

@@ -143,11 +143,7 @@ class ParquetWarehouse:
         """
         relative = f"{table}/{uuid.uuid4().hex}.parquet"
         target = self.root / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        temporary = target.with_suffix(".tmp")
-        write(temporary)
-        with temporary.open("rb") as written:
-            os.fsync(written.fileno())
+        temporary = self._written(target, write)
         with self.writing():
             current = self.manifest.files.get(table, [])
             gone = set(replaced)
@@ -200,13 +196,21 @@ class ParquetWarehouse:
 
     def _write_file(self, relative: str, table: pa.Table) -> None:
         target = self.root / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        temporary = target.with_suffix(".tmp")
-        pq.write_table(table, temporary, compression="zstd")
-        with temporary.open("rb") as written:
-            os.fsync(written.fileno())
+        temporary = self._written(
+            target, lambda path: pq.write_table(table, path, compression="zstd")
+        )
         os.rename(temporary, target)
         _fsync_dir(target.parent)
+
+    @staticmethod
+    def _written(target: Path, write: Callable[[Path], None]) -> Path:
+        """`write` a file beside `target` under a temporary name, on disk; its path."""
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temporary = target.with_suffix(".tmp")
+        write(temporary)
+        with temporary.open("rb") as written:
+            os.fsync(written.fileno())
+        return temporary
 
     def _publish(self, manifest: Manifest) -> None:
         body = json.dumps(
@@ -226,6 +230,12 @@ class ParquetWarehouse:
         self.manifest = manifest
 
 
+def parquet_source(root: Path, files: Sequence[str]) -> str:
+    """SQL reading these warehouse files (paths relative to `root`) as one table."""
+    paths = ", ".join("'" + str(root / f).replace("'", "''") + "'" for f in files)
+    return f"read_parquet([{paths}], union_by_name=true)"
+
+
 def open_warehouse(root: Path | str, manifest: Manifest | None = None) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection with one view per warehouse table, as of the latest manifest
     (or of `manifest`, a snapshot a writer holds).
@@ -236,11 +246,10 @@ def open_warehouse(root: Path | str, manifest: Manifest | None = None) -> duckdb
     manifest = manifest or Manifest.load(root)
     connection = duckdb.connect(":memory:")
     for table, schema in TABLES.items():
-        paths = [str(root / relative) for relative in manifest.files.get(table, [])]
-        if paths:
-            listed = ", ".join("'" + path.replace("'", "''") + "'" for path in paths)
+        files = manifest.files.get(table, [])
+        if files:
             connection.execute(
-                f"CREATE VIEW {table} AS SELECT * FROM read_parquet([{listed}], union_by_name=true)"
+                f"CREATE VIEW {table} AS SELECT * FROM {parquet_source(root, files)}"
             )
         else:
             connection.register(f"_{table}_empty", schema.empty_table())

@@ -13,6 +13,7 @@ from typing import Any
 
 import duckdb
 
+from commerce.currency.money import BASE_CURRENCY
 from dashboards.schemas import (
     CategoryRow,
     CohortRow,
@@ -26,7 +27,6 @@ from dashboards.schemas import (
     Totals,
 )
 
-BASE_CURRENCY = "USD"
 TOP = 10
 FUNNEL = ("search", "view", "cart", "checkout", "order")
 _TRUNC = {Period.daily: "day", Period.weekly: "week", Period.monthly: "month"}

@@ -19,7 +19,8 @@ from decimal import Decimal
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from analytics.compaction import compact, rebuild_rollups, small_trailing_files
+from analytics.compaction import compact_if_many, rebuild_rollups
+from analytics.rollups import PAID_ORDERS
 from analytics.warehouse import ParquetWarehouse, open_warehouse
 from commerce.db import transaction
 
@@ -45,14 +46,10 @@ DELETE FROM outbox WHERE published_at IS NOT NULL
       FROM projection_checkpoints WHERE consumer = ANY(CAST(:names AS text[]))
   )
 """)
-#: The same per day from the warehouse's facts (placed, then confirmed).
-WAREHOUSE_PAID_BY_DAY = """
-SELECT CAST(p.occurred_at AS DATE) AS day, count(*), sum(p.total_usd)
-FROM fact_order_events p
-JOIN (SELECT DISTINCT order_id FROM fact_order_events WHERE event = 'confirmed') c
-  USING (order_id)
-WHERE p.event = 'created' AND p.occurred_at >= ?
-GROUP BY 1
+#: The same per day from the warehouse's facts, as the rollups define a paid order.
+WAREHOUSE_PAID_BY_DAY = f"""
+SELECT CAST(placed_at AS DATE) AS day, count(*), sum(total_usd)
+FROM ({PAID_ORDERS}) paid WHERE placed_at >= ? GROUP BY 1
 """
 
 
@@ -88,7 +85,7 @@ async def run_nightly(
     step("extract rates")
     report.rates_loaded = await load_rates(sessions, warehouse)
     step("compact")
-    report.compacted = await asyncio.to_thread(compact_all, warehouse)
+    report.compacted = await asyncio.to_thread(compact_if_many, warehouse, 1)
     step("rebuild rollups")
     await asyncio.to_thread(rebuild_rollups, warehouse)
     step("reconcile")
@@ -116,15 +113,6 @@ async def load_rates(
     through = max(r.rate_date for r in rates).isoformat()
     await asyncio.to_thread(warehouse.append, {"dim_currency": rows}, None, {RATES_MARK: through})
     return len(rows)
-
-
-def compact_all(warehouse: ParquetWarehouse) -> list[str]:
-    """Each table's small files since its last large one, merged into one."""
-    done = []
-    for table in list(warehouse.manifest.files):
-        if compact(warehouse, table, small_trailing_files(warehouse, table)):
-            done.append(table)
-    return done
 
 
 async def reconcile(

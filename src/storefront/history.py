@@ -49,6 +49,7 @@ ADDRESS = {
     "postal_code": "12345",
     "country": "us",
 }
+EXPIRY = timedelta(minutes=15)
 MISSES = ("teapto", "blnket", "xyzzy lamp", "solar kettel", "quantum socks", "gift crd")
 
 PRODUCTS = text("""
@@ -214,7 +215,7 @@ def _order(
             "paid_at": paid_at,
             "idempotency_key": f"{KEY_PREFIX}{order_id.hex}",
             "request_hash": "0" * 64,
-            "expires_at": placed + timedelta(minutes=15),
+            "expires_at": placed + EXPIRY,
             "delivered_at": None,
             "version": 1,
             "created_at": placed,
@@ -233,7 +234,7 @@ def _order(
         coupon_code=None,
         lines=lines,
         pays_now=True,
-        expires_at=placed + timedelta(minutes=15),
+        expires_at=placed + EXPIRY,
     )
     batch.event("order.created", order_id, placed_event, placed)
     _outcome(batch, order_id, customer, currency, total, placed, paid_at, status, cancelled, rng)
@@ -327,9 +328,6 @@ def _outcome(
         )
         refund = recorded.model_copy(update={"status": "REFUNDED", "reason": "order cancelled"})
         batch.event("payment.refunded", order_id, refund, refunded_at)
-
-
-EXPIRY = timedelta(minutes=15)
 
 
 def _activity(batch: _Day, products: list[Any], day: date, orders: int, rng: random.Random) -> None:
