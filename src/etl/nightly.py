@@ -69,6 +69,8 @@ class NightlyReport:
 
 
 Step = Callable[[str], None]
+#: The steps in the order they run, as `step` is told of them.
+STEPS = ("extract rates", "compact", "rebuild rollups", "reconcile", "prune outbox")
 
 
 async def run_nightly(

@@ -362,7 +362,7 @@ def etl_nightly(
     """
     from analytics.warehouse import ParquetWarehouse
     from commerce.db import create_engine, session_factory
-    from etl.nightly import NightlyReport, run_nightly
+    from etl.nightly import STEPS, NightlyReport, run_nightly
     from streams.handlers import consumer_names
 
     settings = launcher.with_running_stack(Settings())
@@ -385,7 +385,7 @@ def etl_nightly(
                     check_days=check_days,
                     step=step,
                 )
-                progress.update(task, description="done", completed=5)
+                progress.update(task, description="done", completed=len(STEPS))
                 return found
         finally:
             await engine.dispose()
