@@ -91,6 +91,7 @@ POLICY: dict[Route, Requirement] = {
     ("POST", "/api/orders/{order_id}/cancel"): SIGNED_IN,
     ("POST", "/api/orders/{order_id}/returns"): SIGNED_IN,
     ("GET", "/api/admin/orders"): Permission.MANAGE_ORDERS,
+    ("GET", "/api/admin/dashboard/realtime"): Permission.VIEW_DASHBOARD,
     ("GET", "/api/admin/dashboard/{period}"): Permission.VIEW_DASHBOARD,
     ("PATCH", "/api/admin/orders/{order_id}/status"): Permission.MANAGE_ORDERS,
     ("GET", "/api/admin/returns"): Permission.MANAGE_ORDERS,

@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     login_window_seconds: int = Field(default=900, ge=1)
     #: Client event batches (POST /api/events) one address may send a minute.
     events_per_minute: int = Field(default=120, ge=1)
+    #: A variant with this many units or fewer available (all warehouses) is low on stock.
+    low_stock_threshold: int = Field(default=5, ge=0, le=1_000_000)
     #: How often each API process writes the searches it answered (search.performed).
     search_log_seconds: float = Field(default=1.0, gt=0, le=60)
 

@@ -12,6 +12,7 @@ import httpx
 from redis.asyncio import BlockingConnectionPool, Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from analytics.live import LiveCounters
 from analytics.warehouse import ParquetWarehouse
 from commerce.catalog.cache import CatalogCache
 from commerce.db import create_engine, session_factory
@@ -29,10 +30,12 @@ from streams.app import Job, StreamSettings, create_app
 from streams.consumers import Consumer
 from streams.projections import (
     CATALOG_CACHE,
+    LIVE,
     PERMISSIONS,
     SEARCH,
     WAREHOUSE,
     cache_invalidation,
+    live_counters,
     role_permission_cache,
     search_projection,
     warehouse_writer,
@@ -156,6 +159,7 @@ def worker_parts(settings: Settings) -> WorkerParts:
             WAREHOUSE: warehouse_writer(warehouse, sessions),
             CATALOG_CACHE: cache_invalidation(parts.catalog_cache),
             PERMISSIONS: role_permission_cache(IdentityCache(parts.redis)),
+            LIVE: live_counters(LiveCounters(parts.redis), sessions),
             ORDERS: order_saga(),
             PAYMENTS: payment_saga(parts.payments),
         },

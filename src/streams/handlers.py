@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 
 from commerce.events import topic_for
 from streams.consumers import Consumer
-from streams.projections import CATALOG_CACHE, PERMISSIONS, SEARCH, WAREHOUSE
+from streams.projections import CATALOG_CACHE, LIVE, PERMISSIONS, SEARCH, WAREHOUSE
 from streams.steps import ORDERS, PAYMENTS
 
 CATALOG_PROJECTIONS = (SEARCH, WAREHOUSE, CATALOG_CACHE)
@@ -36,7 +36,7 @@ HANDLERS: dict[str, tuple[str, ...]] = {
     "payment.failed": (ORDERS, WAREHOUSE),
     "order.cancelled": (PAYMENTS, WAREHOUSE),
     "order.returned": (PAYMENTS, WAREHOUSE),
-    "order.confirmed": (WAREHOUSE,),
+    "order.confirmed": (WAREHOUSE, LIVE),
     "order.failed": (WAREHOUSE,),
     "order.expired": (WAREHOUSE,),
     "order.status_changed": (WAREHOUSE,),

@@ -11,7 +11,9 @@ import asyncio
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from analytics.compaction import compact_if_many
+from analytics.live import LiveCounters, PaidOrder
 from analytics.rollups import batch_rows, orders_to_look_up
+from analytics.rows import in_dollars
 from analytics.warehouse import ParquetWarehouse
 from commerce.catalog.cache import CatalogCache
 from commerce.catalog.service import current_products
@@ -24,6 +26,7 @@ from search.indexing import affected_products, index_changes
 from streams.consumers import Consumer, unapplied
 
 SEARCH, WAREHOUSE, CATALOG_CACHE, PERMISSIONS = "search", "warehouse", "cache", "permissions"
+LIVE = "live"
 
 
 def search_projection(
@@ -92,3 +95,28 @@ def role_permission_cache(cache: IdentityCache) -> Consumer:
                 await cache.role_changed(change.name, change.version, change.permissions)
 
     return Consumer(PERMISSIONS, apply=apply)
+
+
+def live_counters(counters: LiveCounters, sessions: async_sessionmaker[AsyncSession]) -> Consumer:
+    """Counts each paid order once in the realtime dashboard's counters and feed."""
+
+    async def apply(events: list[Envelope]) -> None:
+        paid = [e for e in events if e.type == "order.confirmed"]
+        async with sessions() as session:
+            orders = await sold_orders(session, [e.aggregate_id for e in paid])
+        for event in paid:
+            if (order := orders.get(event.aggregate_id)) is None:
+                continue
+            await counters.paid(
+                PaidOrder(
+                    order_id=event.aggregate_id,
+                    customer_id=str(order.customer_id),
+                    currency=order.currency,
+                    total=order.total,
+                    total_usd=in_dollars(order.total, order.rate),
+                    units=sum(line.quantity for line in order.lines),
+                    paid_at=event.occurred_at,
+                )
+            )
+
+    return Consumer(LIVE, apply=apply)

@@ -449,6 +449,10 @@ MATRIX: dict[tuple[str, str], tuple[Build, frozenset[str]]] = {
     ("POST", "/api/orders/{order_id}/cancel"): (_cancel_order, SIGNED_IN),
     ("POST", "/api/orders/{order_id}/returns"): (_request_return, OWNER),
     ("GET", "/api/admin/orders"): (fixed("GET", "/api/admin/orders"), ORDER_STAFF),
+    ("GET", "/api/admin/dashboard/realtime"): (
+        fixed("GET", "/api/admin/dashboard/realtime"),
+        DASHBOARD_VIEWERS,
+    ),
     ("GET", "/api/admin/dashboard/{period}"): (
         fixed("GET", "/api/admin/dashboard/daily"),
         DASHBOARD_VIEWERS,

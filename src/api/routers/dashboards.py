@@ -8,10 +8,11 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
-from api.deps import RedisClient
+from api.deps import Identity, RedisClient, Session
 from api.problems import responses
 from commerce.currency.money import Currency
 from dashboards import service
+from dashboards.realtime import Realtime, realtime
 from dashboards.schemas import TABLES, Period, Report
 
 router = APIRouter(prefix="/api/admin/dashboard", tags=["dashboards"])
@@ -26,6 +27,18 @@ Table = Literal[
     "zero_result_queries",
 ]
 PARQUET = "application/vnd.apache.parquet"
+
+
+@router.get("/realtime", response_model=Realtime, responses=responses(401, 403))
+async def realtime_dashboard(
+    request: Request, session: Session, redis: RedisClient, identity: Identity
+) -> Realtime:
+    """Orders paid and revenue in the last hour and today (UTC), carts active in the last 30
+    minutes, users signed in, variants low on stock (`STOREFRONT_LOW_STOCK_THRESHOLD` units
+    or fewer across warehouses) and the latest paid orders. Counted live by the worker as
+    orders are paid; not cached."""
+    threshold = request.app.state.settings.low_stock_threshold
+    return await realtime(session, redis, identity.sessions, threshold, datetime.now(UTC))
 
 
 @router.get(

@@ -6,6 +6,7 @@ cannot both add to what they read, so the limits hold; the loser re-reads and tr
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -16,6 +17,8 @@ from redis.exceptions import WatchError
 from commerce.carts.schemas import StoredCart
 
 TTL = timedelta(days=7)
+#: Carts holding items, scored by when they last changed: the realtime dashboard's count.
+ACTIVE = "carts:active"
 
 Change = Callable[[StoredCart], Awaitable[StoredCart]]
 #: A signed-in shopper's user id, or a guest cart's key (`guest_key`).
@@ -47,6 +50,10 @@ async def change(redis: Redis, owner: Owner, apply: Change) -> StoredCart:
                 cart = await apply(StoredCart.model_validate_json(raw) if raw else StoredCart())
                 pipe.multi()  # type: ignore[no-untyped-call]
                 pipe.set(key, cart.model_dump_json(), ex=TTL)
+                if cart.items:
+                    pipe.zadd(ACTIVE, {key: time.time()})
+                else:
+                    pipe.zrem(ACTIVE, key)
                 await pipe.execute()
                 return cart
             except WatchError:
@@ -66,5 +73,18 @@ async def take_ordered(redis: Redis, owner: uuid.UUID, ordered: set[uuid.UUID]) 
 
 async def take(redis: Redis, owner: Owner) -> StoredCart:
     """Read and delete a cart in one step (a guest's, as it merges into an account's)."""
-    raw = await redis.getdel(_key(owner))
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.getdel(_key(owner))
+        pipe.zrem(ACTIVE, _key(owner))
+        raw, _ = await pipe.execute()
     return StoredCart.model_validate_json(raw) if raw else StoredCart()
+
+
+async def active_carts(redis: Redis, within: timedelta) -> int:
+    """Carts with items that changed in the last `within`."""
+    now = time.time()
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.zremrangebyscore(ACTIVE, "-inf", now - TTL.total_seconds())
+        pipe.zcount(ACTIVE, now - within.total_seconds(), "+inf")
+        _, count = await pipe.execute()
+    return int(count)

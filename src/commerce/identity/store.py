@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import orjson
@@ -41,33 +42,65 @@ return 1
 """
 
 
+# Close one session; its user stays signed in while another of their sessions is open.
+CLOSE = """
+local user = redis.call('GET', KEYS[1])
+redis.call('DEL', KEYS[1])
+if not user then return 0 end
+local others = 'user:' .. user .. ':sessions'
+redis.call('SREM', others, ARGV[1])
+for _, sid in ipairs(redis.call('SMEMBERS', others)) do
+  if redis.call('EXISTS', 'session:' .. sid) == 1 then return 1 end
+end
+redis.call('ZREM', KEYS[2], user)
+return 1
+"""
+
+#: Users with an open session, scored by when their latest session expires.
+SIGNED_IN = "users:signed-in"
+
+
 class SessionStore:
     """A session per login; deleting it revokes its access tokens at once."""
 
     def __init__(self, redis: Redis, ttl_seconds: int) -> None:
         self.redis = redis
         self.ttl = ttl_seconds
+        self._close = redis.register_script(CLOSE)
 
     async def open(self, session_id: str, user_id: str) -> None:
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.set(f"session:{session_id}", user_id, ex=self.ttl)
             pipe.sadd(f"user:{user_id}:sessions", session_id)
             pipe.expire(f"user:{user_id}:sessions", self.ttl)
+            pipe.zadd(SIGNED_IN, {user_id: time.time() + self.ttl}, gt=True)
             await pipe.execute()
+
+    async def signed_in(self) -> int:
+        """How many users have a session open now."""
+        now = time.time()
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.zremrangebyscore(SIGNED_IN, "-inf", now)
+            pipe.zcard(SIGNED_IN)
+            _, count = await pipe.execute()
+        return int(count)
 
     async def is_open(self, session_id: str, user_id: str) -> bool:
         owner = await self.redis.get(f"session:{session_id}")
         return owner is not None and _text(owner) == user_id
 
     async def close(self, session_id: str) -> None:
-        await self.redis.delete(f"session:{session_id}")
+        await self._close(keys=[f"session:{session_id}", SIGNED_IN], args=[session_id])
 
     async def close_all(self, user_id: str) -> list[str]:
         """Close every session of a user (role change, deactivation); returns their ids."""
         key = f"user:{user_id}:sessions"
         session_ids = [_text(s) for s in await self.redis.smembers(key)]
-        if session_ids:
-            await self.redis.delete(*(f"session:{sid}" for sid in session_ids), key)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            if session_ids:
+                pipe.delete(*(f"session:{sid}" for sid in session_ids), key)
+            pipe.zrem(SIGNED_IN, user_id)
+            await pipe.execute()
         return session_ids
 
 

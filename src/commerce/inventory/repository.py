@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import uuid
+from typing import NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce.catalog.models import Product, Variant
 from commerce.inventory.models import StockLevel, StockMovement, Warehouse
+
+
+class LowRow(NamedTuple):
+    product_id: uuid.UUID
+    variant_id: uuid.UUID
+    sku: str
+    name: str
+    available: int
 
 
 class InventoryRepository:
@@ -30,6 +39,31 @@ class InventoryRepository:
             )
         ).first()
         return None if row is None else (row[0], row[1])
+
+    async def lowest_stocked(self, threshold: int, limit: int) -> tuple[int, list[LowRow]]:
+        """How many live variants have at most `threshold` units available in all
+        warehouses together, and the `limit` with the fewest."""
+        available = func.coalesce(func.sum(StockLevel.on_hand - StockLevel.reserved), 0)
+        low = (
+            select(
+                Variant.product_id,
+                Variant.id.label("variant_id"),
+                Variant.sku,
+                Product.name,
+                available.label("available"),
+            )
+            .join(Product, Product.id == Variant.product_id)
+            .outerjoin(StockLevel, StockLevel.variant_id == Variant.id)
+            .where(Variant.deleted_at.is_(None), Product.deleted_at.is_(None))
+            .group_by(Variant.product_id, Variant.id, Variant.sku, Product.name)
+            .having(available <= threshold)
+            .subquery()
+        )
+        count = await self.session.scalar(select(func.count()).select_from(low))
+        rows = await self.session.execute(
+            select(low).order_by(low.c.available, low.c.sku).limit(limit)
+        )
+        return int(count or 0), [LowRow(*row) for row in rows]
 
     async def warehouse(self, code: str) -> Warehouse | None:
         return await self.session.scalar(select(Warehouse).where(Warehouse.code == code))

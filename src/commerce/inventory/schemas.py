@@ -70,3 +70,19 @@ class StockOut(BaseModel):
 class WarehouseOut(BaseModel):
     code: str
     name: str
+
+
+class LowStockItem(BaseModel):
+    product_id: uuid.UUID
+    variant_id: uuid.UUID
+    sku: str
+    name: str
+    available: int
+
+
+class LowStock(BaseModel):
+    """Live variants with at most `threshold` units available across all warehouses."""
+
+    threshold: int
+    count: int
+    lowest: list[LowStockItem]

@@ -8,7 +8,14 @@ from commerce.events import StockAdjusted
 from commerce.inventory.errors import NegativeStock, SkuNotFound, UnknownWarehouse
 from commerce.inventory.models import StockMovement
 from commerce.inventory.repository import InventoryRepository
-from commerce.inventory.schemas import StockChange, StockOut, WarehouseOut, WarehouseStock
+from commerce.inventory.schemas import (
+    LowStock,
+    LowStockItem,
+    StockChange,
+    StockOut,
+    WarehouseOut,
+    WarehouseStock,
+)
 from commerce.outbox import add_event
 
 
@@ -84,3 +91,16 @@ async def list_warehouses(session: AsyncSession) -> list[WarehouseOut]:
         WarehouseOut(code=w.code, name=w.name)
         for w in await InventoryRepository(session).warehouses()
     ]
+
+
+async def low_stock(session: AsyncSession, threshold: int, limit: int = 20) -> LowStock:
+    """The variants close to selling out, fewest available first."""
+    count, rows = await InventoryRepository(session).lowest_stocked(threshold, limit)
+    return LowStock(
+        threshold=threshold,
+        count=count,
+        lowest=[
+            LowStockItem(product_id=p, variant_id=v, sku=sku, name=name, available=available)
+            for p, v, sku, name, available in rows
+        ],
+    )
