@@ -24,6 +24,7 @@ BATCH = 700
 
 @dataclass
 class Shop:
+    database_url: str
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     root: Path
@@ -37,7 +38,7 @@ async def open_shop(database_url: str, root: Path) -> Shop:
     async with transaction(sessions) as session:
         assert await load_history(session, 90, orders_per_day=6, end=LAST) > 400
     await stream(sessions, ParquetWarehouse(root))
-    return Shop(engine, sessions, root)
+    return Shop(database_url, engine, sessions, root)
 
 
 async def stream(sessions: async_sessionmaker[AsyncSession], warehouse: ParquetWarehouse) -> None:

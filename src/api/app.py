@@ -22,6 +22,7 @@ from api.access import (
 from api.methods import AllowedMethods
 from api.observability import RequestObservability
 from api.routers import (
+    admin_page,
     carts,
     catalog,
     coupons,
@@ -92,8 +93,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         identity.admin,
         tracking.router,
         dashboards.router,
+        admin_page.router,
     ):
         app.include_router(router)
+    app.mount("/admin/assets", admin_page.assets, name="admin-assets")
     check_policy_covers(app)
     document_security(app)
     problems.document_malformed_bodies(app)

@@ -387,6 +387,7 @@ A_CART_VIEW = {"session_id": "matrix-tab", "events": [{"type": "cart_viewed"}]}
 #: (method, path) -> (request, callers that succeed); everyone else gets 401 or 403.
 MATRIX: dict[tuple[str, str], tuple[Build, frozenset[str]]] = {
     ("GET", "/api/health"): (fixed("GET", "/api/health"), EVERYONE),
+    ("GET", "/admin"): (fixed("GET", "/admin"), EVERYONE),
     ("GET", "/api/health/ready"): (fixed("GET", "/api/health/ready"), EVERYONE),
     # From another machine (as every request here is); see the test for local scrapers.
     ("GET", "/metrics"): (fixed("GET", "/metrics"), DASHBOARD_VIEWERS),

@@ -6,28 +6,17 @@ over its orders, payments and outbox.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import text
 
 from analytics.compaction import rebuild_rollups
 from analytics.warehouse import ParquetWarehouse, open_warehouse
 from dashboards.reports import report
 from dashboards.schemas import Period, Report
-from storefront.settings import Settings
-from tests.conftest import new_database
-from tests.history_shop import FIRST, LAST, Shop, open_shop, stream
-
-
-@pytest.fixture(scope="module")
-async def shop(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Shop]:
-    opened = await open_shop(await new_database(settings), tmp_path_factory.mktemp("warehouse"))
-    yield opened
-    await opened.engine.dispose()
+from tests.history_shop import FIRST, LAST, Shop, stream
 
 
 def monthly(root: Path, currency: str | None = None) -> Report:
