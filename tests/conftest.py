@@ -21,6 +21,7 @@ from storefront.embedded import EmbeddedStack, free_port
 from storefront.processes import WorkerProcess
 from storefront.settings import Settings
 from storefront.wiring import redis_client
+from tests.history_shop import Shop, open_shop
 
 T = TypeVar("T")
 PASSWORD = "correct-horse-battery-staple"
@@ -221,3 +222,12 @@ async def new_database(settings: Settings) -> str:
     url = base.replace(f"/{PG_DATABASE}", f"/{name}")
     await asyncio.to_thread(migrate.upgrade, url)
     return url
+
+
+@pytest.fixture(scope="session")
+async def shop(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Shop]:
+    """90 days of history in a database of its own, streamed into a warehouse of its own;
+    shared, so tests must not change it (the ETL's tests open one of their own)."""
+    opened = await open_shop(await new_database(settings), tmp_path_factory.mktemp("warehouse"))
+    yield opened
+    await opened.engine.dispose()

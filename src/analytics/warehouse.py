@@ -236,15 +236,18 @@ def parquet_source(root: Path, files: Sequence[str]) -> str:
     return f"read_parquet([{paths}], union_by_name=true)"
 
 
-def open_warehouse(root: Path | str, manifest: Manifest | None = None) -> duckdb.DuckDBPyConnection:
+def open_warehouse(
+    root: Path | str, manifest: Manifest | None = None, database: str = ":memory:"
+) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection with one view per warehouse table, as of the latest manifest
-    (or of `manifest`, a snapshot a writer holds).
+    (or of `manifest`, a snapshot a writer holds). With `database` a file path, the views
+    are written there, for another DuckDB (the CLI) to open.
 
     Safe to call from any process at any time, while writers run (notebooks, dashboards).
     """
     root = Path(root)
     manifest = manifest or Manifest.load(root)
-    connection = duckdb.connect(":memory:")
+    connection = duckdb.connect(database)
     for table, schema in TABLES.items():
         files = manifest.files.get(table, [])
         if files:
@@ -253,5 +256,6 @@ def open_warehouse(root: Path | str, manifest: Manifest | None = None) -> duckdb
             )
         else:
             connection.register(f"_{table}_empty", schema.empty_table())
-            connection.execute(f"CREATE VIEW {table} AS SELECT * FROM _{table}_empty")
+            connection.execute(f"CREATE TABLE {table} AS SELECT * FROM _{table}_empty")
+            connection.unregister(f"_{table}_empty")
     return connection

@@ -6,6 +6,9 @@ import asyncio
 import contextlib
 import gc
 import shutil
+import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Annotated
@@ -407,6 +410,37 @@ def etl_nightly(
             )
         raise typer.Exit(2)
     console.print("Warehouse agrees with PostgreSQL.")
+
+
+warehouse_app = typer.Typer(help="The analytics warehouse.", no_args_is_help=True)
+app.add_typer(warehouse_app, name="warehouse")
+
+
+@warehouse_app.command("shell")
+def warehouse_shell(
+    command: Annotated[
+        str | None, typer.Option("--command", "-c", help="Run this SQL and exit.")
+    ] = None,
+) -> None:
+    """Open the DuckDB shell on the warehouse as it is now: every table a view, read-only.
+
+    Safe while the stack runs. The snapshot is the one published when the shell opened;
+    open it again for newer data (files compacted away are kept for ten minutes).
+    """
+    from analytics.warehouse import open_warehouse
+
+    settings = Settings()
+    duckdb_cli = shutil.which("duckdb", path=str(Path(sys.executable).parent)) or shutil.which(
+        "duckdb"
+    )
+    if duckdb_cli is None:
+        console.print("[red]The DuckDB shell is missing:[/] pip install duckdb-cli")
+        raise typer.Exit(1)
+    with tempfile.TemporaryDirectory(prefix="storefront-warehouse-") as folder:
+        snapshot = str(Path(folder) / "warehouse.duckdb")
+        open_warehouse(settings.warehouse_dir, database=snapshot).close()
+        arguments = [duckdb_cli, "-readonly", snapshot, *(["-c", command] if command else [])]
+        raise typer.Exit(subprocess.run(arguments, check=False).returncode)
 
 
 users_app = typer.Typer(help="Accounts.", no_args_is_help=True)

@@ -1,0 +1,106 @@
+"""What analysts use beside the dashboards: the example notebook, executed while the
+warehouse is being rewritten under it, and `storefront warehouse shell`."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from analytics.compaction import rebuild_rollups
+from analytics.warehouse import ParquetWarehouse, open_warehouse
+from dashboards.reports import report
+from dashboards.schemas import Period
+from tests.history_shop import FIRST, LAST, Shop
+
+NOTEBOOK = Path(__file__).parents[2] / "notebooks" / "warehouse-tour.ipynb"
+
+
+@pytest.fixture
+def warehouse_copy(shop: Shop, tmp_path: Path) -> Path:
+    """The shop's warehouse, copied: these tests rewrite it."""
+    copy = tmp_path / "warehouse"
+    shutil.copytree(shop.root, copy)
+    return copy
+
+
+@pytest.fixture
+def rewriting(warehouse_copy: Path) -> Iterator[list[int]]:
+    """A writer rebuilding every rollup over and over (new files replace old ones, as the
+    nightly ETL does) until the test ends; yields how many rebuilds it finished."""
+    done: list[int] = []
+    stop = threading.Event()
+
+    def rewrite() -> None:
+        warehouse = ParquetWarehouse(warehouse_copy)
+        while not stop.is_set():
+            rebuild_rollups(warehouse)
+            done.append(1)
+
+    thread = threading.Thread(target=rewrite, daemon=True)
+    thread.start()
+    yield done
+    stop.set()
+    thread.join(60)
+
+
+def test_the_notebook_runs_during_rewrites_and_agrees_with_the_dashboard(
+    warehouse_copy: Path, rewriting: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with open_warehouse(warehouse_copy) as warehouse:
+        expected = report(warehouse, Period.monthly, FIRST, LAST, None)
+    monkeypatch.setenv("STOREFRONT_WAREHOUSE_PATH", str(warehouse_copy))
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+
+    NotebookClient(
+        notebook, timeout=300, resources={"metadata": {"path": str(NOTEBOOK.parent)}}
+    ).execute()
+
+    assert rewriting, "the notebook ran while nothing was rewritten"
+    printed = notebook.cells[-1].outputs[-1]["text"]
+    summary = json.loads(printed)
+    assert int(summary["cohorts"]) == len({row.cohort for row in expected.cohorts}) == 3
+    first_month = sum(row.customers for row in expected.cohorts if row.months_later == 0)
+    assert int(summary["customers"]) == first_month == expected.totals.new_customers
+    assert Decimal(summary["revenue_usd"]) == expected.totals.revenue
+    assert int(summary["zero_result_searches"]) == expected.search.zero_results > 0
+    charts = [
+        o for c in notebook.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})
+    ]
+    assert len(charts) == 2
+
+
+def test_the_warehouse_shell_answers_sql_on_the_current_snapshot(warehouse_copy: Path) -> None:
+    with open_warehouse(warehouse_copy) as warehouse:
+        (lines,) = warehouse.execute("SELECT count(*) FROM fact_order_lines").fetchone() or (0,)
+    environment = {**os.environ, "STOREFRONT_WAREHOUSE_PATH": str(warehouse_copy)}
+    command = [sys.executable, "-m", "storefront.cli", "warehouse", "shell", "-csv", "-c"]
+
+    shell = subprocess.run(
+        [*command[:-2], "-c", "SELECT count(*) AS lines FROM fact_order_lines"],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert shell.returncode == 0, shell.stderr
+    assert str(lines) in shell.stdout and lines > 0
+    wrong = subprocess.run(
+        [*command[:-2], "-c", "SELECT * FROM no_such_table"],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert wrong.returncode != 0 and "no_such_table" in wrong.stdout + wrong.stderr
