@@ -93,16 +93,25 @@ class ParquetWarehouse:
         self.root = root
         root.mkdir(parents=True, exist_ok=True)
         self.manifest = Manifest.load(root)
+        self._holding = False
 
     @contextmanager
     def writing(self) -> Iterator[Manifest]:
-        """This process's turn to write: the manifest as it stands, held until the block ends."""
+        """This process's turn to write: the manifest as it stands, held until the block ends.
+
+        Writes inside the block (append, replace) run in the same turn.
+        """
+        if self._holding:
+            yield self.manifest
+            return
         with (self.root / LOCK).open("a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
+            self._holding = True
             try:
                 self.manifest = Manifest.load(self.root)
                 yield self.manifest
             finally:
+                self._holding = False
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
     def append(

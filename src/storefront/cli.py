@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -410,6 +411,43 @@ def etl_nightly(
             )
         raise typer.Exit(2)
     console.print("Warehouse agrees with PostgreSQL.")
+
+
+@etl_app.command("backfill")
+def etl_backfill(
+    since: Annotated[
+        datetime, typer.Option(formats=["%Y-%m-%d"], help="First day (UTC) of orders to fill in.")
+    ],
+) -> None:
+    """Fill in, from PostgreSQL, the order facts the warehouse lacks for orders placed since
+    a day (history from before the warehouse, or facts lost), then rebuild the rollups.
+
+    Rows already in the warehouse stay as they are, and orders whose events the worker has
+    yet to write are left to it: safe to re-run and to run while the stack runs.
+    """
+    from analytics.compaction import rebuild_rollups
+    from analytics.warehouse import ParquetWarehouse
+    from etl.extract import fill_orders
+
+    settings = launcher.with_running_stack(Settings())
+    warehouse = ParquetWarehouse(settings.warehouse_dir)
+    try:
+        with console.status(f"Reading orders placed since {since.date()} from PostgreSQL"):
+            filled = fill_orders(
+                warehouse,
+                settings.require("database_url"),
+                since.date(),
+                settings.data_dir / "duckdb-extensions",
+            )
+        with console.status("Rebuilding the rollups"):
+            rebuild_rollups(warehouse)
+    except Exception as error:
+        console.print(f"[red]Backfill failed:[/] {error!r}. Fix the cause and run it again.")
+        raise typer.Exit(1) from error
+    console.print(
+        f"Read {filled.orders_read:,} orders; filled in {filled.lines:,} order lines and "
+        f"{filled.order_events:,} order events the warehouse lacked."
+    )
 
 
 warehouse_app = typer.Typer(help="The analytics warehouse.", no_args_is_help=True)

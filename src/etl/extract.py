@@ -1,0 +1,216 @@
+"""Order facts the warehouse lacks, filled in from PostgreSQL (`storefront etl backfill`).
+
+The worker streams facts from events; PostgreSQL keeps the orders themselves. For orders
+placed since a day, this reads every order line and the order's placing and payment
+(DuckDB's postgres extension: a parallel binary COPY, millions of rows a second) and appends
+the rows the warehouse does not hold, keyed by line and by order and event. Rows streamed
+stay as they are, so running it twice, or after a crash, adds nothing more.
+
+An order whose event the worker has not written yet is left to the worker: its event is
+still in the outbox past the warehouse's checkpoint. That set is read after the extract, so
+it holds every such event committed before the extract read the order.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import date
+from functools import partial
+from pathlib import Path
+
+import duckdb
+import duckdb_extension_postgres
+from sqlalchemy.engine import make_url
+
+from analytics.schema import TABLES
+from analytics.warehouse import ParquetWarehouse, parquet_source
+
+#: DuckDB's working memory while it extracts; it spills to disk past this.
+MEMORY_LIMIT = "256MB"
+
+#: `total / rate` in dollars to the cent, rounded half up, in exact integer arithmetic
+#: (DuckDB divides decimals as doubles): cents * 10^10 / (rate * 10^10).
+IN_DOLLARS = """
+CREATE MACRO in_dollars(amount, rate) AS CAST(
+    (2 * CAST(amount * 100 AS HUGEINT) * 10000000000 + CAST(rate * 10000000000 AS HUGEINT))
+    // (2 * CAST(rate * 10000000000 AS HUGEINT)) AS DECIMAL(14, 0)
+) / 100
+"""
+
+ORDERS = """
+CREATE TEMP TABLE placed AS
+SELECT o.id::VARCHAR AS order_id, o.customer_id::VARCHAR AS customer_id, o.currency,
+       o.rate, o.total, o.discount, o.coupon_code,
+       timezone('UTC', o.created_at) AS placed_at, timezone('UTC', o.paid_at) AS paid_at
+FROM pg.public.orders o
+WHERE o.created_at >= $since
+"""
+
+LINES = """
+CREATE TEMP TABLE lines AS
+SELECT NULL::BIGINT AS event_seq, NULL::VARCHAR AS event_id, p.order_id,
+       l.id::VARCHAR AS line_id, p.customer_id, l.product_id::VARCHAR AS product_id,
+       l.variant_id::VARCHAR AS variant_id, l.sku, l.category, l.quantity, l.unit_price,
+       l.discount, l.total, p.currency, in_dollars(l.total, p.rate) AS total_usd,
+       p.placed_at
+FROM pg.public.order_lines l JOIN placed p ON p.order_id = l.order_id::VARCHAR
+"""
+
+EVENTS = """
+CREATE TEMP TABLE order_events AS
+WITH units AS (SELECT order_id, sum(quantity) AS units FROM lines GROUP BY order_id)
+SELECT NULL::BIGINT AS event_seq, NULL::VARCHAR AS event_id, order_id, customer_id,
+       'created' AS event, 'PENDING' AS status, currency, total, discount, 0.00 AS refund,
+       units, coupon_code, placed_at AS occurred_at, rate, in_dollars(total, rate) AS total_usd
+FROM placed JOIN units USING (order_id)
+UNION ALL
+SELECT NULL, NULL, order_id, customer_id, 'confirmed', 'CONFIRMED', currency, total,
+       discount, 0.00, NULL, NULL, paid_at, NULL, NULL
+FROM placed WHERE paid_at IS NOT NULL
+"""
+
+#: Events past the warehouse's checkpoint and not in its manifest: the worker writes those.
+PENDING = """
+SELECT key AS order_id, event->>'type' AS type, seq
+FROM outbox WHERE seq > {after} AND event->>'type' IN ('order.created', 'order.confirmed')
+"""
+
+
+#: Each fact filled in, from which extract; its key, and the order event its rows come from.
+MERGED = {"fact_order_lines": "lines", "fact_order_events": "order_events"}
+KEYS = {
+    "fact_order_lines": ("line_id", "'created'"),
+    "fact_order_events": ("order_id, event", "x.event"),
+}
+
+
+@dataclass(frozen=True)
+class Filled:
+    orders_read: int
+    lines: int
+    order_events: int
+
+
+def attach_postgres(
+    connection: duckdb.DuckDBPyConnection, database_url: str, extensions: Path
+) -> None:
+    """Attach PostgreSQL read-only as `pg`, loading the extension from its PyPI wheel."""
+    _install_extension(extensions)
+    connection.execute(f"SET extension_directory = '{_quoted(extensions)}'")
+    connection.execute("LOAD postgres")
+    connection.execute(
+        f"ATTACH '{_quoted(libpq_url(database_url))}' AS pg (TYPE postgres, READ_ONLY)"
+    )
+
+
+def libpq_url(database_url: str) -> str:
+    """The SQLAlchemy URL as libpq takes it (no driver name)."""
+    return make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def _install_extension(extensions: Path) -> None:
+    """The wheel ships the extension under its short name; DuckDB looks for its full name."""
+    version = duckdb.__version__
+    shipped = Path(duckdb_extension_postgres.__file__).parent / "extensions" / f"v{version}"
+    target = extensions / f"v{version}" / _platform() / "postgres_scanner.duckdb_extension"
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temporary = target.with_suffix(f".{os.getpid()}")
+        temporary.unlink(missing_ok=True)
+        temporary.symlink_to(shipped / "postgres.duckdb_extension")
+        temporary.replace(target)
+
+
+def _platform() -> str:
+    with duckdb.connect() as connection:
+        (platform,) = connection.execute("SELECT platform FROM pragma_platform()").fetchone() or (
+            "",
+        )
+    return str(platform)
+
+
+def _quoted(value: object) -> str:
+    return str(value).replace("'", "''")
+
+
+def fill_orders(
+    warehouse: ParquetWarehouse,
+    database_url: str,
+    since: date,
+    extensions: Path,
+    consumer: str = "warehouse",
+) -> Filled:
+    """Append the order lines and order events (placed, paid) of orders placed on or after
+    `since` that the warehouse lacks; `consumer` is the worker's warehouse writer."""
+    with duckdb.connect(":memory:") as connection:
+        connection.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+        connection.execute(IN_DOLLARS)
+        attach_postgres(connection, database_url, extensions)
+        connection.execute(ORDERS, {"since": since})
+        connection.execute(LINES)
+        connection.execute(EVENTS)
+        (orders_read,) = connection.execute("SELECT count(*) FROM placed").fetchone() or (0,)
+        after = _checkpoint(connection, consumer)
+        with warehouse.writing() as manifest:
+            _pending_table(connection, _pending(connection, after, set(manifest.unconfirmed_seqs)))
+            written = {}
+            for table, extracted in MERGED.items():
+                held = manifest.files.get(table, [])
+                written[table] = _missing(connection, warehouse.root, held, table, extracted)
+                if written[table]:
+                    warehouse.replace(table, [], partial(_copy, connection, f"missing_{table}"))
+    return Filled(int(orders_read), written["fact_order_lines"], written["fact_order_events"])
+
+
+def _checkpoint(connection: duckdb.DuckDBPyConnection, consumer: str) -> int:
+    found = connection.execute(
+        "SELECT seq FROM pg.public.projection_checkpoints WHERE consumer = ?", [consumer]
+    ).fetchone()
+    return int(found[0]) if found else 0
+
+
+def _pending(
+    connection: duckdb.DuckDBPyConnection, after: int, applied: set[int]
+) -> list[tuple[str, str]]:
+    query = PENDING.format(after=after)
+    found = connection.execute(f"SELECT * FROM postgres_query('pg', $${query}$$)").fetchall()
+    return [(order_id, kind) for order_id, kind, seq in found if seq not in applied]
+
+
+def _copy(connection: duckdb.DuckDBPyConnection, table: str, target: Path) -> None:
+    connection.execute(f"COPY {table} TO '{_quoted(target)}' (FORMAT parquet, COMPRESSION zstd)")
+
+
+def _pending_table(connection: duckdb.DuckDBPyConnection, pending: list[tuple[str, str]]) -> None:
+    connection.execute("CREATE TEMP TABLE pending (order_id VARCHAR, event VARCHAR)")
+    if pending:
+        connection.executemany(
+            "INSERT INTO pending VALUES (?, ?)",
+            [(order_id, kind.removeprefix("order.")) for order_id, kind in pending],
+        )
+
+
+def _missing(
+    connection: duckdb.DuckDBPyConnection,
+    root: Path,
+    files: list[str],
+    table: str,
+    extracted: str,
+) -> int:
+    """Rows extracted for `table` that neither the warehouse holds nor the worker will write."""
+    key, event = KEYS[table]
+    held = (
+        f"SELECT {key} FROM {parquet_source(root, files)}"
+        if files
+        else f"SELECT {key} FROM {extracted} WHERE false"
+    )
+    columns = ", ".join(f"x.{name}" for name in TABLES[table].names)
+    connection.execute(f"""
+        CREATE TEMP TABLE missing_{table} AS
+        SELECT {columns} FROM {extracted} x
+        ANTI JOIN ({held}) held USING ({key})
+        ANTI JOIN pending ON pending.order_id = x.order_id AND pending.event = {event}
+    """)
+    (count,) = connection.execute(f"SELECT count(*) FROM missing_{table}").fetchone() or (0,)
+    return int(count)

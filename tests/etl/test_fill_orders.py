@@ -1,0 +1,135 @@
+"""`storefront etl backfill`: order facts the warehouse lacks are filled in from PostgreSQL,
+nothing it holds is written twice, and orders the worker has yet to write are left to it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+from sqlalchemy import text
+
+from analytics.compaction import rebuild_rollups
+from analytics.warehouse import ParquetWarehouse, open_warehouse
+from commerce.db import transaction
+from etl.extract import fill_orders
+from storefront.settings import Settings
+from tests.conftest import new_database
+from tests.etl.test_nightly import contents, copy_of, monthly
+from tests.history_shop import FIRST, Shop, open_shop
+
+MARCH = date(2025, 3, 1)
+
+
+@pytest.fixture(scope="module")
+async def shop(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Shop]:
+    """A shop whose warehouse writer has applied every event (its checkpoint is the last)."""
+    opened = await open_shop(await new_database(settings), tmp_path_factory.mktemp("warehouse"))
+    async with transaction(opened.sessions) as session:
+        await session.execute(
+            text(
+                "INSERT INTO projection_checkpoints (consumer, seq) "
+                "SELECT 'warehouse', max(seq) FROM outbox"
+            )
+        )
+    yield opened
+    await opened.engine.dispose()
+
+
+@pytest.fixture
+def extensions(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.getbasetemp() / "duckdb-extensions"
+
+
+def forget_orders(warehouse: ParquetWarehouse, where: str) -> None:
+    """Delete the order facts matching `where` by hand, and recount the rollups."""
+    for table in ("fact_order_lines", "fact_order_events"):
+        files = list(warehouse.manifest.files[table])
+        listed = ", ".join(f"'{warehouse.root / f}'" for f in files)
+        query = f"SELECT * FROM read_parquet([{listed}]) WHERE NOT ({where})"
+
+        def kept(target: Path, query: str = query) -> None:
+            duckdb.execute(f"COPY ({query}) TO '{target}' (FORMAT parquet)")
+
+        assert warehouse.replace(table, files, kept)
+    rebuild_rollups(warehouse)
+
+
+def placed_in_march(root: Path) -> str:
+    with open_warehouse(root) as facts:
+        ids = facts.execute(
+            "SELECT DISTINCT order_id FROM fact_order_events "
+            f"WHERE event = 'created' AND occurred_at >= '{MARCH}'"
+        ).fetchall()
+    listed = ", ".join(f"'{order_id}'" for (order_id,) in ids)
+    return f"order_id IN ({listed})"
+
+
+async def test_a_warehouse_holding_every_order_gets_nothing_more(
+    settings: Settings, shop: Shop, tmp_path: Path, extensions: Path
+) -> None:
+    warehouse = await copy_of(shop, tmp_path)
+    before = contents(tmp_path)
+
+    filled = fill_orders(warehouse, shop.database_url, FIRST, extensions)
+
+    assert filled.orders_read > 400
+    assert (filled.lines, filled.order_events) == (0, 0)
+    assert contents(tmp_path) == before
+
+
+async def test_lost_orders_are_filled_in_to_the_cent_and_once(
+    shop: Shop, tmp_path: Path, extensions: Path
+) -> None:
+    warehouse = await copy_of(shop, tmp_path)
+    streamed = monthly(tmp_path)
+    march = placed_in_march(tmp_path)
+    forget_orders(warehouse, march)
+    assert monthly(tmp_path) != streamed
+
+    filled = fill_orders(warehouse, shop.database_url, MARCH, extensions)
+    rebuild_rollups(warehouse)
+
+    assert filled.lines > 0 and filled.order_events > filled.lines / 10
+    assert monthly(tmp_path) == streamed.model_copy(update={"as_of": monthly(tmp_path).as_of})
+    again = fill_orders(warehouse, shop.database_url, FIRST, extensions)
+    assert (again.lines, again.order_events) == (0, 0)
+
+
+async def test_an_order_the_worker_has_yet_to_write_is_left_to_it(
+    shop: Shop, tmp_path: Path, extensions: Path
+) -> None:
+    warehouse = await copy_of(shop, tmp_path)
+    with open_warehouse(tmp_path) as facts:
+        waiting, other = (
+            row[0]
+            for row in facts.execute(
+                "SELECT order_id FROM fact_order_events WHERE event = 'created' "
+                "ORDER BY event_seq DESC LIMIT 2"
+            ).fetchall()
+        )
+    forget_orders(warehouse, f"order_id IN ('{waiting}', '{other}')")
+    async with transaction(shop.sessions) as session:  # its order.created, not yet streamed
+        seq = await session.scalar(
+            text(
+                "INSERT INTO outbox (topic, key, event) SELECT topic, key, event FROM outbox "
+                "WHERE key = :id AND event->>'type' = 'order.created' RETURNING seq"
+            ),
+            {"id": waiting},
+        )
+    try:
+        fill_orders(warehouse, shop.database_url, FIRST, extensions)
+    finally:
+        async with transaction(shop.sessions) as session:
+            await session.execute(text("DELETE FROM outbox WHERE seq = :seq"), {"seq": seq})
+
+    with open_warehouse(tmp_path) as facts:
+        filled = dict(
+            facts.execute(
+                "SELECT order_id, count(*) FROM fact_order_lines "
+                f"WHERE order_id IN ('{waiting}', '{other}') GROUP BY order_id"
+            ).fetchall()
+        )
+    assert waiting not in filled and filled[other] > 0
