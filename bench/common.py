@@ -160,3 +160,83 @@ def mixed_queries(count: int, seed: int = 11) -> list[ProductQuery]:
             )
         )
     return queries
+
+
+#: Orders placed over two years by `customers` customers, `lines` lines each, written by
+#: PostgreSQL itself (generate_series): the history the analytics benchmarks read.
+ORDER_HISTORY = [
+    """
+    INSERT INTO users (id, email, password_hash, first_name, last_name, role_id, active,
+                       created_at)
+    SELECT md5('bench-customer-' || n)::uuid, 'bench-' || n || '@load.example.com',
+           'not-a-hash', 'Bench', 'Customer', (SELECT id FROM roles WHERE name = 'CUSTOMER'),
+           true, timestamptz '2024-01-01' + n * interval '1 minute'
+    FROM generate_series(1, :customers) AS n
+    """,
+    """
+    CREATE TEMP TABLE bench_variants AS
+    SELECT row_number() OVER (ORDER BY v.id) AS number, v.id, v.product_id, v.sku,
+           p.name, coalesce(c.name, 'other') AS category
+    FROM product_variants v JOIN products p ON p.id = v.product_id
+    LEFT JOIN categories c ON c.id = p.category_id
+    """,
+    """
+    INSERT INTO orders (id, customer_id, status, currency, rate, rate_date, subtotal, discount,
+                        total, shipping_address, billing_address, paid_at, idempotency_key,
+                        request_hash, expires_at, version, created_at, updated_at)
+    SELECT md5('bench-order-' || n)::uuid,
+           md5('bench-customer-' || (1 + (n::bigint * 7919) % :customers))::uuid,
+           'CONFIRMED', c.currency, c.rate, date '2024-01-01', t.total, 0, t.total,
+           '{}'::jsonb, '{}'::jsonb, placed + interval '1 minute', 'bench-' || n, 'x',
+           placed + interval '15 minutes', 1, placed, placed
+    FROM generate_series(1, :orders) AS n
+    CROSS JOIN LATERAL (
+        SELECT timestamptz '2024-01-01' + (n::float8 / :orders) * interval '730 days' AS placed
+    ) p
+    CROSS JOIN LATERAL (
+        SELECT (ARRAY['USD', 'EUR', 'GBP', 'JPY'])[1 + n % 4] AS currency,
+               (ARRAY[1, 0.92, 0.79, 150])[1 + n % 4]::numeric(20, 10) AS rate
+    ) c
+    CROSS JOIN LATERAL (
+        SELECT sum((5 + (n * k) % 95) * (1 + (n + k) % 3))::numeric(14, 2) AS total
+        FROM generate_series(1, :lines) AS k
+    ) t
+    """,
+    """
+    INSERT INTO order_lines (id, order_id, position, product_id, variant_id, sku, name,
+                             category, options, quantity, unit_price, base_unit_price,
+                             discount, total, returned_quantity)
+    SELECT md5('bench-line-' || n || '-' || k)::uuid, md5('bench-order-' || n)::uuid, k,
+           v.product_id, v.id, v.sku, v.name, v.category, '{}'::jsonb, 1 + (n + k) % 3,
+           5 + (n * k) % 95, 5 + (n * k) % 95, 0, (5 + (n * k) % 95) * (1 + (n + k) % 3), 0
+    FROM generate_series(1, :orders) AS n
+    CROSS JOIN generate_series(1, :lines) AS k
+    JOIN bench_variants v
+      ON v.number = 1 + ((n * 31 + k * 17) % (SELECT count(*) FROM bench_variants))
+    """,
+    "ANALYZE users",
+    "ANALYZE orders",
+    "ANALYZE order_lines",
+]
+
+
+async def order_history(
+    sessions: async_sessionmaker[AsyncSession],
+    order_lines: int,
+    lines_per_order: int = 4,
+    products: int = 2000,
+) -> int:
+    """`order_lines` lines of paid orders in PostgreSQL; returns how many orders."""
+    from sqlalchemy import text
+
+    from commerce.db import transaction
+    from storefront import demo
+
+    orders = order_lines // lines_per_order
+    params = {"orders": orders, "lines": lines_per_order, "customers": max(100, orders // 5)}
+    async with transaction(sessions) as session:
+        await demo.load(session, products)
+    async with transaction(sessions) as session:
+        for statement in ORDER_HISTORY:
+            await session.execute(text(statement), params)
+    return orders

@@ -14,9 +14,9 @@ it holds every such event committed before the extract read the order.
 from __future__ import annotations
 
 import os
+import uuid
 from dataclasses import dataclass
 from datetime import date
-from functools import partial
 from pathlib import Path
 
 import duckdb
@@ -38,28 +38,28 @@ CREATE MACRO in_dollars(amount, rate) AS CAST(
 ) / 100
 """
 
-ORDERS = """
-CREATE TEMP TABLE placed AS
+#: Orders placed since `$since`, as views over PostgreSQL: each fact streams from them
+#: into its Parquet file, nothing is held in memory but the join's hash tables.
+VIEWS = """
+CREATE TEMP VIEW placed AS
 SELECT o.id::VARCHAR AS order_id, o.customer_id::VARCHAR AS customer_id, o.currency,
        o.rate, o.total, o.discount, o.coupon_code,
        timezone('UTC', o.created_at) AS placed_at, timezone('UTC', o.paid_at) AS paid_at
-FROM pg.public.orders o
-WHERE o.created_at >= $since
-"""
+FROM pg.public.orders o WHERE o.created_at >= TIMESTAMPTZ '{since}';
 
-LINES = """
-CREATE TEMP TABLE lines AS
+CREATE TEMP VIEW lines AS
 SELECT NULL::BIGINT AS event_seq, NULL::VARCHAR AS event_id, p.order_id,
        l.id::VARCHAR AS line_id, p.customer_id, l.product_id::VARCHAR AS product_id,
        l.variant_id::VARCHAR AS variant_id, l.sku, l.category, l.quantity, l.unit_price,
        l.discount, l.total, p.currency, in_dollars(l.total, p.rate) AS total_usd,
        p.placed_at
-FROM pg.public.order_lines l JOIN placed p ON p.order_id = l.order_id::VARCHAR
-"""
+FROM pg.public.order_lines l JOIN placed p ON p.order_id = l.order_id::VARCHAR;
 
-EVENTS = """
-CREATE TEMP TABLE order_events AS
-WITH units AS (SELECT order_id, sum(quantity) AS units FROM lines GROUP BY order_id)
+CREATE TEMP VIEW order_events AS
+WITH units AS (
+    SELECT order_id::VARCHAR AS order_id, sum(quantity) AS units
+    FROM pg.public.order_lines GROUP BY order_id
+)
 SELECT NULL::BIGINT AS event_seq, NULL::VARCHAR AS event_id, order_id, customer_id,
        'created' AS event, 'PENDING' AS status, currency, total, discount, 0.00 AS refund,
        units, coupon_code, placed_at AS occurred_at, rate, in_dollars(total, rate) AS total_usd
@@ -67,7 +67,7 @@ FROM placed JOIN units USING (order_id)
 UNION ALL
 SELECT NULL, NULL, order_id, customer_id, 'confirmed', 'CONFIRMED', currency, total,
        discount, 0.00, NULL, NULL, paid_at, NULL, NULL
-FROM placed WHERE paid_at IS NOT NULL
+FROM placed WHERE paid_at IS NOT NULL;
 """
 
 #: Events past the warehouse's checkpoint and not in its manifest: the worker writes those.
@@ -77,11 +77,20 @@ FROM outbox WHERE seq > {after} AND event->>'type' IN ('order.created', 'order.c
 """
 
 
-#: Each fact filled in, from which extract; its key, and the order event its rows come from.
-MERGED = {"fact_order_lines": "lines", "fact_order_events": "order_events"}
-KEYS = {
-    "fact_order_lines": ("line_id", "'created'"),
-    "fact_order_events": ("order_id, event", "x.event"),
+@dataclass(frozen=True)
+class Fact:
+    """A fact filled in: the view it comes from, its key, the order event behind a row, and
+    its time column (rows the warehouse holds from before `since` need no comparing)."""
+
+    view: str
+    key: str
+    event: str
+    at: str
+
+
+FACTS = {
+    "fact_order_lines": Fact("lines", "line_id", "'created'", "placed_at"),
+    "fact_order_events": Fact("order_events", "order_id, event", "x.event", "occurred_at"),
 }
 
 
@@ -142,25 +151,88 @@ def fill_orders(
     consumer: str = "warehouse",
 ) -> Filled:
     """Append the order lines and order events (placed, paid) of orders placed on or after
-    `since` that the warehouse lacks; `consumer` is the worker's warehouse writer."""
+    `since` that the warehouse lacks; `consumer` is the worker's warehouse writer.
+
+    The worker's writes wait while this runs (one turn of the warehouse's lock).
+    """
     with duckdb.connect(":memory:") as connection:
         connection.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+        # Rows in any order: the copy runs on every core and streams.
+        connection.execute("SET preserve_insertion_order = false")
         connection.execute(IN_DOLLARS)
         attach_postgres(connection, database_url, extensions)
-        connection.execute(ORDERS, {"since": since})
-        connection.execute(LINES)
-        connection.execute(EVENTS)
+        connection.execute(VIEWS.format(since=since.isoformat()))
         (orders_read,) = connection.execute("SELECT count(*) FROM placed").fetchone() or (0,)
         after = _checkpoint(connection, consumer)
         with warehouse.writing() as manifest:
-            _pending_table(connection, _pending(connection, after, set(manifest.unconfirmed_seqs)))
-            written = {}
-            for table, extracted in MERGED.items():
-                held = manifest.files.get(table, [])
-                written[table] = _missing(connection, warehouse.root, held, table, extracted)
-                if written[table]:
-                    warehouse.replace(table, [], partial(_copy, connection, f"missing_{table}"))
+            applied = set(manifest.unconfirmed_seqs)
+            _pending_table(connection, _pending(connection, after, applied))
+            written = {
+                table: _fill(connection, warehouse, table, since, after, applied) for table in FACTS
+            }
     return Filled(int(orders_read), written["fact_order_lines"], written["fact_order_events"])
+
+
+def _fill(
+    connection: duckdb.DuckDBPyConnection,
+    warehouse: ParquetWarehouse,
+    table: str,
+    since: date,
+    after: int,
+    applied: set[int],
+) -> int:
+    """Copy the rows of `table` the warehouse lacks into a file of it; how many.
+
+    Events committed while the copy read PostgreSQL are found after it: rows of theirs
+    are taken out again (the worker writes them).
+    """
+    fact = FACTS[table]
+    files = warehouse.manifest.files.get(table, [])
+    held = (
+        f"SELECT {fact.key} FROM {parquet_source(warehouse.root, files)} "
+        f"WHERE {fact.at} >= TIMESTAMP '{since.isoformat()}'"
+        if files
+        else f"SELECT {fact.key} FROM {fact.view} WHERE false"
+    )
+    columns = ", ".join(f"x.{name}" for name in TABLES[table].names)
+    missing = f"""
+        SELECT {columns} FROM {fact.view} x
+        ANTI JOIN ({held}) held USING ({fact.key})
+        ANTI JOIN pending ON pending.order_id = x.order_id AND pending.event = {fact.event}
+    """
+    target = warehouse.root / table / f".fill-{uuid.uuid4().hex}.parquet"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        count = _copy(connection, missing, target)
+        late = [
+            p for p in _pending(connection, after, applied) if p not in _pending_rows(connection)
+        ]
+        if count and late:
+            _pending_table(connection, late)
+            count = _copy(
+                connection,
+                f"SELECT * FROM read_parquet('{_quoted(target)}') x "
+                f"ANTI JOIN pending ON pending.order_id = x.order_id "
+                f"AND pending.event = {fact.event}",
+                target.with_suffix(".late"),
+            )
+            target.with_suffix(".late").replace(target)
+        if count:
+
+            def move(path: Path) -> None:
+                target.replace(path)
+
+            warehouse.replace(table, [], move)
+        return count
+    finally:
+        target.unlink(missing_ok=True)
+
+
+def _copy(connection: duckdb.DuckDBPyConnection, query: str, target: Path) -> int:
+    copied = connection.execute(
+        f"COPY ({query}) TO '{_quoted(target)}' (FORMAT parquet, COMPRESSION zstd)"
+    ).fetchone()
+    return int(copied[0]) if copied else 0
 
 
 def _checkpoint(connection: duckdb.DuckDBPyConnection, consumer: str) -> int:
@@ -175,42 +247,18 @@ def _pending(
 ) -> list[tuple[str, str]]:
     query = PENDING.format(after=after)
     found = connection.execute(f"SELECT * FROM postgres_query('pg', $${query}$$)").fetchall()
-    return [(order_id, kind) for order_id, kind, seq in found if seq not in applied]
+    return [
+        (order_id, kind.removeprefix("order."))
+        for order_id, kind, seq in found
+        if seq not in applied
+    ]
 
 
-def _copy(connection: duckdb.DuckDBPyConnection, table: str, target: Path) -> None:
-    connection.execute(f"COPY {table} TO '{_quoted(target)}' (FORMAT parquet, COMPRESSION zstd)")
+def _pending_rows(connection: duckdb.DuckDBPyConnection) -> set[tuple[str, str]]:
+    return {(o, e) for o, e in connection.execute("SELECT order_id, event FROM pending").fetchall()}
 
 
 def _pending_table(connection: duckdb.DuckDBPyConnection, pending: list[tuple[str, str]]) -> None:
-    connection.execute("CREATE TEMP TABLE pending (order_id VARCHAR, event VARCHAR)")
+    connection.execute("CREATE TABLE IF NOT EXISTS pending (order_id VARCHAR, event VARCHAR)")
     if pending:
-        connection.executemany(
-            "INSERT INTO pending VALUES (?, ?)",
-            [(order_id, kind.removeprefix("order.")) for order_id, kind in pending],
-        )
-
-
-def _missing(
-    connection: duckdb.DuckDBPyConnection,
-    root: Path,
-    files: list[str],
-    table: str,
-    extracted: str,
-) -> int:
-    """Rows extracted for `table` that neither the warehouse holds nor the worker will write."""
-    key, event = KEYS[table]
-    held = (
-        f"SELECT {key} FROM {parquet_source(root, files)}"
-        if files
-        else f"SELECT {key} FROM {extracted} WHERE false"
-    )
-    columns = ", ".join(f"x.{name}" for name in TABLES[table].names)
-    connection.execute(f"""
-        CREATE TEMP TABLE missing_{table} AS
-        SELECT {columns} FROM {extracted} x
-        ANTI JOIN ({held}) held USING ({key})
-        ANTI JOIN pending ON pending.order_id = x.order_id AND pending.event = {event}
-    """)
-    (count,) = connection.execute(f"SELECT count(*) FROM missing_{table}").fetchone() or (0,)
-    return int(count)
+        connection.executemany("INSERT INTO pending VALUES (?, ?)", pending)

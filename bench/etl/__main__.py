@@ -1,0 +1,102 @@
+"""bench/etl: order history from PostgreSQL into the warehouse, as `storefront etl backfill`.
+
+    .venv/bin/python bench/etl [--lines 10000000]
+
+Writes `lines` order lines (4 an order, two years of paid orders) into PostgreSQL, then
+fills an empty warehouse from it (`etl.extract.fill_orders`: DuckDB's postgres extension,
+anti-joined against the warehouse, Parquet out) in a child process, and prints rows/s and
+that process's peak RSS; then the rollup rebuild over the result. Goals (issue 14): >= 2M
+rows/s, peak RSS < 500 MiB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.append(str(Path(__file__).parent.parent))  # bench/common.py
+from common import embedded_stack, machine, order_history
+
+from analytics.compaction import rebuild_rollups
+from analytics.warehouse import ParquetWarehouse, open_warehouse
+from commerce.db import transaction
+
+CHECKPOINT = """
+INSERT INTO projection_checkpoints (consumer, seq) SELECT 'warehouse', coalesce(max(seq), 0)
+FROM outbox ON CONFLICT (consumer) DO UPDATE SET seq = excluded.seq
+"""
+
+
+#: The ETL in a process of its own, so that its peak RSS is its own.
+FILL = """
+import json, resource, sys, time
+from datetime import date
+from pathlib import Path
+from analytics.warehouse import ParquetWarehouse
+from etl.extract import fill_orders
+root, url = Path(sys.argv[1]), sys.argv[2]
+started = time.perf_counter()
+filled = fill_orders(ParquetWarehouse(root / "warehouse"), url, date(2000, 1, 1),
+                     root / "duckdb-extensions")
+print(json.dumps({"seconds": time.perf_counter() - started, **vars(filled),
+                  "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def fill(root: Path, database_url: str) -> dict[str, float]:
+    done = subprocess.run(
+        [sys.executable, "-c", FILL, str(root), database_url],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    found: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    return found
+
+
+async def main(lines: int) -> None:
+    print(f"bench/etl on {machine()}; {lines:,} order lines")
+    async with embedded_stack() as bench:
+        started = time.perf_counter()
+        orders = await order_history(bench.sessions, lines)
+        async with transaction(bench.sessions) as session:
+            from sqlalchemy import text
+
+            await session.execute(text(CHECKPOINT))
+        print(
+            f"PostgreSQL: {orders:,} orders, {lines:,} lines written in "
+            f"{time.perf_counter() - started:.0f} s"
+        )
+
+        filled = fill(bench.root, bench.settings.require("database_url"))
+        seconds, peak = filled["seconds"], filled["peak_mib"]
+        read = int(filled["orders_read"] + filled["lines"])
+        written = int(filled["lines"] + filled["order_events"])
+        print(f"extract + load: {seconds:.1f} s")
+        print(
+            f"  read from PostgreSQL: {read:,} rows ({int(filled['orders_read']):,} orders, "
+            f"{int(filled['lines']):,} lines) = {read / seconds / 1e6:.2f}M rows/s (goal >= 2M)"
+        )
+        print(f"  written to Parquet: {written:,} rows = {written / seconds / 1e6:.2f}M rows/s")
+        print(f"  peak RSS of the ETL process: {peak:.0f} MiB (goal < 500 MiB)")
+
+        warehouse = ParquetWarehouse(bench.root / "warehouse")
+        started = time.perf_counter()
+        rebuild_rollups(warehouse)
+        print(
+            f"rollups rebuilt from {written:,} fact rows in {time.perf_counter() - started:.1f} s"
+        )
+        with open_warehouse(warehouse.root) as check:
+            (held,) = check.execute("SELECT count(*) FROM fact_order_lines").fetchone() or (0,)
+        assert held == lines, f"warehouse holds {held:,} lines, PostgreSQL {lines:,}"
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lines", type=int, default=10_000_000)
+    asyncio.run(main(parser.parse_args().lines))
