@@ -16,6 +16,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -93,25 +94,27 @@ class ParquetWarehouse:
         self.root = root
         root.mkdir(parents=True, exist_ok=True)
         self.manifest = Manifest.load(root)
-        self._holding = False
+        #: The thread taking its turn to write, if any: its nested writes need no second turn.
+        self._holder: int | None = None
 
     @contextmanager
     def writing(self) -> Iterator[Manifest]:
         """This process's turn to write: the manifest as it stands, held until the block ends.
 
-        Writes inside the block (append, replace) run in the same turn.
+        Writes inside the block (append, replace) run in the same turn; other threads, like
+        other processes, wait for it.
         """
-        if self._holding:
+        if self._holder == threading.get_ident():
             yield self.manifest
             return
         with (self.root / LOCK).open("a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
-            self._holding = True
+            self._holder = threading.get_ident()
             try:
                 self.manifest = Manifest.load(self.root)
                 yield self.manifest
             finally:
-                self._holding = False
+                self._holder = None
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
     def append(

@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     login_window_seconds: int = Field(default=900, ge=1)
     #: Client event batches (POST /api/events) one address may send a minute.
     events_per_minute: int = Field(default=120, ge=1)
+    #: The hour (UTC, 0-23) the worker runs the nightly ETL; unset: cron runs
+    #: `storefront etl nightly` instead.
+    etl_nightly_hour: int | None = Field(default=None, ge=0, le=23)
     #: A variant with this many units or fewer available (all warehouses) is low on stock.
     low_stock_threshold: int = Field(default=5, ge=0, le=1_000_000)
     #: How often each API process writes the searches it answered (search.performed).

@@ -22,6 +22,7 @@ from commerce.identity.store import IdentityCache, LoginLimiter, LoginLimits, Se
 from commerce.identity.tokens import TokenIssuer
 from commerce.payments.provider import PaymentProvider
 from etl.backfill import Backfilled, backfill, index_catalog
+from etl.schedule import nightly_at
 from search.result_cache import SearchResultCache
 from search.tantivy_backend import TantivyBackend, schema_matches, set_aside
 from storefront.settings import Settings
@@ -166,8 +167,21 @@ def worker_parts(settings: Settings) -> WorkerParts:
         only=chosen,
     )
     relay = outbox_relay(settings, sessions) if settings.worker_runs_relay else None
-    jobs = [(settings.expiry_interval_seconds, reservation_expiry(sessions))]
-    return WorkerParts(parts, warehouse, consumers, relay, jobs if ORDERS in chosen else [])
+    jobs = (
+        [(settings.expiry_interval_seconds, reservation_expiry(sessions))]
+        if ORDERS in chosen
+        else []
+    )
+    if settings.etl_nightly_hour is not None and WAREHOUSE in chosen:
+        # Its own handle on the warehouse: it writes from a thread beside the writer's.
+        nightly = nightly_at(
+            settings.etl_nightly_hour,
+            sessions,
+            ParquetWarehouse(settings.warehouse_dir),
+            handlers.consumer_names(),
+        )
+        jobs.append((60.0, nightly))
+    return WorkerParts(parts, warehouse, consumers, relay, jobs)
 
 
 def outbox_relay(settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> OutboxRelay:

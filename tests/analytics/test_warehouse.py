@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 import uuid
 from datetime import datetime
 from decimal import Decimal
@@ -141,3 +142,29 @@ def test_a_replace_loses_to_a_writer_that_replaced_the_same_files(tmp_path: Path
 
     with open_warehouse(tmp_path) as warehouse:
         assert warehouse.execute("SELECT count(*) FROM dim_product").fetchone() == (8,)
+
+
+def test_threads_sharing_one_warehouse_take_turns_and_a_turn_nests(tmp_path: Path) -> None:
+    warehouse = ParquetWarehouse(tmp_path)
+    holding, release, happened = threading.Event(), threading.Event(), []
+
+    def first() -> None:
+        with warehouse.writing(), warehouse.writing():  # nested: the same turn
+            holding.set()
+            release.wait(30)
+            happened.append("first")
+
+    def second() -> None:
+        with warehouse.writing():
+            happened.append("second")
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    threads[0].start()
+    assert holding.wait(30)
+    threads[1].start()
+    threads[1].join(0.5)
+    assert threads[1].is_alive(), "the second thread wrote during the first one's turn"
+    release.set()
+    for thread in threads:
+        thread.join(30)
+    assert happened == ["first", "second"]

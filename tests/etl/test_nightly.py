@@ -14,11 +14,12 @@ import pytest
 from sqlalchemy import text
 
 from analytics.schema import TABLES
-from analytics.warehouse import ParquetWarehouse, open_warehouse
+from analytics.warehouse import Manifest, ParquetWarehouse, open_warehouse
 from commerce.db import transaction
 from dashboards.reports import report
 from dashboards.schemas import Period, Report
-from etl.nightly import RATES_MARK, run_nightly
+from etl.nightly import LAST_RUN_MARK, RATES_MARK, run_nightly
+from etl.schedule import due, nightly_at
 from storefront.settings import Settings
 from tests.conftest import new_database
 from tests.history_shop import FIRST, LAST, Shop, open_shop, stream
@@ -127,6 +128,31 @@ async def test_a_fact_deleted_by_hand_is_reported_as_drift(shop: Shop, tmp_path:
     drift = found.drift[0]
     assert drift.warehouse[0] == drift.postgres[0] - 1
     assert drift.warehouse[1] < drift.postgres[1]
+
+
+def test_the_run_is_due_once_a_day_after_its_hour() -> None:
+    def at(moment: str) -> datetime:
+        return datetime.fromisoformat(moment)
+
+    assert due(None, at("2025-04-01T01:00:00+00:00"), 3)
+    assert not due("2025-04-01T03:05:00+00:00", at("2025-04-01T09:00:00+00:00"), 3)
+    assert not due("2025-03-31T03:05:00+00:00", at("2025-04-01T02:59:00+00:00"), 3)
+    assert due("2025-03-31T03:05:00+00:00", at("2025-04-01T03:00:00+00:00"), 3)
+    assert due("2025-03-31T05:05:00+02:00", at("2025-04-01T03:30:00+00:00"), 3)
+
+
+async def test_the_worker_job_runs_the_nightly_when_due_and_once(
+    shop: Shop, tmp_path: Path
+) -> None:
+    await copy_of(shop, tmp_path)
+    hour = datetime.now(UTC).hour
+    job = nightly_at(hour, shop.sessions, ParquetWarehouse(tmp_path), CONSUMERS)
+
+    await job()
+    first = Manifest.load(tmp_path).marks[LAST_RUN_MARK]
+    await job()
+
+    assert Manifest.load(tmp_path).marks[LAST_RUN_MARK] == first, "ran twice in one day"
 
 
 async def test_outbox_rows_every_consumer_passed_are_pruned(shop: Shop, tmp_path: Path) -> None:
