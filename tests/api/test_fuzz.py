@@ -7,22 +7,20 @@ operations are reached, not just refused.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 import schemathesis
-import uvicorn
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from redis import Redis
 
 from api.app import create_app
-from storefront.embedded import free_port, wait_until
 from storefront.settings import UNLIMITED_LOGINS, Settings
 from tests.conftest import PASSWORD
+from tests.served import served as served_app
 
 pytestmark = pytest.mark.usefixtures("reference", "accounts")
 EXAMPLES = 25  # per operation, same examples every run: ~600 requests, ~15 s
@@ -31,21 +29,8 @@ EXAMPLES = 25  # per operation, same examples every run: ~600 requests, ~15 s
 @pytest.fixture(scope="module")
 def served(settings: Settings) -> Iterator[str]:
     """The API in a uvicorn server of its own (its own thread and event loop)."""
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings.model_copy(update=UNLIMITED_LOGINS)),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    wait_until(lambda: server.started, timeout=30, what="fuzzed API")
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    with served_app(create_app(settings.model_copy(update=UNLIMITED_LOGINS)), "fuzzed API") as url:
+        yield url
     # The fuzzer's failed logins count against 127.0.0.1, the address every other test
     # signs in from; its own app allowed them, the shared limiter must forget them.
     redis = Redis.from_url(settings.require("redis_url"))

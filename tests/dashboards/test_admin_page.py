@@ -7,22 +7,20 @@ Screenshots go to `test-artifacts/` at the repository's root.
 from __future__ import annotations
 
 import shutil
-import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from playwright.async_api import Browser, Page, async_playwright
 
 from api.app import create_app
 from commerce.db import transaction
 from storefront.demo import DEMO_USERS, ensure_demo_users
-from storefront.embedded import free_port, wait_until
 from storefront.settings import Settings
 from tests.history_shop import FIRST, LAST, Shop
+from tests.served import served as served_app
 
 ARTIFACTS = Path(__file__).parents[2] / "test-artifacts"
 #: Chromium in a closed sandbox: no first-run work, no calls home (DEVELOPERS' env notes).
@@ -46,16 +44,8 @@ async def served(settings: Settings, shop: Shop) -> AsyncIterator[str]:
     shop_settings = Settings.model_validate(
         {**settings.model_dump(), "database_url": shop.database_url, "warehouse_path": shop.root}
     )
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(shop_settings), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    wait_until(lambda: server.started, timeout=60, what="dashboard API")
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    with served_app(create_app(shop_settings), "dashboard API") as url:
+        yield url
 
 
 def chromium() -> str:

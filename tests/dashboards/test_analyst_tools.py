@@ -83,24 +83,19 @@ def test_the_notebook_runs_during_rewrites_and_agrees_with_the_dashboard(
 def test_the_warehouse_shell_answers_sql_on_the_current_snapshot(warehouse_copy: Path) -> None:
     with open_warehouse(warehouse_copy) as warehouse:
         (lines,) = warehouse.execute("SELECT count(*) FROM fact_order_lines").fetchone() or (0,)
-    environment = {**os.environ, "STOREFRONT_WAREHOUSE_PATH": str(warehouse_copy)}
-    command = [sys.executable, "-m", "storefront.cli", "warehouse", "shell", "-csv", "-c"]
 
-    shell = subprocess.run(
-        [*command[:-2], "-c", "SELECT count(*) AS lines FROM fact_order_lines"],
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    def shell(sql: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "storefront.cli", "warehouse", "shell", "-c", sql],
+            env={**os.environ, "STOREFRONT_WAREHOUSE_PATH": str(warehouse_copy)},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
-    assert shell.returncode == 0, shell.stderr
-    assert str(lines) in shell.stdout and lines > 0
-    wrong = subprocess.run(
-        [*command[:-2], "-c", "SELECT * FROM no_such_table"],
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    counted = shell("SELECT count(*) AS lines FROM fact_order_lines")
+
+    assert counted.returncode == 0, counted.stderr
+    assert str(lines) in counted.stdout and lines > 0
+    wrong = shell("SELECT * FROM no_such_table")
     assert wrong.returncode != 0 and "no_such_table" in wrong.stdout + wrong.stderr
