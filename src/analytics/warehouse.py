@@ -248,6 +248,17 @@ def parquet_source(root: Path, files: Sequence[str]) -> str:
     return f"read_parquet([{paths}], union_by_name=true)"
 
 
+#: The date dimension, generated rather than stored: every day the shop could report on.
+DIM_DATE = """
+CREATE VIEW dim_date AS
+SELECT CAST(d AS DATE) AS day, year(d) AS year, quarter(d) AS quarter, month(d) AS month,
+       CAST(date_trunc('month', d) AS DATE) AS month_start, isoyear(d) AS iso_year,
+       week(d) AS iso_week, CAST(date_trunc('week', d) AS DATE) AS week_start,
+       isodow(d) AS iso_weekday, dayname(d) AS weekday_name, isodow(d) >= 6 AS weekend
+FROM range(DATE '2000-01-01', DATE '2100-01-01', INTERVAL 1 DAY) AS days(d)
+"""
+
+
 def open_warehouse(
     root: Path | str, manifest: Manifest | None = None, database: str = ":memory:"
 ) -> duckdb.DuckDBPyConnection:
@@ -270,4 +281,5 @@ def open_warehouse(
             connection.register(f"_{table}_empty", schema.empty_table())
             connection.execute(f"CREATE TABLE {table} AS SELECT * FROM _{table}_empty")
             connection.unregister(f"_{table}_empty")
+    connection.execute(DIM_DATE)
     return connection

@@ -168,3 +168,16 @@ def test_threads_sharing_one_warehouse_take_turns_and_a_turn_nests(tmp_path: Pat
     for thread in threads:
         thread.join(30)
     assert happened == ["first", "second"]
+
+
+def test_the_date_dimension_names_weeks_months_and_weekends(tmp_path: Path) -> None:
+    with open_warehouse(tmp_path) as warehouse:
+        found = warehouse.execute(
+            "SELECT day, week_start, month_start, iso_week, weekend FROM dim_date "
+            "WHERE day IN ('2025-01-04', '2025-12-29') ORDER BY day"
+        ).fetchall()
+
+    assert [tuple(str(v) for v in row) for row in found] == [
+        ("2025-01-04", "2024-12-30", "2025-01-01", "1", "True"),
+        ("2025-12-29", "2025-12-29", "2025-12-01", "1", "False"),
+    ]
