@@ -42,7 +42,7 @@ CREATE MACRO in_dollars(amount, rate) AS CAST(
 #: into its Parquet file, nothing is held in memory but the join's hash tables.
 VIEWS = """
 CREATE TEMP VIEW placed AS
-SELECT o.id::VARCHAR AS order_id, o.customer_id::VARCHAR AS customer_id, o.currency,
+SELECT o.id, o.id::VARCHAR AS order_id, o.customer_id::VARCHAR AS customer_id, o.currency,
        o.rate, o.total, o.discount, o.coupon_code,
        timezone('UTC', o.created_at) AS placed_at, timezone('UTC', o.paid_at) AS paid_at
 FROM pg.public.orders o WHERE o.created_at >= TIMESTAMPTZ '{since}';
@@ -53,17 +53,14 @@ SELECT NULL::BIGINT AS event_seq, NULL::VARCHAR AS event_id, p.order_id,
        l.variant_id::VARCHAR AS variant_id, l.sku, l.category, l.quantity, l.unit_price,
        l.discount, l.total, p.currency, in_dollars(l.total, p.rate) AS total_usd,
        p.placed_at
-FROM pg.public.order_lines l JOIN placed p ON p.order_id = l.order_id::VARCHAR;
+FROM pg.public.order_lines l JOIN placed p ON p.id = l.order_id;
 
 CREATE TEMP VIEW order_events AS
-WITH units AS (
-    SELECT order_id::VARCHAR AS order_id, sum(quantity) AS units
-    FROM pg.public.order_lines GROUP BY order_id
-)
+WITH units AS (SELECT order_id AS id, sum(quantity) AS units FROM pg.public.order_lines GROUP BY 1)
 SELECT NULL::BIGINT AS event_seq, NULL::VARCHAR AS event_id, order_id, customer_id,
        'created' AS event, 'PENDING' AS status, currency, total, discount, 0.00 AS refund,
        units, coupon_code, placed_at AS occurred_at, rate, in_dollars(total, rate) AS total_usd
-FROM placed JOIN units USING (order_id)
+FROM placed JOIN units USING (id)
 UNION ALL
 SELECT NULL, NULL, order_id, customer_id, 'confirmed', 'CONFIRMED', currency, total,
        discount, 0.00, NULL, NULL, paid_at, NULL, NULL
