@@ -58,7 +58,7 @@ POSTGRES_FACTS = [
     """,
     "CREATE INDEX ON fact_order_lines (placed_at)",
     "CREATE INDEX ON fact_order_lines (customer_id, placed_at)",
-    "VACUUM ANALYZE fact_order_lines",
+    "ANALYZE fact_order_lines",
 ]
 
 QUERIES = {

@@ -112,6 +112,10 @@ def _sold(rows: Rows, order: SoldOrder) -> None:
             "revenue_usd": total_usd,
         }
     )
+    if order.first_in_month and order.cohort is not None:
+        rows["rollup_cohorts"].append(
+            {"cohort": order.cohort, "month": day.replace(day=1), "customers": 1}
+        )
 
 
 def _refunded(rows: Rows, event: EventRecord, day: date, order: SoldOrder | None) -> None:
@@ -225,6 +229,19 @@ REBUILD: dict[str, str] = {
         {{fold}}
     """,
 }
+
+
+REBUILD["rollup_cohorts"] = f"""
+    WITH paid AS ({PAID_ORDERS}), months AS (
+        SELECT DISTINCT customer_id, CAST(date_trunc('month', placed_at) AS DATE) AS month
+        FROM paid
+    ), firsts AS (
+        SELECT customer_id, min(month) AS cohort FROM months GROUP BY customer_id
+    ), changes AS (
+        SELECT cohort, month, 1 AS customers FROM months JOIN firsts USING (customer_id)
+    )
+    {{fold}}
+"""
 
 
 def rebuild_sql(table: str) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Protocol
 
@@ -60,6 +60,14 @@ class SoldOrder(Protocol):
 
     @property
     def lines(self) -> Sequence[SoldLine]: ...
+
+    #: No paid order of the customer's was placed before this one in its month (UTC).
+    @property
+    def first_in_month(self) -> bool: ...
+
+    #: The month of the customer's first paid order (None: counted in no cohort).
+    @property
+    def cohort(self) -> date | None: ...
 
 
 class EventRecord(Protocol):

@@ -58,6 +58,11 @@ ROLLUPS: dict[str, pa.Schema] = {
             ("revenue_usd", MONEY),
         ]
     ),
+    # Customers by the month of their first paid order (cohort) and each month they ordered
+    # in: cohort retention without a scan of every customer.
+    "rollup_cohorts": pa.schema(
+        [("cohort", pa.date32()), ("month", pa.date32()), ("customers", pa.int64())]
+    ),
 }
 
 #: The columns each rollup is summed by.
@@ -67,6 +72,7 @@ ROLLUP_KEYS: dict[str, tuple[str, ...]] = {
     "rollup_funnel": ("day", "stage"),
     "rollup_searches": ("day", "query_key"),
     "rollup_customer_months": ("customer_id", "month"),
+    "rollup_cohorts": ("cohort", "month"),
 }
 
 TABLES: dict[str, pa.Schema] = {

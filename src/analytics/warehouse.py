@@ -19,7 +19,7 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -260,11 +260,15 @@ FROM range(DATE '2000-01-01', DATE '2100-01-01', INTERVAL 1 DAY) AS days(d)
 
 
 def open_warehouse(
-    root: Path | str, manifest: Manifest | None = None, database: str = ":memory:"
+    root: Path | str,
+    manifest: Manifest | None = None,
+    database: str = ":memory:",
+    tables: Collection[str] | None = None,
 ) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection with one view per warehouse table, as of the latest manifest
     (or of `manifest`, a snapshot a writer holds). With `database` a file path, the views
-    are written there, for another DuckDB (the CLI) to open.
+    are written there, for another DuckDB (the CLI) to open. `tables`: only these (a view
+    reads its files' metadata when made).
 
     Safe to call from any process at any time, while writers run (notebooks, dashboards).
     """
@@ -272,6 +276,8 @@ def open_warehouse(
     manifest = manifest or Manifest.load(root)
     connection = duckdb.connect(database)
     for table, schema in TABLES.items():
+        if tables is not None and table not in tables:
+            continue
         files = manifest.files.get(table, [])
         if files:
             connection.execute(

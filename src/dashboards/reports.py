@@ -232,16 +232,10 @@ def _cohorts(window: _Window) -> list[CohortRow]:
     """Cohorts whose first month is in the window, followed up to the window's end."""
     found = window.db.execute(
         """
-        WITH months AS (
-            SELECT customer_id, month FROM rollup_customer_months
-            GROUP BY customer_id, month HAVING sum(orders) > 0
-        ), firsts AS (
-            SELECT customer_id, min(month) AS cohort FROM months GROUP BY customer_id
-        )
-        SELECT cohort, datediff('month', cohort, month) AS later, count(*)
-        FROM months JOIN firsts USING (customer_id)
+        SELECT cohort, datediff('month', cohort, month) AS later, sum(customers)
+        FROM rollup_cohorts
         WHERE cohort BETWEEN ? AND ? AND month <= ?
-        GROUP BY cohort, later ORDER BY cohort, later
+        GROUP BY cohort, later HAVING sum(customers) > 0 ORDER BY cohort, later
         """,
         [window.start.replace(day=1), window.end, window.end],
     ).fetchall()

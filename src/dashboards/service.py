@@ -5,21 +5,26 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import threading
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import BaseModel
 from redis.asyncio import Redis
 
+from analytics.schema import ROLLUPS
 from analytics.warehouse import Manifest, open_warehouse
 from commerce.errors import InvalidInput
 from dashboards.reports import report
 from dashboards.schemas import Period, Report
 
 CACHE_SECONDS = 300
+#: What a report reads: the rollups, and product names.
+READ = frozenset({*ROLLUPS, "dim_product"})
 #: The longest range each period may span: enough points to chart, not a scan of years.
 LONGEST = {Period.daily: 731, Period.weekly: 5 * 366, Period.monthly: 10 * 366}
 #: Without `from`, a report goes this far back from `to`.
@@ -61,10 +66,25 @@ async def period_report(
 
 
 def _compute(root: Path, period: Period, start: date, end: date, currency: str | None) -> Report:
-    manifest = Manifest.load(root)
-    with open_warehouse(root, manifest) as warehouse:
+    manifest, snapshot = _snapshot(root)
+    with snapshot.cursor() as warehouse:
         found = report(warehouse, period, start, end, currency)
     return found.model_copy(update={"as_of": manifest.as_of()})
+
+
+_snapshots: dict[Path, tuple[Manifest, duckdb.DuckDBPyConnection]] = {}
+_snapshots_lock = threading.Lock()
+
+
+def _snapshot(root: Path) -> tuple[Manifest, duckdb.DuckDBPyConnection]:
+    """The warehouse as of its latest manifest, opened once per manifest: making the views
+    costs more than most reports. Each caller reads through a cursor of its own."""
+    manifest = Manifest.load(root)
+    with _snapshots_lock:
+        held = _snapshots.get(root)
+        if held is None or held[0].generation != manifest.generation:
+            held = _snapshots[root] = (manifest, open_warehouse(root, manifest, tables=READ))
+        return held
 
 
 def table_rows(found: Report, table: str) -> list[BaseModel]:

@@ -138,6 +138,8 @@ def test_rows_match_the_schema() -> None:
         discount=Decimal("2.00"),
         first_paid=True,
         lines=[SoldLine(product_id, "lighting", 2, Decimal("18.00"))],
+        first_in_month=True,
+        cohort=date(2026, 11, 1),
     )
 
     rows = batch_rows(events, {str(order_id): sold})
@@ -172,6 +174,9 @@ def test_rows_match_the_schema() -> None:
     )
     assert (sales["units"], sales["first_orders"]) == (2, 1)
     assert rows["rollup_searches"][0]["zero_results"] == 1
+    assert rows["rollup_cohorts"] == [
+        {"cohort": date(2026, 11, 1), "month": date(2026, 11, 1), "customers": 1}
+    ]
     assert rows["fact_payments"][0]["amount"] == Decimal("18.00")
     click = rows["fact_client_events"][0]
     assert (click["event"], click["query"], click["position"]) == (

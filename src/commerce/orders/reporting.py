@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import text
@@ -18,6 +18,16 @@ SELECT o.id, o.customer_id, o.created_at, o.currency, o.rate, o.total, o.discoun
            WHERE e.customer_id = o.customer_id AND e.paid_at IS NOT NULL
              AND (e.created_at, e.id) < (o.created_at, o.id)
        ) AS first_paid,
+       NOT EXISTS (
+           SELECT 1 FROM orders e
+           WHERE e.customer_id = o.customer_id AND e.paid_at IS NOT NULL
+             AND date_trunc('month', e.created_at AT TIME ZONE 'UTC')
+                 = date_trunc('month', o.created_at AT TIME ZONE 'UTC')
+             AND (e.created_at, e.id) < (o.created_at, o.id)
+       ) AS first_in_month,
+       (SELECT date_trunc('month', min(e.created_at) AT TIME ZONE 'UTC')::date FROM orders e
+        WHERE e.customer_id = o.customer_id AND (e.paid_at IS NOT NULL OR e.id = o.id)
+       ) AS cohort,
        l.product_id, l.category, l.quantity, l.total AS line_total
 FROM orders o JOIN order_lines l ON l.order_id = o.id
 WHERE o.id = ANY(:ids)
@@ -44,6 +54,10 @@ class SoldOrder:
     #: No paid order of the customer's was placed before this one.
     first_paid: bool
     lines: list[SoldLine]
+    #: No paid order of the customer's was placed before this one in its month (UTC).
+    first_in_month: bool = True
+    #: The month (UTC) of the customer's first paid order: their cohort.
+    cohort: date | None = None
 
 
 async def sold_orders(session: AsyncSession, ids: Sequence[str]) -> dict[str, SoldOrder]:
@@ -64,6 +78,8 @@ async def sold_orders(session: AsyncSession, ids: Sequence[str]) -> dict[str, So
                 row.discount,
                 row.first_paid,
                 [],
+                row.first_in_month,
+                row.cohort,
             )
         order.lines.append(SoldLine(row.product_id, row.category, row.quantity, row.line_total))
     return found
