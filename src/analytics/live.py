@@ -132,4 +132,4 @@ class LiveCounters:
 def _tally(counts: list[list[bytes | str | None]]) -> Tally:
     orders = sum(int(pair[0] or 0) for pair in counts)
     cents = sum(int(pair[1] or 0) for pair in counts)
-    return Tally(orders=orders, revenue_usd=Decimal(cents) / 100)
+    return Tally(orders=orders, revenue_usd=(Decimal(cents) / 100).quantize(Decimal("0.01")))

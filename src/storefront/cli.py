@@ -150,6 +150,7 @@ def _print_banner(
     console.print(
         f"[bold green]storefront is up[/]\n  API:      {url}/api\n  Docs:     {url}/docs\n"
         f"  Search:   {url}/api/search?q=wireless%20headphones\n"
+        f"  Dashboard: {url}/admin (sign in as the SUPER_ADMIN below)\n"
         + "".join(f"  {role:<12} {email} / {password}\n" for email, password, role in users)
         + f"  Sign in:  POST {url}/api/auth/login\n"
         f"  Status:   storefront status   (metrics: {url}/metrics)\n"
