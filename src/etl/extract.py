@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -185,9 +185,10 @@ def _fill(
     """
     fact = FACTS[table]
     files = warehouse.manifest.files.get(table, [])
+    # A streamed row's time is its event's, a moment from the order's own: a day's margin.
     held = (
         f"SELECT {fact.key} FROM {parquet_source(warehouse.root, files)} "
-        f"WHERE {fact.at} >= TIMESTAMP '{since.isoformat()}'"
+        f"WHERE {fact.at} >= TIMESTAMP '{since - timedelta(days=1)}'"
         if files
         else f"SELECT {fact.key} FROM {fact.view} WHERE false"
     )
