@@ -93,17 +93,16 @@ def _sold(rows: Rows, order: SoldOrder) -> None:
         }
     )
     for line in order.lines:
-        rows["rollup_sales"].append(
-            {
-                "day": day,
-                "currency": order.currency,
-                "category": line.category,
-                "product_id": str(line.product_id),
-                "units": line.quantity,
-                "revenue": line.total,
-                "revenue_usd": in_dollars(line.total, order.rate),
-            }
-        )
+        sold = {
+            "currency": order.currency,
+            "category": line.category,
+            "product_id": str(line.product_id),
+            "units": line.quantity,
+            "revenue": line.total,
+            "revenue_usd": in_dollars(line.total, order.rate),
+        }
+        rows["rollup_sales"].append({"day": day, **sold})
+        rows["rollup_sales_months"].append({"month": day.replace(day=1), **sold})
     rows["rollup_customer_months"].append(
         {
             "customer_id": str(order.customer_id),
@@ -231,6 +230,14 @@ REBUILD: dict[str, str] = {
 }
 
 
+REBUILD["rollup_sales_months"] = """
+    WITH changes AS (
+        SELECT CAST(date_trunc('month', day) AS DATE) AS month, currency, category,
+               product_id, units, revenue, revenue_usd
+        FROM rollup_sales
+    )
+    {fold}
+"""
 REBUILD["rollup_cohorts"] = f"""
     WITH paid AS ({PAID_ORDERS}), months AS (
         SELECT DISTINCT customer_id, CAST(date_trunc('month', placed_at) AS DATE) AS month

@@ -37,6 +37,18 @@ ROLLUPS: dict[str, pa.Schema] = {
             ("revenue_usd", MONEY),
         ]
     ),
+    # The same by month (its first day): long ranges read a row per month, not per day.
+    "rollup_sales_months": pa.schema(
+        [
+            ("month", pa.date32()),
+            ("currency", pa.string()),
+            ("category", pa.string()),
+            ("product_id", pa.string()),
+            ("units", pa.int64()),
+            ("revenue", MONEY),
+            ("revenue_usd", MONEY),
+        ]
+    ),
     # Funnel stages by day: view, cart, checkout (client events), order (paid), search.
     "rollup_funnel": pa.schema(
         [("day", pa.date32()), ("stage", pa.string()), ("events", pa.int64())]
@@ -69,6 +81,7 @@ ROLLUPS: dict[str, pa.Schema] = {
 ROLLUP_KEYS: dict[str, tuple[str, ...]] = {
     "rollup_orders": ("day", "currency"),
     "rollup_sales": ("day", "currency", "category", "product_id"),
+    "rollup_sales_months": ("month", "currency", "category", "product_id"),
     "rollup_funnel": ("day", "stage"),
     "rollup_searches": ("day", "query_key"),
     "rollup_customer_months": ("customer_id", "month"),

@@ -85,6 +85,34 @@ class _Window:
             params.append(self.currency)
         return self.db.execute(sql.replace("{where}", where), [*params, *extra]).fetchall()
 
+    def sales(self, sql: str) -> list[Any]:
+        """`sql` over `sales`: the window's sales rows, whole months from the monthly rollup
+        and the days around them from the daily one."""
+        first = self.start if self.start.day == 1 else _next_month(self.start)
+        after = (
+            _next_month(self.end)
+            if _next_month(self.end) - timedelta(days=1) == self.end
+            else self.end.replace(day=1)
+        )
+        currency = "AND currency = ?" if self.currency else ""
+        chosen = [self.currency] if self.currency else []
+        source = f"""
+            WITH sales AS (
+                SELECT currency, category, product_id, units, revenue, revenue_usd
+                FROM rollup_sales
+                WHERE day BETWEEN ? AND ? AND NOT (day >= ? AND day < ?) {currency}
+                UNION ALL
+                SELECT currency, category, product_id, units, revenue, revenue_usd
+                FROM rollup_sales_months WHERE month >= ? AND month < ? {currency}
+            )
+        """
+        params = [self.start, self.end, first, after, *chosen, first, after, *chosen]
+        return self.db.execute(source + sql, params).fetchall()
+
+
+def _next_month(day: date) -> date:
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+
 
 def _money(value: Any) -> Decimal:
     return Decimal(value or 0).quantize(CENT)
@@ -166,11 +194,10 @@ def _totals(window: _Window) -> Totals:
 
 
 def _top_products(window: _Window) -> list[ProductRow]:
-    top = window.rows(
+    top = window.sales(
         f"""
         SELECT product_id, arg_max(category, {window.revenue}), sum(units), sum({window.revenue})
-        FROM rollup_sales WHERE {{where}}
-        GROUP BY product_id ORDER BY 4 DESC, 1 LIMIT {TOP}
+        FROM sales GROUP BY product_id ORDER BY 4 DESC, 1 LIMIT {TOP}
         """
     )
     names = _names(window.db, [row[0] for row in top])
@@ -199,9 +226,9 @@ def _names(db: duckdb.DuckDBPyConnection, ids: list[str]) -> dict[str, str]:
 
 
 def _top_categories(window: _Window) -> list[CategoryRow]:
-    top = window.rows(
+    top = window.sales(
         f"""
-        SELECT category, sum(units), sum({window.revenue}) FROM rollup_sales WHERE {{where}}
+        SELECT category, sum(units), sum({window.revenue}) FROM sales
         GROUP BY category ORDER BY 3 DESC, 1 LIMIT {TOP}
         """
     )

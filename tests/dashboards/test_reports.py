@@ -6,10 +6,12 @@ over its orders, payments and outbox.
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import text
 
 from analytics.compaction import rebuild_rollups
@@ -146,3 +148,33 @@ async def test_rebuilt_rollups_give_the_same_report_and_never_double_count(
 
     assert monthly(tmp_path) == streamed
     assert len(copy.manifest.files["rollup_orders"]) == 1
+
+
+TOP_SOLD = """
+SELECT {key}, sum(l.quantity), sum({amount})
+FROM order_lines l JOIN orders o ON o.id = l.order_id
+WHERE o.paid_at IS NOT NULL AND (o.created_at AT TIME ZONE 'UTC')::date BETWEEN :start AND :end
+  AND (CAST(:currency AS text) IS NULL OR o.currency = :currency)
+GROUP BY 1 ORDER BY 3 DESC, 1 LIMIT 10
+"""
+
+
+@pytest.mark.parametrize("currency", [None, "EUR"])
+async def test_top_products_and_categories_over_part_months_match_postgres(
+    shop: Shop, currency: str | None
+) -> None:
+    start, end = date(2025, 1, 10), date(2025, 3, 20)  # parts of January and March
+    amount = "l.total" if currency else "round(l.total / o.rate, 2)"
+    params = {"start": start, "end": end, "currency": currency}
+    products = await rows(shop, TOP_SOLD.format(key="l.product_id::text", amount=amount), **params)
+    categories = await rows(shop, TOP_SOLD.format(key="l.category", amount=amount), **params)
+
+    with open_warehouse(shop.root) as warehouse:
+        found = report(warehouse, Period.weekly, start, end, currency)
+
+    assert [(p.product_id, p.units, p.revenue) for p in found.top_products] == [
+        tuple(row) for row in products
+    ]
+    assert [(c.category, c.units, c.revenue) for c in found.top_categories] == [
+        tuple(row) for row in categories
+    ]
