@@ -64,8 +64,10 @@ def fill(root: Path, database_url: str) -> dict[str, float]:
         [sys.executable, "-c", FILL, str(root), database_url],
         capture_output=True,
         text=True,
-        check=True,
+        check=False,
     )
+    if done.returncode:
+        raise SystemExit(f"the ETL process failed:\n{done.stderr[-3000:]}")
     found: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
     return found
 

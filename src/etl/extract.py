@@ -27,7 +27,7 @@ from analytics.schema import TABLES
 from analytics.warehouse import ParquetWarehouse, parquet_source
 
 #: DuckDB's working memory while it extracts; it spills to disk past this.
-MEMORY_LIMIT = "256MB"
+MEMORY_LIMIT = "384MB"
 
 #: `total / rate` in dollars to the cent, rounded half up, in exact integer arithmetic
 #: (DuckDB divides decimals as doubles): cents * 10^10 / (rate * 10^10).
@@ -42,7 +42,7 @@ CREATE MACRO in_dollars(amount, rate) AS CAST(
 #: into its Parquet file, nothing is held in memory but the join's hash tables.
 VIEWS = """
 CREATE TEMP VIEW placed AS
-SELECT o.id, o.id::VARCHAR AS order_id, o.customer_id::VARCHAR AS customer_id, o.currency,
+SELECT o.id::VARCHAR AS order_id, o.customer_id::VARCHAR AS customer_id, o.currency,
        o.rate, o.total, o.discount, o.coupon_code,
        timezone('UTC', o.created_at) AS placed_at, timezone('UTC', o.paid_at) AS paid_at
 FROM pg.public.orders o WHERE o.created_at >= TIMESTAMPTZ '{since}';
@@ -53,14 +53,17 @@ SELECT NULL::BIGINT AS event_seq, NULL::VARCHAR AS event_id, p.order_id,
        l.variant_id::VARCHAR AS variant_id, l.sku, l.category, l.quantity, l.unit_price,
        l.discount, l.total, p.currency, in_dollars(l.total, p.rate) AS total_usd,
        p.placed_at
-FROM pg.public.order_lines l JOIN placed p ON p.id = l.order_id;
+FROM pg.public.order_lines l JOIN placed p ON p.order_id = l.order_id::VARCHAR;
 
 CREATE TEMP VIEW order_events AS
-WITH units AS (SELECT order_id AS id, sum(quantity) AS units FROM pg.public.order_lines GROUP BY 1)
+WITH units AS (
+    SELECT order_id::VARCHAR AS order_id, sum(quantity) AS units
+    FROM pg.public.order_lines GROUP BY order_id
+)
 SELECT NULL::BIGINT AS event_seq, NULL::VARCHAR AS event_id, order_id, customer_id,
        'created' AS event, 'PENDING' AS status, currency, total, discount, 0.00 AS refund,
        units, coupon_code, placed_at AS occurred_at, rate, in_dollars(total, rate) AS total_usd
-FROM placed JOIN units USING (id)
+FROM placed JOIN units USING (order_id)
 UNION ALL
 SELECT NULL, NULL, order_id, customer_id, 'confirmed', 'CONFIRMED', currency, total,
        discount, 0.00, NULL, NULL, paid_at, NULL, NULL
@@ -154,6 +157,8 @@ def fill_orders(
     """
     with duckdb.connect(":memory:") as connection:
         connection.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+        # Past the limit, joins spill to disk here rather than fail.
+        connection.execute(f"SET temp_directory = '{_quoted(extensions.parent / 'duckdb-spill')}'")
         # Rows in any order: the copy runs on every core and streams.
         connection.execute("SET preserve_insertion_order = false")
         connection.execute(IN_DOLLARS)
