@@ -88,12 +88,9 @@ class _Window:
     def sales(self, sql: str) -> list[Any]:
         """`sql` over `sales`: the window's sales rows, whole months from the monthly rollup
         and the days around them from the daily one."""
-        first = self.start if self.start.day == 1 else _next_month(self.start)
-        after = (
-            _next_month(self.end)
-            if _next_month(self.end) - timedelta(days=1) == self.end
-            else self.end.replace(day=1)
-        )
+        # The first whole month's first day, and the day after the last whole month.
+        first = _next_month(self.start - timedelta(days=1))
+        after = (self.end + timedelta(days=1)).replace(day=1)
         currency = "AND currency = ?" if self.currency else ""
         chosen = [self.currency] if self.currency else []
         source = f"""
@@ -170,7 +167,7 @@ def periods(period: Period, start: date, end: date) -> list[date]:
         elif period is Period.weekly:
             first += timedelta(days=7)
         else:
-            first = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+            first = _next_month(first)
     return found
 
 
