@@ -7,6 +7,16 @@ import pyarrow as pa
 MONEY = pa.decimal128(14, 2)
 RATE = pa.decimal128(20, 10)
 
+#: Units and revenue of a product in a currency and category, in a day or a month.
+SALES = [
+    ("currency", pa.string()),
+    ("category", pa.string()),
+    ("product_id", pa.string()),
+    ("units", pa.int64()),
+    ("revenue", MONEY),
+    ("revenue_usd", MONEY),
+]
+
 #: What the dashboards read: additive rows, summed by their key columns. The worker appends
 #: each batch's changes; compaction and the nightly ETL fold them into one row per key.
 #: Sales count on the day an order was placed, once it is paid; refunds on the day paid back.
@@ -26,29 +36,9 @@ ROLLUPS: dict[str, pa.Schema] = {
             ("refunded_usd", MONEY),
         ]
     ),
-    "rollup_sales": pa.schema(
-        [
-            ("day", pa.date32()),
-            ("currency", pa.string()),
-            ("category", pa.string()),
-            ("product_id", pa.string()),
-            ("units", pa.int64()),
-            ("revenue", MONEY),
-            ("revenue_usd", MONEY),
-        ]
-    ),
+    "rollup_sales": pa.schema([("day", pa.date32()), *SALES]),
     # The same by month (its first day): long ranges read a row per month, not per day.
-    "rollup_sales_months": pa.schema(
-        [
-            ("month", pa.date32()),
-            ("currency", pa.string()),
-            ("category", pa.string()),
-            ("product_id", pa.string()),
-            ("units", pa.int64()),
-            ("revenue", MONEY),
-            ("revenue_usd", MONEY),
-        ]
-    ),
+    "rollup_sales_months": pa.schema([("month", pa.date32()), *SALES]),
     # Funnel stages by day: view, cart, checkout (client events), order (paid), search.
     "rollup_funnel": pa.schema(
         [("day", pa.date32()), ("stage", pa.string()), ("events", pa.int64())]
