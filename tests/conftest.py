@@ -7,6 +7,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
 from typing import TypeVar
 
 import httpx
@@ -226,8 +227,18 @@ async def new_database(settings: Settings) -> str:
 
 @pytest.fixture(scope="session")
 async def shop(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Shop]:
-    """90 days of history in a database of its own, streamed into a warehouse of its own;
-    shared, so tests must not change it (the ETL's tests open one of their own)."""
+    """Shared, so tests must not change it (the ETL's tests open one of their own)."""
+    async with own_shop(settings, tmp_path_factory) as opened:
+        yield opened
+
+
+@asynccontextmanager
+async def own_shop(
+    settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Shop]:
+    """90 days of history in a database of its own, streamed into a warehouse of its own."""
     opened = await open_shop(await new_database(settings), tmp_path_factory.mktemp("warehouse"))
-    yield opened
-    await opened.engine.dispose()
+    try:
+        yield opened
+    finally:
+        await opened.engine.dispose()

@@ -16,9 +16,9 @@ from analytics.warehouse import ParquetWarehouse, open_warehouse
 from commerce.db import transaction
 from etl.extract import fill_orders
 from storefront.settings import Settings
-from tests.conftest import new_database
+from tests.conftest import own_shop
 from tests.etl.test_nightly import contents, copy_of, monthly
-from tests.history_shop import FIRST, Shop, open_shop
+from tests.history_shop import FIRST, Shop
 
 MARCH = date(2025, 3, 1)
 
@@ -26,16 +26,15 @@ MARCH = date(2025, 3, 1)
 @pytest.fixture(scope="module")
 async def shop(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Shop]:
     """A shop whose warehouse writer has applied every event (its checkpoint is the last)."""
-    opened = await open_shop(await new_database(settings), tmp_path_factory.mktemp("warehouse"))
-    async with transaction(opened.sessions) as session:
-        await session.execute(
-            text(
-                "INSERT INTO projection_checkpoints (consumer, seq) "
-                "SELECT 'warehouse', max(seq) FROM outbox"
+    async with own_shop(settings, tmp_path_factory) as opened:
+        async with transaction(opened.sessions) as session:
+            await session.execute(
+                text(
+                    "INSERT INTO projection_checkpoints (consumer, seq) "
+                    "SELECT 'warehouse', max(seq) FROM outbox"
+                )
             )
-        )
-    yield opened
-    await opened.engine.dispose()
+        yield opened
 
 
 @pytest.fixture

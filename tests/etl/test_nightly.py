@@ -21,8 +21,8 @@ from dashboards.schemas import Period, Report
 from etl.nightly import LAST_RUN_MARK, RATES_MARK, run_nightly
 from etl.schedule import due, nightly_at
 from storefront.settings import Settings
-from tests.conftest import new_database
-from tests.history_shop import FIRST, LAST, Shop, open_shop, stream
+from tests.conftest import own_shop
+from tests.history_shop import FIRST, LAST, Shop, stream
 
 CONSUMERS = ("warehouse", "search")
 TODAY = date(2025, 4, 1)
@@ -30,17 +30,17 @@ TODAY = date(2025, 4, 1)
 
 @pytest.fixture(scope="module")
 async def shop(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Shop]:
-    opened = await open_shop(await new_database(settings), tmp_path_factory.mktemp("warehouse"))
-    async with transaction(opened.sessions) as session:
-        await session.execute(
-            text(
-                "INSERT INTO exchange_rates (rate_date, currency, per_usd, source) "
-                "VALUES ('2025-03-30', 'EUR', 0.92, 'test'), ('2025-03-31', 'EUR', 0.93, 'test') "
-                "ON CONFLICT DO NOTHING"
+    async with own_shop(settings, tmp_path_factory) as opened:
+        async with transaction(opened.sessions) as session:
+            await session.execute(
+                text(
+                    "INSERT INTO exchange_rates (rate_date, currency, per_usd, source) "
+                    "VALUES ('2025-03-30', 'EUR', 0.92, 'test'), "
+                    "('2025-03-31', 'EUR', 0.93, 'test') "
+                    "ON CONFLICT DO NOTHING"
+                )
             )
-        )
-    yield opened
-    await opened.engine.dispose()
+        yield opened
 
 
 async def copy_of(shop: Shop, root: Path) -> ParquetWarehouse:
