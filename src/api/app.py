@@ -55,6 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.identity = wiring.identity_context(settings, parts.redis)
         app.state.search = parts.search
         app.state.search_results = parts.search_results
+        app.state.tuning = parts.tuning
         app.state.payments = parts.payments
         app.state.searches = SearchLog(parts.sessions)
         # Everything built so far lives as long as the process: keep it out of the

@@ -25,7 +25,9 @@ from commerce.identity.context import IdentityContext
 from commerce.payments.provider import PaymentProvider
 from commerce.tracking.searches import SearchLog
 from search.backend import SearchBackend
+from search.prices import PriceScale
 from search.result_cache import SearchResultCache
+from search.tuning import TuningSource
 
 
 async def unit_of_work(request: Request) -> AsyncIterator[AsyncSession]:
@@ -103,6 +105,20 @@ async def pricing(request: Request, currency: Annotated[str, Depends(chosen_curr
     return Pricing(await rate_table(request), currency)
 
 
+async def price_scale(
+    request: Request, currency: Annotated[str, Depends(chosen_currency)]
+) -> PriceScale:
+    """Search's prices: US dollars as indexed (no rate needed), else converted at today's rate."""
+    if currency == BASE_CURRENCY:
+        return PriceScale()
+    return PriceScale.of(Pricing(await rate_table(request), currency))
+
+
+async def search_tuning(request: Request) -> TuningSource:
+    tuning: TuningSource = request.app.state.tuning
+    return tuning
+
+
 async def cart_owner(
     request: Request,
     response: Response,
@@ -133,6 +149,8 @@ Sessions = Annotated[async_sessionmaker[AsyncSession], Depends(session_factory)]
 Identity = Annotated[IdentityContext, Depends(identity_context)]
 ClientAddress = Annotated[str, Depends(client_address)]
 Search = Annotated[SearchBackend, Depends(search_backend)]
+SearchPrices = Annotated[PriceScale, Depends(price_scale)]
+SearchTuning = Annotated[TuningSource, Depends(search_tuning)]
 SearchResults = Annotated[SearchResultCache, Depends(search_results)]
 RecentSearches = Annotated[SearchLog, Depends(recent_searches)]
 Cache = Annotated[CatalogCache, Depends(catalog_cache)]

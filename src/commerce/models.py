@@ -5,6 +5,7 @@ from commerce.currency.models import ExchangeRate
 from commerce.db import Base
 from commerce.identity.models import RefreshToken, Role, User
 from commerce.inventory.models import Reservation, StockLevel, StockMovement, Warehouse
+from commerce.merchandising.models import SearchRule, SearchSynonym
 from commerce.orders.models import Order, OrderLine, OrderReturn
 from commerce.outbox import DeadLetter, OutboxRow, ProcessedEvent, ProjectionCheckpoint
 from commerce.payments.models import Payment, PaymentAudit
@@ -30,6 +31,8 @@ __all__ = [
     "RefreshToken",
     "Reservation",
     "Role",
+    "SearchRule",
+    "SearchSynonym",
     "StockLevel",
     "StockMovement",
     "User",

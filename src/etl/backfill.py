@@ -22,7 +22,7 @@ from analytics.warehouse import ParquetWarehouse
 from commerce.catalog.service import current_products
 from commerce.db import transaction
 from commerce.events import Envelope
-from commerce.orders.reporting import sold_orders
+from commerce.orders.reporting import sold_orders, units_sold
 from search.backend import SearchBackend
 from search.indexing import index_changes
 
@@ -81,7 +81,8 @@ async def index_catalog(sessions: async_sessionmaker[AsyncSession], search: Sear
             if not ids:
                 return indexed
             current = await current_products(session, ids)
-        upserts, deletes = index_changes(ids, current)
+            sold = await units_sold(session, ids)
+        upserts, deletes = index_changes(ids, current, sold)
         await search.apply(upserts, deletes)
         indexed += len(upserts)
         after = ids[-1]

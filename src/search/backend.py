@@ -6,12 +6,13 @@ import uuid
 from collections.abc import Sequence
 from typing import Protocol
 
-from search.query import ProductDocument, ProductQuery, SearchResult
+from search.plan import EngineResult, SearchPlan
+from search.query import ProductDocument
 
 
 class SearchBackend(Protocol):
-    async def search(self, query: ProductQuery) -> SearchResult:
-        """Run a shopper's query: hits, total and facets over the filtered set."""
+    async def run(self, plan: SearchPlan) -> EngineResult:
+        """Run a planned search: the page of hits, the total and (if asked) the facets."""
         ...
 
     async def apply(

@@ -10,7 +10,8 @@ from search.query import DocumentVariant, ProductDocument
 
 
 def affected_products(events: list[Envelope]) -> set[uuid.UUID]:
-    """The products whose search documents these events may change."""
+    """The products whose search documents these events may change (a sale changes stock,
+    and the stock event names the product)."""
     ids: set[uuid.UUID] = set()
     for event in events:
         if event.type.startswith("product."):
@@ -20,9 +21,11 @@ def affected_products(events: list[Envelope]) -> set[uuid.UUID]:
     return ids
 
 
-def document(product: ProductSnapshot, available: Mapping[uuid.UUID, int]) -> ProductDocument:
-    """The search document of a product: its snapshot's fields, its variants' options and
-    prices, and the available units of each variant."""
+def document(
+    product: ProductSnapshot, available: Mapping[uuid.UUID, int], units_sold: int = 0
+) -> ProductDocument:
+    """The search document of a product: its snapshot's fields and attributes, its variants'
+    options and prices, the available units of each variant and its recent sales."""
     variants = [
         DocumentVariant(
             options=variant.options,
@@ -38,6 +41,7 @@ def document(product: ProductSnapshot, available: Mapping[uuid.UUID, int]) -> Pr
             "price": min(prices),
             "available": sum(variant.available for variant in variants),
             "variants": variants,
+            "units_sold": units_sold,
         }
     )
 
@@ -45,9 +49,15 @@ def document(product: ProductSnapshot, available: Mapping[uuid.UUID, int]) -> Pr
 def index_changes(
     product_ids: Iterable[uuid.UUID],
     current: Mapping[uuid.UUID, tuple[ProductSnapshot, Mapping[uuid.UUID, int]]],
+    sold: Mapping[uuid.UUID, int] | None = None,
 ) -> tuple[list[ProductDocument], list[uuid.UUID]]:
     """What to upsert and what to delete so these products' documents match `current`."""
     ids = list(product_ids)
-    upserts = [document(p, available) for p, available in current.values() if not p.deleted]
+    sold = sold or {}
+    upserts = [
+        document(p, available, sold.get(p.id, 0))
+        for p, available in current.values()
+        if not p.deleted
+    ]
     deletes = [pid for pid in ids if pid not in current or current[pid][0].deleted]
     return upserts, deletes

@@ -3,27 +3,23 @@
 from __future__ import annotations
 
 import itertools
-import re
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from commerce.catalog.schemas import Slug
+from commerce.currency.money import BASE_CURRENCY, SUPPORTED
+from commerce.merchandising.schemas import BrandName, words
+
 MAX_RESULT_WINDOW = 10_000
 MAX_OPTION_COMBINATIONS = 64
-TOKEN = re.compile(r"\w+", re.UNICODE)
 
-#: Upper edges of the price facet's buckets (USD); the last bucket is open-ended.
-PRICE_BUCKET_EDGES = (25, 50, 100, 250, 500, 1000)
-
-
-def price_buckets() -> list[tuple[Decimal | None, Decimal | None]]:
-    """(min, max) of each price bucket, in order; None is open-ended."""
-    edges: list[Decimal | None] = [None, *(Decimal(edge) for edge in PRICE_BUCKET_EDGES), None]
-    return list(itertools.pairwise(edges))
+CategorySlug = Slug
+CURRENCY_PATTERN = f"^({'|'.join(SUPPORTED)})$"
 
 
 class Sort(StrEnum):
@@ -32,6 +28,8 @@ class Sort(StrEnum):
     price_desc = "price_desc"
     newest = "newest"
     rating = "rating"
+    #: Units sold in the last 30 days, most first.
+    best_selling = "best_selling"
 
 
 class ProductQuery(BaseModel):
@@ -40,13 +38,17 @@ class ProductQuery(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     q: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] = ""
-    brands: tuple[Annotated[str, StringConstraints(min_length=1, max_length=120)], ...] = ()
-    category: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,79}$")] | None = None
+    #: Any of these brands (OR); sorted, so one filter is one cache key.
+    brands: tuple[BrandName, ...] = Field(default=(), max_length=20)
+    #: Any of these categories or their subcategories (OR).
+    categories: tuple[CategorySlug, ...] = Field(default=(), max_length=20)
+    #: The currency of the price bounds, the prices shown and the price buckets.
+    currency: str = Field(default=BASE_CURRENCY, pattern=CURRENCY_PATTERN)
     price_min: Annotated[Decimal, Field(ge=0, le=Decimal(10**9))] | None = None
     price_max: Annotated[Decimal, Field(ge=0, le=Decimal(10**9))] | None = None
     in_stock: bool | None = None
-    #: Option values a variant must have: {"size": ("M", "L")} (any of those sizes); with
-    #: `in_stock`, a variant with them must be in stock.
+    #: Attribute or option values a variant must have: {"size": ("M", "L")} (any of those
+    #: sizes); with `in_stock`, a variant with them must be in stock.
     options: dict[
         Annotated[str, StringConstraints(min_length=1, max_length=32)],
         tuple[Annotated[str, StringConstraints(min_length=1, max_length=64)], ...],
@@ -75,7 +77,7 @@ class ProductQuery(BaseModel):
 
     def terms(self) -> list[str]:
         """The lower-cased words of `q`, at most 12 (longer queries add noise, not recall)."""
-        return [token.lower() for token in TOKEN.findall(self.q)][:12]
+        return words(self.q)
 
 
 class DocumentVariant(BaseModel):
@@ -94,14 +96,18 @@ class ProductDocument(BaseModel):
     brand: str
     category: str
     category_path: str
-    #: The lowest price of its variants (what "from" shows, sorts and filters on).
+    #: The lowest price of its variants (what "from" shows, sorts and filters on), USD.
     price: Decimal
     rating: float
     #: Available units over every variant.
     available: int
     created_at: datetime
     version: int
+    #: The product's attributes (colour, material …): every variant has them.
+    attributes: dict[str, str] = Field(default_factory=dict)
     variants: list[DocumentVariant] = Field(default_factory=list)
+    #: Units sold in the last 30 days (best-selling sort).
+    units_sold: int = 0
 
     @property
     def in_stock(self) -> bool:
@@ -111,24 +117,36 @@ class ProductDocument(BaseModel):
     def price_max(self) -> Decimal:
         return max([self.price, *(variant.price for variant in self.variants)])
 
+    def category_paths(self) -> list[str]:
+        """The product's category and every ancestor, as paths: `home`, `home/lighting`."""
+        slugs = self.category_path.split("/")
+        return ["/".join(slugs[: depth + 1]) for depth in range(len(slugs))]
+
+    def _values(self, *, in_stock: bool) -> list[dict[str, str]]:
+        """Each variant's attributes and options (a variant's option wins over an attribute)."""
+        if not self.variants:
+            return [self.attributes] if self.attributes and (self.in_stock or not in_stock) else []
+        return [
+            {**self.attributes, **variant.options}
+            for variant in self.variants
+            if variant.available > 0 or not in_stock
+        ]
+
     def option_values(self, *, in_stock: bool = False) -> list[str]:
         """Facet terms, `name=value` (name case-folded), of all or of in-stock variants."""
         return sorted(
             {
                 f"{name.casefold()}={value}"
-                for variant in self.variants
-                if variant.available > 0 or not in_stock
-                for name, value in variant.options.items()
+                for values in self._values(in_stock=in_stock)
+                for name, value in values.items()
             }
         )
 
     def option_combinations(self, *, in_stock: bool = False) -> list[str]:
         """Filter terms: every combination of one variant's values (see `combination`)."""
         found: set[str] = set()
-        for variant in self.variants:
-            if in_stock and variant.available <= 0:
-                continue
-            pairs = sorted(variant.options.items())
+        for values in self._values(in_stock=in_stock):
+            pairs = sorted(values.items())
             for size in range(1, len(pairs) + 1):
                 found.update(combination(dict(c)) for c in itertools.combinations(pairs, size))
         return sorted(found)
@@ -168,18 +186,40 @@ class FacetCount(BaseModel):
     count: int
 
 
+class CategoryCount(BaseModel):
+    """A category and the products in its whole subtree."""
+
+    value: str
+    count: int
+    #: Slugs from the root: `home/lighting`.
+    path: str
+    parent: str | None
+
+
 class PriceBucket(BaseModel):
+    """Products whose shown price is at least `min` and below `max` (None: open-ended)."""
+
     min: Decimal | None
     max: Decimal | None
     count: int
 
 
+class StockCounts(BaseModel):
+    in_stock: int
+    out_of_stock: int
+
+
 class Facets(BaseModel):
+    """Each facet counts the products matching every filter except its own, so a shopper
+    who picked one brand still sees the others to add."""
+
     brands: list[FacetCount]
-    categories: list[FacetCount]
+    categories: list[CategoryCount]
     price: list[PriceBucket]
-    #: Per option name (case-folded), products with each value (in stock, with `in_stock`).
+    #: Per attribute or option name (case-folded), products with each value (in stock,
+    #: with `in_stock`).
     options: dict[str, list[FacetCount]] = Field(default_factory=dict)
+    stock: StockCounts
 
 
 class SearchResult(BaseModel):
@@ -187,4 +227,8 @@ class SearchResult(BaseModel):
     total: int
     page: int
     size: int
+    #: The currency of every price here; `rate_date` is the day of the rate used (None for
+    #: US dollars, which are not converted).
+    currency: str
+    rate_date: date | None
     facets: Facets

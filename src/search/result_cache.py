@@ -1,9 +1,10 @@
-"""Repeated searches answered from memory until the index changes.
+"""Repeated searches answered from memory until the index or the tuning changes.
 
 A shop's traffic is mostly its top queries and first pages. Each API process keeps the JSON
-of its recent results keyed by the query and the index generation, which changes with every
-commit the worker makes: a cached answer is never older than what a search would see now.
-A backend that cannot tell its generation is not cached.
+of its recent results keyed by the query, the shopper's currency and rate, the index
+generation (which changes with every commit the worker makes) and the tuning's: a cached
+answer is never older than what a search would see now. A backend that cannot tell its
+generation is not cached.
 """
 
 from __future__ import annotations
@@ -13,8 +14,11 @@ from dataclasses import dataclass
 from cachetools import LRUCache
 
 from commerce.metrics import count_lookup
+from search import service
 from search.backend import SearchBackend
+from search.prices import PriceScale
 from search.query import ProductQuery
+from search.tuning import Tunings
 
 
 @dataclass(frozen=True)
@@ -26,22 +30,24 @@ class Answer:
 
 
 class SearchResultCache:
-    def __init__(self, backend: SearchBackend, size: int = 4096) -> None:
+    def __init__(self, backend: SearchBackend, tuning: Tunings, size: int = 4096) -> None:
         self.backend = backend
-        self._results: LRUCache[tuple[str, str], Answer] = LRUCache(maxsize=size)
+        self.tuning = tuning
+        self._results: LRUCache[tuple[str, str, PriceScale, str], Answer] = LRUCache(maxsize=size)
 
-    async def search_json(self, query: ProductQuery) -> Answer:
+    async def search_json(self, query: ProductQuery, scale: PriceScale) -> Answer:
         """The result of `query` as JSON, computed at most once per index generation."""
+        tuning = await self.tuning.current()
         generation = self.backend.generation()
         if generation is None or not self._results.maxsize:
-            return await self._answer(query)
-        key = (generation, query.model_dump_json())
+            return await self._answer(query, scale)
+        key = (generation, tuning.generation, scale, query.model_dump_json())
         answer = self._results.get(key)
         count_lookup("search_results", hit=answer is not None)
         if answer is None:
-            answer = self._results[key] = await self._answer(query)
+            answer = self._results[key] = await self._answer(query, scale)
         return answer
 
-    async def _answer(self, query: ProductQuery) -> Answer:
-        result = await self.backend.search(query)
+    async def _answer(self, query: ProductQuery, scale: PriceScale) -> Answer:
+        result = await service.search(self.backend, query, await self.tuning.current(), scale)
         return Answer(result.model_dump_json().encode(), result.total)

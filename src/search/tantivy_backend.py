@@ -13,32 +13,35 @@ import threading
 import uuid
 from collections.abc import Sequence
 from datetime import UTC
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import tantivy
 from tantivy import FieldType, Occur, Order, Query
 
-from search.query import (
-    FacetCount,
-    Facets,
-    PriceBucket,
-    ProductDocument,
-    ProductHit,
-    ProductQuery,
-    SearchResult,
-    Sort,
-    price_buckets,
-    wanted_combinations,
+from search.plan import (
+    EngineFacets,
+    EngineHit,
+    EngineResult,
+    Facet,
+    Filters,
+    SearchPlan,
+    fuzziness,
 )
+from search.prices import to_cents
+from search.query import ProductDocument, Sort, wanted_combinations
 
 #: Text fields and their weight: name over category (and brand) over description.
 TEXT_FIELDS = {"name": 3.0, "category_text": 2.0, "brand_text": 2.0, "description": 1.0}
-#: Typo-tolerant fields; a fuzzy match scores a fraction of an exact one.
-FUZZY_FIELDS = ("name", "category_text", "brand_text")
+#: Typo-tolerant twins of the heavier text fields, folded but not stemmed; a fuzzy match
+#: scores a fraction of an exact one.
+FUZZY_FIELDS = {"name_plain": 3.0, "category_plain": 2.0, "brand_plain": 2.0}
 FUZZY_WEIGHT = 0.3
+#: Phrase fields for a multi-word synonym, and the boost of the whole query as a phrase.
+PHRASE_FIELDS = {"name": 3.0, "description": 1.0}
+PHRASE_BOOST = 2.0
 FACET_SIZE = 50
+CATEGORY_FACET_SIZE = 200
 OPTION_FACET_SIZE = 200
 OPTION_FIELDS = (
     "option_values",
@@ -47,13 +50,33 @@ OPTION_FIELDS = (
     "option_combinations_in_stock",
 )
 SKU_BOOST = 10.0
+#: English words, stemmed and folded to ASCII ("Cafés" and "cafe" are one word).
+ENGLISH = "storefront_en"
+#: Words folded to ASCII but not stemmed: what typos are measured against.
+PLAIN = "storefront_plain"
 
 SORT_FIELDS: dict[Sort, tuple[str, Order]] = {
     Sort.price_asc: ("price", Order.Asc),
     Sort.price_desc: ("price", Order.Desc),
     Sort.newest: ("created_at", Order.Desc),
     Sort.rating: ("rating", Order.Desc),
+    Sort.best_selling: ("units_sold", Order.Desc),
 }
+
+
+def analyzers() -> dict[str, tantivy.TextAnalyzer]:
+    def words() -> tantivy.TextAnalyzerBuilder:
+        return (
+            tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+            .filter(tantivy.Filter.remove_long(40))
+            .filter(tantivy.Filter.lowercase())
+            .filter(tantivy.Filter.ascii_fold())
+        )
+
+    return {
+        ENGLISH: words().filter(tantivy.Filter.stemmer("english")).build(),
+        PLAIN: words().build(),
+    }
 
 
 def build_schema() -> tantivy.Schema:
@@ -61,21 +84,27 @@ def build_schema() -> tantivy.Schema:
     for raw in ("id", "sku", "brand", "category"):
         builder.add_text_field(raw, stored=True, fast=True, tokenizer_name="raw")
     builder.add_text_field("category_slugs", tokenizer_name="raw")
-    builder.add_text_field("name", stored=True)
+    builder.add_text_field("category_paths", fast=True, tokenizer_name="raw")
+    builder.add_text_field("name", stored=True, tokenizer_name=ENGLISH)
     for text in ("category_text", "brand_text", "description"):
-        builder.add_text_field(text)
-    # Variants' options: facet terms (`size=M`) and filter terms (combinations), each for all
-    # variants and for those in stock (see ProductDocument).
+        builder.add_text_field(text, tokenizer_name=ENGLISH)
+    for plain in FUZZY_FIELDS:
+        builder.add_text_field(plain, tokenizer_name=PLAIN)
+    # Variants' options and the product's attributes: facet terms (`size=M`) and filter
+    # terms (combinations), each for all variants and for those in stock (see
+    # ProductDocument).
     for options in OPTION_FIELDS:
         builder.add_text_field(
             options, fast=options.startswith("option_values"), tokenizer_name="raw"
         )
-    builder.add_float_field("price", stored=True, indexed=True, fast=True)
-    builder.add_float_field("price_max", stored=True)
+    # Prices are exact US cents.
+    builder.add_integer_field("price", stored=True, indexed=True, fast=True)
+    builder.add_integer_field("price_max", stored=True)
     builder.add_float_field("rating", stored=True, fast=True)
     builder.add_unsigned_field("in_stock", indexed=True, fast=True)
     builder.add_integer_field("available", stored=True)
     builder.add_integer_field("created_at", stored=True, indexed=True, fast=True)
+    builder.add_unsigned_field("units_sold", fast=True)
     builder.add_unsigned_field("version", stored=True)
     return builder.build()
 
@@ -102,23 +131,31 @@ def set_aside(path: Path) -> Path:
 def open_index(path: Path) -> tantivy.Index:
     """Open the index in `path`, creating an empty one the first time."""
     path.mkdir(parents=True, exist_ok=True)
-    return tantivy.Index(build_schema(), path=str(path), reuse=True)
+    index = tantivy.Index(build_schema(), path=str(path), reuse=True)
+    for name, analyzer in analyzers().items():
+        index.register_tokenizer(name, analyzer)
+    return index
 
 
 def to_fields(doc: ProductDocument) -> dict[str, Any]:
     slugs = doc.category_path.split("/")
+    category_text = " ".join(slug.replace("-", " ") for slug in slugs)
     return {
         "id": str(doc.id),
         "sku": doc.sku,
         "brand": doc.brand,
         "category": doc.category,
         "category_slugs": slugs,
+        "category_paths": doc.category_paths(),
         "name": doc.name,
-        "category_text": " ".join(slug.replace("-", " ") for slug in slugs),
+        "name_plain": doc.name,
+        "category_text": category_text,
+        "category_plain": category_text,
         "brand_text": doc.brand,
+        "brand_plain": doc.brand,
         "description": doc.description,
-        "price": float(doc.price),
-        "price_max": float(doc.price_max),
+        "price": to_cents(doc.price),
+        "price_max": to_cents(doc.price_max),
         "option_values": doc.option_values(),
         "option_values_in_stock": doc.option_values(in_stock=True),
         "option_combinations": doc.option_combinations(),
@@ -127,6 +164,7 @@ def to_fields(doc: ProductDocument) -> dict[str, Any]:
         "in_stock": int(doc.in_stock),
         "available": doc.available,
         "created_at": int(doc.created_at.astimezone(UTC).timestamp()),
+        "units_sold": doc.units_sold,
         "version": doc.version,
     }
 
@@ -138,6 +176,7 @@ class TantivyBackend:
         self.path = path
         self.index = open_index(path)
         self.schema = self.index.schema
+        self._analyzers = analyzers()
         self._writer = self.index.writer(heap_size=64_000_000, num_threads=1) if writer else None
         self._write_lock = threading.Lock()
 
@@ -168,8 +207,8 @@ class TantivyBackend:
 
     # -- reading ---------------------------------------------------------------------------
 
-    async def search(self, query: ProductQuery) -> SearchResult:
-        return await asyncio.to_thread(self.search_now, query)
+    async def run(self, plan: SearchPlan) -> EngineResult:
+        return await asyncio.to_thread(self.run_now, plan)
 
     def generation(self) -> str | None:
         """Each commit replaces `meta.json` (a new inode): its identity is the generation."""
@@ -186,88 +225,154 @@ class TantivyBackend:
 
         return await asyncio.to_thread(count)
 
-    def search_now(self, query: ProductQuery) -> SearchResult:
+    def run_now(self, plan: SearchPlan) -> EngineResult:
         """The blocking search: reload to see the writer's latest commit, then query."""
         self.index.reload()
         searcher = self.index.searcher()
-        compiled = self._compile(query)
-        hits, total = self._hits(searcher, compiled, query)
-        facets = self._facets(searcher, compiled, query.in_stock)
-        return SearchResult(
-            items=hits, total=total, page=query.page, size=query.size, facets=facets
-        )
+        text = self._text(plan)
+        hits_query = self._query(text, plan.filters, plan, exclude=plan.hits_exclude)
+        hits, total = self._hits(searcher, hits_query, plan)
+        facets = self._facets(searcher, text, plan) if plan.facets else None
+        return EngineResult(hits=hits, total=total, facets=facets)
 
-    def _compile(self, query: ProductQuery) -> Query:
-        clauses: list[tuple[Occur, Query]] = []
-        if query.terms():
-            clauses.append((Occur.Must, self._words_or_sku(query)))
-        if query.brands:
-            clauses.append(
-                (Occur.Must, Query.term_set_query(self.schema, "brand", list(query.brands)))
-            )
-        if query.category:
-            clauses.append(
-                (Occur.Must, Query.term_query(self.schema, "category_slugs", query.category))
-            )
-        if query.price_min is not None or query.price_max is not None:
-            clauses.append(
-                (
-                    Occur.Must,
-                    Query.range_query(
-                        self.schema,
-                        "price",
-                        FieldType.Float,
-                        float(query.price_min) if query.price_min is not None else float("-inf"),
-                        float(query.price_max) if query.price_max is not None else float("inf"),
-                    ),
+    # -- compiling a plan -----------------------------------------------------------------
+
+    def _query(
+        self,
+        text: Query | None,
+        filters: Filters,
+        plan: SearchPlan,
+        *,
+        exclude: tuple[uuid.UUID, ...] = (),
+    ) -> Query:
+        """Text AND filters (filters add nothing to the score) minus left-out products,
+        plus the merchandiser's boosts."""
+        must = [(Occur.Must, clause) for clause in self._filters(filters)]
+        if text is None:
+            # Filters only: every match scores alike, so the sort (or a boost) decides.
+            core = Query.boolean_query(must) if must else Query.all_query()
+            clauses = [(Occur.Must, Query.const_score_query(core, 1.0))]
+        else:
+            clauses = [(Occur.Must, text)]
+            if must:
+                clauses.append(
+                    (Occur.Must, Query.const_score_query(Query.boolean_query(must), 0.0))
                 )
-            )
-        if query.in_stock is not None:
-            clauses.append(
-                (Occur.Must, Query.term_query(self.schema, "in_stock", int(query.in_stock)))
-            )
-        if query.options:
-            field = "option_combinations" + ("_in_stock" if query.in_stock else "")
-            wanted = wanted_combinations(query.options)
-            clauses.append((Occur.Must, Query.term_set_query(self.schema, field, wanted)))
-        if not clauses:
-            return Query.all_query()
-        if not query.terms():
-            # Filters only: every match scores alike, so the sort decides the order.
-            return Query.const_score_query(Query.boolean_query(clauses), 1.0)
+        left_out = [str(i) for i in (*filters.exclude_ids, *exclude)]
+        if left_out:
+            clauses.append((Occur.MustNot, Query.term_set_query(self.schema, "id", left_out)))
+        clauses += [(Occur.Should, boost) for boost in self._boosts(plan)]
         return Query.boolean_query(clauses)
 
-    def _words_or_sku(self, query: ProductQuery) -> Query:
-        """Every word must match somewhere, or the whole query is a product's exact SKU."""
-        words = Query.boolean_query([(Occur.Must, self._text(term)) for term in query.terms()])
-        sku = Query.boost_query(Query.term_query(self.schema, "sku", query.q), SKU_BOOST)
-        return Query.boolean_query([(Occur.Should, words), (Occur.Should, sku)])
+    def _filters(self, filters: Filters) -> list[Query]:
+        found: list[Query] = []
+        if filters.brands:
+            found.append(Query.term_set_query(self.schema, "brand", list(filters.brands)))
+        if filters.categories:
+            found.append(
+                Query.term_set_query(self.schema, "category_slugs", list(filters.categories))
+            )
+        if filters.cents_min is not None or filters.cents_max is not None:
+            low = filters.cents_min if filters.cents_min is not None else -(2**62)
+            high = filters.cents_max if filters.cents_max is not None else 2**62
+            found.append(Query.range_query(self.schema, "price", FieldType.Integer, low, high))
+        if filters.in_stock is not None:
+            found.append(Query.term_query(self.schema, "in_stock", int(filters.in_stock)))
+        if filters.options:
+            field = "option_combinations" + ("_in_stock" if filters.in_stock else "")
+            wanted = wanted_combinations(filters.options)
+            found.append(Query.term_set_query(self.schema, field, wanted))
+        if filters.only_ids is not None:
+            ids = [str(i) for i in filters.only_ids]
+            found.append(Query.term_set_query(self.schema, "id", ids))
+        return found
 
-    def _text(self, term: str) -> Query:
-        """One word: exact in any text field, or within one edit in name, category or brand."""
+    def _boosts(self, plan: SearchPlan) -> list[Query]:
+        fields = {Facet.brand: "brand", Facet.category: "category_slugs"}
+        return [
+            Query.const_score_query(
+                Query.term_query(self.schema, fields[boost.field], boost.value), boost.weight
+            )
+            for boost in plan.boosts
+        ]
+
+    def _text(self, plan: SearchPlan) -> Query | None:
+        """Every word must match one of its alternatives, or the query is an exact SKU; the
+        whole query as a phrase in the name scores extra."""
+        if not plan.words:
+            return None
+        every_word = Query.boolean_query(
+            [(Occur.Must, self._alternatives(alternatives)) for alternatives in plan.words]
+        )
+        sku = Query.boost_query(Query.term_query(self.schema, "sku", plan.text), SKU_BOOST)
+        should = [(Occur.Should, every_word), (Occur.Should, sku)]
+        phrase = self._stems(" ".join(words[0][0] for words in plan.words))
+        if len(phrase) > 1:
+            in_name = self._phrase_in("name", phrase)
+            should.append((Occur.Should, Query.boost_query(in_name, PHRASE_BOOST)))
+        # The phrase alone must not match: it only adds to a match of every word or the SKU.
+        return Query.boolean_query([(Occur.Must, Query.boolean_query(should[:2])), *should[2:]])
+
+    def _alternatives(self, alternatives: tuple[tuple[str, ...], ...]) -> Query:
+        clauses = [
+            self._word(words[0]) if len(words) == 1 else self._phrase(words)
+            for words in alternatives
+        ]
+        return Query.boolean_query([(Occur.Should, clause) for clause in clauses])
+
+    def _word(self, word: str) -> Query:
+        """One word: its stem in any text field, or within its typo allowance of a word of
+        the name, category or brand (scored lower)."""
+        stems = self._stems(word)
+        if len(stems) != 1:
+            return self._phrase(tuple(stems)) if stems else Query.empty_query()
         should = [
-            Query.boost_query(Query.term_query(self.schema, field, term), weight)
+            Query.boost_query(Query.term_query(self.schema, field, stems[0]), weight)
             for field, weight in TEXT_FIELDS.items()
         ]
-        if len(term) >= 3:
+        plain = self._analyzers[PLAIN].analyze(word)
+        edits = fuzziness(word)
+        if edits and len(plain) == 1:
             should += [
                 Query.boost_query(
-                    Query.fuzzy_term_query(self.schema, field, term, distance=1),
-                    TEXT_FIELDS[field] * FUZZY_WEIGHT,
+                    Query.fuzzy_term_query(self.schema, field, plain[0], distance=edits),
+                    weight * FUZZY_WEIGHT,
                 )
-                for field in FUZZY_FIELDS
+                for field, weight in FUZZY_FIELDS.items()
             ]
         return Query.boolean_query([(Occur.Should, q) for q in should])
 
+    def _phrase(self, words: tuple[str, ...]) -> Query:
+        stems = self._stems(" ".join(words))
+        if len(stems) < 2:
+            return self._word(stems[0]) if stems else Query.empty_query()
+        return Query.boolean_query(
+            [
+                (Occur.Should, Query.boost_query(self._phrase_in(f, stems), w))
+                for f, w in PHRASE_FIELDS.items()
+            ]
+        )
+
+    def _stems(self, text: str) -> list[str]:
+        return list(self._analyzers[ENGLISH].analyze(text))
+
+    def _phrase_in(self, field: str, stems: list[str]) -> Query:
+        words: list[str | tuple[int, str]] = [*stems]
+        return Query.phrase_query(self.schema, field, words)
+
+    # -- reading the answer ---------------------------------------------------------------
+
     def _hits(
-        self, searcher: tantivy.Searcher, compiled: Query, query: ProductQuery
-    ) -> tuple[list[ProductHit], int]:
-        if query.sort in SORT_FIELDS:
-            field, order = SORT_FIELDS[query.sort]
+        self, searcher: tantivy.Searcher, compiled: Query, plan: SearchPlan
+    ) -> tuple[list[EngineHit], int]:
+        if plan.size == 0:
+            return [], int(searcher.search(compiled, limit=1, count=True).count or 0)  # type: ignore[attr-defined]
+        if plan.sort in SORT_FIELDS:
+            field, order = SORT_FIELDS[plan.sort]
             result = searcher.search(
                 compiled,
-                limit=query.size,
-                offset=query.offset,
+                limit=plan.size,
+                offset=plan.offset,
                 count=True,
                 order_by_field=field,
                 order=order,
@@ -277,69 +382,116 @@ class TantivyBackend:
             ]
         else:
             # Relevance, then rating: tantivy sorts on one key, so re-sort the window.
-            result = searcher.search(compiled, limit=query.offset + query.size, count=True)
+            result = searcher.search(compiled, limit=plan.offset + plan.size, count=True)
             docs = [(float(score), searcher.doc(address)) for score, address in result.hits]
             docs.sort(key=lambda pair: (-round(pair[0], 4), -float(_stored(pair[1], "rating"))))
-            hits = [(score, doc) for score, doc in docs[query.offset :]]
+            hits = [(score, doc) for score, doc in docs[plan.offset :]]
         # `count` exists at run time (count=True) but is missing from tantivy's stubs.
         total = int(result.count or 0)  # type: ignore[attr-defined]
-        return [self._hit(doc, score) for score, doc in hits], total
+        return [_hit(doc, score) for score, doc in hits], total
 
-    @staticmethod
-    def _hit(doc: tantivy.Document, score: float | None) -> ProductHit:
-        available = int(_stored(doc, "available"))
-        return ProductHit(
-            id=uuid.UUID(_stored(doc, "id")),
-            sku=_stored(doc, "sku"),
-            name=_stored(doc, "name"),
-            brand=_stored(doc, "brand"),
-            category=_stored(doc, "category"),
-            price=_money(_stored(doc, "price")),
-            price_max=_money(doc.get_first("price_max") or _stored(doc, "price")),
-            rating=float(_stored(doc, "rating")),
-            available=available,
-            in_stock=available > 0,
-            score=score,
-        )
+    def _facets(
+        self, searcher: tantivy.Searcher, text: Query | None, plan: SearchPlan
+    ) -> EngineFacets:
+        """One aggregation over every filter, and one more per facet whose own filter is
+        set, without it (a disjunctive facet)."""
+        filters = plan.filters
+        facets = EngineFacets()
+        everything = self._aggregate(searcher, text, filters, plan, _facet_names(filters))
+        _read(facets, everything, plan.price_edges, only=None)
+        for facet in filters.active():
+            widened = self._aggregate(searcher, text, filters.without(facet), plan, [facet])
+            _read(facets, widened, plan.price_edges, only=facet)
+        return facets
 
-    def _facets(self, searcher: tantivy.Searcher, compiled: Query, in_stock: bool | None) -> Facets:
-        bounds = price_buckets()
+    def _aggregate(
+        self,
+        searcher: tantivy.Searcher,
+        text: Query | None,
+        filters: Filters,
+        plan: SearchPlan,
+        wanted: list[str],
+    ) -> dict[str, Any]:
+        edges = plan.price_edges
         ranges = [
-            {key: float(value) for key, value in (("from", low), ("to", high)) if value is not None}
-            for low, high in bounds
+            {key: value for key, value in (("from", low), ("to", high)) if value is not None}
+            for low, high in zip((None, *edges), (*edges, None), strict=True)
         ]
-        aggregations = {
-            "brands": {"terms": {"field": "brand", "size": FACET_SIZE}},
-            "categories": {"terms": {"field": "category", "size": FACET_SIZE}},
-            "price": {"range": {"field": "price", "ranges": ranges}},
-            "options": {
+        named = {
+            Facet.brand: {"terms": {"field": "brand", "size": FACET_SIZE}},
+            Facet.category: {"terms": {"field": "category_paths", "size": CATEGORY_FACET_SIZE}},
+            Facet.price: {"range": {"field": "price", "ranges": ranges}},
+            Facet.stock: {"terms": {"field": "in_stock", "size": 2}},
+            Facet.option: {
                 "terms": {
-                    "field": "option_values" + ("_in_stock" if in_stock else ""),
+                    "field": "option_values" + ("_in_stock" if filters.in_stock else ""),
                     "size": OPTION_FACET_SIZE,
                 }
             },
         }
-        result = searcher.aggregate(compiled, aggregations)
-        # An empty index answers with no buckets at all: match buckets by bounds, not position.
-        counts = {
-            (_bound(bucket.get("from")), _bound(bucket.get("to"))): int(bucket["doc_count"])
-            for bucket in result["price"]["buckets"]
-        }
-        return Facets(
-            brands=[
-                FacetCount(value=b["key"], count=b["doc_count"])
-                for b in result["brands"]["buckets"]
-            ],
-            categories=[
-                FacetCount(value=b["key"], count=b["doc_count"])
-                for b in result["categories"]["buckets"]
-            ],
-            price=[
-                PriceBucket(min=low, max=high, count=counts.get((low, high), 0))
-                for low, high in bounds
-            ],
-            options=_by_option(result["options"]["buckets"]),
-        )
+        aggregations = {facet: named[Facet(facet.partition(":")[0])] for facet in wanted}
+        result: dict[str, Any] = searcher.aggregate(self._query(text, filters, plan), aggregations)
+        return result
+
+
+def _facet_names(filters: Filters) -> list[str]:
+    """The facets counted with every filter: those whose own filter is not set."""
+    active = set(filters.active())
+    names = [str(f) for f in (Facet.brand, Facet.category, Facet.price, Facet.stock)]
+    chosen = [name for name in names if name not in active]
+    return [*chosen, str(Facet.option)]
+
+
+def _read(
+    facets: EngineFacets, result: dict[str, Any], edges: tuple[int, ...], *, only: str | None
+) -> None:
+    """Fill `facets` from one aggregation's answer (`only`: the one widened facet)."""
+    for name, answer in result.items():
+        buckets = answer.get("buckets", [])
+        if name == Facet.brand:
+            facets.brands = [(b["key"], int(b["doc_count"])) for b in buckets]
+        elif name == Facet.category:
+            facets.category_paths = [(b["key"], int(b["doc_count"])) for b in buckets]
+        elif name == Facet.price:
+            facets.price = _price_counts(buckets, edges)
+        elif name == Facet.stock:
+            counts = {int(b["key"]): int(b["doc_count"]) for b in buckets}
+            facets.in_stock, facets.out_of_stock = counts.get(1, 0), counts.get(0, 0)
+        elif only is None or name.startswith(f"{Facet.option}:"):
+            grouped = _by_option(buckets)
+            if only is None:
+                for option, values in grouped.items():
+                    facets.options.setdefault(option, values)
+            else:
+                option = only.removeprefix(f"{Facet.option}:")
+                facets.options[option] = grouped.get(option, [])
+
+
+def _price_counts(buckets: list[dict[str, Any]], edges: tuple[int, ...]) -> list[int]:
+    """Counts in bucket order; an empty index answers with no buckets, so match by bounds."""
+    counts = {(_edge(b.get("from")), _edge(b.get("to"))): int(b["doc_count"]) for b in buckets}
+    return [
+        counts.get((low, high), 0) for low, high in zip((None, *edges), (*edges, None), strict=True)
+    ]
+
+
+def _edge(value: float | None) -> int | None:
+    return None if value is None else int(value)
+
+
+def _hit(doc: tantivy.Document, score: float | None) -> EngineHit:
+    return EngineHit(
+        id=uuid.UUID(_stored(doc, "id")),
+        sku=_stored(doc, "sku"),
+        name=_stored(doc, "name"),
+        brand=_stored(doc, "brand"),
+        category=_stored(doc, "category"),
+        cents=int(_stored(doc, "price")),
+        cents_max=int(_stored(doc, "price_max")),
+        rating=float(_stored(doc, "rating")),
+        available=int(_stored(doc, "available")),
+        score=score,
+    )
 
 
 def _stored(doc: tantivy.Document, field: str) -> Any:
@@ -349,18 +501,10 @@ def _stored(doc: tantivy.Document, field: str) -> Any:
     return value
 
 
-def _by_option(buckets: list[dict[str, Any]]) -> dict[str, list[FacetCount]]:
+def _by_option(buckets: list[dict[str, Any]]) -> dict[str, list[tuple[str, int]]]:
     """`size=M` terms grouped by option name, most products first."""
-    grouped: dict[str, list[FacetCount]] = {}
+    grouped: dict[str, list[tuple[str, int]]] = {}
     for bucket in buckets:
         name, _, value = str(bucket["key"]).partition("=")
-        grouped.setdefault(name, []).append(FacetCount(value=value, count=bucket["doc_count"]))
+        grouped.setdefault(name, []).append((value, int(bucket["doc_count"])))
     return grouped
-
-
-def _money(value: float) -> Decimal:
-    return Decimal(str(value)).quantize(Decimal("0.01"))
-
-
-def _bound(value: float | None) -> Decimal | None:
-    return None if value is None else Decimal(str(value))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import cached_property
+from importlib import resources
 from pathlib import Path
 
 from pydantic import Field, SecretStr
@@ -76,6 +77,11 @@ class Settings(BaseSettings):
 
     #: Search results kept per API process, keyed by query and index generation.
     search_cache_entries: int = Field(default=4096, ge=0)
+    #: Synonyms in Solr's format (`tv, television`; `sneakers => trainers`); None: the ones
+    #: shipped in search/synonyms.txt. Merchandisers add more at /api/admin/search/synonyms.
+    search_synonyms_file: Path | None = None
+    #: How stale an API process's synonyms and rules may be before it reads them again.
+    search_tuning_seconds: float = Field(default=0.5, gt=0, le=60)
     cache_list_ttl_seconds: int = 300
     cache_item_ttl_seconds: int = 900
 
@@ -100,6 +106,10 @@ class Settings(BaseSettings):
     def payments_endpoint(self) -> str:
         """The provider's API: the configured one, else the sandbox `storefront up` starts."""
         return self.payments_url or f"http://127.0.0.1:{self.payments_sandbox_port}"
+
+    @cached_property
+    def synonyms_file(self) -> Path:
+        return self.search_synonyms_file or Path(str(resources.files("search") / "synonyms.txt"))
 
     @cached_property
     def search_dir(self) -> Path:

@@ -25,6 +25,7 @@ from etl.backfill import Backfilled, backfill, index_catalog
 from etl.schedule import nightly_at
 from search.result_cache import SearchResultCache
 from search.tantivy_backend import TantivyBackend, schema_matches, set_aside
+from search.tuning import TuningSource
 from storefront.settings import Settings
 from streams import handlers
 from streams.app import Job, StreamSettings, create_app
@@ -102,8 +103,16 @@ class Adapters:
     search: TantivyBackend
 
     @cached_property
+    def tuning(self) -> TuningSource:
+        return TuningSource(
+            self.sessions,
+            self.settings.synonyms_file,
+            max_age=self.settings.search_tuning_seconds,
+        )
+
+    @cached_property
     def search_results(self) -> SearchResultCache:
-        return SearchResultCache(self.search, size=self.settings.search_cache_entries)
+        return SearchResultCache(self.search, self.tuning, size=self.settings.search_cache_entries)
 
     @cached_property
     def catalog_cache(self) -> CatalogCache:

@@ -20,7 +20,7 @@ from commerce.catalog.service import current_products
 from commerce.db import transaction
 from commerce.events import Envelope, RoleChanged
 from commerce.identity.store import IdentityCache
-from commerce.orders.reporting import sold_orders
+from commerce.orders.reporting import sold_orders, units_sold
 from search.backend import SearchBackend
 from search.indexing import affected_products, index_changes
 from streams.consumers import Consumer, unapplied
@@ -38,7 +38,8 @@ def search_projection(
         ids = list(affected_products(events))
         async with transaction(sessions) as session:
             current = await current_products(session, ids)
-        await backend.apply(*index_changes(ids, current))
+            sold = await units_sold(session, ids)
+        await backend.apply(*index_changes(ids, current, sold))
 
     return Consumer(SEARCH, apply=apply)
 

@@ -10,15 +10,16 @@ from fastapi import APIRouter, Header, Query, Response
 from prometheus_client import Histogram
 from pydantic import StringConstraints, WithJsonSchema
 
-from api.deps import RecentSearches, SearchResults
+from api.deps import RecentSearches, SearchPrices, SearchResults
 from api.problems import responses
+from commerce.currency.money import BASE_CURRENCY
 from commerce.events import SearchPerformed
 from commerce.tracking.schemas import SessionId
 from search.query import ProductQuery, SearchResult, Sort
 
 router = APIRouter(prefix="/api", tags=["search"])
 
-#: A price bound in the shop's currency; documented as a number (an empty string is not one).
+#: A price bound in the chosen currency; documented as a number (an empty string is not one).
 PriceBound = Annotated[
     Decimal,
     Query(ge=0, le=10**9, allow_inf_nan=False),
@@ -39,9 +40,13 @@ SEARCH_SECONDS = Histogram(
 async def search_products(
     results: SearchResults,
     searches: RecentSearches,
+    prices: SearchPrices,
     q: Annotated[str, Query(max_length=200)] = "",
     brand: Annotated[list[BrandName] | None, Query(max_length=20)] = None,
-    category: Annotated[str | None, Query(pattern=r"^[a-z0-9][a-z0-9-]{0,79}$")] = None,
+    category: Annotated[
+        list[Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,79}$")]] | None,
+        Query(max_length=20),
+    ] = None,
     price_min: PriceBound | None = None,
     price_max: PriceBound | None = None,
     in_stock: bool | None = None,
@@ -51,10 +56,23 @@ async def search_products(
     size: Annotated[int, Query(ge=1, le=100)] = 20,
     x_session_id: Annotated[SessionId | None, Header()] = None,
 ) -> Response:
-    """Brand, category and option counts and price buckets are computed over the filtered set.
+    """Text, filters, facets, sort and a page of products.
 
-    `option=size:M&option=size:L&option=colour:blue`: products with a variant in size M or L
-    and blue; with `in_stock=true`, that variant must be in stock.
+    Words match names over brands and categories over descriptions, stemmed (`lamps` finds
+    `lamp`), accent-blind, with typos allowed by length (none up to 3 letters, 1 up to 7,
+    2 beyond) and the shop's synonyms (`tv` finds `television`).
+
+    Filters: OR within one (`brand=Acme&brand=Beam`), AND across. `category` includes its
+    subcategories. `option=size:M&option=size:L&option=colour:blue`: products with a variant
+    in size M or L and blue (attributes such as colour count as every variant's); with
+    `in_stock=true`, that variant must be in stock.
+
+    Facets count over every filter except their own, so a shopper who picked a brand still
+    sees the others. Category counts include the subtree and name each parent.
+
+    `currency=EUR` (or `Accept-Currency`) shows prices in euros, and `price_min`/`price_max`
+    and the price buckets (with round edges) are then in euros too; `rate_date` says which
+    day's rate was used. `sort=best_selling` ranks by units sold in the last 30 days.
 
     Each search is recorded for analytics (`search.performed`: query, filters, result count,
     latency), with the shopper's `X-Session-Id` when the client sends one (the session id
@@ -62,8 +80,9 @@ async def search_products(
     """
     query = ProductQuery(
         q=q,
-        brands=tuple(brand or ()),
-        category=category,
+        brands=tuple(sorted(set(brand or ()))),
+        categories=tuple(sorted(set(category or ()))),
+        currency=prices.currency,
         price_min=price_min,
         price_max=price_max,
         in_stock=in_stock,
@@ -73,7 +92,7 @@ async def search_products(
         size=size,
     )
     started = time.perf_counter()
-    answer = await results.search_json(query)
+    answer = await results.search_json(query, prices)
     elapsed = time.perf_counter() - started
     SEARCH_SECONDS.observe(elapsed)
     searches.record(
@@ -95,8 +114,19 @@ async def search_products(
 def _given_filters(query: ProductQuery) -> dict[str, Any]:
     """The filters the shopper set, JSON-ready; unset ones left out."""
     chosen = query.model_dump(
-        mode="json", include={"brands", "category", "price_min", "price_max", "in_stock", "options"}
+        mode="json",
+        include={
+            "brands",
+            "categories",
+            "currency",
+            "price_min",
+            "price_max",
+            "in_stock",
+            "options",
+        },
     )
+    if chosen["currency"] == BASE_CURRENCY:
+        del chosen["currency"]
     return {name: value for name, value in chosen.items() if value not in (None, [], {}, ())}
 
 

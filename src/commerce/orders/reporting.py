@@ -5,11 +5,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from commerce.orders.models import Order, OrderLine
+from commerce.orders.states import Status
 
 SOLD = text("""
 SELECT o.id, o.customer_id, o.created_at, o.currency, o.rate, o.total, o.discount,
@@ -83,3 +86,27 @@ async def sold_orders(session: AsyncSession, ids: Sequence[str]) -> dict[str, So
             )
         order.lines.append(SoldLine(row.product_id, row.category, row.quantity, row.line_total))
     return found
+
+
+#: The window of "best-selling".
+SELLING_DAYS = 30
+
+
+async def units_sold(
+    session: AsyncSession, product_ids: Sequence[uuid.UUID], *, days: int = SELLING_DAYS
+) -> dict[uuid.UUID, int]:
+    """Units of each product in orders paid in the last `days` days, less returns and
+    cancelled orders (products with none are left out)."""
+    if not product_ids:
+        return {}
+    rows = await session.execute(
+        select(OrderLine.product_id, func.sum(OrderLine.quantity - OrderLine.returned_quantity))
+        .join(Order, Order.id == OrderLine.order_id)
+        .where(
+            OrderLine.product_id.in_(product_ids),
+            Order.paid_at >= func.now() - timedelta(days=days),
+            Order.status != Status.CANCELLED,
+        )
+        .group_by(OrderLine.product_id)
+    )
+    return {product: int(sold) for product, sold in rows.tuples()}
