@@ -26,6 +26,7 @@ from common import machine, percentiles
 from api.app import create_app
 from commerce.db import create_engine, session_factory, transaction
 from commerce.identity.accounts import create_user
+from search import service
 from search.query import ProductQuery
 from storefront import demo, migrate
 from storefront.embedded import EmbeddedStack
@@ -39,7 +40,7 @@ HEADERS: dict[str, str] = {}
 async def visible(app, query: ProductQuery, check, deadline: float = 10.0) -> float:  # type: ignore[no-untyped-def]
     began = time.perf_counter()
     while time.perf_counter() - began < deadline:
-        if check(app.state.search.search_now(query)):
+        if check(await service.search(app.state.search, query)):
             return time.perf_counter()
         await asyncio.sleep(0.002)
     raise TimeoutError(f"not visible after {deadline}s: {query}")

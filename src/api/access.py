@@ -76,6 +76,12 @@ POLICY: dict[Route, Requirement] = {
     ("GET", "/api/admin/coupons/{coupon_id}"): Permission.MANAGE_PRODUCTS,
     ("PATCH", "/api/admin/coupons/{coupon_id}"): Permission.MANAGE_PRODUCTS,
     ("DELETE", "/api/admin/coupons/{coupon_id}"): Permission.MANAGE_PRODUCTS,
+    ("GET", "/api/admin/search/synonyms"): Permission.MANAGE_PRODUCTS,
+    ("POST", "/api/admin/search/synonyms"): Permission.MANAGE_PRODUCTS,
+    ("DELETE", "/api/admin/search/synonyms/{synonym_id}"): Permission.MANAGE_PRODUCTS,
+    ("GET", "/api/admin/search/rules"): Permission.MANAGE_PRODUCTS,
+    ("POST", "/api/admin/search/rules"): Permission.MANAGE_PRODUCTS,
+    ("DELETE", "/api/admin/search/rules/{rule_id}"): Permission.MANAGE_PRODUCTS,
     # cart: each shopper's own; a guest's by the X-Cart-Id it was given
     ("GET", "/api/cart"): ANYONE,
     ("POST", "/api/cart/items"): ANYONE,

@@ -33,6 +33,7 @@ from api.routers import (
     operations,
     orders,
     search,
+    search_admin,
     tracking,
 )
 from api.text_guard import reject_nul_characters
@@ -55,7 +56,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.identity = wiring.identity_context(settings, parts.redis)
         app.state.search = parts.search
         app.state.search_results = parts.search_results
-        app.state.tuning = parts.tuning
         app.state.payments = parts.payments
         app.state.searches = SearchLog(parts.sessions)
         # Everything built so far lives as long as the process: keep it out of the
@@ -84,6 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         operations.router,
         catalog.router,
         search.router,
+        search_admin.router,
         inventory.router,
         imports.router,
         coupons.router,

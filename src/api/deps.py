@@ -27,7 +27,6 @@ from commerce.tracking.searches import SearchLog
 from search.backend import SearchBackend
 from search.prices import PriceScale
 from search.result_cache import SearchResultCache
-from search.tuning import TuningSource
 
 
 async def unit_of_work(request: Request) -> AsyncIterator[AsyncSession]:
@@ -114,11 +113,6 @@ async def price_scale(
     return PriceScale.of(Pricing(await rate_table(request), currency))
 
 
-async def search_tuning(request: Request) -> TuningSource:
-    tuning: TuningSource = request.app.state.tuning
-    return tuning
-
-
 async def cart_owner(
     request: Request,
     response: Response,
@@ -150,7 +144,6 @@ Identity = Annotated[IdentityContext, Depends(identity_context)]
 ClientAddress = Annotated[str, Depends(client_address)]
 Search = Annotated[SearchBackend, Depends(search_backend)]
 SearchPrices = Annotated[PriceScale, Depends(price_scale)]
-SearchTuning = Annotated[TuningSource, Depends(search_tuning)]
 SearchResults = Annotated[SearchResultCache, Depends(search_results)]
 RecentSearches = Annotated[SearchLog, Depends(recent_searches)]
 Cache = Annotated[CatalogCache, Depends(catalog_cache)]

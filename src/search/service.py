@@ -89,8 +89,14 @@ def plan_for(
 
 
 async def search(
-    backend: SearchBackend, query: ProductQuery, tuning: Tuning, scale: PriceScale
+    backend: SearchBackend,
+    query: ProductQuery,
+    tuning: Tuning | None = None,
+    scale: PriceScale | None = None,
 ) -> SearchResult:
+    """`query` as a shopper sees it: with `tuning`'s synonyms and rules, prices in `scale`
+    (none and US dollars by default)."""
+    tuning, scale = tuning or Tuning(), scale or PriceScale()
     placed = placement(query, tuning)
     plan = plan_for(query, tuning, scale, placed)
     if not placed.pins and not placed.buried:

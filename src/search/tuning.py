@@ -141,7 +141,3 @@ class TuningSource:
                 self._tuning = tuning_of(self.file_groups, groups, rules)
                 self._read_at = time.monotonic()
         return self._tuning
-
-    def forget(self) -> None:
-        """Read again on the next search (this process just changed the tuning)."""
-        self._read_at = float("-inf")

@@ -244,6 +244,29 @@ async def _get_coupon(w: World) -> Request:
     return "GET", await _coupon(w), None
 
 
+async def _add_synonym(w: World) -> Request:
+    return "POST", "/api/admin/search/synonyms", {"terms": [uuid.uuid4().hex, "lamp"]}
+
+
+async def _remove_synonym(w: World) -> Request:
+    _, path, body = await _add_synonym(w)
+    response = await w.client.post(path, json=body, headers=w.accounts["ADMIN"])
+    assert response.status_code == 201, response.text
+    return "DELETE", f"{path}/{response.json()['id']}", None
+
+
+async def _add_rule(w: World) -> Request:
+    product = await w.product()
+    return "POST", "/api/admin/search/rules", {"query": "lamp", "bury": [product["id"]]}
+
+
+async def _remove_rule(w: World) -> Request:
+    _, path, body = await _add_rule(w)
+    response = await w.client.post(path, json=body, headers=w.accounts["ADMIN"])
+    assert response.status_code == 201, response.text
+    return "DELETE", f"{path}/{response.json()['id']}", None
+
+
 async def _update_coupon(w: World) -> Request:
     return "PATCH", await _coupon(w), {"value": "15"}
 
@@ -422,6 +445,15 @@ MATRIX: dict[tuple[str, str], tuple[Build, frozenset[str]]] = {
     ("GET", "/api/admin/coupons/{coupon_id}"): (_get_coupon, CATALOG_ADMINS),
     ("PATCH", "/api/admin/coupons/{coupon_id}"): (_update_coupon, CATALOG_ADMINS),
     ("DELETE", "/api/admin/coupons/{coupon_id}"): (_archive_coupon, CATALOG_ADMINS),
+    ("GET", "/api/admin/search/synonyms"): (
+        fixed("GET", "/api/admin/search/synonyms"),
+        CATALOG_ADMINS,
+    ),
+    ("POST", "/api/admin/search/synonyms"): (_add_synonym, CATALOG_ADMINS),
+    ("DELETE", "/api/admin/search/synonyms/{synonym_id}"): (_remove_synonym, CATALOG_ADMINS),
+    ("GET", "/api/admin/search/rules"): (fixed("GET", "/api/admin/search/rules"), CATALOG_ADMINS),
+    ("POST", "/api/admin/search/rules"): (_add_rule, CATALOG_ADMINS),
+    ("DELETE", "/api/admin/search/rules/{rule_id}"): (_remove_rule, CATALOG_ADMINS),
     ("GET", "/api/admin/imports/{job_id}"): (_import_status, CATALOG_ADMINS),
     ("GET", "/api/admin/products/{product_id}/variants"): (_list_variants, CATALOG_ADMINS),
     ("POST", "/api/admin/products/{product_id}/variants"): (_add_variant, CATALOG_ADMINS),

@@ -9,6 +9,7 @@ from sqlalchemy import text
 from analytics.warehouse import ParquetWarehouse, open_warehouse
 from commerce.db import create_engine, session_factory, transaction
 from etl.backfill import backfill
+from search import service
 from search.query import ProductQuery
 from search.tantivy_backend import TantivyBackend
 from storefront import demo
@@ -37,7 +38,7 @@ async def test_a_fresh_load_is_indexed_and_checkpointed(
                 .tuples()
                 .all()
             )
-        found = await search.search(ProductQuery(size=1))
+        found = await service.search(search, ProductQuery(size=1))
     finally:
         await search.close()
         await engine.dispose()
