@@ -106,6 +106,7 @@ POLICY: dict[Route, Requirement] = {
     ("PATCH", "/api/admin/returns/{return_id}"): Permission.MANAGE_ORDERS,
     # search
     ("GET", "/api/search"): PUBLIC,
+    ("GET", "/api/search/suggest"): PUBLIC,
     # inventory
     ("GET", "/api/admin/inventory/{sku}"): Permission.MANAGE_INVENTORY,
     ("PATCH", "/api/admin/inventory/{sku}/stock"): Permission.MANAGE_INVENTORY,

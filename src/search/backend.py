@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Protocol
 
-from search.plan import EngineResult, SearchPlan
+from search.plan import EngineResult, EngineSuggestions, SearchPlan, SuggestPlan
 from search.query import ProductDocument
 
 
@@ -20,6 +20,10 @@ class SearchBackend(Protocol):
     ) -> None:
         """The one way in: insert or replace `upserts`, remove `deletes` (missing ids are fine),
         visible to searches at once when this returns (one commit, one bulk request)."""
+        ...
+
+    async def suggest(self, plan: SuggestPlan) -> EngineSuggestions:
+        """Products, brands and categories with a word starting with what is being typed."""
         ...
 
     def generation(self) -> str | None:

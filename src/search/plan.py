@@ -139,3 +139,30 @@ class EngineResult:
     hits: list[EngineHit]
     total: int
     facets: EngineFacets | None = None
+
+
+#: A prefix this long or longer may be one edit off.
+SUGGEST_TYPOS_FROM = 4
+
+
+@dataclass(frozen=True)
+class SuggestPlan:
+    """Completions of what a shopper is typing: `words` complete, `prefix` the last word so
+    far (typo-tolerant from SUGGEST_TYPOS_FROM letters)."""
+
+    words: tuple[tuple[tuple[str, ...], ...], ...]
+    prefix: str
+    products: int = 10
+    brands: int = 3
+    categories: int = 3
+
+    @property
+    def prefix_edits(self) -> int:
+        return 1 if len(self.prefix) >= SUGGEST_TYPOS_FROM else 0
+
+
+@dataclass
+class EngineSuggestions:
+    products: list[EngineHit] = field(default_factory=list)
+    brands: list[tuple[str, int]] = field(default_factory=list)
+    category_paths: list[tuple[str, int]] = field(default_factory=list)

@@ -232,3 +232,25 @@ class SearchResult(BaseModel):
     currency: str
     rate_date: date | None
     facets: Facets
+
+
+class ProductSuggestion(BaseModel):
+    id: uuid.UUID
+    name: str
+    brand: str
+    category: str
+
+
+class CategorySuggestion(BaseModel):
+    value: str
+    path: str
+    count: int
+
+
+class Suggestions(BaseModel):
+    """Completions of a partly typed query: at most 10 in all."""
+
+    q: str
+    products: list[ProductSuggestion]
+    brands: list[FacetCount]
+    categories: list[CategorySuggestion]

@@ -20,6 +20,9 @@ from search.prices import PriceScale
 from search.query import ProductQuery
 from search.tuning import Tunings
 
+#: The key's scale for suggestions, which show no prices.
+SUGGEST = None
+
 
 @dataclass(frozen=True)
 class Answer:
@@ -33,7 +36,9 @@ class SearchResultCache:
     def __init__(self, backend: SearchBackend, tuning: Tunings, size: int = 4096) -> None:
         self.backend = backend
         self.tuning = tuning
-        self._results: LRUCache[tuple[str, str, PriceScale, str], Answer] = LRUCache(maxsize=size)
+        self._results: LRUCache[tuple[str, str, PriceScale | None, str], Answer] = LRUCache(
+            maxsize=size
+        )
 
     async def search_json(self, query: ProductQuery, scale: PriceScale) -> Answer:
         """The result of `query` as JSON, computed at most once per index generation."""
@@ -47,6 +52,20 @@ class SearchResultCache:
         if answer is None:
             answer = self._results[key] = await self._answer(query, scale)
         return answer
+
+    async def suggest_json(self, typed: str) -> bytes:
+        """Completions of `typed` as JSON, computed at most once per index generation."""
+        tuning = await self.tuning.current()
+        generation = self.backend.generation()
+        if generation is None or not self._results.maxsize:
+            return (await service.suggest(self.backend, typed, tuning)).model_dump_json().encode()
+        key = (generation, tuning.generation, SUGGEST, typed)
+        answer = self._results.get(key)
+        count_lookup("search_suggestions", hit=answer is not None)
+        if answer is None:
+            found = await service.suggest(self.backend, typed, tuning)
+            answer = self._results[key] = Answer(found.model_dump_json().encode(), 0)
+        return answer.json
 
     async def _answer(self, query: ProductQuery, scale: PriceScale) -> Answer:
         result = await service.search(self.backend, query, await self.tuning.current(), scale)

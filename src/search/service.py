@@ -9,18 +9,33 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, replace
 
+from rapidfuzz.distance import Levenshtein
+
+from commerce.merchandising.schemas import words
 from search.backend import SearchBackend
-from search.plan import Boost, EngineFacets, EngineHit, EngineResult, Facet, Filters, SearchPlan
+from search.plan import (
+    Boost,
+    EngineFacets,
+    EngineHit,
+    EngineResult,
+    Facet,
+    Filters,
+    SearchPlan,
+    SuggestPlan,
+)
 from search.prices import PriceScale
 from search.query import (
     CategoryCount,
+    CategorySuggestion,
     FacetCount,
     Facets,
     PriceBucket,
     ProductHit,
     ProductQuery,
+    ProductSuggestion,
     SearchResult,
     StockCounts,
+    Suggestions,
 )
 from search.tuning import Tuning
 
@@ -223,3 +238,44 @@ def _category(path: str, count: int) -> CategoryCount:
     return CategoryCount(
         value=slugs[-1], count=count, path=path, parent=slugs[-2] if len(slugs) > 1 else None
     )
+
+
+#: Completions shown in all; brands and categories first, products fill the rest.
+MAX_SUGGESTIONS = 10
+SUGGESTED_BRANDS = SUGGESTED_CATEGORIES = 3
+
+
+async def suggest(backend: SearchBackend, typed: str, tuning: Tuning | None = None) -> Suggestions:
+    """Completions for what a shopper has typed so far (the last word is a prefix)."""
+    typed_words = words(typed)
+    if not typed_words:
+        return Suggestions(q=typed, products=[], brands=[], categories=[])
+    tuning = tuning or Tuning()
+    *complete, prefix = typed_words
+    plan = SuggestPlan(words=tuning.synonyms.expand(complete), prefix=prefix)
+    found = await backend.suggest(plan)
+    brands = [
+        FacetCount(value=name, count=count)
+        for name, count in found.brands
+        if _starts(name, prefix, plan.prefix_edits)
+    ][:SUGGESTED_BRANDS]
+    categories = [
+        CategorySuggestion(value=path.rsplit("/", 1)[-1], path=path, count=count)
+        for path, count in found.category_paths
+        if _starts(path.rsplit("/", 1)[-1].replace("-", " "), prefix, plan.prefix_edits)
+    ][:SUGGESTED_CATEGORIES]
+    room = MAX_SUGGESTIONS - len(brands) - len(categories)
+    products = [
+        ProductSuggestion(id=hit.id, name=hit.name, brand=hit.brand, category=hit.category)
+        for hit in found.products[:room]
+    ]
+    return Suggestions(q=typed, products=products, brands=brands, categories=categories)
+
+
+def _starts(name: str, prefix: str, edits: int) -> bool:
+    """Whether a word of `name` starts with `prefix`, give or take `edits` edits."""
+    for word in words(name):
+        for length in range(max(1, len(prefix) - edits), len(prefix) + edits + 1):
+            if Levenshtein.distance(prefix, word[:length], score_cutoff=edits) <= edits:
+                return True
+    return False

@@ -23,9 +23,11 @@ from search.plan import (
     EngineFacets,
     EngineHit,
     EngineResult,
+    EngineSuggestions,
     Facet,
     Filters,
     SearchPlan,
+    SuggestPlan,
     fuzziness,
 )
 from search.prices import to_cents
@@ -234,6 +236,49 @@ class TantivyBackend:
         hits, total = self._hits(searcher, hits_query, plan)
         facets = self._facets(searcher, text, plan) if plan.facets else None
         return EngineResult(hits=hits, total=total, facets=facets)
+
+    async def suggest(self, plan: SuggestPlan) -> EngineSuggestions:
+        return await asyncio.to_thread(self.suggest_now, plan)
+
+    def suggest_now(self, plan: SuggestPlan) -> EngineSuggestions:
+        """Products whose name has a word starting with the prefix (and every complete word),
+        then the brands and categories whose names do."""
+        self.index.reload()
+        searcher = self.index.searcher()
+        prefix = self._analyzers[PLAIN].analyze(plan.prefix)
+        if len(prefix) != 1:
+            return EngineSuggestions()
+        complete = [(Occur.Must, self._alternatives(words)) for words in plan.words]
+
+        def starting(field: str) -> Query:
+            return Query.boolean_query(
+                [*complete, (Occur.Must, self._prefix(field, prefix[0], plan.prefix_edits))]
+            )
+
+        found = searcher.search(starting("name_plain"), limit=plan.products)
+        products = [_hit(searcher.doc(address), float(score)) for score, address in found.hits]
+        brands = searcher.aggregate(
+            starting("brand_plain"), {"b": {"terms": {"field": "brand", "size": 50}}}
+        )["b"]["buckets"]
+        paths = searcher.aggregate(
+            starting("category_plain"),
+            {"c": {"terms": {"field": "category_paths", "size": CATEGORY_FACET_SIZE}}},
+        )["c"]["buckets"]
+        return EngineSuggestions(
+            products=products,
+            brands=[(b["key"], int(b["doc_count"])) for b in brands],
+            category_paths=[(c["key"], int(c["doc_count"])) for c in paths],
+        )
+
+    def _prefix(self, field: str, prefix: str, edits: int) -> Query:
+        """Words starting with `prefix`, or (scored lower) with a prefix `edits` away."""
+        exact = Query.fuzzy_term_query(self.schema, field, prefix, distance=0, prefix=True)
+        if not edits:
+            return exact
+        near = Query.fuzzy_term_query(self.schema, field, prefix, distance=edits, prefix=True)
+        return Query.boolean_query(
+            [(Occur.Should, Query.boost_query(exact, 2.0)), (Occur.Should, near)]
+        )
 
     # -- compiling a plan -----------------------------------------------------------------
 

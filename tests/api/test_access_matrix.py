@@ -419,6 +419,7 @@ MATRIX: dict[tuple[str, str], tuple[Build, frozenset[str]]] = {
     ("GET", "/api/brands"): (fixed("GET", "/api/brands"), EVERYONE),
     ("GET", "/api/categories"): (fixed("GET", "/api/categories"), EVERYONE),
     ("GET", "/api/search"): (fixed("GET", "/api/search?q=lamp"), EVERYONE),
+    ("GET", "/api/search/suggest"): (fixed("GET", "/api/search/suggest?q=lam"), EVERYONE),
     ("POST", "/api/auth/register"): (_register, EVERYONE),
     ("POST", "/api/auth/login"): (_login, EVERYONE),
     ("POST", "/api/auth/refresh"): (_refresh, EVERYONE),

@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 
 from commerce.merchandising.schemas import RuleOut, SynonymIn
+from search import service
 from search.backend import SearchBackend
 from search.prices import PriceScale
 from search.query import MAX_RESULT_WINDOW, Sort
@@ -379,3 +380,39 @@ async def test_a_pin_beyond_the_results_comes_last(backend: SearchBackend, page:
     expected = [["Lamp 0", "Lamp 1"], ["Lamp 2"]][page - 1]
     assert [hit.name for hit in result.items] == expected
     assert result.total == 3
+
+
+# -- suggest -------------------------------------------------------------------------------
+
+
+async def test_suggest_completes_products_brands_and_categories(backend: SearchBackend) -> None:
+    await backend.apply(
+        [
+            doc(
+                "Headphones Pro",
+                brand="Helix",
+                category="headphones",
+                category_path="electronics/headphones",
+                units_sold=3,
+            ),
+            doc("Head Torch", brand="Acme", category="camping", category_path="sports/camping"),
+            doc("Desk Lamp", brand="Heliotrope"),
+            *[doc(f"Heat Pad {n}", brand="Warmth") for n in range(12)],
+        ]
+    )
+    found = await service.suggest(backend, "hea")
+    assert {p.name for p in found.products} >= {"Headphones Pro", "Head Torch"}
+    assert len(found.products) + len(found.brands) + len(found.categories) <= 10
+    assert [c.path for c in found.categories] == ["electronics/headphones"]
+    assert found.brands == []  # Helix, Heliotrope: "hel", not "hea"
+
+    brands = await service.suggest(backend, "heli")
+    assert sorted(b.value for b in brands.brands) == ["Heliotrope", "Helix"]
+
+    typo = await service.suggest(backend, "haedp")
+    assert [p.name for p in typo.products] == ["Headphones Pro"], "one edit from 4 letters on"
+    assert (await service.suggest(backend, "hae")).products == [], "no typos in 3 letters"
+
+    narrowed = await service.suggest(backend, "desk la")
+    assert [p.name for p in narrowed.products] == ["Desk Lamp"]
+    assert (await service.suggest(backend, "  ?! ")).products == []

@@ -15,7 +15,7 @@ from api.problems import responses
 from commerce.currency.money import BASE_CURRENCY
 from commerce.events import SearchPerformed
 from commerce.tracking.schemas import SessionId
-from search.query import ProductQuery, SearchResult, Sort
+from search.query import ProductQuery, SearchResult, Sort, Suggestions
 
 router = APIRouter(prefix="/api", tags=["search"])
 
@@ -109,6 +109,17 @@ async def search_products(
     # JSON straight from the cache: validating and re-serialising it would cost more than
     # the cache saves.
     return Response(answer.json, media_type="application/json")
+
+
+@router.get("/search/suggest", response_model=Suggestions, responses=responses(422))
+async def suggest(
+    results: SearchResults, q: Annotated[str, Query(max_length=200)] = ""
+) -> Response:
+    """Completions while a shopper types: up to 3 brands and 3 categories with a word
+    starting with the last word typed, and products (with the other words too) to make 10.
+    From 4 letters on, the last word may be one letter off. Cheap enough for every keystroke
+    (answered from memory until the index or the tuning changes)."""
+    return Response(await results.suggest_json(q.strip()), media_type="application/json")
 
 
 def _given_filters(query: ProductQuery) -> dict[str, Any]:
