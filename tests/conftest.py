@@ -242,3 +242,11 @@ async def own_shop(
         yield opened
     finally:
         await opened.engine.dispose()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        help="rewrite tests/search/golden from the current compiler (then read the diff)",
+    )

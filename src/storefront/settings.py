@@ -28,6 +28,10 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     kafka_url: str | None = None
     search_path: Path | None = None
+    #: Search on Elasticsearch 8 instead of the embedded engine (production: see
+    #: docker-compose.yml); the products index is reached through this alias.
+    elasticsearch_url: str | None = None
+    elasticsearch_index: str = "storefront-products"
     warehouse_path: Path | None = None
 
     api_host: str = "127.0.0.1"

@@ -32,9 +32,9 @@ class CountingBackend:
         return await self.backend.run(plan)
 
 
-async def test_a_repeated_query_is_answered_once_per_generation(backend: TantivyBackend) -> None:
-    await backend.apply([doc("Copper Kettle")])
-    counting = CountingBackend(backend)
+async def test_a_repeated_query_is_answered_once_per_generation(embedded: TantivyBackend) -> None:
+    await embedded.apply([doc("Copper Kettle")])
+    counting = CountingBackend(embedded)
     tuning = FixedTuning()
     cache = SearchResultCache(counting, tuning)  # type: ignore[arg-type]
     query, usd = ProductQuery(q="kettle"), PriceScale()
@@ -44,7 +44,7 @@ async def test_a_repeated_query_is_answered_once_per_generation(backend: Tantivy
     assert first == again and first["total"] == 1
     assert counting.searches == 1
 
-    await backend.apply([doc("Steel Kettle")])  # a commit: a new generation
+    await embedded.apply([doc("Steel Kettle")])  # a commit: a new generation
 
     fresh = orjson.loads((await cache.search_json(query, usd)).json)
     assert fresh["total"] == 2

@@ -9,21 +9,21 @@ from search.tantivy_backend import TantivyBackend, schema_matches
 from tests.search.contract import doc, names
 
 
-async def test_apply_replaces_and_removes(backend: TantivyBackend) -> None:
+async def test_apply_replaces_and_removes(embedded: TantivyBackend) -> None:
     lamp = doc("Old Name")
-    await backend.apply([lamp])
-    await backend.apply([lamp.model_copy(update={"name": "New Name", "version": 2})])
-    assert await names(backend) == ["New Name"]
-    await backend.apply([], [lamp.id])
-    assert await names(backend) == []
+    await embedded.apply([lamp])
+    await embedded.apply([lamp.model_copy(update={"name": "New Name", "version": 2})])
+    assert await names(embedded) == ["New Name"]
+    await embedded.apply([], [lamp.id])
+    assert await names(embedded) == []
 
 
 async def test_reader_in_another_instance_sees_commits(
-    backend: TantivyBackend, tmp_path: Path
+    embedded: TantivyBackend, tmp_path: Path
 ) -> None:
     reader = TantivyBackend(tmp_path)
     assert await names(reader) == []
-    await backend.apply([doc("Fresh Thing")])
+    await embedded.apply([doc("Fresh Thing")])
     assert await names(reader) == ["Fresh Thing"]
 
 

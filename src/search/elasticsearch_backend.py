@@ -1,0 +1,460 @@
+"""The production search engine: Elasticsearch 8, through the official async client.
+
+Plans compile to request bodies with pure functions (`index_definition`, `search_body`,
+`suggest_bodies`), so the bodies can be read and checked without a server
+(tests/search/golden). Writes go through an alias: a reindex builds a new index and moves
+the alias in one request, so searches never see a half-built index.
+
+Disjunctive facets are Elasticsearch's usual shape: the facet filters go in `post_filter`
+(they narrow the hits, not the aggregations) and each facet aggregates under a `filter`
+of every facet filter but its own.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import UTC
+from typing import Any, cast
+
+from elasticsearch import AsyncElasticsearch, NotFoundError
+from elasticsearch.helpers import async_bulk
+
+from search.plan import (
+    EngineFacets,
+    EngineHit,
+    EngineResult,
+    EngineSuggestions,
+    Facet,
+    Filters,
+    SearchPlan,
+    SuggestPlan,
+    fuzziness,
+    option_facet,
+)
+from search.prices import to_cents
+from search.query import ProductDocument, Sort, wanted_combinations
+
+#: Text fields and weights, as in the embedded engine.
+TEXT_FIELDS = ("name^3", "category_text^2", "brand_text^2", "description")
+FUZZY_FIELDS = ("name.plain^3", "category_text.plain^2", "brand_text.plain^2")
+FUZZY_WEIGHT = 0.3
+PHRASE_FIELDS = ("name^3", "description")
+PHRASE_BOOST = 2.0
+SKU_BOOST = 10.0
+FACET_SIZE, CATEGORY_FACET_SIZE, OPTION_FACET_SIZE = 50, 200, 200
+SOURCE = ["id", "sku", "name", "brand", "category", "price", "price_max", "rating", "available"]
+
+SORTS: dict[Sort, list[Any]] = {
+    Sort.relevance: [{"_score": "desc"}, {"rating": "desc"}],
+    Sort.price_asc: [{"price": "asc"}],
+    Sort.price_desc: [{"price": "desc"}],
+    Sort.newest: [{"created_at": "desc"}],
+    Sort.rating: [{"rating": "desc"}],
+    Sort.best_selling: [{"units_sold": "desc"}],
+}
+
+KEYWORD = {"type": "keyword"}
+PLAIN_SUBFIELDS = {
+    "plain": {"type": "text", "analyzer": "storefront_plain"},
+    "prefix": {
+        "type": "text",
+        "analyzer": "storefront_prefix",
+        "search_analyzer": "storefront_plain",
+    },
+}
+
+
+def index_definition() -> dict[str, Any]:
+    """Settings and explicit mappings of the products index (valid for Elasticsearch 8)."""
+    english = {"type": "text", "analyzer": "storefront_en"}
+    return {
+        "settings": {
+            "number_of_shards": 1,
+            "analysis": {
+                "filter": {
+                    "english_stemmer": {"type": "stemmer", "language": "english"},
+                    "prefixes": {"type": "edge_ngram", "min_gram": 1, "max_gram": 20},
+                },
+                "analyzer": {
+                    "storefront_en": {
+                        "tokenizer": "standard",
+                        "filter": ["lowercase", "asciifolding", "english_stemmer"],
+                    },
+                    "storefront_plain": {
+                        "tokenizer": "standard",
+                        "filter": ["lowercase", "asciifolding"],
+                    },
+                    "storefront_prefix": {
+                        "tokenizer": "standard",
+                        "filter": ["lowercase", "asciifolding", "prefixes"],
+                    },
+                },
+            },
+        },
+        "mappings": {
+            "dynamic": "strict",
+            "properties": {
+                "id": KEYWORD,
+                "sku": KEYWORD,
+                "brand": KEYWORD,
+                "category": KEYWORD,
+                "category_slugs": KEYWORD,
+                "category_paths": KEYWORD,
+                "name": {**english, "fields": PLAIN_SUBFIELDS},
+                "brand_text": {**english, "fields": PLAIN_SUBFIELDS},
+                "category_text": {**english, "fields": PLAIN_SUBFIELDS},
+                "description": english,
+                "option_values": KEYWORD,
+                "option_values_in_stock": KEYWORD,
+                "option_combinations": KEYWORD,
+                "option_combinations_in_stock": KEYWORD,
+                # Exact US cents.
+                "price": {"type": "long"},
+                "price_max": {"type": "long", "index": False},
+                "rating": {"type": "float"},
+                "in_stock": {"type": "byte"},
+                "available": {"type": "integer", "index": False},
+                "created_at": {"type": "date", "format": "epoch_second"},
+                "units_sold": {"type": "integer"},
+                "version": {"type": "long", "index": False},
+            },
+        },
+    }
+
+
+def source_of(doc: ProductDocument) -> dict[str, Any]:
+    slugs = doc.category_path.split("/")
+    return {
+        "id": str(doc.id),
+        "sku": doc.sku,
+        "brand": doc.brand,
+        "category": doc.category,
+        "category_slugs": slugs,
+        "category_paths": doc.category_paths(),
+        "name": doc.name,
+        "brand_text": doc.brand,
+        "category_text": " ".join(slug.replace("-", " ") for slug in slugs),
+        "description": doc.description,
+        "option_values": doc.option_values(),
+        "option_values_in_stock": doc.option_values(in_stock=True),
+        "option_combinations": doc.option_combinations(),
+        "option_combinations_in_stock": doc.option_combinations(in_stock=True),
+        "price": to_cents(doc.price),
+        "price_max": to_cents(doc.price_max),
+        "rating": doc.rating,
+        "in_stock": int(doc.in_stock),
+        "available": doc.available,
+        "created_at": int(doc.created_at.astimezone(UTC).timestamp()),
+        "units_sold": doc.units_sold,
+        "version": doc.version,
+    }
+
+
+# -- compiling plans -------------------------------------------------------------------------
+
+
+def search_body(plan: SearchPlan) -> dict[str, Any]:
+    """One request: hits after every filter, and each facet under every filter but its own."""
+    body: dict[str, Any] = {
+        "query": _query(plan),
+        "from": plan.offset,
+        "size": plan.size,
+        "sort": SORTS[plan.sort],
+        "track_total_hits": True,
+        "_source": SOURCE,
+    }
+    post = _filters(plan.filters)
+    hidden = [*plan.hits_exclude]
+    if post or hidden:
+        body["post_filter"] = _bool(filter=post, must_not=_ids(hidden))
+    if plan.facets:
+        body["aggs"] = _aggregations(plan)
+    return body
+
+
+def _bool(**clauses: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"bool": {occur: found for occur, found in clauses.items() if found}}
+
+
+def _ids(ids: Sequence[uuid.UUID]) -> list[dict[str, Any]]:
+    return [{"terms": {"id": [str(i) for i in ids]}}] if ids else []
+
+
+def _query(plan: SearchPlan) -> dict[str, Any]:
+    text = _text(plan)
+    must = [text] if text else []
+    if not text:
+        must = [{"match_all": {}}]
+    boosts = [
+        {
+            "constant_score": {
+                "filter": {"term": {_boost_field(boost.field): boost.value}},
+                "boost": boost.weight,
+            }
+        }
+        for boost in plan.boosts
+    ]
+    excluded = _ids(plan.filters.exclude_ids)
+    return _bool(must=must, should=boosts, must_not=excluded)
+
+
+def _boost_field(facet: Facet) -> str:
+    return "brand" if facet == Facet.brand else "category_slugs"
+
+
+def _text(plan: SearchPlan) -> dict[str, Any] | None:
+    if not plan.words:
+        return None
+    every_word = _bool(must=[_alternatives(alternatives) for alternatives in plan.words])
+    sku = {"term": {"sku": {"value": plan.text, "boost": SKU_BOOST}}}
+    matched = {"bool": {"should": [every_word, sku], "minimum_should_match": 1}}
+    phrase = " ".join(slot[0][0] for slot in plan.words)
+    if len(plan.words) < 2:
+        return matched
+    in_name = {"match_phrase": {"name": {"query": phrase, "boost": PHRASE_BOOST}}}
+    return _bool(must=[matched], should=[in_name])
+
+
+def _alternatives(alternatives: tuple[tuple[str, ...], ...]) -> dict[str, Any]:
+    clauses = [_word(words[0]) if len(words) == 1 else _phrase(words) for words in alternatives]
+    return clauses[0] if len(clauses) == 1 else {"bool": {"should": clauses}}
+
+
+def _word(word: str) -> dict[str, Any]:
+    exact = {"multi_match": {"query": word, "fields": list(TEXT_FIELDS), "type": "most_fields"}}
+    edits = fuzziness(word)
+    if not edits:
+        return exact
+    near = {
+        "multi_match": {
+            "query": word,
+            "fields": list(FUZZY_FIELDS),
+            "fuzziness": edits,
+            "prefix_length": 0,
+            "boost": FUZZY_WEIGHT,
+        }
+    }
+    return {"bool": {"should": [exact, near]}}
+
+
+def _phrase(words: tuple[str, ...]) -> dict[str, Any]:
+    return {
+        "multi_match": {"query": " ".join(words), "fields": list(PHRASE_FIELDS), "type": "phrase"}
+    }
+
+
+def _filters(filters: Filters) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    if filters.brands:
+        found.append({"terms": {"brand": list(filters.brands)}})
+    if filters.categories:
+        found.append({"terms": {"category_slugs": list(filters.categories)}})
+    if filters.cents_min is not None or filters.cents_max is not None:
+        bounds = {"gte": filters.cents_min, "lte": filters.cents_max}
+        found.append({"range": {"price": {k: v for k, v in bounds.items() if v is not None}}})
+    if filters.in_stock is not None:
+        found.append({"term": {"in_stock": int(filters.in_stock)}})
+    if filters.options:
+        field = "option_combinations" + ("_in_stock" if filters.in_stock else "")
+        found.append({"terms": {field: wanted_combinations(filters.options)}})
+    if filters.only_ids is not None:
+        found.append({"terms": {"id": [str(i) for i in filters.only_ids]}})
+    return found
+
+
+def _aggregations(plan: SearchPlan) -> dict[str, Any]:
+    filters = plan.filters
+    edges = plan.price_edges
+    ranges = [
+        {key: value for key, value in (("from", low), ("to", high)) if value is not None}
+        for low, high in zip((None, *edges), (*edges, None), strict=True)
+    ]
+    options_field = "option_values" + ("_in_stock" if filters.in_stock else "")
+    inner: dict[str, dict[str, Any]] = {
+        Facet.brand: {"terms": {"field": "brand", "size": FACET_SIZE}},
+        Facet.category: {"terms": {"field": "category_paths", "size": CATEGORY_FACET_SIZE}},
+        Facet.price: {"range": {"field": "price", "ranges": ranges}},
+        Facet.stock: {"terms": {"field": "in_stock", "size": 2}},
+        Facet.option: {"terms": {"field": options_field, "size": OPTION_FACET_SIZE}},
+    }
+    facets = [str(f) for f in (Facet.brand, Facet.category, Facet.price, Facet.stock)]
+    wanted = {name: inner[Facet(name)] for name in facets}
+    wanted[str(Facet.option)] = inner[Facet.option]
+    for name in sorted(filters.options):
+        include = {**inner[Facet.option]["terms"], "include": f"{_regex(name)}=.*"}
+        wanted[option_facet(name)] = {"terms": include}
+    aggregations: dict[str, Any] = {}
+    for name, aggregation in wanted.items():
+        own = name if name != Facet.option else None
+        others = _filters(filters.without(own)) if own else _filters(filters)
+        aggregations[name] = {
+            "filter": _bool(filter=others) if others else {"match_all": {}},
+            "aggs": {"values": aggregation},
+        }
+    return aggregations
+
+
+def _regex(text: str) -> str:
+    """`text` as a literal in Lucene's regular expression syntax."""
+    return "".join(f"\\{c}" if not c.isalnum() else c for c in text)
+
+
+def suggest_bodies(plan: SuggestPlan) -> list[dict[str, Any]]:
+    """Three searches (for msearch): products, brands and categories starting with the prefix."""
+    complete = [_alternatives(words) for words in plan.words]
+
+    def starting(field: str) -> dict[str, Any]:
+        exact = {"match": {f"{field}.prefix": {"query": plan.prefix, "boost": 2.0}}}
+        near = {
+            "match": {f"{field}.prefix": {"query": plan.prefix, "fuzziness": plan.prefix_edits}}
+        }
+        should = [exact, near] if plan.prefix_edits else [exact]
+        return {
+            "bool": {**_bool(must=complete)["bool"], "should": should, "minimum_should_match": 1}
+        }
+
+    return [
+        {"query": starting("name"), "size": plan.products, "_source": SOURCE},
+        {
+            "query": starting("brand_text"),
+            "size": 0,
+            "aggs": {"values": {"terms": {"field": "brand", "size": 50}}},
+        },
+        {
+            "query": starting("category_text"),
+            "size": 0,
+            "aggs": {"values": {"terms": {"field": "category_paths", "size": CATEGORY_FACET_SIZE}}},
+        },
+    ]
+
+
+# -- reading answers -------------------------------------------------------------------------
+
+
+def result_of(plan: SearchPlan, answer: dict[str, Any]) -> EngineResult:
+    hits = [_hit(found) for found in answer["hits"]["hits"]]
+    total = int(answer["hits"]["total"]["value"])
+    return EngineResult(
+        hits=hits, total=total, facets=_facets(plan, answer) if plan.facets else None
+    )
+
+
+def _hit(found: dict[str, Any]) -> EngineHit:
+    source = found["_source"]
+    return EngineHit(
+        id=uuid.UUID(source["id"]),
+        sku=source["sku"],
+        name=source["name"],
+        brand=source["brand"],
+        category=source["category"],
+        cents=int(source["price"]),
+        cents_max=int(source["price_max"]),
+        rating=float(source["rating"]),
+        available=int(source["available"]),
+        score=found.get("_score"),
+    )
+
+
+def _buckets(answer: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = answer["aggregations"][name]["values"]["buckets"]
+    return found
+
+
+def _facets(plan: SearchPlan, answer: dict[str, Any]) -> EngineFacets:
+    stock = {int(b["key"]): int(b["doc_count"]) for b in _buckets(answer, Facet.stock)}
+    facets = EngineFacets(
+        brands=[(b["key"], int(b["doc_count"])) for b in _buckets(answer, Facet.brand)],
+        category_paths=[(b["key"], int(b["doc_count"])) for b in _buckets(answer, Facet.category)],
+        price=[int(b["doc_count"]) for b in _buckets(answer, Facet.price)],
+        in_stock=stock.get(1, 0),
+        out_of_stock=stock.get(0, 0),
+    )
+    for bucket in _buckets(answer, Facet.option):
+        name, _, value = str(bucket["key"]).partition("=")
+        facets.options.setdefault(name, []).append((value, int(bucket["doc_count"])))
+    for name in plan.filters.options:
+        widened = _buckets(answer, option_facet(name))
+        facets.options[name] = [
+            (str(b["key"]).partition("=")[2], int(b["doc_count"])) for b in widened
+        ]
+    return facets
+
+
+def _already_gone(error: dict[str, Any]) -> bool:
+    """A delete of a document the index does not have: what a delete wanted anyway."""
+    status: object = error.get("delete", {}).get("status")
+    return status == 404
+
+
+class ElasticsearchBackend:
+    """SearchBackend on Elasticsearch: reads and writes go through the alias `index`."""
+
+    def __init__(self, url: str, index: str = "storefront-products") -> None:
+        self.client = AsyncElasticsearch(url)
+        self.alias = index
+
+    async def ensure_index(self) -> None:
+        """Create the first index behind the alias, unless the alias exists."""
+        if await self.client.indices.exists_alias(name=self.alias):
+            return
+        name = f"{self.alias}-{uuid.uuid4().hex[:8]}"
+        await self.client.indices.create(
+            index=name, **index_definition(), aliases={self.alias: {"is_write_index": True}}
+        )
+
+    async def run(self, plan: SearchPlan) -> EngineResult:
+        answer = await self.client.search(index=self.alias, **search_body(plan))
+        return result_of(plan, answer.body)
+
+    async def suggest(self, plan: SuggestPlan) -> EngineSuggestions:
+        searches: list[dict[str, Any]] = []
+        for body in suggest_bodies(plan):
+            searches += [{"index": self.alias}, body]
+        answers = (await self.client.msearch(searches=searches)).body["responses"]
+        products, brands, categories = answers
+        return EngineSuggestions(
+            products=[_hit(found) for found in products["hits"]["hits"]],
+            brands=[
+                (b["key"], int(b["doc_count"])) for b in brands["aggregations"]["values"]["buckets"]
+            ],
+            category_paths=[
+                (b["key"], int(b["doc_count"]))
+                for b in categories["aggregations"]["values"]["buckets"]
+            ],
+        )
+
+    async def apply(
+        self, upserts: Sequence[ProductDocument], deletes: Sequence[uuid.UUID] = ()
+    ) -> None:
+        """One bulk request, refreshed before it returns (visible to the next search)."""
+        actions: list[dict[str, Any]] = [
+            {
+                "_op_type": "index",
+                "_index": self.alias,
+                "_id": str(doc.id),
+                "_source": source_of(doc),
+            }
+            for doc in upserts
+        ] + [{"_op_type": "delete", "_index": self.alias, "_id": str(i)} for i in deletes]
+        if not actions:
+            return
+        _, errors = await async_bulk(
+            self.client, actions, refresh="wait_for", raise_on_error=False, stats_only=False
+        )
+        failed = [e for e in cast(list[dict[str, Any]], errors) if not _already_gone(e)]
+        if failed:
+            raise RuntimeError(f"Elasticsearch refused {len(failed)} writes: {failed[:3]}")
+
+    def generation(self) -> str | None:
+        """Unknown: Elasticsearch refreshes on its own (its request cache does the caching)."""
+        return None
+
+    async def document_count(self) -> int:
+        try:
+            return int((await self.client.count(index=self.alias)).body["count"])
+        except NotFoundError:
+            return 0
+
+    async def close(self) -> None:
+        await self.client.close()
