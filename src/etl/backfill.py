@@ -11,7 +11,7 @@ streams as usual. On a stack that has already streamed, it does nothing.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import text
@@ -72,8 +72,13 @@ async def backfill(
     return Backfilled(high, documents)
 
 
-async def index_catalog(sessions: async_sessionmaker[AsyncSession], search: SearchBackend) -> int:
-    """Index every product's current state; returns how many documents were written."""
+async def index_catalog(
+    sessions: async_sessionmaker[AsyncSession],
+    search: SearchBackend,
+    progress: Callable[[int], None] = lambda indexed: None,
+) -> int:
+    """Index every product's current state; returns how many documents were written
+    (`progress` hears of each chunk's products)."""
     after, indexed = uuid.UUID(int=0), 0
     while True:
         async with sessions() as session:
@@ -85,6 +90,7 @@ async def index_catalog(sessions: async_sessionmaker[AsyncSession], search: Sear
         upserts, deletes = index_changes(ids, current, sold)
         await search.apply(upserts, deletes)
         indexed += len(upserts)
+        progress(len(ids))
         after = ids[-1]
 
 

@@ -394,17 +394,47 @@ class ElasticsearchBackend:
         self.client = AsyncElasticsearch(url)
         self.alias = index
 
-    async def ensure_index(self) -> None:
-        """Create the first index behind the alias, unless the alias exists."""
+    @classmethod
+    def sharing(cls, other: ElasticsearchBackend, index: str) -> ElasticsearchBackend:
+        """A backend on another index (or alias) through `other`'s client."""
+        backend = cls.__new__(cls)
+        backend.client, backend.alias = other.client, index
+        return backend
+
+    async def move_alias(self, index: str) -> None:
+        """Point the alias at `index` alone, in one request, and delete what it pointed at."""
+        try:
+            previous = list((await self.client.indices.get_alias(name=self.alias)).body)
+        except NotFoundError:
+            previous = []
+        actions: list[dict[str, Any]] = [
+            {"remove": {"index": old, "alias": self.alias}} for old in previous
+        ]
+        actions.append({"add": {"index": index, "alias": self.alias, "is_write_index": True}})
+        await self.client.indices.update_aliases(actions=actions)
+        for old in previous:
+            await self.client.indices.delete(index=old)
+
+    async def ensure_index(self) -> bool:
+        """Create the first index behind the alias unless the alias exists; True if created."""
         if await self.client.indices.exists_alias(name=self.alias):
-            return
+            return False
+        await self.create_index(alias=True)
+        return True
+
+    async def create_index(self, *, alias: bool) -> str:
+        """A new, empty products index (named after the alias), behind the alias or not."""
         name = f"{self.alias}-{uuid.uuid4().hex[:8]}"
-        await self.client.indices.create(
-            index=name, **index_definition(), aliases={self.alias: {"is_write_index": True}}
-        )
+        aliases = {self.alias: {"is_write_index": True}} if alias else None
+        await self.client.indices.create(index=name, **index_definition(), aliases=aliases)
+        return name
 
     async def run(self, plan: SearchPlan) -> EngineResult:
-        answer = await self.client.search(index=self.alias, **search_body(plan))
+        try:
+            answer = await self.client.search(index=self.alias, **search_body(plan))
+        except NotFoundError:
+            # The worker creates the index on its first start; until then nothing is found.
+            return EngineResult(hits=[], total=0, facets=EngineFacets() if plan.facets else None)
         return result_of(plan, answer.body)
 
     async def suggest(self, plan: SuggestPlan) -> EngineSuggestions:

@@ -10,6 +10,7 @@ import asyncio
 import os
 import shutil
 import threading
+import time
 import uuid
 from collections.abc import Sequence
 from datetime import UTC
@@ -111,8 +112,44 @@ def build_schema() -> tantivy.Schema:
     return builder.build()
 
 
-def schema_matches(path: Path) -> bool:
-    """False when `path` holds an index written with another schema (an older release)."""
+#: In the search folder: the name of the generation searches use, once a reindex made one.
+POINTER = "CURRENT"
+GENERATIONS = "generations"
+#: How long a writer waits for a reindex to hand the new generation over.
+HANDOVER_SECONDS = 600.0
+
+
+def active_folder(root: Path) -> Path:
+    """The index searches use: the generation CURRENT names, else the folder itself."""
+    try:
+        name = (root / POINTER).read_text().strip()
+    except FileNotFoundError:
+        return root
+    return root / GENERATIONS / name
+
+
+def new_generation(root: Path) -> Path:
+    """An empty folder for a rebuilt index (made current by `publish`)."""
+    folder = root / GENERATIONS / f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
+    folder.mkdir(parents=True)
+    return folder
+
+
+def publish(root: Path, folder: Path) -> None:
+    """Make `folder` the generation every reader and the writer use (one atomic rename);
+    generations older than the one it replaces are removed."""
+    previous = active_folder(root)
+    pointer = root / f"{POINTER}.tmp"
+    pointer.write_text(folder.name)
+    os.replace(pointer, root / POINTER)
+    for old in (root / GENERATIONS).iterdir():
+        if old not in (folder, previous):
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def schema_matches(root: Path) -> bool:
+    """False when `root` holds an index written with another schema (an older release)."""
+    path = active_folder(root)
     if not (path / "meta.json").exists():
         return True
     try:
@@ -172,15 +209,51 @@ def to_fields(doc: ProductDocument) -> dict[str, Any]:
 
 
 class TantivyBackend:
-    """SearchBackend on tantivy; `writer=True` only in the one process that indexes."""
+    """SearchBackend on tantivy; `writer=True` only in the one process that indexes.
+
+    `path` is the search folder. After `storefront search reindex` the index lives in the
+    generation CURRENT names; readers and the writer move to a new one when CURRENT
+    changes (the writer waits until the reindex has handed it over).
+    """
 
     def __init__(self, path: Path, *, writer: bool = False) -> None:
         self.path = path
-        self.index = open_index(path)
-        self.schema = self.index.schema
+        self.writes = writer
         self._analyzers = analyzers()
-        self._writer = self.index.writer(heap_size=64_000_000, num_threads=1) if writer else None
         self._write_lock = threading.Lock()
+        self._writer: tantivy.IndexWriter | None = None
+        self._open(active_folder(path))
+
+    def _open(self, folder: Path) -> None:
+        self.folder = folder
+        self.index = open_index(folder)
+        self.schema = self.index.schema
+        if self.writes:
+            self._writer = self._take_writer()
+
+    def _take_writer(self) -> tantivy.IndexWriter:
+        deadline = time.monotonic() + HANDOVER_SECONDS
+        while True:
+            try:
+                return self.index.writer(heap_size=64_000_000, num_threads=1)
+            except ValueError:
+                # A reindex still writes the generation it just published.
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+    def _follow(self) -> None:
+        """Move to the generation CURRENT names, if a reindex published a new one."""
+        folder = active_folder(self.path)
+        if folder == self.folder:
+            return
+        with self._write_lock:
+            if folder == self.folder:
+                return
+            if self._writer is not None:
+                self._writer.wait_merging_threads()
+                self._writer = None
+            self._open(folder)
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -191,6 +264,7 @@ class TantivyBackend:
         await asyncio.to_thread(self._apply, list(upserts), list(deletes))
 
     def _apply(self, upserts: list[ProductDocument], deletes: list[uuid.UUID]) -> None:
+        self._follow()
         if self._writer is None:
             raise RuntimeError("this TantivyBackend was opened read-only")
         with self._write_lock:
@@ -214,14 +288,16 @@ class TantivyBackend:
 
     def generation(self) -> str | None:
         """Each commit replaces `meta.json` (a new inode): its identity is the generation."""
+        folder = active_folder(self.path)
         try:
-            meta = os.stat(self.path / "meta.json")
+            meta = os.stat(folder / "meta.json")
         except FileNotFoundError:
             return None
-        return f"{meta.st_ino}:{meta.st_mtime_ns}:{meta.st_size}"
+        return f"{folder.name}:{meta.st_ino}:{meta.st_mtime_ns}:{meta.st_size}"
 
     async def document_count(self) -> int:
         def count() -> int:
+            self._follow()
             self.index.reload()
             return int(self.index.searcher().num_docs)
 
@@ -229,6 +305,7 @@ class TantivyBackend:
 
     def run_now(self, plan: SearchPlan) -> EngineResult:
         """The blocking search: reload to see the writer's latest commit, then query."""
+        self._follow()
         self.index.reload()
         searcher = self.index.searcher()
         text = self._text(plan)
@@ -243,6 +320,7 @@ class TantivyBackend:
     def suggest_now(self, plan: SuggestPlan) -> EngineSuggestions:
         """Products whose name has a word starting with the prefix (and every complete word),
         then the brands and categories whose names do."""
+        self._follow()
         self.index.reload()
         searcher = self.index.searcher()
         prefix = self._analyzers[PLAIN].analyze(plan.prefix)

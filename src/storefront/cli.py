@@ -350,6 +350,34 @@ def demo_history(
         console.print("History was loaded before; nothing written.")
 
 
+search_app = typer.Typer(help="The search index.", no_args_is_help=True)
+app.add_typer(search_app, name="search")
+
+
+@search_app.command("reindex")
+def search_reindex() -> None:
+    """Rebuild the search index from PostgreSQL beside the live one, then swap to it at once.
+
+    Searches keep answering from the old index until the swap; changes made meanwhile are
+    caught up from the outbox. Run it after changing analysis settings or to recover a
+    damaged index; the worker may keep running.
+    """
+    from storefront.wiring import reindex_search
+
+    settings = launcher.with_running_stack(Settings())
+    with Progress(console=console) as progress:
+        task = progress.add_task("indexing products", total=None)
+
+        def advance(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        done = asyncio.run(reindex_search(settings, advance))
+    console.print(
+        f"Indexed {done.documents:,} products into {done.index} and swapped to it; "
+        f"{done.caught_up:,} changed meanwhile and were caught up."
+    )
+
+
 etl_app = typer.Typer(help="Warehouse jobs.", no_args_is_help=True)
 app.add_typer(etl_app, name="etl")
 

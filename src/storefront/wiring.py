@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cached_property
@@ -22,7 +23,10 @@ from commerce.identity.store import IdentityCache, LoginLimiter, LoginLimits, Se
 from commerce.identity.tokens import TokenIssuer
 from commerce.payments.provider import PaymentProvider
 from etl.backfill import Backfilled, backfill, index_catalog
+from etl.reindex import Reindexed, products_to_index, reindex_elasticsearch, reindex_embedded
 from etl.schedule import nightly_at
+from search.backend import SearchBackend
+from search.elasticsearch_backend import ElasticsearchBackend
 from search.result_cache import SearchResultCache
 from search.tantivy_backend import TantivyBackend, schema_matches, set_aside
 from search.tuning import TuningSource
@@ -100,7 +104,7 @@ class Adapters:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     redis: Redis
-    search: TantivyBackend
+    search: SearchBackend
 
     @cached_property
     def tuning(self) -> TuningSource:
@@ -138,8 +142,16 @@ def adapters(settings: Settings, *, search_writer: bool = False) -> Adapters:
         engine=engine,
         sessions=session_factory(engine),
         redis=redis_client(settings),
-        search=TantivyBackend(settings.search_dir, writer=search_writer),
+        search=search_backend(settings, writer=search_writer),
     )
+
+
+def search_backend(settings: Settings, *, writer: bool = False) -> SearchBackend:
+    """Elasticsearch when a URL is set (production), else the embedded index in the data
+    folder; only the worker writes."""
+    if settings.elasticsearch_url:
+        return ElasticsearchBackend(settings.elasticsearch_url, settings.elasticsearch_index)
+    return TantivyBackend(settings.search_dir, writer=writer)
 
 
 @dataclass
@@ -264,11 +276,52 @@ async def renew_outdated_search(settings: Settings) -> int | None:
     """An embedded index written with an older schema is set aside and rebuilt from
     PostgreSQL; returns the documents indexed, None when the index was current."""
     writes_search = not settings.worker_consumers or SEARCH in settings.worker_consumers
+    if settings.elasticsearch_url:
+        return await _ensure_elasticsearch(settings) if writes_search else None
     if not writes_search or schema_matches(settings.search_dir):
         return None
     set_aside(settings.search_dir)
     parts = adapters(settings, search_writer=True)
     try:
         return await index_catalog(parts.sessions, parts.search)
+    finally:
+        await parts.aclose()
+
+
+async def _ensure_elasticsearch(settings: Settings) -> int | None:
+    """The first start on Elasticsearch creates the index behind its alias and fills it."""
+    assert settings.elasticsearch_url is not None
+    elastic = ElasticsearchBackend(settings.elasticsearch_url, settings.elasticsearch_index)
+    try:
+        if not await elastic.ensure_index():
+            return None
+    finally:
+        await elastic.close()
+    parts = adapters(settings, search_writer=True)
+    try:
+        return await index_catalog(parts.sessions, parts.search)
+    finally:
+        await parts.aclose()
+
+
+async def reindex_search(
+    settings: Settings, progress: Callable[[int, int], None] = lambda done, total: None
+) -> Reindexed:
+    """Rebuild the search index from PostgreSQL beside the live one and swap to it
+    (`progress(done, total)` after each chunk of products)."""
+    parts = adapters(settings)
+    try:
+        total = await products_to_index(parts.sessions)
+        done = 0
+
+        def advance(indexed: int) -> None:
+            nonlocal done
+            done += indexed
+            progress(done, total)
+
+        if isinstance(parts.search, ElasticsearchBackend):
+            return await reindex_elasticsearch(parts.sessions, parts.search, advance)
+        assert isinstance(parts.search, TantivyBackend)
+        return await reindex_embedded(parts.sessions, parts.search, advance)
     finally:
         await parts.aclose()

@@ -1,0 +1,103 @@
+"""`storefront search reindex`: rebuild the search index from PostgreSQL beside the live one
+and swap to it in one step, while searches (and the worker) carry on.
+
+Products that change while the copy runs are caught up from the outbox: every event the
+worker could have applied to the old index was committed before it was read, so indexing
+again the products of events after the starting point, once after the swap, leaves the new
+index exactly current.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from commerce.catalog.service import current_products
+from commerce.events import Envelope
+from commerce.orders.reporting import units_sold
+from etl.backfill import HIGHEST, index_catalog
+from search.backend import SearchBackend
+from search.elasticsearch_backend import ElasticsearchBackend
+from search.indexing import affected_products, index_changes
+from search.tantivy_backend import TantivyBackend, new_generation, publish
+
+CHANGED_SINCE = text("""
+SELECT seq, event FROM outbox
+WHERE seq > :after AND (event->>'type' LIKE 'product.%' OR event->>'type' LIKE 'stock.%')
+ORDER BY seq
+""")
+PRODUCTS = text("SELECT count(*) FROM products")
+
+
+@dataclass(frozen=True)
+class Reindexed:
+    documents: int
+    caught_up: int
+    index: str
+
+
+async def products_to_index(sessions: async_sessionmaker[AsyncSession]) -> int:
+    async with sessions() as session:
+        return int(await session.scalar(PRODUCTS) or 0)
+
+
+async def reindex_embedded(
+    sessions: async_sessionmaker[AsyncSession],
+    root: TantivyBackend,
+    progress: Callable[[int], None] = lambda n: None,
+) -> Reindexed:
+    """Build a new generation of the embedded index and publish it."""
+    since = await _highest(sessions)
+    folder = new_generation(root.path)
+    target = TantivyBackend(folder, writer=True)
+    try:
+        documents = await index_catalog(sessions, target, progress)
+        since, caught = await catch_up(sessions, target, since)
+        # The worker moves over once the writer below is released; what it wrote to the
+        # old generation meanwhile was committed before this second catch-up reads.
+        publish(root.path, folder)
+        _, more = await catch_up(sessions, target, since)
+    finally:
+        await target.close()
+    return Reindexed(documents, caught + more, folder.name)
+
+
+async def reindex_elasticsearch(
+    sessions: async_sessionmaker[AsyncSession],
+    alias: ElasticsearchBackend,
+    progress: Callable[[int], None] = lambda n: None,
+) -> Reindexed:
+    """Fill a new index beside the alias's, move the alias in one request, drop the old."""
+    since = await _highest(sessions)
+    name = await alias.create_index(alias=False)
+    target = ElasticsearchBackend.sharing(alias, name)
+    documents = await index_catalog(sessions, target, progress)
+    since, caught = await catch_up(sessions, target, since)
+    await alias.move_alias(name)
+    _, more = await catch_up(sessions, alias, since)
+    return Reindexed(documents, caught + more, name)
+
+
+async def catch_up(
+    sessions: async_sessionmaker[AsyncSession], search: SearchBackend, after: int
+) -> tuple[int, int]:
+    """Index again the products of catalog and stock events after seq `after`; returns the
+    last seq read and how many products were indexed."""
+    async with sessions() as session:
+        rows = (await session.execute(CHANGED_SINCE, {"after": after})).all()
+        if not rows:
+            return after, 0
+        events = [Envelope.model_validate({**row.event, "seq": row.seq}) for row in rows]
+        ids = list(affected_products(events))
+        current = await current_products(session, ids)
+        sold = await units_sold(session, ids)
+    await search.apply(*index_changes(ids, current, sold))
+    return int(rows[-1].seq), len(ids)
+
+
+async def _highest(sessions: async_sessionmaker[AsyncSession]) -> int:
+    async with sessions() as session:
+        return int(await session.scalar(HIGHEST) or 0)
