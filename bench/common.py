@@ -150,7 +150,7 @@ def mixed_queries(count: int, seed: int = 11) -> list[ProductQuery]:
             ProductQuery(
                 q=" ".join(terms),
                 brands=tuple(rng.sample(BRAND_STEMS, rng.choice([0, 0, 1, 2]))),
-                category=rng.choice([None, None, None, *TREE.keys()]),
+                categories=tuple(rng.sample(list(TREE), rng.choice([0, 0, 0, 1]))),
                 price_min=low,
                 price_max=rng.choice([None, (low or Decimal(0)) + Decimal(500)]),
                 in_stock=rng.choice([None, True]),

@@ -22,8 +22,14 @@ import uvicorn
 sys.path.append(str(Path(__file__).parent.parent))  # bench/common.py
 from common import catalog, machine, mixed_queries, percentiles
 
+from commerce.tracking.searches import SearchLog
+from search import service
+from search.plan import SearchPlan
+from search.prices import PriceScale
+from search.query import ProductQuery
 from search.result_cache import SearchResultCache
 from search.tantivy_backend import TantivyBackend
+from search.tuning import FixedTuning, Tuning
 
 
 def free_port() -> int:
@@ -44,7 +50,9 @@ def search_only_app(index: Path):  # type: ignore[no-untyped-def]
     app.include_router(search.router)
     app.state.search = TantivyBackend(index)
     # No result cache: this measures the engine (bench/api measures the cache's effect).
-    app.state.search_results = SearchResultCache(app.state.search, size=0)
+    app.state.search_results = SearchResultCache(app.state.search, FixedTuning(), size=0)
+    # Searches are recorded in memory only (never written: there is no database here).
+    app.state.searches = SearchLog(None, limit=0)  # type: ignore[arg-type]
     return app
 
 
@@ -61,11 +69,11 @@ async def main(products: int, queries: int) -> None:
     workload = mixed_queries(queries)
     reader = TantivyBackend(index)
     for query in workload[:50]:  # warm up
-        reader.search_now(query)
+        reader.run_now(plan(query))
     samples, hits = [], 0
     for query in workload:
         began = time.perf_counter()
-        result = reader.search_now(query)
+        result = reader.run_now(plan(query))
         samples.append((time.perf_counter() - began) * 1000)
         hits += result.total > 0
     print(f"in-process: {percentiles(samples)}; {hits}/{len(workload)} queries had hits")
@@ -90,9 +98,18 @@ async def main(products: int, queries: int) -> None:
     thread.join()
 
 
+def plan(query: ProductQuery) -> SearchPlan:
+    """The plan the API would run for `query` (no synonyms or rules, US dollars)."""
+    return service.plan_for(query, Tuning(), PriceScale(), service.Placement())
+
+
 def params(query):  # type: ignore[no-untyped-def]
-    values = query.model_dump(exclude_none=True, exclude={"brands"})
-    return [*values.items(), *(("brand", b) for b in query.brands)]
+    values = query.model_dump(exclude_none=True, exclude={"brands", "categories", "options"})
+    return [
+        *values.items(),
+        *(("brand", b) for b in query.brands),
+        *(("category", c) for c in query.categories),
+    ]
 
 
 if __name__ == "__main__":
