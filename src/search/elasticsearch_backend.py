@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import UTC
 from typing import Any, cast
 
 from elasticsearch import AsyncElasticsearch, NotFoundError
 from elasticsearch.helpers import async_bulk
 
+from search.indexing import index_fields
 from search.plan import (
     EngineFacets,
     EngineHit,
@@ -31,8 +31,8 @@ from search.plan import (
     SuggestPlan,
     fuzziness,
     option_facet,
+    price_ranges,
 )
-from search.prices import to_cents
 from search.query import ProductDocument, Sort, wanted_combinations
 
 #: Text fields and weights, as in the embedded engine.
@@ -120,34 +120,6 @@ def index_definition() -> dict[str, Any]:
                 "version": {"type": "long", "index": False},
             },
         },
-    }
-
-
-def source_of(doc: ProductDocument) -> dict[str, Any]:
-    slugs = doc.category_path.split("/")
-    return {
-        "id": str(doc.id),
-        "sku": doc.sku,
-        "brand": doc.brand,
-        "category": doc.category,
-        "category_slugs": slugs,
-        "category_paths": doc.category_paths(),
-        "name": doc.name,
-        "brand_text": doc.brand,
-        "category_text": " ".join(slug.replace("-", " ") for slug in slugs),
-        "description": doc.description,
-        "option_values": doc.option_values(),
-        "option_values_in_stock": doc.option_values(in_stock=True),
-        "option_combinations": doc.option_combinations(),
-        "option_combinations_in_stock": doc.option_combinations(in_stock=True),
-        "price": to_cents(doc.price),
-        "price_max": to_cents(doc.price_max),
-        "rating": doc.rating,
-        "in_stock": int(doc.in_stock),
-        "available": doc.available,
-        "created_at": int(doc.created_at.astimezone(UTC).timestamp()),
-        "units_sold": doc.units_sold,
-        "version": doc.version,
     }
 
 
@@ -265,11 +237,7 @@ def _filters(filters: Filters) -> list[dict[str, Any]]:
 
 def _aggregations(plan: SearchPlan) -> dict[str, Any]:
     filters = plan.filters
-    edges = plan.price_edges
-    ranges = [
-        {key: value for key, value in (("from", low), ("to", high)) if value is not None}
-        for low, high in zip((None, *edges), (*edges, None), strict=True)
-    ]
+    ranges = price_ranges(plan.price_edges)
     options_field = "option_values" + ("_in_stock" if filters.in_stock else "")
     inner: dict[str, dict[str, Any]] = {
         Facet.brand: {"terms": {"field": "brand", "size": FACET_SIZE}},
@@ -463,7 +431,7 @@ class ElasticsearchBackend:
                 "_op_type": "index",
                 "_index": self.alias,
                 "_id": str(doc.id),
-                "_source": source_of(doc),
+                "_source": index_fields(doc),
             }
             for doc in upserts
         ] + [{"_op_type": "delete", "_index": self.alias, "_id": str(i)} for i in deletes]

@@ -4,9 +4,41 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping
+from datetime import UTC
+from typing import Any
 
 from commerce.events import Envelope, ProductSnapshot
+from search.prices import to_cents
 from search.query import DocumentVariant, ProductDocument
+
+
+def index_fields(doc: ProductDocument) -> dict[str, Any]:
+    """A document's fields as every engine indexes them (prices as exact US cents)."""
+    slugs = doc.category_path.split("/")
+    return {
+        "id": str(doc.id),
+        "sku": doc.sku,
+        "brand": doc.brand,
+        "category": doc.category,
+        "category_slugs": slugs,
+        "category_paths": doc.category_paths(),
+        "name": doc.name,
+        "brand_text": doc.brand,
+        "category_text": " ".join(slug.replace("-", " ") for slug in slugs),
+        "description": doc.description,
+        "option_values": doc.option_values(),
+        "option_values_in_stock": doc.option_values(in_stock=True),
+        "option_combinations": doc.option_combinations(),
+        "option_combinations_in_stock": doc.option_combinations(in_stock=True),
+        "price": to_cents(doc.price),
+        "price_max": to_cents(doc.price_max),
+        "rating": float(doc.rating),
+        "in_stock": int(doc.in_stock),
+        "available": doc.available,
+        "created_at": int(doc.created_at.astimezone(UTC).timestamp()),
+        "units_sold": doc.units_sold,
+        "version": doc.version,
+    }
 
 
 def affected_products(events: list[Envelope]) -> set[uuid.UUID]:

@@ -79,6 +79,15 @@ class Filters:
         return replace(self, options={k: v for k, v in self.options.items() if k != name})
 
 
+def price_ranges(edges: tuple[int, ...]) -> list[dict[str, int]]:
+    """Range-aggregation buckets (Elasticsearch's shape, which tantivy takes too): below
+    the first edge, between edges, at or above the last."""
+    return [
+        {key: value for key, value in (("from", low), ("to", high)) if value is not None}
+        for low, high in zip((None, *edges), (*edges, None), strict=True)
+    ]
+
+
 @dataclass(frozen=True)
 class Boost:
     """Adds `weight` to the score of products of a brand or in a category (subtree)."""

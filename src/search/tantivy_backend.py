@@ -13,13 +13,13 @@ import threading
 import time
 import uuid
 from collections.abc import Sequence
-from datetime import UTC
 from pathlib import Path
 from typing import Any
 
 import tantivy
 from tantivy import FieldType, Occur, Order, Query
 
+from search.indexing import index_fields
 from search.plan import (
     EngineFacets,
     EngineHit,
@@ -30,8 +30,8 @@ from search.plan import (
     SearchPlan,
     SuggestPlan,
     fuzziness,
+    price_ranges,
 )
-from search.prices import to_cents
 from search.query import ProductDocument, Sort, wanted_combinations
 
 #: Text fields and their weight: name over category (and brand) over description.
@@ -177,35 +177,9 @@ def open_index(path: Path) -> tantivy.Index:
 
 
 def to_fields(doc: ProductDocument) -> dict[str, Any]:
-    slugs = doc.category_path.split("/")
-    category_text = " ".join(slug.replace("-", " ") for slug in slugs)
-    return {
-        "id": str(doc.id),
-        "sku": doc.sku,
-        "brand": doc.brand,
-        "category": doc.category,
-        "category_slugs": slugs,
-        "category_paths": doc.category_paths(),
-        "name": doc.name,
-        "name_plain": doc.name,
-        "category_text": category_text,
-        "category_plain": category_text,
-        "brand_text": doc.brand,
-        "brand_plain": doc.brand,
-        "description": doc.description,
-        "price": to_cents(doc.price),
-        "price_max": to_cents(doc.price_max),
-        "option_values": doc.option_values(),
-        "option_values_in_stock": doc.option_values(in_stock=True),
-        "option_combinations": doc.option_combinations(),
-        "option_combinations_in_stock": doc.option_combinations(in_stock=True),
-        "rating": float(doc.rating),
-        "in_stock": int(doc.in_stock),
-        "available": doc.available,
-        "created_at": int(doc.created_at.astimezone(UTC).timestamp()),
-        "units_sold": doc.units_sold,
-        "version": doc.version,
-    }
+    fields = index_fields(doc)
+    plain = {f"{name}_plain": fields[f"{name}_text"] for name in ("category", "brand")}
+    return {**fields, **plain, "name_plain": doc.name}
 
 
 class TantivyBackend:
@@ -535,11 +509,7 @@ class TantivyBackend:
         plan: SearchPlan,
         wanted: list[str],
     ) -> dict[str, Any]:
-        edges = plan.price_edges
-        ranges = [
-            {key: value for key, value in (("from", low), ("to", high)) if value is not None}
-            for low, high in zip((None, *edges), (*edges, None), strict=True)
-        ]
+        ranges = price_ranges(plan.price_edges)
         named = {
             Facet.brand: {"terms": {"field": "brand", "size": FACET_SIZE}},
             Facet.category: {"terms": {"field": "category_paths", "size": CATEGORY_FACET_SIZE}},

@@ -249,7 +249,12 @@ async def _add_synonym(w: World) -> Request:
 
 
 async def _remove_synonym(w: World) -> Request:
-    _, path, body = await _add_synonym(w)
+    return await _delete_what(w, await _add_synonym(w))
+
+
+async def _delete_what(w: World, creating: Request) -> Request:
+    """DELETE of what `creating` makes, made by an admin."""
+    _, path, body = creating
     response = await w.client.post(path, json=body, headers=w.accounts["ADMIN"])
     assert response.status_code == 201, response.text
     return "DELETE", f"{path}/{response.json()['id']}", None
@@ -261,10 +266,7 @@ async def _add_rule(w: World) -> Request:
 
 
 async def _remove_rule(w: World) -> Request:
-    _, path, body = await _add_rule(w)
-    response = await w.client.post(path, json=body, headers=w.accounts["ADMIN"])
-    assert response.status_code == 201, response.text
-    return "DELETE", f"{path}/{response.json()['id']}", None
+    return await _delete_what(w, await _add_rule(w))
 
 
 async def _update_coupon(w: World) -> Request:
