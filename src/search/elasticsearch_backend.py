@@ -29,6 +29,7 @@ from search.plan import (
     Filters,
     SearchPlan,
     SuggestPlan,
+    by_option,
     fuzziness,
     option_facet,
     price_ranges,
@@ -329,23 +330,22 @@ def _buckets(answer: dict[str, Any], name: str) -> list[dict[str, Any]]:
     return found
 
 
+def _counts(answer: dict[str, Any], name: str) -> list[tuple[str, int]]:
+    return [(str(b["key"]), int(b["doc_count"])) for b in _buckets(answer, name)]
+
+
 def _facets(plan: SearchPlan, answer: dict[str, Any]) -> EngineFacets:
     stock = {int(b["key"]): int(b["doc_count"]) for b in _buckets(answer, Facet.stock)}
     facets = EngineFacets(
-        brands=[(b["key"], int(b["doc_count"])) for b in _buckets(answer, Facet.brand)],
-        category_paths=[(b["key"], int(b["doc_count"])) for b in _buckets(answer, Facet.category)],
+        brands=_counts(answer, Facet.brand),
+        category_paths=_counts(answer, Facet.category),
         price=[int(b["doc_count"]) for b in _buckets(answer, Facet.price)],
         in_stock=stock.get(1, 0),
         out_of_stock=stock.get(0, 0),
     )
-    for bucket in _buckets(answer, Facet.option):
-        name, _, value = str(bucket["key"]).partition("=")
-        facets.options.setdefault(name, []).append((value, int(bucket["doc_count"])))
+    facets.options = by_option(_counts(answer, Facet.option))
     for name in plan.filters.options:
-        widened = _buckets(answer, option_facet(name))
-        facets.options[name] = [
-            (str(b["key"]).partition("=")[2], int(b["doc_count"])) for b in widened
-        ]
+        facets.options[name] = by_option(_counts(answer, option_facet(name))).get(name, [])
     return facets
 
 

@@ -143,6 +143,15 @@ class EngineFacets:
     out_of_stock: int = 0
 
 
+def by_option(keys_and_counts: list[tuple[str, int]]) -> dict[str, list[tuple[str, int]]]:
+    """`size=M` facet terms grouped by option name, in the order given (most first)."""
+    grouped: dict[str, list[tuple[str, int]]] = {}
+    for key, count in keys_and_counts:
+        name, _, value = key.partition("=")
+        grouped.setdefault(name, []).append((value, count))
+    return grouped
+
+
 @dataclass
 class EngineResult:
     hits: list[EngineHit]

@@ -9,6 +9,7 @@ generation is not cached.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from cachetools import LRUCache
@@ -43,30 +44,39 @@ class SearchResultCache:
     async def search_json(self, query: ProductQuery, scale: PriceScale) -> Answer:
         """The result of `query` as JSON, computed at most once per index generation."""
         tuning = await self.tuning.current()
-        generation = self.backend.generation()
-        if generation is None or not self._results.maxsize:
-            return await self._answer(query, scale)
-        key = (generation, tuning.generation, scale, query.model_dump_json())
-        answer = self._results.get(key)
-        count_lookup("search_results", hit=answer is not None)
-        if answer is None:
-            answer = self._results[key] = await self._answer(query, scale)
-        return answer
+
+        async def answer() -> Answer:
+            result = await service.search(self.backend, query, tuning, scale)
+            return Answer(result.model_dump_json().encode(), result.total)
+
+        key = (tuning.generation, scale, query.model_dump_json())
+        return await self._cached("search_results", key, answer)
 
     async def suggest_json(self, typed: str) -> bytes:
         """Completions of `typed` as JSON, computed at most once per index generation."""
         tuning = await self.tuning.current()
+
+        async def answer() -> Answer:
+            found = await service.suggest(self.backend, typed, tuning)
+            return Answer(found.model_dump_json().encode(), 0)
+
+        return (
+            await self._cached("search_suggestions", (tuning.generation, SUGGEST, typed), answer)
+        ).json
+
+    async def _cached(
+        self,
+        name: str,
+        key: tuple[str, PriceScale | None, str],
+        compute: Callable[[], Awaitable[Answer]],
+    ) -> Answer:
+        """`compute()`'s answer under `key` and the index generation (not kept when the
+        backend cannot tell its generation)."""
         generation = self.backend.generation()
         if generation is None or not self._results.maxsize:
-            return (await service.suggest(self.backend, typed, tuning)).model_dump_json().encode()
-        key = (generation, tuning.generation, SUGGEST, typed)
-        answer = self._results.get(key)
-        count_lookup("search_suggestions", hit=answer is not None)
-        if answer is None:
-            found = await service.suggest(self.backend, typed, tuning)
-            answer = self._results[key] = Answer(found.model_dump_json().encode(), 0)
-        return answer.json
-
-    async def _answer(self, query: ProductQuery, scale: PriceScale) -> Answer:
-        result = await service.search(self.backend, query, await self.tuning.current(), scale)
-        return Answer(result.model_dump_json().encode(), result.total)
+            return await compute()
+        found = self._results.get((generation, *key))
+        count_lookup(name, hit=found is not None)
+        if found is None:
+            found = self._results[(generation, *key)] = await compute()
+        return found

@@ -29,6 +29,7 @@ from search.plan import (
     Filters,
     SearchPlan,
     SuggestPlan,
+    by_option,
     fuzziness,
     price_ranges,
 )
@@ -551,7 +552,7 @@ def _read(
             counts = {int(b["key"]): int(b["doc_count"]) for b in buckets}
             facets.in_stock, facets.out_of_stock = counts.get(1, 0), counts.get(0, 0)
         elif only is None or name.startswith(f"{Facet.option}:"):
-            grouped = _by_option(buckets)
+            grouped = by_option([(str(b["key"]), int(b["doc_count"])) for b in buckets])
             if only is None:
                 for option, values in grouped.items():
                     facets.options.setdefault(option, values)
@@ -592,12 +593,3 @@ def _stored(doc: tantivy.Document, field: str) -> Any:
     if value is None:
         raise KeyError(f"search document lacks stored field {field!r}")
     return value
-
-
-def _by_option(buckets: list[dict[str, Any]]) -> dict[str, list[tuple[str, int]]]:
-    """`size=M` terms grouped by option name, most products first."""
-    grouped: dict[str, list[tuple[str, int]]] = {}
-    for bucket in buckets:
-        name, _, value = str(bucket["key"]).partition("=")
-        grouped.setdefault(name, []).append((value, int(bucket["doc_count"])))
-    return grouped

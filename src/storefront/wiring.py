@@ -290,15 +290,11 @@ async def renew_outdated_search(settings: Settings) -> int | None:
 
 async def _ensure_elasticsearch(settings: Settings) -> int | None:
     """The first start on Elasticsearch creates the index behind its alias and fills it."""
-    assert settings.elasticsearch_url is not None
-    elastic = ElasticsearchBackend(settings.elasticsearch_url, settings.elasticsearch_index)
-    try:
-        if not await elastic.ensure_index():
-            return None
-    finally:
-        await elastic.close()
     parts = adapters(settings, search_writer=True)
     try:
+        assert isinstance(parts.search, ElasticsearchBackend)
+        if not await parts.search.ensure_index():
+            return None
         return await index_catalog(parts.sessions, parts.search)
     finally:
         await parts.aclose()

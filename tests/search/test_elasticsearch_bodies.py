@@ -21,8 +21,15 @@ import pytest
 
 from commerce.merchandising.schemas import RuleOut, SynonymIn
 from search import service
-from search.elasticsearch_backend import index_definition, search_body, suggest_bodies
-from search.plan import EngineFacets, EngineResult, EngineSuggestions, SearchPlan, SuggestPlan
+from search.elasticsearch_backend import index_definition, result_of, search_body, suggest_bodies
+from search.plan import (
+    EngineFacets,
+    EngineResult,
+    EngineSuggestions,
+    Filters,
+    SearchPlan,
+    SuggestPlan,
+)
 from search.prices import PriceScale
 from search.query import ProductDocument, ProductQuery
 from search.tuning import Tuning, read_synonyms_file, tuning_of
@@ -191,3 +198,49 @@ def test_there_are_thirty_representative_searches() -> None:
         *SUGGESTS,
         "index-definition",
     }, "every golden file belongs to a case"
+
+
+def test_an_answer_is_read_into_hits_and_widened_facets() -> None:
+    """Elasticsearch's answer shape (as documented), read back: hits, total, and an option
+    facet widened under its own filter replacing the narrowed one."""
+    plan = SearchPlan(filters=Filters(options={"size": ("M",)}), price_edges=(2500,))
+
+    def buckets(*pairs: tuple[object, int]) -> dict[str, Any]:
+        return {"values": {"buckets": [{"key": k, "doc_count": n} for k, n in pairs]}}
+
+    answer = {
+        "hits": {
+            "total": {"value": 7, "relation": "eq"},
+            "hits": [
+                {
+                    "_score": 1.5,
+                    "_source": {
+                        "id": str(PINNED),
+                        "sku": "S-1",
+                        "name": "Tee",
+                        "brand": "Acme",
+                        "category": "shirts",
+                        "price": 1999,
+                        "price_max": 2499,
+                        "rating": 4.5,
+                        "available": 3,
+                    },
+                }
+            ],
+        },
+        "aggregations": {
+            "brand": buckets(("Acme", 5), ("Beam", 2)),
+            "category": buckets(("fashion", 7), ("fashion/shirts", 7)),
+            "price": buckets(("*-2500.0", 6), ("2500.0-*", 1)),
+            "stock": buckets((1, 6), (0, 1)),
+            "option": buckets(("size=M", 7), ("colour=red", 4)),
+            "option:size": buckets(("size=M", 7), ("size=L", 3)),
+        },
+    }
+    result = result_of(plan, answer)
+    assert result.total == 7 and result.hits[0].cents == 1999 and result.hits[0].score == 1.5
+    facets = result.facets
+    assert facets is not None
+    assert facets.brands == [("Acme", 5), ("Beam", 2)] and facets.price == [6, 1]
+    assert (facets.in_stock, facets.out_of_stock) == (6, 1)
+    assert facets.options == {"size": [("M", 7), ("L", 3)], "colour": [("red", 4)]}
