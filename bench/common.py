@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from commerce.db import create_engine, session_factory
 from search.query import ProductDocument, ProductQuery, Sort
 from storefront import migrate, processes
-from storefront.demo import ADJECTIVES, BRAND_STEMS, COLOURS, TREE
+from storefront.demo import ADJECTIVES, BRAND_STEMS, COLOURS, TREE, noun_of
 from storefront.embedded import EmbeddedStack
 from storefront.processes import WorkerProcess
 from storefront.settings import Settings
@@ -112,7 +112,7 @@ def catalog(count: int, seed: int = 7) -> list[ProductDocument]:
     for n in range(count):
         root, leaf = rng.choice(leaves)
         brand, colour = rng.choice(BRAND_STEMS), rng.choice(COLOURS)
-        noun = leaf.replace("-", " ").rstrip("s").title()
+        noun = noun_of(leaf)
         docs.append(
             ProductDocument(
                 id=uuid.UUID(int=rng.getrandbits(128), version=4),

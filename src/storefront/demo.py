@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -117,12 +118,95 @@ WAREHOUSES = [
     ("osaka", "Osaka DC"),
     ("toronto", "Toronto DC"),
 ]
+WAREHOUSE_CODES = [code for code, _ in WAREHOUSES]
+LEAVES = [(leaf, f"{root}/{leaf}") for root, children in TREE.items() for leaf in children]
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 BATCH = 1000
+SEED = 20261125
 
 
-def _noun(category: str) -> str:
-    return category.replace("-", " ").rstrip("s").title()
+def noun_of(category: str) -> str:
+    """What one product of a category is called: `board-games` -> `Board Game`."""
+    *first, last = category.split("-")
+    if last.endswith(("sses", "ches", "shes", "xes")):
+        last = last[:-2]
+    elif last.endswith("s") and not last.endswith("ss"):
+        last = last[:-1]
+    return " ".join([*first, last]).title()
+
+
+@dataclass(frozen=True)
+class DemoProduct:
+    snapshot: ProductSnapshot
+    #: (warehouse code, units on hand) where the product is stocked.
+    stock: list[tuple[str, int]]
+
+    @property
+    def available(self) -> int:
+        return sum(units for _, units in self.stock)
+
+
+def demo_products(
+    rng: random.Random,
+    start: int,
+    count: int,
+    brands: Sequence[str] = BRAND_STEMS,
+    leaves: Sequence[tuple[str, str]] = LEAVES,
+    warehouses: Sequence[str] = WAREHOUSE_CODES,
+) -> list[DemoProduct]:
+    """Products `start` .. `start + count` of the demo catalog (`leaves` are (slug, path)),
+    drawn from `rng` in the order `load` always used, so a seed gives the same catalog."""
+    snapshots = [_snapshot(rng, number, brands, leaves) for number in range(start, start + count)]
+    stocked = []
+    for snapshot in snapshots:
+        # Most products are stocked in one or two warehouses; about 8% are sold out.
+        places = rng.sample(list(warehouses), rng.choice([1, 1, 2, 3]))
+        stocked.append(
+            DemoProduct(
+                snapshot,
+                [(code, 0 if rng.random() < 0.08 else rng.randint(1, 250)) for code in places],
+            )
+        )
+    return stocked
+
+
+def demo_catalog(count: int) -> list[DemoProduct]:
+    """The first `count` products `load` writes, without a database (relevance judgments,
+    benchmarks)."""
+    rng = random.Random(SEED)
+    return [
+        product
+        for start in range(0, count, BATCH)
+        for product in demo_products(rng, start, min(BATCH, count - start))
+    ]
+
+
+def _snapshot(
+    rng: random.Random, number: int, brands: Sequence[str], leaves: Sequence[tuple[str, str]]
+) -> ProductSnapshot:
+    brand, (slug, path) = rng.choice(brands), rng.choice(leaves)
+    created = EPOCH + timedelta(minutes=number * 7)
+    colour = rng.choice(COLOURS)
+    noun = noun_of(slug)
+    name = f"{brand} {rng.choice(ADJECTIVES)} {noun} {colour.title()}"
+    sku = f"SKU-{number:06d}"
+    variant = VariantSnapshot(id=uuid.UUID(int=rng.getrandbits(128), version=4), sku=sku)
+    return ProductSnapshot(
+        id=uuid.UUID(int=rng.getrandbits(128), version=4),
+        sku=sku,
+        variants=[variant],
+        name=name,
+        description=f"A {colour} {noun.lower()} by {brand}, "
+        f"built for everyday use in {path.split('/')[0]}.",
+        brand=brand,
+        category=slug,
+        category_path=path,
+        price=Decimal(rng.randint(199, 149_999)) / 100,
+        rating=round(rng.uniform(2.5, 5.0), 1),
+        attributes={"colour": colour},
+        created_at=created,
+        version=1,
+    )
 
 
 async def is_loaded(session: AsyncSession) -> bool:
@@ -176,106 +260,85 @@ async def load(
     """Load the demo catalog unless one is there; returns how many products were added."""
     if await is_loaded(session):
         return 0
-    rng = random.Random(20261125)
+    rng = random.Random(SEED)
     brands, leaves, warehouses = await load_reference_data(session)
+    ids = _Ids(
+        {b.name: b.id for b in brands},
+        {c.slug: c.id for c in leaves},
+        {w.code: w.id for w in warehouses},
+    )
+    names = [b.name for b in brands]
+    places = [(c.slug, c.path) for c in leaves]
+    codes = [w.code for w in warehouses]
     for start in range(0, products, BATCH):
         count = min(BATCH, products - start)
-        await _load_batch(session, rng, start, count, brands, leaves, warehouses)
+        batch = demo_products(rng, start, count, names, places, codes)
+        await _write_batch(session, batch, ids)
         progress(count)
     await refresh_statistics(session, [Product, Variant, StockLevel, StockMovement, OutboxRow])
     return products
 
 
-async def _load_batch(
-    session: AsyncSession,
-    rng: random.Random,
-    start: int,
-    count: int,
-    brands: list[Brand],
-    leaves: list[Category],
-    warehouses: list[Warehouse],
-) -> None:
-    product_rows, level_rows, events = [], [], []
-    snapshots: list[tuple[ProductSnapshot, datetime]] = []
-    for number in range(start, start + count):
-        brand, category = rng.choice(brands), rng.choice(leaves)
-        created = EPOCH + timedelta(minutes=number * 7)
-        colour = rng.choice(COLOURS)
-        name = f"{brand.name} {rng.choice(ADJECTIVES)} {_noun(category.slug)} {colour.title()}"
-        sku = f"SKU-{number:06d}"
-        variant = VariantSnapshot(id=uuid.UUID(int=rng.getrandbits(128), version=4), sku=sku)
-        snapshot = ProductSnapshot(
-            id=uuid.UUID(int=rng.getrandbits(128), version=4),
-            sku=sku,
-            variants=[variant],
-            name=name,
-            description=f"A {colour} {_noun(category.slug).lower()} by {brand.name}, "
-            f"built for everyday use in {category.path.split('/')[0]}.",
-            brand=brand.name,
-            category=category.slug,
-            category_path=category.path,
-            price=Decimal(rng.randint(199, 149_999)) / 100,
-            rating=round(rng.uniform(2.5, 5.0), 1),
-            attributes={"colour": colour},
-            created_at=created,
-            version=1,
-        )
-        product_rows.append(
+@dataclass(frozen=True)
+class _Ids:
+    brands: dict[str, int]
+    categories: dict[str, int]
+    warehouses: dict[str, int]
+
+
+async def _write_batch(session: AsyncSession, batch: list[DemoProduct], ids: _Ids) -> None:
+    """The batch's products, variants and stock, each with its outbox event."""
+    await session.execute(
+        insert(Product),
+        [
             {
-                "id": snapshot.id,
-                "sku": snapshot.sku,
-                "name": name,
-                "description": snapshot.description,
-                "brand_id": brand.id,
-                "category_id": category.id,
-                "price": snapshot.price,
+                **p.snapshot.model_dump(
+                    include={"id", "sku", "name", "description", "price", "rating"}
+                ),
+                "attributes": p.snapshot.attributes,
+                "brand_id": ids.brands[str(p.snapshot.brand)],
+                "category_id": ids.categories[str(p.snapshot.category)],
                 "currency": "USD",
-                "rating": snapshot.rating,
-                "attributes": snapshot.attributes,
-                "created_at": created,
-                "updated_at": created,
+                "created_at": p.snapshot.created_at,
+                "updated_at": p.snapshot.created_at,
                 "version": 1,
             }
-        )
-        snapshots.append((snapshot, created))
-        events.append(_event("product.created", snapshot.id, 1, snapshot, created))
-    await session.execute(insert(Product), product_rows)
+            for p in batch
+        ],
+    )
     await session.execute(
         insert(Variant),
         [
             {
-                "id": snapshot.variants[0].id,
-                "product_id": snapshot.id,
-                "sku": snapshot.sku,
+                "id": p.snapshot.variants[0].id,
+                "product_id": p.snapshot.id,
+                "sku": p.snapshot.sku,
                 "option_values": {},
                 "option_key": "",
                 "position": 0,
-                "created_at": created,
+                "created_at": p.snapshot.created_at,
             }
-            for snapshot, created in snapshots
+            for p in batch
         ],
     )
-    movements = []
-    for snapshot, created in snapshots:
-        # Most products are stocked in one or two warehouses; about 8% are sold out.
-        stocked = rng.sample(warehouses, rng.choice([1, 1, 2, 3]))
-        for warehouse in stocked:
-            quantity = 0 if rng.random() < 0.08 else rng.randint(1, 250)
-            level_rows.append(
-                {
-                    "variant_id": snapshot.variants[0].id,
-                    "product_id": snapshot.id,
-                    "warehouse_id": warehouse.id,
-                    "on_hand": quantity,
-                    "reserved": 0,
-                }
-            )
-            movements.append((snapshot, warehouse, quantity, created))
-    await session.execute(insert(StockLevel), level_rows)
-    ids = list(
+    stocked = [(p.snapshot, code, units) for p in batch for code, units in p.stock]
+    await session.execute(
+        insert(StockLevel),
+        [
+            {
+                "variant_id": s.variants[0].id,
+                "product_id": s.id,
+                "warehouse_id": ids.warehouses[code],
+                "on_hand": units,
+                "reserved": 0,
+            }
+            for s, code, units in stocked
+        ],
+    )
+    movement_ids = list(
         await session.scalars(
             text("SELECT nextval('stock_movements_id_seq') FROM generate_series(1, :n)"),
-            {"n": len(movements)},
+            {"n": len(stocked)},
         )
     )
     await session.execute(
@@ -285,30 +348,36 @@ async def _load_batch(
                 "id": movement_id,
                 "product_id": s.id,
                 "variant_id": s.variants[0].id,
-                "warehouse_id": w.id,
-                "delta": q,
-                "on_hand_after": q,
+                "warehouse_id": ids.warehouses[code],
+                "delta": units,
+                "on_hand_after": units,
                 "reason": "initial stock",
-                "created_at": created,
+                "created_at": s.created_at,
             }
-            for movement_id, (s, w, q, created) in zip(ids, movements, strict=True)
+            for movement_id, (s, code, units) in zip(movement_ids, stocked, strict=True)
         ],
     )
+    events = [
+        _event("product.created", p.snapshot.id, 1, p.snapshot, p.snapshot.created_at)
+        for p in batch
+    ]
     running: dict[uuid.UUID, int] = {}
-    for movement_id, (snapshot, warehouse, quantity, created) in zip(ids, movements, strict=True):
-        running[snapshot.id] = running.get(snapshot.id, 0) + quantity
+    for movement_id, (snapshot, code, units) in zip(movement_ids, stocked, strict=True):
+        running[snapshot.id] = running.get(snapshot.id, 0) + units
         payload = StockAdjusted(
             movement_id=movement_id,
             product_id=snapshot.id,
             variant_id=snapshot.variants[0].id,
             sku=snapshot.sku,
-            warehouse=warehouse.code,
-            delta=quantity,
-            on_hand=quantity,
+            warehouse=code,
+            delta=units,
+            on_hand=units,
             available=running[snapshot.id],
             reason="initial stock",
         )
-        events.append(_event("stock.adjusted", snapshot.sku, movement_id, payload, created))
+        events.append(
+            _event("stock.adjusted", snapshot.sku, movement_id, payload, snapshot.created_at)
+        )
     await session.execute(insert(OutboxRow), events)
 
 
