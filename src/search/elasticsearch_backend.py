@@ -179,8 +179,12 @@ def _boost_field(facet: Facet) -> str:
 def _text(plan: SearchPlan) -> dict[str, Any] | None:
     if not plan.words:
         return None
-    every_word = _bool(must=[_alternatives(alternatives) for alternatives in plan.words])
-    sku = {"term": {"sku": {"value": plan.text, "boost": SKU_BOOST}}}
+    words = [_alternatives(alternatives) for alternatives in plan.words]
+    if plan.min_words is None:
+        every_word = _bool(must=words)
+    else:
+        every_word = {"bool": {"should": words, "minimum_should_match": plan.min_words}}
+    sku = {"terms": {"sku": plan.skus, "boost": SKU_BOOST}}
     matched = {"bool": {"should": [every_word, sku], "minimum_should_match": 1}}
     phrase = " ".join(slot[0][0] for slot in plan.words)
     if len(plan.words) < 2:
@@ -279,6 +283,7 @@ def suggest_bodies(plan: SuggestPlan) -> list[dict[str, Any]]:
             "match": {f"{field}.prefix": {"query": plan.prefix, "fuzziness": plan.prefix_edits}}
         }
         should = [exact, near] if plan.prefix_edits else [exact]
+        should += [_alternatives((synonym,)) for synonym in plan.prefix_synonyms]
         return {
             "bool": {**_bool(must=complete)["bool"], "should": should, "minimum_should_match": 1}
         }

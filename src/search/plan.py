@@ -104,6 +104,8 @@ class SearchPlan:
     words: tuple[tuple[tuple[str, ...], ...], ...] = ()
     #: The query as typed (an exact SKU match, and the phrase boost).
     text: str = ""
+    #: How many words must match (None: every word); fewer when no product has them all.
+    min_words: int | None = None
     filters: Filters = field(default_factory=Filters)
     #: Products left out of the hits and the total but counted in the facets (pinned and
     #: buried ones, placed by the merchandiser).
@@ -115,6 +117,11 @@ class SearchPlan:
     #: Whether to count facets, and the inner price bucket edges in US cents.
     facets: bool = True
     price_edges: tuple[int, ...] = ()
+
+    @property
+    def skus(self) -> list[str]:
+        """The SKUs the query may be: as typed, or upper-cased (`sku-0042` finds SKU-0042)."""
+        return list(dict.fromkeys([self.text, self.text.upper()]))
 
 
 @dataclass(frozen=True)
@@ -170,6 +177,9 @@ class SuggestPlan:
 
     words: tuple[tuple[tuple[str, ...], ...], ...]
     prefix: str
+    #: Complete words (or phrases) the prefix may also stand for: synonyms of the words it
+    #: starts (`sneak` -> trainers).
+    prefix_synonyms: tuple[tuple[str, ...], ...] = ()
     products: int = 10
     brands: int = 3
     categories: int = 3

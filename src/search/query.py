@@ -232,6 +232,9 @@ class SearchResult(BaseModel):
     currency: str
     rate_date: date | None
     facets: Facets
+    #: False when no product has every word of the query and these products have some
+    #: (most first): a shop can say "showing results for some of your words".
+    all_words_matched: bool = True
 
 
 class ProductSuggestion(BaseModel):

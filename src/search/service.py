@@ -114,11 +114,25 @@ async def search(
     tuning, scale = tuning or Tuning(), scale or PriceScale()
     placed = placement(query, tuning)
     plan = plan_for(query, tuning, scale, placed)
-    if not placed.pins and not placed.buried:
-        answer = await backend.run(plan)
-        return present(query, scale, answer.hits, answer.total, answer.facets)
-    hits, total, facets = await _placed(backend, plan, placed)
-    return present(query, scale, hits, total, facets)
+    hits, total, facets = await _page(backend, plan, placed)
+    # Rather than nothing, the products with the most of the words (one fewer at a time).
+    for fewer in range(len(plan.words) - 1, 0, -1) if total == 0 else ():
+        plan = replace(plan, min_words=fewer)
+        hits, total, facets = await _page(backend, plan, placed)
+        if total:
+            break
+    result = present(query, scale, hits, total, facets)
+    result.all_words_matched = plan.min_words is None
+    return result
+
+
+async def _page(
+    backend: SearchBackend, plan: SearchPlan, placed: Placement
+) -> tuple[list[EngineHit], int, EngineFacets | None]:
+    if placed.pins or placed.buried:
+        return await _placed(backend, plan, placed)
+    answer = await backend.run(plan)
+    return answer.hits, answer.total, answer.facets
 
 
 async def _placed(
@@ -252,17 +266,23 @@ async def suggest(backend: SearchBackend, typed: str, tuning: Tuning | None = No
         return Suggestions(q=typed, products=[], brands=[], categories=[])
     tuning = tuning or Tuning()
     *complete, prefix = typed_words
-    plan = SuggestPlan(words=tuning.synonyms.expand(complete), prefix=prefix)
+    plan = SuggestPlan(
+        words=tuning.synonyms.expand(complete),
+        prefix=prefix,
+        prefix_synonyms=tuning.synonyms.completing(prefix),
+    )
     found = await backend.suggest(plan)
     brands = [
         FacetCount(value=name, count=count)
         for name, count in found.brands
         if _starts(name, prefix, plan.prefix_edits)
     ][:SUGGESTED_BRANDS]
+    meant = {" ".join(synonym) for synonym in plan.prefix_synonyms}
     categories = [
         CategorySuggestion(value=path.rsplit("/", 1)[-1], path=path, count=count)
         for path, count in found.category_paths
-        if _starts(path.rsplit("/", 1)[-1].replace("-", " "), prefix, plan.prefix_edits)
+        if _starts(name := path.rsplit("/", 1)[-1].replace("-", " "), prefix, plan.prefix_edits)
+        or name in meant
     ][:SUGGESTED_CATEGORIES]
     room = MAX_SUGGESTIONS - len(brands) - len(categories)
     products = [

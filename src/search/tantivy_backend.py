@@ -303,10 +303,13 @@ class TantivyBackend:
             return EngineSuggestions()
         complete = [(Occur.Must, self._alternatives(words)) for words in plan.words]
 
+        meant = [self._alternatives((synonym,)) for synonym in plan.prefix_synonyms]
+
         def starting(field: str) -> Query:
-            return Query.boolean_query(
-                [*complete, (Occur.Must, self._prefix(field, prefix[0], plan.prefix_edits))]
-            )
+            last = self._prefix(field, prefix[0], plan.prefix_edits)
+            if meant:
+                last = Query.boolean_query([(Occur.Should, q) for q in [last, *meant]])
+            return Query.boolean_query([*complete, (Occur.Must, last)])
 
         found = searcher.search(starting("name_plain"), limit=plan.products)
         products = [_hit(searcher.doc(address), float(score)) for score, address in found.hits]
@@ -395,14 +398,18 @@ class TantivyBackend:
         ]
 
     def _text(self, plan: SearchPlan) -> Query | None:
-        """Every word must match one of its alternatives, or the query is an exact SKU; the
-        whole query as a phrase in the name scores extra."""
+        """Every word (or `min_words` of them) must match one of its alternatives, or the
+        query is an exact SKU; the whole query as a phrase in the name scores extra."""
         if not plan.words:
             return None
-        every_word = Query.boolean_query(
-            [(Occur.Must, self._alternatives(alternatives)) for alternatives in plan.words]
-        )
-        sku = Query.boost_query(Query.term_query(self.schema, "sku", plan.text), SKU_BOOST)
+        alternatives = [self._alternatives(alternatives) for alternatives in plan.words]
+        if plan.min_words is None:
+            every_word = Query.boolean_query([(Occur.Must, word) for word in alternatives])
+        else:
+            every_word = Query.boolean_query(
+                [(Occur.Should, word) for word in alternatives], plan.min_words
+            )
+        sku = Query.boost_query(Query.term_set_query(self.schema, "sku", plan.skus), SKU_BOOST)
         should = [(Occur.Should, every_word), (Occur.Should, sku)]
         phrase = self._stems(" ".join(words[0][0] for words in plan.words))
         if len(phrase) > 1:

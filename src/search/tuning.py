@@ -23,6 +23,8 @@ from commerce.merchandising.schemas import RuleOut, SynonymIn, normalised
 
 #: Longest synonym, in words, looked for in a query.
 LONGEST_PHRASE = 4
+#: A prefix this long is matched against synonyms too (shorter ones start too many words).
+COMPLETED_FROM = 4
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,17 @@ class Synonyms:
                     at += length
                     break
         return tuple(slots)
+
+    def completing(self, prefix: str) -> tuple[tuple[str, ...], ...]:
+        """What the words starting with `prefix` find besides themselves (typing `sneak`
+        may be after trainers): from COMPLETED_FROM letters."""
+        if len(prefix) < COMPLETED_FROM:
+            return ()
+        found: dict[tuple[str, ...], None] = {}
+        for phrase, others in self.expansions.items():
+            if len(phrase) == 1 and phrase[0].startswith(prefix) and phrase[0] != prefix:
+                found.update(dict.fromkeys(o for o in others if not o[0].startswith(prefix)))
+        return tuple(found)
 
 
 def read_synonyms_file(path: Path) -> list[SynonymIn]:

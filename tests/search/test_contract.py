@@ -64,6 +64,28 @@ async def test_every_word_must_match_or_the_exact_sku(backend: SearchBackend) ->
     assert await names(backend, q="LMP-001") == ["Desk Lamp"]
 
 
+async def test_a_sku_matches_whatever_its_case(backend: SearchBackend) -> None:
+    await backend.apply([doc("Desk Lamp", sku="LMP-001"), doc("Floor Lamp")])
+    assert await names(backend, q="lmp-001") == ["Desk Lamp"]
+
+
+async def test_when_no_product_has_every_word_those_with_most_words_come_first(
+    backend: SearchBackend,
+) -> None:
+    await backend.apply(
+        [doc("Black Jacket", rating=3.0), doc("Black Mug", rating=5.0), doc("Green Sofa")]
+    )
+    strict = await find(backend, q="black jacket")
+    assert [h.name for h in strict.items] == ["Black Jacket"] and strict.all_words_matched
+
+    relaxed = await find(backend, q="black leather jacket")
+    assert [h.name for h in relaxed.items] == ["Black Jacket"], "two of three words"
+    assert not relaxed.all_words_matched
+    one_word = await find(backend, q="black leather coat")
+    assert sorted(h.name for h in one_word.items) == ["Black Jacket", "Black Mug"]
+    assert (await find(backend, q="purple leather")).total == 0, "no word matches: nothing"
+
+
 async def test_query_syntax_is_only_words(backend: SearchBackend) -> None:
     await backend.apply([doc("Desk Lamp")])
     for hostile in ['name:(desk OR x) AND "lamp', "lamp~2^9 -desk", "*:*", "\\/[]{}!?", "((("]:
@@ -412,6 +434,12 @@ async def test_suggest_completes_products_brands_and_categories(backend: SearchB
     typo = await service.suggest(backend, "haedp")
     assert [p.name for p in typo.products] == ["Headphones Pro"], "one edit from 4 letters on"
     assert (await service.suggest(backend, "hae")).products == [], "no typos in 3 letters"
+
+    tuning = tuning_of([], [SynonymIn(terms=["earphones", "headphones"])], [])
+    meant = await service.suggest(backend, "earph", tuning)
+    assert [p.name for p in meant.products] == ["Headphones Pro"], "earphones: headphones"
+    assert [c.path for c in meant.categories] == ["electronics/headphones"]
+    assert (await service.suggest(backend, "earph")).products == [], "no synonym, no match"
 
     narrowed = await service.suggest(backend, "desk la")
     assert [p.name for p in narrowed.products] == ["Desk Lamp"]

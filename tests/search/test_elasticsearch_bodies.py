@@ -126,18 +126,25 @@ SEARCHES: dict[str, tuple[dict[str, Any], Tuning, PriceScale]] = {
     "rule-category-boost": ({"categories": ("lighting",)}, RULES, PriceScale()),
     "query-syntax-is-words": ({"q": 'name:(desk OR x) AND "lamp*'}, Tuning(), PriceScale()),
 }
-SUGGESTS = {"suggest-prefix": "hea", "suggest-after-words": "desk la", "suggest-typo": "haedp"}
+SUGGESTS = {
+    "suggest-prefix": "hea",
+    "suggest-after-words": "desk la",
+    "suggest-typo": "haedp",
+    "suggest-synonym": "red sneak",
+}
 
 
 @dataclass
 class Recorder:
-    """A backend that records the bodies it would send and finds nothing."""
+    """A backend that records the bodies it would send and says it found `total` products
+    (none: the service asks again with fewer of the words)."""
 
+    total: int = 1
     bodies: list[dict[str, Any]] = field(default_factory=list)
 
     async def run(self, plan: SearchPlan) -> EngineResult:
         self.bodies.append(search_body(plan))
-        return EngineResult(hits=[], total=0, facets=EngineFacets())
+        return EngineResult(hits=[], total=self.total, facets=EngineFacets())
 
     async def suggest(self, plan: SuggestPlan) -> EngineSuggestions:
         self.bodies += suggest_bodies(plan)
@@ -180,6 +187,12 @@ async def test_search_bodies(name: str, update: bool) -> None:
     check(name, recorder.bodies, update)
 
 
+async def test_a_search_no_product_matches_asks_again_with_fewer_words(update: bool) -> None:
+    recorder = Recorder(total=0)
+    await service.search(recorder, ProductQuery(q="black leather jacket"), Tuning())
+    check("fewer-words", recorder.bodies, update)
+
+
 @pytest.mark.parametrize("name", SUGGESTS)
 async def test_suggest_bodies(name: str, update: bool) -> None:
     recorder = Recorder()
@@ -192,10 +205,11 @@ def test_index_definition(update: bool) -> None:
 
 
 def test_there_are_thirty_representative_searches() -> None:
-    assert len(SEARCHES) + len(SUGGESTS) >= 30
+    assert len(SEARCHES) + len(SUGGESTS) + 1 >= 30
     assert {path.stem for path in GOLDEN.glob("*.json")} == {
         *SEARCHES,
         *SUGGESTS,
+        "fewer-words",
         "index-definition",
     }, "every golden file belongs to a case"
 
