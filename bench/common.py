@@ -132,34 +132,64 @@ def catalog(count: int, seed: int = 7) -> list[ProductDocument]:
     return docs
 
 
-def mixed_queries(count: int, seed: int = 11) -> list[ProductQuery]:
-    """Text (some with a typo) + filters + facets + sort + a page of 20."""
+def typo(word: str, rng: random.Random) -> str:
+    """One edit a hurried shopper makes: two letters swapped, one dropped or one wrong."""
+    at = rng.randrange(1, len(word) - 1)
+    kind = rng.choice(["swap", "drop", "wrong"])
+    if kind == "swap":
+        return word[:at] + word[at + 1] + word[at] + word[at + 2 :]
+    if kind == "drop":
+        return word[:at] + word[at + 1 :]
+    return word[:at] + rng.choice("aeiourstln".replace(word[at], "")) + word[at + 1 :]
+
+
+def document_queries(docs: list[ProductDocument], count: int, seed: int = 11) -> list[ProductQuery]:
+    """Searches shoppers would make for real products: 1-3 words of a product's name (one in
+    five with a typo, and some browsing with no words), filters the product passes (in stock,
+    a price range around it, its brand or category), every sort in turn, pages 1-3 of 20."""
     rng = random.Random(seed)
-    words = [w.lower() for w in ADJECTIVES + BRAND_STEMS] + [
-        leaf.rstrip("s") for leaves in TREE.values() for leaf in leaves
-    ]
+    sorts = list(Sort)
     queries = []
-    for _ in range(count):
-        terms = rng.sample(words, rng.choice([0, 1, 1, 2, 2, 3]))
-        if terms and rng.random() < 0.3:  # a one-letter typo
-            t = terms[0]
-            i = rng.randrange(1, len(t))
-            terms[0] = t[: i - 1] + t[i] + t[i - 1] + t[i + 1 :]
-        low = rng.choice([None, None, Decimal(20), Decimal(100)])
+    for number in range(count):
+        doc = rng.choice(docs)
+        name_words = doc.name.lower().split()
+        terms = rng.sample(name_words, min(len(name_words), rng.choice([0, 1, 1, 2, 2, 3])))
+        long_words = [i for i, t in enumerate(terms) if len(t) >= 5]
+        if long_words and rng.random() < 0.2:
+            at = rng.choice(long_words)
+            terms[at] = typo(terms[at], rng)
+        root, leaf = doc.category_path.split("/")
+        pick = rng.random()
         queries.append(
             ProductQuery(
                 q=" ".join(terms),
-                brands=tuple(rng.sample(BRAND_STEMS, rng.choice([0, 0, 1, 2]))),
-                categories=tuple(rng.sample(list(TREE), rng.choice([0, 0, 0, 1]))),
-                price_min=low,
-                price_max=rng.choice([None, (low or Decimal(0)) + Decimal(500)]),
+                brands=(doc.brand,) if pick < 0.15 else (),
+                categories=(rng.choice([root, leaf]),) if 0.15 <= pick < 0.3 else (),
+                price_min=(doc.price / 2).quantize(Decimal(1)) if rng.random() < 0.3 else None,
+                price_max=(doc.price * 2).quantize(Decimal(1)) if rng.random() < 0.3 else None,
                 in_stock=rng.choice([None, True]),
-                sort=rng.choice(list(Sort)),
+                sort=sorts[number % len(sorts)],
                 page=rng.choice([1, 1, 1, 2, 3]),
                 size=20,
             )
         )
     return queries
+
+
+def typed_prefixes(docs: list[ProductDocument], count: int, seed: int = 13) -> list[str]:
+    """What shoppers have typed so far: the start of a product's word (2-8 letters), after
+    another word of its name one time in three."""
+    rng = random.Random(seed)
+    typed = []
+    for _ in range(count):
+        words = rng.choice(docs).name.lower().split()
+        word = rng.choice(words)
+        prefix = word[: rng.randint(2, max(2, min(8, len(word))))]
+        before = [w for w in words if w != word]
+        typed.append(
+            f"{rng.choice(before)} {prefix}" if before and rng.random() < 1 / 3 else prefix
+        )
+    return typed
 
 
 #: Orders placed over two years by `customers` customers, `lines` lines each, written by
