@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from search.tantivy_backend import TantivyBackend, schema_matches
+from search.tantivy_backend import TantivyBackend, schema_matches, subtree_counts
 from tests.search.contract import doc, names
 
 
@@ -34,3 +34,14 @@ def test_an_index_of_another_schema_is_noticed(tmp_path: Path) -> None:
     tantivy.Index(old, path=str(tmp_path))
     assert not schema_matches(tmp_path)
     assert schema_matches(tmp_path / "nothing-yet")
+
+
+def test_each_category_counts_its_subtree_from_the_products_own_paths() -> None:
+    own = [("home/lighting/lamps", 4), ("home/lighting", 1), ("home/garden", 2), ("toys", 3)]
+    assert subtree_counts(own) == [
+        ("home", 7),
+        ("home/lighting", 5),
+        ("home/lighting/lamps", 4),
+        ("toys", 3),
+        ("home/garden", 2),
+    ]
