@@ -110,6 +110,9 @@ POLICY: dict[Route, Requirement] = {
     # inventory
     ("GET", "/api/admin/inventory/{sku}"): Permission.MANAGE_INVENTORY,
     ("PATCH", "/api/admin/inventory/{sku}/stock"): Permission.MANAGE_INVENTORY,
+    ("GET", "/api/admin/inventory/{sku}/low-stock-threshold"): Permission.MANAGE_INVENTORY,
+    ("PUT", "/api/admin/inventory/{sku}/low-stock-threshold"): Permission.MANAGE_INVENTORY,
+    ("DELETE", "/api/admin/inventory/{sku}/low-stock-threshold"): Permission.MANAGE_INVENTORY,
     ("GET", "/api/admin/warehouses"): Permission.MANAGE_INVENTORY,
     # identity
     ("POST", "/api/auth/register"): PUBLIC,

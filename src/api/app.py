@@ -34,9 +34,12 @@ from api.routers import (
     orders,
     search,
     search_admin,
+    sockets,
     tracking,
 )
+from api.sockets import PushHub
 from api.text_guard import reject_nul_characters
+from commerce.notifications.channel import PushChannel
 from commerce.tracking.searches import SearchLog
 from storefront import wiring
 from storefront.settings import Settings
@@ -58,18 +61,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.search_results = parts.search_results
         app.state.payments = parts.payments
         app.state.searches = SearchLog(parts.sessions)
+        app.state.push_hub = PushHub(PushChannel(parts.redis, settings.pushes_kept))
         # Everything built so far lives as long as the process: keep it out of the
         # collector's full passes, which otherwise stalled requests ~90 ms at p99.
         gc.collect()
         gc.freeze()
         following = asyncio.create_task(parts.catalog_cache.follow_invalidations())
         recording = asyncio.create_task(app.state.searches.run(settings.search_log_seconds))
+        pushing = asyncio.create_task(app.state.push_hub.run())
         try:
             yield
         finally:
             following.cancel()
             recording.cancel()
-            await asyncio.gather(following, recording, return_exceptions=True)
+            pushing.cancel()
+            await asyncio.gather(following, recording, pushing, return_exceptions=True)
             await parts.aclose()
 
     app = FastAPI(
@@ -98,6 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         admin_page.router,
     ):
         app.include_router(router)
+    app.router.routes.append(sockets.route)
     app.mount("/admin/assets", admin_page.assets, name="admin-assets")
     check_policy_covers(app)
     document_security(app)

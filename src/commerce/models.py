@@ -4,7 +4,14 @@ from commerce.catalog.models import Brand, Category, Product
 from commerce.currency.models import ExchangeRate
 from commerce.db import Base
 from commerce.identity.models import RefreshToken, Role, User
-from commerce.inventory.models import Reservation, StockLevel, StockMovement, Warehouse
+from commerce.inventory.models import (
+    LowStockAlert,
+    LowStockThreshold,
+    Reservation,
+    StockLevel,
+    StockMovement,
+    Warehouse,
+)
 from commerce.merchandising.models import SearchRule, SearchSynonym
 from commerce.orders.models import Order, OrderLine, OrderReturn
 from commerce.outbox import DeadLetter, OutboxRow, ProcessedEvent, ProjectionCheckpoint
@@ -19,6 +26,8 @@ __all__ = [
     "CouponRedemption",
     "DeadLetter",
     "ExchangeRate",
+    "LowStockAlert",
+    "LowStockThreshold",
     "Order",
     "OrderLine",
     "OrderReturn",

@@ -56,6 +56,15 @@ class Settings(BaseSettings):
     etl_nightly_hour: int | None = Field(default=None, ge=0, le=23)
     #: A variant with this many units or fewer available (all warehouses) is low on stock.
     low_stock_threshold: int = Field(default=5, ge=0, le=1_000_000)
+    #: Staff are pushed an alert when a SKU's available units fall below this (each SKU may
+    #: have its own line: /api/admin/inventory/{sku}/low-stock-threshold).
+    low_stock_alert_below: int = Field(default=10, ge=0, le=1_000_000)
+    #: Pushes kept for sockets that reconnect (a Redis stream, trimmed to about this many).
+    pushes_kept: int = Field(default=10_000, ge=100, le=10_000_000)
+    #: How often an open socket checks that its session is still open.
+    socket_check_seconds: float = Field(default=5.0, gt=0, le=300)
+    #: How often the worker looks for new dead letters to push to staff.
+    dead_letter_alert_seconds: float = Field(default=5.0, gt=0, le=3600)
     #: How often each API process writes the searches it answered (search.performed).
     search_log_seconds: float = Field(default=1.0, gt=0, le=60)
 

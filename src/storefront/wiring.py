@@ -21,6 +21,7 @@ from commerce.events import PUBLISHED_TOPICS
 from commerce.identity.context import IdentityContext
 from commerce.identity.store import IdentityCache, LoginLimiter, LoginLimits, SessionStore
 from commerce.identity.tokens import TokenIssuer
+from commerce.notifications.channel import PushChannel
 from commerce.payments.provider import PaymentProvider
 from etl.backfill import Backfilled, backfill, index_catalog
 from etl.reindex import Reindexed, products_to_index, reindex_elasticsearch, reindex_embedded
@@ -34,14 +35,17 @@ from storefront.settings import Settings
 from streams import handlers
 from streams.app import Job, StreamSettings, create_app
 from streams.consumers import Consumer
+from streams.dead_letters import dead_letter_alerts
 from streams.projections import (
     CATALOG_CACHE,
     LIVE,
     PERMISSIONS,
+    PUSH,
     SEARCH,
     WAREHOUSE,
     cache_invalidation,
     live_counters,
+    pushes,
     role_permission_cache,
     search_projection,
     warehouse_writer,
@@ -175,6 +179,7 @@ def worker_parts(settings: Settings) -> WorkerParts:
     parts = adapters(settings, search_writer=SEARCH in chosen)
     sessions = parts.sessions
     warehouse = ParquetWarehouse(settings.warehouse_dir)
+    push_channel = PushChannel(parts.redis, settings.pushes_kept)
     consumers = handlers.bind(
         {
             SEARCH: search_projection(sessions, parts.search),
@@ -182,6 +187,7 @@ def worker_parts(settings: Settings) -> WorkerParts:
             CATALOG_CACHE: cache_invalidation(parts.catalog_cache),
             PERMISSIONS: role_permission_cache(IdentityCache(parts.redis)),
             LIVE: live_counters(LiveCounters(parts.redis), sessions),
+            PUSH: pushes(sessions, push_channel, settings.low_stock_alert_below),
             ORDERS: order_saga(),
             PAYMENTS: payment_saga(parts.payments),
         },
@@ -193,6 +199,10 @@ def worker_parts(settings: Settings) -> WorkerParts:
         if ORDERS in chosen
         else []
     )
+    if PUSH in chosen:
+        jobs.append(
+            (settings.dead_letter_alert_seconds, dead_letter_alerts(sessions, push_channel))
+        )
     if settings.etl_nightly_hour is not None and WAREHOUSE in chosen:
         # Its own handle on the warehouse: it writes from a thread beside the writer's.
         nightly = nightly_at(

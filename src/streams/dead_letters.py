@@ -7,18 +7,23 @@ has only queued it: the relay publishes it like any event, at least once, with a
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from commerce.events import dead_letter_topic
+from commerce.notifications.channel import PushChannel
+from commerce.notifications.pushes import dead_letter_push
 from commerce.outbox import DeadLetter, OutboxRow
 from streams.consumers import record_processed
 from streams.relay import SEQ_HEADER
 
+log = logging.getLogger(__name__)
 #: The consumer name of dead letters for messages that could not even be decoded.
 DECODER = "decoder"
+ALERT_BATCH = 100
 
 
 def seq_from_headers(headers: Mapping[str, bytes] | None) -> int | None:
@@ -67,3 +72,50 @@ async def counts_by_topic(session: AsyncSession) -> dict[str, int]:
         select(DeadLetter.topic, func.count()).group_by(DeadLetter.topic).order_by(DeadLetter.topic)
     )
     return {topic: int(count) for topic, count in rows.tuples()}
+
+
+#: The id of the newest dead letter staff were alerted about.
+ALERTED = "pushes:dead_letters:alerted"
+
+
+def dead_letter_alerts(
+    sessions: async_sessionmaker[AsyncSession], channel: PushChannel
+) -> Callable[[], Awaitable[None]]:
+    """The periodic job: every new dead letter is pushed to staff (those from before the
+    first run are not: they are on the dashboard already)."""
+
+    async def alert() -> None:
+        try:
+            seen = await channel.redis.get(ALERTED)
+            async with sessions() as session:
+                if seen is None:
+                    newest = await session.scalar(select(func.max(DeadLetter.id)))
+                    await channel.redis.set(ALERTED, newest or 0)
+                    return
+                letters = list(
+                    await session.scalars(
+                        select(DeadLetter)
+                        .where(DeadLetter.id > int(seen))
+                        .order_by(DeadLetter.id)
+                        .limit(ALERT_BATCH)
+                    )
+                )
+            if letters:
+                await channel.publish([dead_letter_push(_described(d)) for d in letters])
+                await channel.redis.set(ALERTED, letters[-1].id)
+        except Exception:
+            # Redis or PostgreSQL away for a moment: the next tick tries again.
+            log.exception("alerting dead letters failed")
+
+    return alert
+
+
+def _described(letter: DeadLetter) -> dict[str, object]:
+    return {
+        "id": letter.id,
+        "consumer": letter.consumer,
+        "topic": letter.topic,
+        "event_seq": letter.seq,
+        "error": letter.error,
+        "created_at": letter.created_at.isoformat(),
+    }

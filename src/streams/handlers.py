@@ -13,34 +13,36 @@ from collections.abc import Iterable, Mapping
 
 from commerce.events import topic_for
 from streams.consumers import Consumer
-from streams.projections import CATALOG_CACHE, LIVE, PERMISSIONS, SEARCH, WAREHOUSE
+from streams.projections import CATALOG_CACHE, LIVE, PERMISSIONS, PUSH, SEARCH, WAREHOUSE
 from streams.steps import ORDERS, PAYMENTS
 
 CATALOG_PROJECTIONS = (SEARCH, WAREHOUSE, CATALOG_CACHE)
+#: Stock changes also feed low-stock alerts to staff.
+STOCK_PROJECTIONS = (*CATALOG_PROJECTIONS, PUSH)
 
 HANDLERS: dict[str, tuple[str, ...]] = {
     # catalog and stock: what shoppers search and browse, and what analysts count
     "product.created": CATALOG_PROJECTIONS,
     "product.updated": CATALOG_PROJECTIONS,
     "product.deleted": CATALOG_PROJECTIONS,
-    "stock.adjusted": CATALOG_PROJECTIONS,
+    "stock.adjusted": STOCK_PROJECTIONS,
     # stock held, sold, released and returned by orders: availability in search and browse
-    "stock.reserved": CATALOG_PROJECTIONS,
-    "stock.released": CATALOG_PROJECTIONS,
-    "stock.committed": CATALOG_PROJECTIONS,
-    "stock.restocked": CATALOG_PROJECTIONS,
-    "stock.returned": CATALOG_PROJECTIONS,
-    # the checkout saga: charge, confirm or fail, refund
-    "order.created": (PAYMENTS, WAREHOUSE),
-    "payment.succeeded": (ORDERS, WAREHOUSE),
-    "payment.failed": (ORDERS, WAREHOUSE),
-    "order.cancelled": (PAYMENTS, WAREHOUSE),
-    "order.returned": (PAYMENTS, WAREHOUSE),
-    "order.confirmed": (WAREHOUSE, LIVE),
-    "order.failed": (WAREHOUSE,),
-    "order.expired": (WAREHOUSE,),
-    "order.status_changed": (WAREHOUSE,),
-    "payment.refunded": (WAREHOUSE,),
+    "stock.reserved": STOCK_PROJECTIONS,
+    "stock.released": STOCK_PROJECTIONS,
+    "stock.committed": STOCK_PROJECTIONS,
+    "stock.restocked": STOCK_PROJECTIONS,
+    "stock.returned": STOCK_PROJECTIONS,
+    # the checkout saga: charge, confirm or fail, refund; each change pushed to its customer
+    "order.created": (PAYMENTS, WAREHOUSE, PUSH),
+    "payment.succeeded": (ORDERS, WAREHOUSE, PUSH),
+    "payment.failed": (ORDERS, WAREHOUSE, PUSH),
+    "order.cancelled": (PAYMENTS, WAREHOUSE, PUSH),
+    "order.returned": (PAYMENTS, WAREHOUSE, PUSH),
+    "order.confirmed": (WAREHOUSE, LIVE, PUSH),
+    "order.failed": (WAREHOUSE, PUSH),
+    "order.expired": (WAREHOUSE, PUSH),
+    "order.status_changed": (WAREHOUSE, PUSH),
+    "payment.refunded": (WAREHOUSE, PUSH),
     # what shoppers' clients did: funnels and search analytics
     "activity.product_viewed": (WAREHOUSE,),
     "activity.search_result_clicked": (WAREHOUSE,),

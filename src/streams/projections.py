@@ -20,13 +20,17 @@ from commerce.catalog.service import current_products
 from commerce.db import transaction
 from commerce.events import Envelope, RoleChanged
 from commerce.identity.store import IdentityCache
+from commerce.inventory import alerts
+from commerce.notifications.channel import PushChannel
+from commerce.notifications.pushes import CUSTOMER_TYPES, event_pushes, low_stock_push, order_of
 from commerce.orders.reporting import sold_orders, units_sold
+from commerce.orders.repository import OrderRepository
 from search.backend import SearchBackend
 from search.indexing import affected_products, index_changes
 from streams.consumers import Consumer, unapplied
 
 SEARCH, WAREHOUSE, CATALOG_CACHE, PERMISSIONS = "search", "warehouse", "cache", "permissions"
-LIVE = "live"
+LIVE, PUSH = "live", "push"
 
 
 def search_projection(
@@ -121,3 +125,23 @@ def live_counters(counters: LiveCounters, sessions: async_sessionmaker[AsyncSess
             )
 
     return Consumer(LIVE, apply=apply)
+
+
+def pushes(
+    sessions: async_sessionmaker[AsyncSession], channel: PushChannel, alert_below: int
+) -> Consumer:
+    """Pushes each order and payment change to its customer (and staff), and each SKU that
+    falls below its low-stock line to staff, once per crossing."""
+
+    async def apply(events: list[Envelope]) -> None:
+        orders = {order_of(e) for e in events if e.type in CUSTOMER_TYPES} - {None}
+        async with transaction(sessions) as session:
+            customers = await OrderRepository(session).customers(o for o in orders if o)
+            crossed = await alerts.crossings(session, events, alert_below)
+            # Published before the alerts are recorded: if the commit fails the batch comes
+            # again and may push twice (same event id), but an alert is never lost.
+            await channel.publish(
+                [*event_pushes(events, customers), *(low_stock_push(c) for c in crossed)]
+            )
+
+    return Consumer(PUSH, apply=apply)

@@ -322,6 +322,10 @@ async def _change_stock(w: World) -> Request:
     )
 
 
+async def _threshold(w: World, method: str, body: dict[str, int] | None = None) -> Request:
+    return method, f"/api/admin/inventory/{(await w.product())['sku']}/low-stock-threshold", body
+
+
 async def _customer_order(w: World, **body: Any) -> dict[str, Any]:
     """An order of the CUSTOMER account's (staff may see and move it; others get 404)."""
     product = await w.product()
@@ -477,6 +481,18 @@ MATRIX: dict[tuple[str, str], tuple[Build, frozenset[str]]] = {
     ("DELETE", "/api/cart/coupon"): (fixed("DELETE", "/api/cart/coupon"), EVERYONE),
     ("GET", "/api/admin/inventory/{sku}"): (_get_stock, CATALOG_ADMINS),
     ("PATCH", "/api/admin/inventory/{sku}/stock"): (_change_stock, CATALOG_ADMINS),
+    ("GET", "/api/admin/inventory/{sku}/low-stock-threshold"): (
+        lambda w: _threshold(w, "GET"),
+        CATALOG_ADMINS,
+    ),
+    ("PUT", "/api/admin/inventory/{sku}/low-stock-threshold"): (
+        lambda w: _threshold(w, "PUT", {"threshold": 3}),
+        CATALOG_ADMINS,
+    ),
+    ("DELETE", "/api/admin/inventory/{sku}/low-stock-threshold"): (
+        lambda w: _threshold(w, "DELETE"),
+        CATALOG_ADMINS,
+    ),
     ("GET", "/api/admin/warehouses"): (fixed("GET", "/api/admin/warehouses"), CATALOG_ADMINS),
     ("POST", "/api/orders"): (_checkout, BUYERS),
     ("GET", "/api/orders"): (fixed("GET", "/api/orders"), SIGNED_IN),

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Request
 
 from api.deps import Session
 from api.problems import responses
-from commerce.inventory import service
-from commerce.inventory.schemas import StockChange, StockOut, WarehouseOut
+from commerce.inventory import alerts, service
+from commerce.inventory.schemas import (
+    StockChange,
+    StockOut,
+    ThresholdIn,
+    ThresholdOut,
+    WarehouseOut,
+)
 
 router = APIRouter(prefix="/api/admin", tags=["inventory"], responses=responses(401, 403, 422))
 
@@ -25,6 +31,33 @@ async def get_stock(sku: SkuPath, session: Session) -> StockOut:
 async def change_stock(sku: SkuPath, change: StockChange, session: Session) -> StockOut:
     """Set (`quantity`) or adjust (`delta`) one warehouse's stock, with a reason for the ledger."""
     return await service.adjust_stock(session, sku, change)
+
+
+@router.get(
+    "/inventory/{sku}/low-stock-threshold", response_model=ThresholdOut, responses=responses(404)
+)
+async def get_threshold(sku: SkuPath, session: Session, request: Request) -> ThresholdOut:
+    """Below this many available units, staff are pushed a low-stock alert (once per fall)."""
+    return await alerts.threshold_of(session, sku, _default(request))
+
+
+@router.put(
+    "/inventory/{sku}/low-stock-threshold", response_model=ThresholdOut, responses=responses(404)
+)
+async def set_threshold(sku: SkuPath, line: ThresholdIn, session: Session) -> ThresholdOut:
+    return await alerts.set_threshold(session, sku, line.threshold)
+
+
+@router.delete(
+    "/inventory/{sku}/low-stock-threshold", response_model=ThresholdOut, responses=responses(404)
+)
+async def reset_threshold(sku: SkuPath, session: Session, request: Request) -> ThresholdOut:
+    """Back to the shop's default (STOREFRONT_LOW_STOCK_ALERT_BELOW)."""
+    return await alerts.reset_threshold(session, sku, _default(request))
+
+
+def _default(request: Request) -> int:
+    return int(request.app.state.settings.low_stock_alert_below)
 
 
 @router.get("/warehouses", response_model=list[WarehouseOut])

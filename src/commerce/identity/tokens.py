@@ -22,6 +22,8 @@ class AccessClaims:
     session_id: str
     role: str
     permissions_version: int
+    #: When the token stops being accepted (None: not read from a token).
+    expires_at: datetime | None = None
 
 
 class TokenIssuer:
@@ -60,6 +62,7 @@ class TokenIssuer:
                 session_id=str(payload["sid"]),
                 role=str(payload.get("role", "")),
                 permissions_version=int(payload.get("pv", 0)),
+                expires_at=datetime.fromtimestamp(int(payload["exp"]), UTC),
             )
         except (jwt.PyJWTError, ValueError, TypeError) as error:
             raise Unauthenticated("The access token is invalid or expired.") from error

@@ -74,3 +74,27 @@ class Reservation(Base):
     state: Mapped[str] = mapped_column(String(16), default="RESERVED")
     #: Units of a sold reservation that came back in approved returns.
     returned: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class LowStockThreshold(Base):
+    """A SKU's own low-stock line; other SKUs use STOREFRONT_LOW_STOCK_ALERT_BELOW."""
+
+    __tablename__ = "low_stock_thresholds"
+
+    sku: Mapped[str] = mapped_column(String(64), primary_key=True)
+    #: Staff are alerted when the SKU's available units fall below this.
+    threshold: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+
+class LowStockAlert(Base):
+    """A SKU below its line that staff were alerted about; removed when it is back at or
+    above it, so each crossing alerts once."""
+
+    __tablename__ = "low_stock_alerts"
+
+    sku: Mapped[str] = mapped_column(String(64), primary_key=True)
+    available: Mapped[int] = mapped_column(Integer)
+    alerted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

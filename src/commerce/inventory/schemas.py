@@ -86,3 +86,27 @@ class LowStock(BaseModel):
     threshold: int
     count: int
     lowest: list[LowStockItem]
+
+
+class ThresholdIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    #: Staff are alerted when the SKU's available units fall below this.
+    threshold: Annotated[int, Field(ge=0, le=10_000_000)]
+
+
+class ThresholdOut(BaseModel):
+    sku: str
+    threshold: int
+    #: Whether the SKU has its own line (False: the shop's default applies).
+    own: bool
+
+
+class LowStockCrossing(BaseModel):
+    """A SKU's available units fell below its line (pushed to staff once per crossing)."""
+
+    sku: str
+    product_id: uuid.UUID
+    variant_id: uuid.UUID | None
+    available: int
+    threshold: int

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import Select, func, select
@@ -23,6 +24,13 @@ class OrderRepository:
         if for_update:
             query = query.with_for_update().execution_options(populate_existing=True)
         return await self.session.scalar(query)
+
+    async def customers(self, order_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
+        """Each order's customer."""
+        rows = await self.session.execute(
+            select(Order.id, Order.customer_id).where(Order.id.in_(list(order_ids)))
+        )
+        return dict(rows.tuples().all())
 
     async def by_key(self, customer_id: uuid.UUID, key: str) -> Order | None:
         return await self.session.scalar(

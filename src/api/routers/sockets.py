@@ -1,0 +1,181 @@
+"""`/api/ws`: a signed-in person's pushes as they happen.
+
+Authenticate with the access token as a subprotocol (`Sec-WebSocket-Protocol: bearer,
+<token>`; the server answers `bearer`) or in the first message (`{"token": "…"}`), never in
+the URL. Say the last push id seen (`last_event_id` in that message or the query string) to
+get what was missed first, in order. The server sends `{"type": "ready"}` once live.
+
+Close codes: 4400 a malformed hello, 4401 not signed in, 4001 the token expired (refresh and
+reconnect with the last id), 4002 the session ended (sign in again), 4008 the client fell
+too far behind (reconnect with the last id).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+from starlette.routing import WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from api.sockets import Listener, PushHub, Viewer
+from commerce.identity.context import IdentityContext
+from commerce.identity.errors import Unauthenticated
+from commerce.identity.permissions import Permission
+from commerce.identity.sessions import authenticate
+from commerce.notifications.channel import stream_position
+
+BAD_HELLO, UNAUTHENTICATED, EXPIRED, ENDED, TOO_SLOW = 4400, 4401, 4001, 4002, 4008
+HELLO_SECONDS = 10.0
+PROTOCOL = "bearer"
+
+
+class Hello(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    token: str | None = None
+    last_event_id: str | None = None
+
+
+@dataclass
+class Connection:
+    websocket: WebSocket
+    listener: Listener
+    user_id: str
+    session_id: str
+    expires_at: datetime | None
+    #: Pushes at or before this were sent by the replay.
+    replayed_to: tuple[int, int] = (0, 0)
+    #: When the session was last found open (monotonic seconds).
+    checked_at: float = 0.0
+
+
+async def push_socket(websocket: WebSocket) -> None:
+    offered = [p.strip() for p in websocket.headers.get("sec-websocket-protocol", "").split(",")]
+    by_protocol = len(offered) == 2 and offered[0] == PROTOCOL
+    await websocket.accept(subprotocol=PROTOCOL if by_protocol else None)
+    try:
+        hello = await _hello(websocket, offered[1] if by_protocol else None)
+        if hello.last_event_id is not None:
+            stream_position(hello.last_event_id)
+    except (ValueError, TimeoutError, json.JSONDecodeError):
+        await websocket.close(BAD_HELLO, 'Say hello: {"token": …, "last_event_id": …}.')
+        return
+    except WebSocketDisconnect:
+        return
+    ctx: IdentityContext = websocket.app.state.identity
+    try:
+        claims = ctx.tokens.read(hello.token or "")
+        async with websocket.app.state.sessions() as session:
+            principal = await authenticate(session, ctx, hello.token or "")
+    except Unauthenticated as error:
+        await websocket.close(UNAUTHENTICATED, str(error))
+        return
+    hub: PushHub = websocket.app.state.push_hub
+    viewer = Viewer(principal.user_id, Permission.VIEW_DASHBOARD in principal.permissions)
+    with hub.listening(viewer) as listener:
+        connection = Connection(
+            websocket, listener, str(principal.user_id), principal.session_id, claims.expires_at
+        )
+        try:
+            await _replay(connection, hub, hello.last_event_id)
+            await websocket.send_json({"type": "ready"})
+            await _serve(connection, ctx)
+        except WebSocketDisconnect:
+            return
+
+
+async def _hello(websocket: WebSocket, token: str | None) -> Hello:
+    """The token from the subprotocol, or the first message (with the last id seen)."""
+    last = websocket.query_params.get("last_event_id")
+    if token is not None:
+        return Hello(token=token, last_event_id=last)
+    text = await asyncio.wait_for(websocket.receive_text(), HELLO_SECONDS)
+    try:
+        hello = Hello.model_validate_json(text)
+    except ValidationError as error:
+        raise ValueError(str(error)) from error
+    return (
+        hello
+        if hello.last_event_id or last is None
+        else hello.model_copy(update={"last_event_id": last})
+    )
+
+
+async def _replay(connection: Connection, hub: PushHub, last_event_id: str | None) -> None:
+    """What came after `last_event_id`, oldest first (the live ones queue meanwhile)."""
+    if last_event_id is None:
+        return
+    # Subscribed first, so nothing falls between the replay and the live pushes.
+    await asyncio.wait_for(hub.subscribed.wait(), HELLO_SECONDS)
+    missed, complete = await hub.channel.since(last_event_id)
+    if not complete:
+        await connection.websocket.send_json({"type": "replay_incomplete"})
+    for push in missed:
+        if connection.listener.viewer.sees(push):
+            await connection.websocket.send_json(push.for_client())
+    connection.replayed_to = stream_position(missed[-1].id) if missed else (0, 0)
+
+
+async def _serve(connection: Connection, ctx: IdentityContext) -> None:
+    websocket, listener = connection.websocket, connection.listener
+    settings = websocket.app.state.settings
+    closed = asyncio.create_task(_until_closed(websocket))
+    try:
+        while True:
+            waiting = asyncio.create_task(listener.queue.get())
+            done, _ = await asyncio.wait(
+                {waiting, closed},
+                timeout=_next_check(connection, settings.socket_check_seconds),
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+            if closed in done:
+                waiting.cancel()
+                return
+            if waiting in done:
+                push = waiting.result()
+                if stream_position(push.id) > connection.replayed_to:
+                    await websocket.send_json(push.for_client())
+            else:
+                waiting.cancel()
+            if reason := await _why_close(connection, ctx):
+                await websocket.close(*reason)
+                return
+    finally:
+        closed.cancel()
+
+
+def _next_check(connection: Connection, every: float) -> float:
+    if connection.expires_at is None:
+        return every
+    left = (connection.expires_at - datetime.now(UTC)).total_seconds()
+    return max(0.0, min(every, left))
+
+
+async def _why_close(connection: Connection, ctx: IdentityContext) -> tuple[int, str] | None:
+    if connection.listener.overflowed.is_set():
+        return TOO_SLOW, "Too far behind; reconnect with your last event id."
+    if connection.expires_at is not None and datetime.now(UTC) >= connection.expires_at:
+        return EXPIRED, "The access token expired; refresh it and reconnect."
+    every = connection.websocket.app.state.settings.socket_check_seconds
+    if time.monotonic() - connection.checked_at >= every:
+        connection.checked_at = time.monotonic()
+        if not await ctx.sessions.is_open(connection.session_id, connection.user_id):
+            return ENDED, "The session has ended; sign in again."
+    return None
+
+
+async def _until_closed(websocket: WebSocket) -> None:
+    """Read (and ignore) what the client sends until it goes away."""
+    try:
+        while True:
+            await websocket.receive_text()
+    except (WebSocketDisconnect, RuntimeError):
+        return
+
+
+route = WebSocketRoute("/api/ws", push_socket)

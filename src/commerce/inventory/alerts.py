@@ -1,0 +1,99 @@
+"""Low-stock alerts: each SKU's line (its own or the shop's), and which stock changes cross
+it. A SKU alerts once when it falls below its line and again only after it came back."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from commerce.events import Envelope, StockAdjusted
+from commerce.inventory.errors import SkuNotFound
+from commerce.inventory.models import LowStockAlert, LowStockThreshold
+from commerce.inventory.repository import InventoryRepository
+from commerce.inventory.schemas import LowStockCrossing, ThresholdOut
+
+
+async def set_threshold(session: AsyncSession, sku: str, threshold: int) -> ThresholdOut:
+    if await InventoryRepository(session).variant_for_sku(sku) is None:
+        raise SkuNotFound(sku)
+    await session.execute(
+        insert(LowStockThreshold)
+        .values(sku=sku, threshold=threshold)
+        .on_conflict_do_update(index_elements=["sku"], set_={"threshold": threshold})
+    )
+    return ThresholdOut(sku=sku, threshold=threshold, own=True)
+
+
+async def threshold_of(session: AsyncSession, sku: str, default: int) -> ThresholdOut:
+    if await InventoryRepository(session).variant_for_sku(sku) is None:
+        raise SkuNotFound(sku)
+    own = await session.get(LowStockThreshold, sku)
+    if own is None:
+        return ThresholdOut(sku=sku, threshold=default, own=False)
+    return ThresholdOut(sku=sku, threshold=own.threshold, own=True)
+
+
+async def reset_threshold(session: AsyncSession, sku: str, default: int) -> ThresholdOut:
+    """Back to the shop's default line."""
+    await session.execute(delete(LowStockThreshold).where(LowStockThreshold.sku == sku))
+    return await threshold_of(session, sku, default)
+
+
+async def crossings(
+    session: AsyncSession, events: Sequence[Envelope], default: int
+) -> list[LowStockCrossing]:
+    """The stock events (in order) that take a SKU below its line while it was not already
+    alerted; records the alerts, and forgets those of SKUs back at or above their line."""
+    levels = [
+        StockAdjusted.model_validate(e.payload) for e in events if e.type.startswith("stock.")
+    ]
+    if not levels:
+        return []
+    skus = sorted({level.sku for level in levels})
+    own_lines = await session.execute(
+        select(LowStockThreshold.sku, LowStockThreshold.threshold).where(
+            LowStockThreshold.sku.in_(skus)
+        )
+    )
+    lines = dict(own_lines.tuples().all())
+    alerted = set(
+        await session.scalars(
+            select(LowStockAlert.sku).where(LowStockAlert.sku.in_(skus)).with_for_update()
+        )
+    )
+    found = []
+    for level in levels:
+        line = lines.get(level.sku, default)
+        if level.available < line and level.sku not in alerted:
+            alerted.add(level.sku)
+            found.append(
+                LowStockCrossing(
+                    sku=level.sku,
+                    product_id=level.product_id,
+                    variant_id=level.variant_id,
+                    available=level.available,
+                    threshold=line,
+                )
+            )
+        elif level.available >= line:
+            alerted.discard(level.sku)
+    await _remember(session, skus, alerted, found)
+    return found
+
+
+async def _remember(
+    session: AsyncSession, skus: list[str], alerted: set[str], found: list[LowStockCrossing]
+) -> None:
+    await session.execute(
+        delete(LowStockAlert).where(LowStockAlert.sku.in_(skus), LowStockAlert.sku.not_in(alerted))
+    )
+    still = {c.sku: c.available for c in found if c.sku in alerted}
+    if still:
+        await session.execute(
+            insert(LowStockAlert)
+            .values([{"sku": sku, "available": available} for sku, available in still.items()])
+            .on_conflict_do_nothing()
+        )

@@ -1,0 +1,72 @@
+"""Pushes through Redis: a bounded stream keeps the recent ones in order (for clients that
+reconnect), and pub/sub carries each to every API process at once (for open sockets)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import cast
+
+from redis.asyncio import Redis
+
+from commerce.notifications.pushes import Push
+
+STREAM, CHANNEL = "pushes:stream", "pushes:live"
+#: Appended and announced in one step, so the live copy carries its place in the stream.
+PUBLISH = """
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'push', ARGV[2])
+redis.call('PUBLISH', KEYS[2], id .. ' ' .. ARGV[2])
+return id
+"""
+
+
+Entries = list[tuple[bytes, dict[bytes, bytes]]]
+
+
+def stream_position(push_id: str) -> tuple[int, int]:
+    """A stream id (`1700000000000-3`) as a comparable pair; ValueError if it is not one."""
+    millis, _, sequence = push_id.partition("-")
+    return int(millis), int(sequence or 0)
+
+
+class PushChannel:
+    def __init__(self, redis: Redis, kept: int = 10_000) -> None:
+        self.redis = redis
+        self.kept = kept
+        self._publish = redis.register_script(PUBLISH)
+
+    async def publish(self, pushes: Sequence[Push]) -> list[str]:
+        """Each push in order; their stream ids."""
+        ids = []
+        for push in pushes:
+            body = push.model_dump_json(exclude={"id"})
+            found = await self._publish(keys=[STREAM, CHANNEL], args=[self.kept, body])
+            ids.append(found.decode() if isinstance(found, bytes) else str(found))
+        return ids
+
+    async def since(self, last_id: str, limit: int = 10_000) -> tuple[list[Push], bool]:
+        """The pushes after `last_id`, oldest first, and whether the stream still reached back
+        that far (False: some were trimmed, the client should reload what it shows)."""
+        entries = cast(Entries, await self.redis.xrange(STREAM, min=f"({last_id}", count=limit))
+        first = cast(Entries, await self.redis.xrange(STREAM, count=1))
+        complete = not first or stream_position(_text(first[0][0])) <= stream_position(last_id)
+        return [_push(_text(i), fields[b"push"]) for i, fields in entries], complete
+
+    async def live(self, on_subscribed: Callable[[], None] = lambda: None) -> AsyncIterator[Push]:
+        """Every push published from now on (one subscription; the caller fans out)."""
+        async with self.redis.pubsub() as pubsub:
+            await pubsub.subscribe(CHANNEL)
+            on_subscribed()
+            async for message in pubsub.listen():
+                if message["type"] != "message":
+                    continue
+                push_id, _, body = _text(message["data"]).partition(" ")
+                yield _push(push_id, body)
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _push(push_id: str, body: bytes | str) -> Push:
+    return Push.model_validate({**json.loads(body), "id": push_id})

@@ -1,0 +1,218 @@
+"""Pushes over `/api/ws` from a real API server, with the real worker: each customer sees
+their own orders change in order, staff see new orders and low stock, a reconnect replays
+what was missed, and an expired token or ended session closes the socket."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+from websockets.typing import Subprotocol
+
+from api.app import create_app
+from commerce.identity.tokens import AccessClaims, TokenIssuer
+from storefront.settings import Settings
+from tests.api.test_cart import tee
+from tests.api.test_orders import bought
+from tests.conftest import PASSWORD
+from tests.factories import set_stock
+from tests.served import served
+
+pytestmark = pytest.mark.usefixtures("reference", "worker")
+DEADLINE = 30.0
+Message = dict[str, Any]
+
+
+@pytest.fixture(scope="module")
+def sockets(settings: Settings) -> Iterator[str]:
+    """A second API process, served over real HTTP (the test client's cannot upgrade)."""
+    quick = settings.model_copy(update={"socket_check_seconds": 0.2})
+    with served(create_app(quick), "the push socket API") as url:
+        yield url.replace("http://", "ws://") + "/api/ws"
+
+
+async def customer(client: httpx.AsyncClient) -> dict[str, str]:
+    email = f"ws{uuid.uuid4().hex[:10]}@example.com"
+    body = {"email": email, "password": PASSWORD, "first_name": "Wes", "last_name": "Socket"}
+    response = await client.post("/api/auth/register", json=body)
+    assert response.status_code == 201, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+def token_of(headers: dict[str, str]) -> str:
+    return headers["Authorization"].removeprefix("Bearer ")
+
+
+@asynccontextmanager
+async def pushes(
+    url: str, token: str, *, last_event_id: str | None = None, in_hello: bool = False
+) -> AsyncIterator[tuple[ClientConnection, list[Message]]]:
+    """A socket once it is live, and what it received before `ready` (the replay)."""
+    if in_hello:
+        socket = await connect(url, open_timeout=DEADLINE)
+        await socket.send(json.dumps({"token": token, "last_event_id": last_event_id}))
+    else:
+        query = f"?last_event_id={last_event_id}" if last_event_id else ""
+        protocols = [Subprotocol("bearer"), Subprotocol(token)]
+        socket = await connect(url + query, subprotocols=protocols, open_timeout=DEADLINE)
+    async with socket:
+        replayed = await until(socket, lambda m: m["type"] == "ready")
+        yield socket, replayed[:-1]
+
+
+async def until(socket: ClientConnection, done: Callable[[Message], bool]) -> list[Message]:
+    """Every message up to and including the first that is `done`."""
+    seen: list[Message] = []
+    async with asyncio.timeout(DEADLINE):
+        while True:
+            seen.append(json.loads(await socket.recv(decode=True)))
+            if done(seen[-1]):
+                return seen
+
+
+def about(order_id: str) -> Callable[[Message], bool]:
+    return lambda m: m.get("data", {}).get("order_id") == order_id
+
+
+async def test_each_customer_sees_only_their_own_order_change_in_order_and_staff_see_it_new(
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    accounts: dict[str, dict[str, str]],
+    sockets: str,
+) -> None:
+    ann, bob = await customer(client), await customer(client)
+    product = await tee(client, admin, stock=20)
+    async with (
+        pushes(sockets, token_of(ann)) as (ann_socket, _),
+        pushes(sockets, token_of(bob)) as (bob_socket, _),
+        pushes(sockets, token_of(accounts["STAFF"])) as (staff_socket, _),
+    ):
+        anns = await bought(client, ann, product, 1, payment_method="tok_visa")
+        bobs = await bought(client, bob, product, 1, payment_method="tok_visa")
+
+        seen = await until(
+            ann_socket, lambda m: about(anns["id"])(m) and m["type"] == "order.confirmed"
+        )
+        assert [m["type"] for m in seen] == [
+            "order.created",
+            "payment.succeeded",
+            "order.confirmed",
+        ]
+        assert all(about(anns["id"])(m) for m in seen), "nothing of Bob's"
+        ids = [m["id"] for m in seen]
+        assert ids == sorted(ids, key=lambda i: tuple(map(int, i.split("-"))))
+
+        bob_seen = await until(bob_socket, lambda m: m["type"] == "order.confirmed")
+        assert all(about(bobs["id"])(m) for m in bob_seen), "nothing of Ann's"
+
+        waiting = {anns["id"], bobs["id"]}
+
+        def both_new(message: Message) -> bool:
+            if message["type"] == "order.created":
+                waiting.discard(message["data"]["order_id"])
+            return not waiting
+
+        staff_seen = await until(staff_socket, both_new)
+        assert {m["type"] for m in staff_seen} <= {"order.created", "stock.low"}
+
+
+async def test_a_reconnect_with_the_last_id_replays_what_was_missed_in_order(
+    client: httpx.AsyncClient, admin: dict[str, str], sockets: str
+) -> None:
+    ann = await customer(client)
+    product = await tee(client, admin, stock=20)
+    async with pushes(sockets, token_of(ann)) as (witness, _):
+        async with pushes(sockets, token_of(ann)) as (socket, _):
+            order = await bought(client, ann, product, 1, payment_method="tok_visa")
+            created = (await until(socket, lambda m: m["type"] == "order.created"))[-1]
+        # The first socket is gone; the order goes on (the other tab sees it through).
+        await until(witness, lambda m: m["type"] == "order.confirmed")
+
+    async with pushes(sockets, token_of(ann), last_event_id=created["id"], in_hello=True) as (
+        _,
+        missed,
+    ):
+        mine = [m["type"] for m in missed if about(order["id"])(m)]
+        assert mine == ["payment.succeeded", "order.confirmed"]
+
+
+async def test_staff_are_alerted_once_each_time_a_sku_falls_below_its_line(
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    accounts: dict[str, dict[str, str]],
+    sockets: str,
+) -> None:
+    product = await tee(client, admin, stock=50)
+    sku = product["variants"][0]["sku"]
+    line = f"/api/admin/inventory/{sku}/low-stock-threshold"
+    assert (await client.get(line, headers=admin)).json() == {
+        "sku": sku,
+        "threshold": 10,
+        "own": False,
+    }
+    assert (await client.put(line, json={"threshold": 3}, headers=admin)).json()["own"]
+    async with pushes(sockets, token_of(accounts["STAFF"])) as (socket, _):
+        for units in (5, 2, 1, 10, 2):
+            await set_stock(client, admin, sku, units)
+        alerts: list[Message] = []
+        while len(alerts) < 2:
+            message = (await until(socket, lambda m: m["type"] == "stock.low"))[-1]
+            if message["data"]["sku"] == sku:
+                alerts.append(message)
+    assert [a["data"]["available"] for a in alerts] == [2, 2], "1 is no new crossing"
+    assert alerts[0]["data"]["threshold"] == 3
+    reset = await client.delete(line, headers=admin)
+    assert reset.json() == {"sku": sku, "threshold": 10, "own": False}
+    missing = await client.put(
+        "/api/admin/inventory/NO-SUCH-SKU/low-stock-threshold", json={"threshold": 1}, headers=admin
+    )
+    assert missing.status_code == 404
+
+
+async def test_an_ended_session_or_expired_token_closes_the_socket(
+    client: httpx.AsyncClient, settings: Settings, sockets: str
+) -> None:
+    ann = await customer(client)
+    async with pushes(sockets, token_of(ann)) as (socket, _):
+        assert (await client.post("/api/auth/logout", headers=ann)).status_code == 204
+        with pytest.raises(ConnectionClosed) as closed:
+            await until(socket, lambda m: False)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4002
+
+    bob = await customer(client)
+    claims = TokenIssuer(settings.signing_key(), timedelta(days=1), timedelta(days=1)).read(
+        token_of(bob)
+    )
+    brief = TokenIssuer(settings.signing_key(), timedelta(seconds=2), timedelta(days=1))
+    short = brief.access_token(AccessClaims(claims.user_id, claims.session_id, claims.role, 0))
+    async with pushes(sockets, short) as (socket, _):
+        with pytest.raises(ConnectionClosed) as closed:
+            await until(socket, lambda m: False)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4001
+
+
+@pytest.mark.parametrize(
+    ("hello", "code"),
+    [
+        ({"token": "not-a-token"}, 4401),
+        ({"token": "x", "last_event_id": "yesterday"}, 4400),
+        ({"tokn": "typo"}, 4400),
+    ],
+)
+async def test_a_bad_hello_is_closed_with_a_clear_code(
+    sockets: str, hello: dict[str, str], code: int
+) -> None:
+    async with connect(sockets, open_timeout=DEADLINE) as socket:
+        await socket.send(json.dumps(hello))
+        with pytest.raises(ConnectionClosed) as closed:
+            await socket.recv()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == code
