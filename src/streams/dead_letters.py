@@ -79,18 +79,18 @@ ALERTED = "pushes:dead_letters:alerted"
 
 
 def dead_letter_alerts(
-    sessions: async_sessionmaker[AsyncSession], channel: PushChannel
+    sessions: async_sessionmaker[AsyncSession], channel: PushChannel, alerted: str = ALERTED
 ) -> Callable[[], Awaitable[None]]:
     """The periodic job: every new dead letter is pushed to staff (those from before the
     first run are not: they are on the dashboard already)."""
 
     async def alert() -> None:
         try:
-            seen = await channel.redis.get(ALERTED)
+            seen = await channel.redis.get(alerted)
             async with sessions() as session:
                 if seen is None:
                     newest = await session.scalar(select(func.max(DeadLetter.id)))
-                    await channel.redis.set(ALERTED, newest or 0)
+                    await channel.redis.set(alerted, newest or 0)
                     return
                 letters = list(
                     await session.scalars(
@@ -102,7 +102,7 @@ def dead_letter_alerts(
                 )
             if letters:
                 await channel.publish([dead_letter_push(_described(d)) for d in letters])
-                await channel.redis.set(ALERTED, letters[-1].id)
+                await channel.redis.set(alerted, letters[-1].id)
         except Exception:
             # Redis or PostgreSQL away for a moment: the next tick tries again.
             log.exception("alerting dead letters failed")

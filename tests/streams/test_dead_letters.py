@@ -10,16 +10,20 @@ import httpx
 import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer
+from redis.asyncio import Redis
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from commerce.db import transaction
 from commerce.events import Envelope
+from commerce.notifications.channel import PushChannel
+from commerce.notifications.pushes import Push
 from commerce.outbox import DeadLetter, OutboxRow, ProcessedEvent, ProjectionCheckpoint
 from storefront.processes import WorkerProcess
 from storefront.settings import Settings
 from streams.app import handle_batch
 from streams.consumers import Consumer
+from streams.dead_letters import dead_letter_alerts
 from streams.relay import bootstrap_servers
 from tests.conftest import eventually
 from tests.factories import create_product, search, word
@@ -162,3 +166,30 @@ async def test_an_undecodable_event_is_recorded_by_its_seq_so_checkpoints_pass_i
         handled_by, lambda names: {"search", "warehouse", "cache"} <= names, timeout=60
     )
     assert {"search", "warehouse", "cache"} <= consumers
+
+
+async def test_staff_are_pushed_each_new_dead_letter_once(
+    sessions: async_sessionmaker[AsyncSession], redis: Redis
+) -> None:
+    # A stream and watermark of its own: the test worker's job alerts on the shared ones.
+    own = f"test-{uuid.uuid4().hex[:8]}"
+    channel = PushChannel(redis, name=own)
+    alert = dead_letter_alerts(sessions, channel, alerted=f"{own}:alerted")
+
+    async def letter(error: str) -> None:
+        async with transaction(sessions) as session:
+            session.add(
+                DeadLetter(consumer="push", topic="orders", seq=None, event="{}", error=error)
+            )
+
+    await letter("before the first run: on the dashboard already")
+    await alert()  # remembers where the dead letters are
+    start = (await channel.publish([Push(type="marker", data={})]))[0]
+    await letter("new")
+    await alert()
+    await alert()  # nothing new: nothing pushed
+
+    pushed, _ = await channel.since(start)
+    letters = [p for p in pushed if p.type == "dead_letter.recorded"]
+    assert [p.data["error"] for p in letters] == ["new"]
+    assert letters[0].staff and letters[0].customer_id is None

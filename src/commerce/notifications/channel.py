@@ -11,7 +11,7 @@ from redis.asyncio import Redis
 
 from commerce.notifications.pushes import Push
 
-STREAM, CHANNEL = "pushes:stream", "pushes:live"
+NAME = "pushes"
 #: Appended and announced in one step, so the live copy carries its place in the stream.
 PUBLISH = """
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'push', ARGV[2])
@@ -30,9 +30,11 @@ def stream_position(push_id: str) -> tuple[int, int]:
 
 
 class PushChannel:
-    def __init__(self, redis: Redis, kept: int = 10_000) -> None:
+    def __init__(self, redis: Redis, kept: int = 10_000, name: str = NAME) -> None:
         self.redis = redis
         self.kept = kept
+        #: The stream (kept pushes) and the pub/sub channel (live ones).
+        self.stream, self.channel = f"{name}:stream", f"{name}:live"
         self._publish = redis.register_script(PUBLISH)
 
     async def publish(self, pushes: Sequence[Push]) -> list[str]:
@@ -40,22 +42,24 @@ class PushChannel:
         ids = []
         for push in pushes:
             body = push.model_dump_json(exclude={"id"})
-            found = await self._publish(keys=[STREAM, CHANNEL], args=[self.kept, body])
+            found = await self._publish(keys=[self.stream, self.channel], args=[self.kept, body])
             ids.append(found.decode() if isinstance(found, bytes) else str(found))
         return ids
 
     async def since(self, last_id: str, limit: int = 10_000) -> tuple[list[Push], bool]:
         """The pushes after `last_id`, oldest first, and whether the stream still reached back
         that far (False: some were trimmed, the client should reload what it shows)."""
-        entries = cast(Entries, await self.redis.xrange(STREAM, min=f"({last_id}", count=limit))
-        first = cast(Entries, await self.redis.xrange(STREAM, count=1))
+        entries = cast(
+            Entries, await self.redis.xrange(self.stream, min=f"({last_id}", count=limit)
+        )
+        first = cast(Entries, await self.redis.xrange(self.stream, count=1))
         complete = not first or stream_position(_text(first[0][0])) <= stream_position(last_id)
         return [_push(_text(i), fields[b"push"]) for i, fields in entries], complete
 
     async def live(self, on_subscribed: Callable[[], None] = lambda: None) -> AsyncIterator[Push]:
         """Every push published from now on (one subscription; the caller fans out)."""
         async with self.redis.pubsub() as pubsub:
-            await pubsub.subscribe(CHANNEL)
+            await pubsub.subscribe(self.channel)
             on_subscribed()
             async for message in pubsub.listen():
                 if message["type"] != "message":
