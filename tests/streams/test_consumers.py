@@ -174,6 +174,7 @@ def test_the_table_gives_each_consumer_the_topics_of_its_event_types() -> None:
             "users",
         ),
         "cache": ("catalog", "inventory"),
+        "push": ("inventory", "orders", "payments"),
         "permissions": ("users",),
         "payments": ("orders",),
         "live": ("orders",),
