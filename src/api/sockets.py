@@ -32,16 +32,17 @@ class Viewer:
 @dataclass(eq=False)
 class Listener:
     viewer: Viewer
-    queue: asyncio.Queue[Push] = field(
+    #: Each push with its text, encoded once for every socket that gets it.
+    queue: asyncio.Queue[tuple[Push, str]] = field(
         default_factory=lambda: asyncio.Queue(maxsize=QUEUED_PER_SOCKET)
     )
     overflowed: asyncio.Event = field(default_factory=asyncio.Event)
 
-    def offer(self, push: Push) -> None:
+    def offer(self, push: Push, text: str) -> None:
         if not self.viewer.sees(push):
             return
         try:
-            self.queue.put_nowait(push)
+            self.queue.put_nowait((push, text))
         except asyncio.QueueFull:
             self.overflowed.set()
 
@@ -58,8 +59,9 @@ class PushHub:
         while True:
             try:
                 async for push in self.channel.live(on_subscribed=self.subscribed.set):
+                    text = push.for_client()
                     for listener in list(self.listeners):
-                        listener.offer(push)
+                        listener.offer(push, text)
             except (ConnectionError, OSError):
                 log.warning("push subscription lost; subscribing again", exc_info=True)
             self.subscribed.clear()

@@ -117,7 +117,7 @@ async def _replay(connection: Connection, hub: PushHub, last_event_id: str | Non
         await connection.websocket.send_json({"type": "replay_incomplete"})
     for push in missed:
         if connection.listener.viewer.sees(push):
-            await connection.websocket.send_json(push.for_client())
+            await connection.websocket.send_text(push.for_client())
     connection.replayed_to = stream_position(missed[-1].id) if missed else (0, 0)
 
 
@@ -137,9 +137,9 @@ async def _serve(connection: Connection, ctx: IdentityContext) -> None:
                 waiting.cancel()
                 return
             if waiting in done:
-                push = waiting.result()
+                push, text = waiting.result()
                 if stream_position(push.id) > connection.replayed_to:
-                    await websocket.send_json(push.for_client())
+                    await websocket.send_text(text)
             else:
                 waiting.cancel()
             if reason := await _why_close(connection, ctx):

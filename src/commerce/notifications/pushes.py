@@ -51,8 +51,9 @@ class Push(BaseModel):
     customer_id: uuid.UUID | None = None
     staff: bool = False
 
-    def for_client(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", exclude={"staff"})
+    def for_client(self) -> str:
+        """As sent on a socket (JSON text)."""
+        return self.model_dump_json(exclude={"staff"})
 
 
 def order_of(event: Envelope) -> uuid.UUID | None:
