@@ -134,9 +134,9 @@ def pushes(
     falls below its low-stock line to staff, once per crossing."""
 
     async def apply(events: list[Envelope]) -> None:
-        orders = {order_of(e) for e in events if e.type in CUSTOMER_TYPES} - {None}
+        orders = {o for e in events if e.type in CUSTOMER_TYPES and (o := order_of(e))}
         async with transaction(sessions) as session:
-            customers = await OrderRepository(session).customers(o for o in orders if o)
+            customers = await OrderRepository(session).customers(orders)
             crossed = await alerts.crossings(session, events, alert_below)
             # Published before the alerts are recorded: if the commit fails the batch comes
             # again and may push twice (same event id), but an alert is never lost.

@@ -13,12 +13,12 @@ too far behind (reconnect with the last id).
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
@@ -38,7 +38,8 @@ class Hello(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     token: str | None = None
-    last_event_id: str | None = None
+    #: A push id (`1700000000000-3`): what came after it is sent first.
+    last_event_id: Annotated[str | None, Field(pattern=r"^\d{1,20}-\d{1,20}$")] = None
 
 
 @dataclass
@@ -60,9 +61,7 @@ async def push_socket(websocket: WebSocket) -> None:
     await websocket.accept(subprotocol=PROTOCOL if by_protocol else None)
     try:
         hello = await _hello(websocket, offered[1] if by_protocol else None)
-        if hello.last_event_id is not None:
-            stream_position(hello.last_event_id)
-    except (ValueError, TimeoutError, json.JSONDecodeError):
+    except (ValueError, TimeoutError, KeyError):  # KeyError: a binary frame, not text
         await websocket.close(BAD_HELLO, 'Say hello: {"token": …, "last_event_id": …}.')
         return
     except WebSocketDisconnect:
@@ -92,18 +91,12 @@ async def push_socket(websocket: WebSocket) -> None:
 async def _hello(websocket: WebSocket, token: str | None) -> Hello:
     """The token from the subprotocol, or the first message (with the last id seen)."""
     last = websocket.query_params.get("last_event_id")
-    if token is not None:
-        return Hello(token=token, last_event_id=last)
-    text = await asyncio.wait_for(websocket.receive_text(), HELLO_SECONDS)
-    try:
-        hello = Hello.model_validate_json(text)
-    except ValidationError as error:
-        raise ValueError(str(error)) from error
-    return (
-        hello
-        if hello.last_event_id or last is None
-        else hello.model_copy(update={"last_event_id": last})
-    )
+    if token is None:
+        said = Hello.model_validate_json(
+            await asyncio.wait_for(websocket.receive_text(), HELLO_SECONDS)
+        )
+        token, last = said.token, said.last_event_id or last
+    return Hello(token=token, last_event_id=last)
 
 
 async def _replay(connection: Connection, hub: PushHub, last_event_id: str | None) -> None:
