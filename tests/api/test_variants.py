@@ -21,6 +21,7 @@ async def shirt(
     admin: dict[str, str],
     sizes: tuple[str, ...] = ("S", "M"),
     colour: str = "blue",
+    name: str | None = None,
     **fields: Any,
 ) -> dict[str, Any]:
     sku = f"TEE-{uuid.uuid4().hex[:10]}"
@@ -31,7 +32,7 @@ async def shirt(
         client,
         admin,
         sku=sku,
-        name=f"{word()} Tee",
+        name=name or f"{word()} Tee",
         options=["size", "colour"],
         variants=variants,
         **fields,
@@ -160,14 +161,18 @@ async def test_search_counts_sizes_and_filters_on_the_variant_in_stock(
     client: httpx.AsyncClient, admin: dict[str, str], worker: WorkerProcess
 ) -> None:
     brand = f"Brand {word('b')}"
-    both = await shirt(client, admin, sizes=("S", "M"), brand=brand)
-    small_only = await shirt(client, admin, sizes=("S",), colour="red", brand=brand)
+    tag = word()
+    both = await shirt(client, admin, sizes=("S", "M"), brand=brand, name=f"{tag} Tee")
+    small_only = await shirt(
+        client, admin, sizes=("S",), colour="red", brand=brand, name=f"{tag} Shirt"
+    )
     await set_stock(client, admin, both["variants"][0]["sku"], 4)  # S in stock, M sold out
     await set_stock(client, admin, small_only["variants"][0]["sku"], 1)
 
     everything = await eventually(
-        lambda: search(client, brand=brand),
-        # The brand facet ignores the brand filter: it lists other brands too.
+        lambda: search(client, q=tag, brand=brand),
+        # The brand facet ignores the brand filter and lists only the top brands: the
+        # query narrows it to this test's shirts.
         lambda r: (
             r["total"] == 2
             and {b["value"]: b["count"] for b in r["facets"]["brands"]}.get(brand) == 2
