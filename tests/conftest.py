@@ -23,6 +23,8 @@ from storefront.processes import WorkerProcess
 from storefront.settings import Settings
 from storefront.wiring import redis_client
 from tests.history_shop import Shop, open_shop
+from tests.mailbox import Mailbox
+from tests.mailbox import serve as serve_mail
 
 T = TypeVar("T")
 PASSWORD = "correct-horse-battery-staple"
@@ -69,9 +71,24 @@ def payment_sandbox() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def smtp_server() -> Iterator[tuple[int, Mailbox]]:
+    """A real SMTP server in a thread of this process: its port and what it received."""
+    port = free_port()
+    controller, mailbox = serve_mail(port)
+    yield port, mailbox
+    controller.stop()
+
+
+@pytest.fixture
+def mailbox(smtp_server: tuple[int, Mailbox]) -> Mailbox:
+    return smtp_server[1]
+
+
+@pytest.fixture(scope="session")
 def settings(
     stack: EmbeddedStack | None,
     payment_sandbox: str,
+    smtp_server: tuple[int, Mailbox],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Settings:
     data = tmp_path_factory.mktemp("data")
@@ -85,6 +102,11 @@ def settings(
             "stream_batch_seconds": 0.02,
             "worker_metrics_port": free_port(),
             "jwt_secret": "test-signing-key-0123456789-0123456789-0123456789",
+            "smtp_host": "127.0.0.1",
+            "smtp_port": smtp_server[0],
+            "mail_interval_seconds": 0.2,
+            "email_attempts": 3,
+            "email_retry_seconds": 0.2,
         }
     )
     migrate.upgrade(settings.require("database_url"))
@@ -101,6 +123,11 @@ def worker_env(settings: Settings) -> dict[str, str]:
         "STOREFRONT_WORKER_METRICS_PORT": str(settings.worker_metrics_port),
         "STOREFRONT_PAYMENTS_URL": settings.payments_endpoint,
         "STOREFRONT_EXPIRY_INTERVAL_SECONDS": str(settings.expiry_interval_seconds),
+        **({"STOREFRONT_SMTP_HOST": settings.smtp_host} if settings.smtp_host else {}),
+        "STOREFRONT_SMTP_PORT": str(settings.smtp_port),
+        "STOREFRONT_MAIL_INTERVAL_SECONDS": str(settings.mail_interval_seconds),
+        "STOREFRONT_EMAIL_ATTEMPTS": str(settings.email_attempts),
+        "STOREFRONT_EMAIL_RETRY_SECONDS": str(settings.email_retry_seconds),
     }
 
 

@@ -22,6 +22,7 @@ from commerce.currency.money import BASE_CURRENCY, SUPPORTED
 from commerce.currency.pricing import Pricing
 from commerce.currency.rates import RateTable
 from commerce.identity.context import IdentityContext
+from commerce.notifications.service import Shop
 from commerce.payments.provider import PaymentProvider
 from commerce.tracking.searches import SearchLog
 from search.backend import SearchBackend
@@ -133,7 +134,13 @@ async def payment_provider(request: Request) -> PaymentProvider:
     return provider
 
 
+async def shop(request: Request) -> Shop:
+    settings = request.app.state.settings
+    return Shop(name=settings.shop_name, url=settings.shop_url)
+
+
 Session = Annotated[AsyncSession, Depends(unit_of_work)]
+ShopInfo = Annotated[Shop, Depends(shop)]
 Currency = Annotated[str, Depends(chosen_currency)]
 Rates = Annotated[RateTable, Depends(rate_table)]
 Prices = Annotated[Pricing, Depends(pricing)]

@@ -22,6 +22,9 @@ TOPICS = (
     "carts",
     "search-queries",
     "activity",
+    "engagement",
+    # no events yet: emails the mailer gave up on are dead-lettered to its .dlq
+    "notifications",
 )
 
 #: Where events that could not be decoded at all are dead-lettered.
@@ -50,6 +53,9 @@ TOPIC_BY_PREFIX = {
     "cart": "carts",
     "search": "search-queries",
     "activity": "activity",
+    "achievement": "engagement",
+    "quest": "engagement",
+    "notification": "notifications",
 }
 
 
@@ -244,3 +250,32 @@ class SearchPerformed(BaseModel):
     page: int
     results: int
     latency_ms: float
+
+
+class AchievementUnlocked(BaseModel):
+    """Payload of achievement.unlocked: a customer reached an achievement's goal (once)."""
+
+    customer_id: uuid.UUID
+    code: str
+    title: str
+    description: str
+
+
+class QuestCompleted(BaseModel):
+    """Payload of quest.completed: the goal is met and a reward code was granted."""
+
+    customer_id: uuid.UUID
+    quest_id: uuid.UUID
+    title: str
+    reward_code: str
+    reward_percent: Decimal
+    reward_expires_at: datetime
+
+
+class QuestReopened(BaseModel):
+    """Payload of quest.reopened: a cancelled or refunded order took a completed quest's
+    progress back below its goal; its unused reward code was withdrawn."""
+
+    customer_id: uuid.UUID
+    quest_id: uuid.UUID
+    title: str

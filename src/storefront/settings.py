@@ -65,6 +65,26 @@ class Settings(BaseSettings):
     socket_check_seconds: float = Field(default=5.0, gt=0, le=300)
     #: How often the worker looks for new dead letters to push to staff.
     dead_letter_alert_seconds: float = Field(default=5.0, gt=0, le=3600)
+    #: How emails name the shop, and the storefront they link to (password reset links go
+    #: to `<shop_url>/reset-password?token=...`).
+    shop_name: str = Field(default="Storefront", min_length=1, max_length=100)
+    shop_url: str = "http://127.0.0.1:3000"
+    #: The mail server emails go through; unset: they wait in the queue (`storefront up`
+    #: starts a local catcher and sets these).
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=1025, ge=0, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    smtp_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    mail_from: str = "Storefront <shop@storefront.localhost>"
+    #: How often the worker sends the emails due; a failed send waits `email_retry_seconds`,
+    #: then twice as long each time, and after `email_attempts` it is dead-lettered.
+    mail_interval_seconds: float = Field(default=1.0, gt=0, le=300)
+    email_attempts: int = Field(default=6, ge=1, le=50)
+    email_retry_seconds: float = Field(default=2.0, gt=0, le=3600)
+    #: How long a password reset link works.
+    password_reset_minutes: int = Field(default=30, ge=1, le=1440)
     #: How often each API process writes the searches it answered (search.performed).
     search_log_seconds: float = Field(default=1.0, gt=0, le=60)
 

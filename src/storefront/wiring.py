@@ -22,6 +22,9 @@ from commerce.identity.context import IdentityContext
 from commerce.identity.store import IdentityCache, LoginLimiter, LoginLimits, SessionStore
 from commerce.identity.tokens import TokenIssuer
 from commerce.notifications.channel import PushChannel
+from commerce.notifications.deliveries import RetryPolicy
+from commerce.notifications.mailer import SmtpMailer
+from commerce.notifications.service import Shop
 from commerce.payments.provider import PaymentProvider
 from etl.backfill import Backfilled, backfill, index_catalog
 from etl.reindex import Reindexed, products_to_index, reindex_elasticsearch, reindex_embedded
@@ -36,6 +39,7 @@ from streams import handlers
 from streams.app import Job, StreamSettings, create_app
 from streams.consumers import Consumer
 from streams.dead_letters import dead_letter_alerts
+from streams.mail import email_sender
 from streams.projections import (
     CATALOG_CACHE,
     LIVE,
@@ -51,7 +55,17 @@ from streams.projections import (
     warehouse_writer,
 )
 from streams.relay import OutboxRelay
-from streams.steps import ORDERS, PAYMENTS, order_saga, payment_saga, reservation_expiry
+from streams.steps import (
+    NOTIFY,
+    ORDERS,
+    PAYMENTS,
+    REWARDS,
+    notifications,
+    order_saga,
+    payment_saga,
+    reservation_expiry,
+    rewards,
+)
 
 
 def identity_context(settings: Settings, redis: Redis) -> IdentityContext:
@@ -190,6 +204,8 @@ def worker_parts(settings: Settings) -> WorkerParts:
             PUSH: pushes(sessions, push_channel, settings.low_stock_alert_below),
             ORDERS: order_saga(),
             PAYMENTS: payment_saga(parts.payments),
+            NOTIFY: notifications(Shop(settings.shop_name, settings.shop_url)),
+            REWARDS: rewards(),
         },
         only=chosen,
     )
@@ -203,6 +219,10 @@ def worker_parts(settings: Settings) -> WorkerParts:
         jobs.append(
             (settings.dead_letter_alert_seconds, dead_letter_alerts(sessions, push_channel))
         )
+    if NOTIFY in chosen and (mailer := smtp_mailer(settings)) is not None:
+        jobs.append(
+            (settings.mail_interval_seconds, email_sender(sessions, mailer, retries(settings)))
+        )
     if settings.etl_nightly_hour is not None and WAREHOUSE in chosen:
         # Its own handle on the warehouse: it writes from a thread beside the writer's.
         nightly = nightly_at(
@@ -213,6 +233,29 @@ def worker_parts(settings: Settings) -> WorkerParts:
         )
         jobs.append((60.0, nightly))
     return WorkerParts(parts, warehouse, consumers, relay, jobs)
+
+
+def smtp_mailer(settings: Settings) -> SmtpMailer | None:
+    """The mail server emails go through; None leaves them queued until one is set."""
+    if settings.smtp_host is None:
+        return None
+    password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
+    return SmtpMailer(
+        host=settings.smtp_host,
+        port=settings.smtp_port,
+        sender=settings.mail_from,
+        username=settings.smtp_username,
+        password=password,
+        starttls=settings.smtp_starttls,
+        timeout=settings.smtp_timeout_seconds,
+    )
+
+
+def retries(settings: Settings) -> RetryPolicy:
+    return RetryPolicy(
+        attempts=settings.email_attempts,
+        first_wait=timedelta(seconds=settings.email_retry_seconds),
+    )
 
 
 def outbox_relay(settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> OutboxRelay:

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from commerce.events import topic_for
 from streams.consumers import Consumer
 from streams.projections import CATALOG_CACHE, LIVE, PERMISSIONS, PUSH, SEARCH, WAREHOUSE
-from streams.steps import ORDERS, PAYMENTS
+from streams.steps import NOTIFY, ORDERS, PAYMENTS, REWARDS
 
 CATALOG_PROJECTIONS = (SEARCH, WAREHOUSE, CATALOG_CACHE)
 #: Stock changes also feed low-stock alerts to staff.
@@ -32,17 +32,24 @@ HANDLERS: dict[str, tuple[str, ...]] = {
     "stock.committed": STOCK_PROJECTIONS,
     "stock.restocked": STOCK_PROJECTIONS,
     "stock.returned": STOCK_PROJECTIONS,
-    # the checkout saga: charge, confirm or fail, refund; each change pushed to its customer
-    "order.created": (PAYMENTS, WAREHOUSE, PUSH),
-    "payment.succeeded": (ORDERS, WAREHOUSE, PUSH),
+    # the checkout saga: charge, confirm or fail, refund; each change pushed to its customer,
+    # the ones worth an email notified, and paid, cancelled or returned orders rewarded
+    "order.created": (PAYMENTS, WAREHOUSE, PUSH, NOTIFY),
+    "payment.succeeded": (ORDERS, WAREHOUSE, PUSH, NOTIFY),
     "payment.failed": (ORDERS, WAREHOUSE, PUSH),
-    "order.cancelled": (PAYMENTS, WAREHOUSE, PUSH),
-    "order.returned": (PAYMENTS, WAREHOUSE, PUSH),
-    "order.confirmed": (WAREHOUSE, LIVE, PUSH),
+    "order.cancelled": (PAYMENTS, WAREHOUSE, PUSH, NOTIFY, REWARDS),
+    "order.returned": (PAYMENTS, WAREHOUSE, PUSH, REWARDS),
+    "order.confirmed": (WAREHOUSE, LIVE, PUSH, REWARDS),
     "order.failed": (WAREHOUSE, PUSH),
     "order.expired": (WAREHOUSE, PUSH),
-    "order.status_changed": (WAREHOUSE, PUSH),
-    "payment.refunded": (WAREHOUSE, PUSH),
+    "order.status_changed": (WAREHOUSE, PUSH, NOTIFY),
+    "payment.refunded": (WAREHOUSE, PUSH, NOTIFY),
+    # a SKU fell below its low-stock line (found by the push consumer): staff who chose it
+    "stock.low": (NOTIFY,),
+    # rewards: pushed to their customer and notified
+    "achievement.unlocked": (PUSH, NOTIFY),
+    "quest.completed": (PUSH, NOTIFY),
+    "quest.reopened": (PUSH,),
     # what shoppers' clients did: funnels and search analytics
     "activity.product_viewed": (WAREHOUSE,),
     "activity.search_result_clicked": (WAREHOUSE,),
@@ -53,8 +60,8 @@ HANDLERS: dict[str, tuple[str, ...]] = {
     "role.created": (PERMISSIONS,),
     "role.updated": (PERMISSIONS,),
     "role.deleted": (PERMISSIONS,),
-    # customers, for cohorts (notifications and loyalty: later issues)
-    "user.registered": (WAREHOUSE,),
+    # customers: cohorts, and a welcome
+    "user.registered": (WAREHOUSE, NOTIFY),
 }
 
 

@@ -22,9 +22,16 @@ from commerce.events import Envelope, RoleChanged
 from commerce.identity.store import IdentityCache
 from commerce.inventory import alerts
 from commerce.notifications.channel import PushChannel
-from commerce.notifications.pushes import CUSTOMER_TYPES, event_pushes, low_stock_push, order_of
+from commerce.notifications.pushes import (
+    CUSTOMER_TYPES,
+    LOW_STOCK,
+    event_pushes,
+    low_stock_push,
+    order_of,
+)
 from commerce.orders.reporting import sold_orders, units_sold
 from commerce.orders.repository import OrderRepository
+from commerce.outbox import add_event
 from search.backend import SearchBackend
 from search.indexing import affected_products, index_changes
 from streams.consumers import Consumer, unapplied
@@ -138,6 +145,9 @@ def pushes(
         async with transaction(sessions) as session:
             customers = await OrderRepository(session).customers(orders)
             crossed = await alerts.crossings(session, events, alert_below)
+            for crossing in crossed:
+                # Staff who chose low-stock emails hear of it from the notify step.
+                add_event(session, LOW_STOCK, crossing.sku, 1, crossing)
             # Published before the alerts are recorded: if the commit fails the batch comes
             # again and may push twice (same event id), but an alert is never lost.
             await channel.publish(

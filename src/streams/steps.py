@@ -9,14 +9,18 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from commerce.db import transaction
+from commerce.notifications.from_events import notification_step
+from commerce.notifications.service import Shop
 from commerce.orders import saga
 from commerce.orders import service as orders
 from commerce.payments.provider import PaymentProvider
+from commerce.rewards.service import review_step
 from streams.consumers import Consumer
 
 log = logging.getLogger(__name__)
 
 ORDERS, PAYMENTS = "orders", "payments"
+NOTIFY, REWARDS = "notify", "rewards"
 #: Orders expired per transaction; the job loops until none are due.
 EXPIRY_BATCH = 200
 
@@ -29,6 +33,16 @@ def order_saga() -> Consumer:
 def payment_saga(provider: PaymentProvider) -> Consumer:
     """order.created → charged; order.cancelled (paid) and order.returned → refunded."""
     return Consumer(PAYMENTS, step=saga.payment_steps(provider))
+
+
+def notifications(shop: Shop) -> Consumer:
+    """Events people hear of: queued as emails and in-app notifications, by preference."""
+    return Consumer(NOTIFY, step=notification_step(shop))
+
+
+def rewards() -> Consumer:
+    """A customer's order paid, cancelled or returned: achievements and quests reviewed."""
+    return Consumer(REWARDS, step=review_step)
 
 
 def reservation_expiry(sessions: async_sessionmaker[AsyncSession]) -> Callable[[], Awaitable[None]]:

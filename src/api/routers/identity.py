@@ -3,23 +3,28 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from api.access import CurrentPrincipal
-from api.deps import ClientAddress, Identity, RedisClient, Session
+from api.deps import ClientAddress, Identity, RedisClient, Session, ShopInfo
 from api.problems import problem, responses
 from commerce.carts.service import merge_guest_cart
 from commerce.carts.store import guest_key
 from commerce.catalog.schemas import Page
-from commerce.identity import accounts, roles, sessions, users
+from commerce.identity import accounts, recovery, roles, sessions, users
 from commerce.identity.permissions import Permission
 from commerce.identity.schemas import (
+    Accepted,
     Credentials,
+    PasswordChange,
+    PasswordReset,
     RefreshRequest,
     Registration,
+    ResetRequest,
     RoleAssignment,
     RoleIn,
     RoleOut,
@@ -74,6 +79,39 @@ async def refresh(
 @auth.post("/logout", status_code=204, responses=responses(401))
 async def logout(principal: CurrentPrincipal, session: Session, identity: Identity) -> Response:
     await sessions.logout(session, identity, principal)
+    return Response(status_code=204)
+
+
+@auth.post("/password-reset", status_code=202, response_model=Accepted, responses=responses(422))
+async def request_password_reset(
+    data: ResetRequest, request: Request, session: Session, shop: ShopInfo
+) -> Accepted:
+    """Email a single-use reset link (valid 30 minutes by default) if the address has an
+    account; the answer is the same either way. One email per account a minute."""
+    minutes = request.app.state.settings.password_reset_minutes
+    answer = await recovery.request_reset(session, shop, data.email, timedelta(minutes=minutes))
+    return Accepted(detail=answer)
+
+
+@auth.post("/password-reset/confirm", status_code=204, responses=responses(400, 422))
+async def reset_password(data: PasswordReset, session: Session, identity: Identity) -> Response:
+    """Set a new password with the emailed token; every session of the account ends."""
+    await recovery.reset_password(session, identity, data.token, data.new_password)
+    return Response(status_code=204)
+
+
+@auth.post("/password", status_code=204, responses=responses(401, 403, 422, 429))
+async def change_password(
+    data: PasswordChange,
+    principal: CurrentPrincipal,
+    session: Session,
+    identity: Identity,
+    address: ClientAddress,
+) -> Response:
+    """Change your password (the current one is required); your other sessions end."""
+    await recovery.change_password(
+        session, identity, principal, data.current_password, data.new_password, address
+    )
     return Response(status_code=204)
 
 

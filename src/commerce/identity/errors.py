@@ -56,3 +56,13 @@ class SystemRole(Conflict):
 class UserNotFound(NotFound):
     def __init__(self, user_id: object) -> None:
         super().__init__(f"No user with id {user_id}.")
+
+
+class InvalidResetToken(DomainError):
+    def __init__(self) -> None:
+        super().__init__("This reset link is invalid, used or expired; ask for a new one.")
+
+
+class WrongPassword(Forbidden):
+    def __init__(self) -> None:
+        super().__init__("The current password is wrong.")

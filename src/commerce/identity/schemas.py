@@ -110,3 +110,21 @@ class RoleAssignment(_Input):
 
 class UserStatus(_Input):
     active: bool
+
+
+class ResetRequest(_Input):
+    email: LoginEmail
+
+
+class PasswordReset(_Input):
+    token: Annotated[str, StringConstraints(min_length=20, max_length=200, pattern=NO_NUL)]
+    new_password: NewPassword
+
+
+class PasswordChange(_Input):
+    current_password: Password
+    new_password: NewPassword
+
+
+class Accepted(BaseModel):
+    detail: str

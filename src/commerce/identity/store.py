@@ -92,14 +92,18 @@ class SessionStore:
     async def close(self, session_id: str) -> None:
         await self._close(keys=[f"session:{session_id}", SIGNED_IN], args=[session_id])
 
-    async def close_all(self, user_id: str) -> list[str]:
-        """Close every session of a user (role change, deactivation); returns their ids."""
+    async def close_all(self, user_id: str, keep: str | None = None) -> list[str]:
+        """Close every session of a user (role change, deactivation, new password) but
+        `keep`; returns the ids closed."""
         key = f"user:{user_id}:sessions"
-        session_ids = [_text(s) for s in await self.redis.smembers(key)]
+        session_ids = [_text(s) for s in await self.redis.smembers(key) if _text(s) != keep]
         async with self.redis.pipeline(transaction=True) as pipe:
             if session_ids:
-                pipe.delete(*(f"session:{sid}" for sid in session_ids), key)
-            pipe.zrem(SIGNED_IN, user_id)
+                pipe.delete(*(f"session:{sid}" for sid in session_ids))
+                pipe.srem(key, *session_ids)
+            if keep is None:
+                pipe.delete(key)
+                pipe.zrem(SIGNED_IN, user_id)
             await pipe.execute()
         return session_ids
 

@@ -33,6 +33,8 @@ CUSTOMER_TYPES = frozenset(
 )
 #: Events staff see as well.
 STAFF_TYPES = frozenset({"order.created", "order.cancelled"})
+#: A customer's rewards: the payload names the customer.
+REWARD_TYPES = frozenset({"achievement.unlocked", "quest.completed", "quest.reopened"})
 LOW_STOCK, DEAD_LETTER = "stock.low", "dead_letter.recorded"
 
 
@@ -70,16 +72,20 @@ def event_pushes(
     """The pushes of these events; `customers` gives each order's customer."""
     pushes = []
     for event in events:
-        if event.type not in CUSTOMER_TYPES:
+        if event.type in REWARD_TYPES:
+            customer: uuid.UUID | None = uuid.UUID(str(event.payload["customer_id"]))
+        elif event.type in CUSTOMER_TYPES:
+            order_id = order_of(event)
+            customer = customers.get(order_id) if order_id else None
+        else:
             continue
-        order_id = order_of(event)
         pushes.append(
             Push(
                 type=event.type,
                 occurred_at=event.occurred_at,
                 event_id=event.event_id,
                 data=event.payload,
-                customer_id=customers.get(order_id) if order_id else None,
+                customer_id=customer,
                 staff=event.type in STAFF_TYPES,
             )
         )

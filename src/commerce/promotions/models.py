@@ -42,6 +42,8 @@ class Coupon(Base):
     #: Category slugs (each with its subtree) and brand slugs the discount is limited to.
     categories: Mapped[list[str]] = mapped_column(JSONB, default=list, server_default="[]")
     brands: Mapped[list[str]] = mapped_column(JSONB, default=list, server_default="[]")
+    #: A code granted to one customer (a quest's reward): nobody else may use it.
+    owner_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()

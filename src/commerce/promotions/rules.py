@@ -73,6 +73,8 @@ def _check_dates(coupon: Coupon, now: datetime) -> None:
 
 
 def _check_limits(coupon: Coupon, basket: Basket, customer_uses: int) -> None:
+    if coupon.owner_id is not None and basket.customer_id != coupon.owner_id:
+        raise CouponRejected("not_yours", f"{coupon.code} belongs to another account.")
     if coupon.usage_limit is not None and coupon.times_used >= coupon.usage_limit:
         raise CouponRejected("usage_limit", f"{coupon.code} has been used up.")
     if coupon.per_customer_limit is None:

@@ -6,8 +6,10 @@ limits are checked against uses already committed: the last use goes to exactly 
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -151,3 +153,30 @@ async def _check_scope(
         raise InvalidTerms(f"No category {', '.join(missing)}; see GET /api/categories.")
     if brands and (missing := await repo.missing_brands(brands)):
         raise InvalidTerms(f"No brand {', '.join(missing)}; see GET /api/brands.")
+
+
+async def grant_personal_code(
+    session: AsyncSession, owner_id: uuid.UUID, percent: Decimal, valid_to: datetime, prefix: str
+) -> Coupon:
+    """A single-use percentage code only `owner_id` may use, until `valid_to` (a reward)."""
+    coupon = Coupon(
+        code=f"{prefix}-{secrets.token_hex(5).upper()}",
+        kind="percentage",
+        value=percent,
+        valid_to=valid_to,
+        usage_limit=1,
+        per_customer_limit=1,
+        owner_id=owner_id,
+    )
+    session.add(coupon)
+    await session.flush()
+    return coupon
+
+
+async def withdraw_unused(session: AsyncSession, coupon_id: uuid.UUID) -> bool:
+    """Archive a granted code unless it was used; True when it was withdrawn."""
+    coupon = await PromotionsRepository(session).get(coupon_id, for_update=True)
+    if coupon is None or coupon.times_used > 0 or coupon.archived_at is not None:
+        return False
+    coupon.archived_at = datetime.now(UTC)
+    return True

@@ -1,0 +1,108 @@
+"""Passwords people forget or change: a reset by email (a single-use token, valid for a
+while) and a change while signed in. Either way the new password ends the other sessions."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from commerce.identity import passwords
+from commerce.identity.accounts import check_password_policy
+from commerce.identity.context import IdentityContext, Principal
+from commerce.identity.errors import InvalidResetToken, UserNotFound, WrongPassword
+from commerce.identity.models import PasswordReset, User
+from commerce.identity.repository import IdentityRepository
+from commerce.identity.tokens import new_refresh_token, token_hash
+from commerce.notifications.rendering import Kind
+from commerce.notifications.service import Shop, notify, recipient
+
+#: One reset email per account in this long, however often it is asked for.
+RESEND_AFTER = timedelta(minutes=1)
+ANSWER = "If an account uses that address, a reset link is on its way to it."
+
+
+async def request_reset(session: AsyncSession, shop: Shop, email: str, valid_for: timedelta) -> str:
+    """Email a reset link if the address has an active account. The answer is the same
+    either way, so it does not tell who has an account."""
+    user = await IdentityRepository(session).user_by_email(email.lower())
+    if user is None or not user.active or await _asked_recently(session, user.id):
+        return ANSWER
+    token = new_refresh_token()
+    now = datetime.now(UTC)
+    session.add(
+        PasswordReset(token_hash=token_hash(token), user_id=user.id, expires_at=now + valid_for)
+    )
+    context = {
+        "link": f"{shop.url.rstrip('/')}/reset-password?token={token}",
+        "minutes": int(valid_for.total_seconds() // 60),
+    }
+    source = f"password_reset:{token_hash(token)}"
+    await notify(session, shop, recipient(user), Kind.PASSWORD_RESET, context, source=source)
+    return ANSWER
+
+
+async def _asked_recently(session: AsyncSession, user_id: uuid.UUID) -> bool:
+    latest = await session.scalar(
+        select(func.max(PasswordReset.created_at)).where(PasswordReset.user_id == user_id)
+    )
+    return latest is not None and latest > datetime.now(UTC) - RESEND_AFTER
+
+
+async def reset_password(
+    session: AsyncSession, ctx: IdentityContext, token: str, new_password: str
+) -> None:
+    """Set a new password with a token from the email; every session of the account ends."""
+    now = datetime.now(UTC)
+    reset = await session.get(PasswordReset, token_hash(token), with_for_update=True)
+    if reset is None or reset.used_at is not None or reset.expires_at <= now:
+        raise InvalidResetToken()
+    user = await IdentityRepository(session).user(reset.user_id, for_update=True)
+    if user is None or not user.active:
+        raise InvalidResetToken()
+    await _set_password(session, user, new_password)
+    # Every link sent to this account stops working, not only the one used.
+    await session.execute(
+        update(PasswordReset)
+        .where(PasswordReset.user_id == user.id, PasswordReset.used_at.is_(None))
+        .values(used_at=now)
+    )
+    await _end_sessions(session, ctx, user, keep=None)
+
+
+async def change_password(
+    session: AsyncSession,
+    ctx: IdentityContext,
+    principal: Principal,
+    current: str,
+    new_password: str,
+    address: str,
+) -> None:
+    """A signed-in user's new password; their other sessions end, this one stays.
+    Wrong current passwords count against the login limits (it is a password guess)."""
+    user = await IdentityRepository(session).user(principal.user_id, for_update=True)
+    if user is None:
+        raise UserNotFound(principal.user_id)
+    await ctx.limiter.reserve(user.email, address)
+    if not await asyncio.to_thread(passwords.verify_password, user.password_hash, current):
+        raise WrongPassword()
+    await ctx.limiter.succeeded(user.email, address)
+    await _set_password(session, user, new_password)
+    await _end_sessions(session, ctx, user, keep=principal.session_id)
+
+
+async def _set_password(session: AsyncSession, user: User, new_password: str) -> None:
+    check_password_policy(new_password, user.email)
+    user.password_hash = await passwords.hash_in_thread(new_password)
+    user.updated_at = datetime.now(UTC)
+    await session.flush()
+
+
+async def _end_sessions(
+    session: AsyncSession, ctx: IdentityContext, user: User, keep: str | None
+) -> None:
+    closed = await ctx.sessions.close_all(str(user.id), keep=keep)
+    await IdentityRepository(session).revoke_session_tokens(closed, datetime.now(UTC))

@@ -1,0 +1,240 @@
+"""Achievements and quests: what customers see and start, what staff define, and `review`,
+which the worker runs after each change to a customer's orders."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from commerce.catalog.schemas import Page
+from commerce.events import AchievementUnlocked, Envelope, QuestCompleted, QuestReopened
+from commerce.outbox import add_event
+from commerce.promotions.models import Coupon
+from commerce.promotions.service import grant_personal_code, withdraw_unused
+from commerce.rewards.achievements import ACHIEVEMENTS
+from commerce.rewards.errors import QuestAlreadyStarted, QuestNotFound, QuestNotOpen
+from commerce.rewards.models import AchievementUnlock, Quest, QuestEnrolment
+from commerce.rewards.schemas import (
+    AchievementOut,
+    EnrolmentOut,
+    QuestIn,
+    QuestOut,
+    QuestPatch,
+    Reward,
+)
+from commerce.rewards.standing import KeptOrder, Measure, kept_orders, progress, within
+from commerce.unit_of_work import UnitOfWork
+
+REWARD_PREFIX = "QUEST"
+
+
+async def achievements_of(session: AsyncSession, user_id: uuid.UUID) -> list[AchievementOut]:
+    orders = await kept_orders(session, user_id)
+    unlocked = dict(
+        (
+            await session.execute(
+                select(AchievementUnlock.code, AchievementUnlock.unlocked_at).where(
+                    AchievementUnlock.user_id == user_id
+                )
+            )
+        ).tuples()
+    )
+    return [
+        AchievementOut(
+            code=a.code,
+            title=a.title,
+            description=a.description,
+            goal=a.goal,
+            progress=min(progress(a.measure, orders), a.goal),
+            unlocked_at=unlocked.get(a.code),
+        )
+        for a in ACHIEVEMENTS
+    ]
+
+
+async def open_quests(session: AsyncSession, now: datetime) -> list[QuestOut]:
+    quests = await session.scalars(
+        select(Quest)
+        .where(Quest.active, Quest.starts_at <= now, Quest.ends_at > now)
+        .order_by(Quest.ends_at, Quest.id)
+    )
+    return [QuestOut.model_validate(q) for q in quests]
+
+
+async def start_quest(
+    session: AsyncSession, user_id: uuid.UUID, quest_id: uuid.UUID, now: datetime
+) -> EnrolmentOut:
+    quest = await session.get(Quest, quest_id)
+    if quest is None or not quest.active:
+        raise QuestNotFound(quest_id)
+    if not quest.starts_at <= now < quest.ends_at:
+        raise QuestNotOpen(f"Quest {quest_id} runs from {quest.starts_at} to {quest.ends_at}.")
+    started = await session.scalar(
+        insert(QuestEnrolment)
+        .values(user_id=user_id, quest_id=quest_id, started_at=now)
+        .on_conflict_do_nothing()
+        .returning(QuestEnrolment.started_at)
+    )
+    if started is None:
+        raise QuestAlreadyStarted(quest_id)
+    return EnrolmentOut(
+        quest=QuestOut.model_validate(quest),
+        started_at=now,
+        progress=progress(Measure(quest.goal_kind), []),  # nothing counts before the start
+        completed_at=None,
+        reward=None,
+    )
+
+
+async def my_quests(session: AsyncSession, user_id: uuid.UUID) -> list[EnrolmentOut]:
+    rows = await session.execute(
+        select(QuestEnrolment, Quest, Coupon)
+        .join(Quest, Quest.id == QuestEnrolment.quest_id)
+        .outerjoin(Coupon, Coupon.id == QuestEnrolment.reward_coupon_id)
+        .where(QuestEnrolment.user_id == user_id)
+        .order_by(QuestEnrolment.started_at.desc())
+    )
+    orders = await kept_orders(session, user_id)
+    return [_enrolment(e, q, c, orders) for e, q, c in rows.tuples()]
+
+
+def _enrolment(
+    enrolment: QuestEnrolment, quest: Quest, coupon: Coupon | None, orders: list[KeptOrder]
+) -> EnrolmentOut:
+    counted = within(orders, enrolment.started_at, quest.ends_at)
+    reward = None
+    if coupon is not None:
+        reward = Reward(
+            code=coupon.code,
+            percent=coupon.value,
+            expires_at=coupon.valid_to,
+            used=coupon.times_used > 0,
+        )
+    return EnrolmentOut(
+        quest=QuestOut.model_validate(quest),
+        started_at=enrolment.started_at,
+        progress=min(progress(Measure(quest.goal_kind), counted), quest.goal),
+        completed_at=enrolment.completed_at,
+        reward=reward,
+    )
+
+
+async def create_quest(session: AsyncSession, data: QuestIn) -> QuestOut:
+    quest = Quest(id=uuid.uuid4(), active=True, **data.model_dump())
+    session.add(quest)
+    await session.flush()
+    return QuestOut.model_validate(quest)
+
+
+async def list_quests(session: AsyncSession, *, page: int, size: int) -> Page[QuestOut]:
+    total = await session.scalar(select(func.count()).select_from(Quest))
+    quests = await session.scalars(
+        select(Quest)
+        .order_by(Quest.created_at.desc(), Quest.id)
+        .offset((page - 1) * size)
+        .limit(size)
+    )
+    items = [QuestOut.model_validate(q) for q in quests]
+    return Page[QuestOut](items=items, total=total or 0, page=page, size=size)
+
+
+async def update_quest(session: AsyncSession, quest_id: uuid.UUID, patch: QuestPatch) -> QuestOut:
+    quest = await session.get(Quest, quest_id, with_for_update=True)
+    if quest is None:
+        raise QuestNotFound(quest_id)
+    changes = patch.model_dump(exclude_unset=True)
+    if changes.get("ends_at") is not None and changes["ends_at"] <= quest.starts_at:
+        raise QuestNotOpen("ends_at must be after the quest's starts_at.")
+    for name, value in changes.items():
+        if value is not None:
+            setattr(quest, name, value)
+    await session.flush()
+    return QuestOut.model_validate(quest)
+
+
+async def review(session: AsyncSession, customer_id: uuid.UUID, now: datetime) -> None:
+    """After a customer's order was paid, cancelled or returned: unlock what they reached
+    (once), complete quests that reached their goal (granting a reward code), and reopen
+    completed ones an order took back below it (withdrawing the code if still unused)."""
+    # The customer's enrolments are locked first: two of their orders reviewed at once
+    # (the worker runs different orders side by side) must not both grant a reward.
+    enrolments = (
+        await session.execute(
+            select(QuestEnrolment, Quest)
+            .join(Quest, Quest.id == QuestEnrolment.quest_id)
+            .where(QuestEnrolment.user_id == customer_id)
+            .order_by(QuestEnrolment.quest_id)
+            .with_for_update(of=QuestEnrolment)
+        )
+    ).tuples()
+    orders = await kept_orders(session, customer_id)
+    await _unlock(session, customer_id, orders)
+    for enrolment, quest in enrolments:
+        reached = progress(
+            Measure(quest.goal_kind), within(orders, enrolment.started_at, quest.ends_at)
+        )
+        if enrolment.completed_at is None and reached >= quest.goal:
+            await _complete(session, enrolment, quest, now)
+        elif enrolment.completed_at is not None and reached < quest.goal:
+            await _reopen(session, enrolment, quest)
+
+
+async def _unlock(session: AsyncSession, customer_id: uuid.UUID, orders: list[KeptOrder]) -> None:
+    for achievement in ACHIEVEMENTS:
+        if progress(achievement.measure, orders) < achievement.goal:
+            continue
+        unlocked = await session.scalar(
+            insert(AchievementUnlock)
+            .values(user_id=customer_id, code=achievement.code)
+            .on_conflict_do_nothing()
+            .returning(AchievementUnlock.code)
+        )
+        if unlocked is not None:
+            event = AchievementUnlocked(
+                customer_id=customer_id,
+                code=achievement.code,
+                title=achievement.title,
+                description=achievement.description,
+            )
+            add_event(session, "achievement.unlocked", customer_id, 1, event)
+
+
+async def _complete(
+    session: AsyncSession, enrolment: QuestEnrolment, quest: Quest, now: datetime
+) -> None:
+    expires = now + timedelta(days=quest.reward_days)
+    code = await grant_personal_code(
+        session, enrolment.user_id, quest.reward_percent, expires, REWARD_PREFIX
+    )
+    enrolment.completed_at = now
+    enrolment.reward_coupon_id = code.id
+    event = QuestCompleted(
+        customer_id=enrolment.user_id,
+        quest_id=quest.id,
+        title=quest.title,
+        reward_code=code.code,
+        reward_percent=quest.reward_percent,
+        reward_expires_at=expires,
+    )
+    add_event(session, "quest.completed", enrolment.user_id, 1, event)
+
+
+async def _reopen(session: AsyncSession, enrolment: QuestEnrolment, quest: Quest) -> None:
+    if enrolment.reward_coupon_id is not None and not await withdraw_unused(
+        session, enrolment.reward_coupon_id
+    ):
+        return  # the reward was already spent: the quest stays completed
+    enrolment.completed_at = None
+    enrolment.reward_coupon_id = None
+    event = QuestReopened(customer_id=enrolment.user_id, quest_id=quest.id, title=quest.title)
+    add_event(session, "quest.reopened", enrolment.user_id, 1, event)
+
+
+async def review_step(event: Envelope, uow: UnitOfWork) -> None:
+    """The worker's step for order.confirmed, order.cancelled and order.returned."""
+    customer_id = uuid.UUID(str(event.payload["customer_id"]))
+    await review(uow.session, customer_id, event.occurred_at)

@@ -1,0 +1,78 @@
+"""What a customer has bought that still counts: paid orders not cancelled, with the lines
+they kept (a returned line no longer counts). Achievements and quests measure it."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from commerce.orders.models import Order, OrderLine
+from commerce.orders.states import Status
+
+
+class Measure(StrEnum):
+    ORDERS = "orders"
+    CATEGORIES = "categories"
+    SPEND_USD = "spend_usd"
+
+
+@dataclass(frozen=True)
+class KeptOrder:
+    order_id: uuid.UUID
+    paid_at: datetime
+    categories: frozenset[str]
+    spent_usd: Decimal
+
+
+async def kept_orders(session: AsyncSession, customer_id: uuid.UUID) -> list[KeptOrder]:
+    rows = await session.execute(
+        select(
+            Order.id,
+            Order.paid_at,
+            Order.rate,
+            OrderLine.category,
+            OrderLine.quantity,
+            OrderLine.returned_quantity,
+            OrderLine.total,
+        )
+        .join(OrderLine, OrderLine.order_id == Order.id)
+        .where(
+            Order.customer_id == customer_id,
+            Order.paid_at.is_not(None),
+            Order.status != Status.CANCELLED,
+            OrderLine.quantity > OrderLine.returned_quantity,
+        )
+    )
+    paid: dict[uuid.UUID, datetime] = {}
+    categories: dict[uuid.UUID, set[str]] = {}
+    spent: dict[uuid.UUID, Decimal] = {}
+    for order_id, paid_at, rate, category, quantity, returned, total in rows.tuples():
+        if paid_at is None:  # excluded by the query; narrows the type
+            continue
+        paid[order_id] = paid_at
+        categories.setdefault(order_id, set()).add(category)
+        kept = total * (quantity - returned) / quantity
+        spent[order_id] = spent.get(order_id, Decimal(0)) + kept / rate
+    return [
+        KeptOrder(order_id, paid[order_id], frozenset(categories[order_id]), spent[order_id])
+        for order_id in paid
+    ]
+
+
+def progress(measure: Measure, orders: Sequence[KeptOrder]) -> Decimal:
+    if measure is Measure.ORDERS:
+        return Decimal(len(orders))
+    if measure is Measure.CATEGORIES:
+        return Decimal(len(frozenset().union(*(o.categories for o in orders))))
+    return sum((o.spent_usd for o in orders), Decimal(0)).quantize(Decimal("0.01"))
+
+
+def within(orders: Sequence[KeptOrder], since: datetime, until: datetime) -> list[KeptOrder]:
+    return [o for o in orders if since <= o.paid_at <= until]
