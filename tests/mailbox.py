@@ -39,9 +39,7 @@ class Mailbox:
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(
-        self, server: SMTP, session: Session, envelope: Envelope
-    ) -> str:
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         content = envelope.original_content or b""
         message = message_from_bytes(content, policy=policy.default)
         assert isinstance(message, EmailMessage)
@@ -57,13 +55,13 @@ class Mailbox:
     def text(message: EmailMessage) -> str:
         part = message.get_body(preferencelist=("plain",))
         assert part is not None
-        return str(part.get_content())  # type: ignore[attr-defined]
+        return str(part.get_content())
 
     @staticmethod
     def html(message: EmailMessage) -> str:
         part = message.get_body(preferencelist=("html",))
         assert part is not None
-        return str(part.get_content())  # type: ignore[attr-defined]
+        return str(part.get_content())
 
 
 def serve(port: int) -> tuple[Controller, Mailbox]:
