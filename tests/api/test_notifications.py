@@ -93,7 +93,9 @@ async def test_each_order_email_reaches_its_customer_with_the_order(
     assert cancelled.status_code == 200, cancelled.text
     cancellation = await arrived(mailbox, email, f"Your order {other_number} was cancelled")
     assert f"refunding {other['total']}" in Mailbox.text(cancellation)
-    await arrived(mailbox, email, f"Refund of {other['total']} {other['currency']} for order {other_number}")
+    await arrived(
+        mailbox, email, f"Refund of {other['total']} {other['currency']} for order {other_number}"
+    )
     assert [m["To"] for m in mailbox.to(email)] == [email] * len(mailbox.to(email))
 
 
