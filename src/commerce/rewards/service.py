@@ -34,15 +34,12 @@ REWARD_PREFIX = "QUEST"
 
 async def achievements_of(session: AsyncSession, user_id: uuid.UUID) -> list[AchievementOut]:
     orders = await kept_orders(session, user_id)
-    unlocked = dict(
-        (
-            await session.execute(
-                select(AchievementUnlock.code, AchievementUnlock.unlocked_at).where(
-                    AchievementUnlock.user_id == user_id
-                )
-            )
-        ).tuples()
+    rows = await session.execute(
+        select(AchievementUnlock.code, AchievementUnlock.unlocked_at).where(
+            AchievementUnlock.user_id == user_id
+        )
     )
+    unlocked = dict(rows.tuples().all())
     return [
         AchievementOut(
             code=a.code,
