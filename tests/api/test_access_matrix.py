@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -411,6 +412,39 @@ async def _decide_return(w: World) -> Request:
     return "PATCH", f"/api/admin/returns/{requested.json()['id']}", {"status": "REJECTED"}
 
 
+def _quest_body() -> dict[str, Any]:
+    now = datetime.now(UTC)
+    return {
+        "title": "Matrix quest",
+        "goal_kind": "orders",
+        "goal": 1,
+        "starts_at": (now - timedelta(hours=1)).isoformat(),
+        "ends_at": (now + timedelta(days=1)).isoformat(),
+        "reward_percent": "5",
+    }
+
+
+async def _quest(w: World) -> str:
+    response = await w.client.post(
+        "/api/admin/quests", json=_quest_body(), headers=w.accounts["ADMIN"]
+    )
+    assert response.status_code == 201, response.text
+    quest_id: str = response.json()["id"]
+    return quest_id
+
+
+async def _start_quest(w: World) -> Request:
+    return "POST", f"/api/quests/{await _quest(w)}/start", None
+
+
+async def _update_quest(w: World) -> Request:
+    return "PATCH", f"/api/admin/quests/{await _quest(w)}", {"title": "Renamed"}
+
+
+#: Nobody's: signed-in callers are let in and find nothing (see NOT_THEIRS).
+NO_SUCH_NOTIFICATION = f"/api/me/notifications/{uuid.uuid4()}"
+SAME_PREFERENCES = {"email": True, "in_app": True}
+
 A_CART_VIEW = {"session_id": "matrix-tab", "events": [{"type": "cart_viewed"}]}
 
 #: (method, path) -> (request, callers that succeed); everyone else gets 401 or 403.
@@ -513,6 +547,51 @@ MATRIX: dict[tuple[str, str], tuple[Build, frozenset[str]]] = {
     ("GET", "/api/admin/returns"): (fixed("GET", "/api/admin/returns"), ORDER_STAFF),
     ("PATCH", "/api/admin/returns/{return_id}"): (_decide_return, ORDER_STAFF),
     ("POST", "/api/events"): (fixed("POST", "/api/events", A_CART_VIEW), EVERYONE),
+    ("POST", "/api/auth/password-reset"): (
+        fixed("POST", "/api/auth/password-reset", {"email": "nobody@example.com"}),
+        EVERYONE,
+    ),
+    ("POST", "/api/auth/password-reset/confirm"): (
+        fixed(
+            "POST",
+            "/api/auth/password-reset/confirm",
+            {"token": "made-up-token-0123456789", "new_password": "long-enough-42x"},
+        ),
+        frozenset(),
+    ),
+    # Not the shared accounts' real change (it would end their sessions): a body without
+    # its new password shows who is let in.
+    ("POST", "/api/auth/password"): (
+        fixed("POST", "/api/auth/password", {"current_password": PASSWORD}),
+        frozenset(),
+    ),
+    ("GET", "/api/me/notification-preferences"): (
+        fixed("GET", "/api/me/notification-preferences"),
+        SIGNED_IN,
+    ),
+    ("PUT", "/api/me/notification-preferences"): (
+        fixed("PUT", "/api/me/notification-preferences", SAME_PREFERENCES),
+        SIGNED_IN,
+    ),
+    ("GET", "/api/me/notifications"): (fixed("GET", "/api/me/notifications"), SIGNED_IN),
+    ("PATCH", "/api/me/notifications/{notification_id}"): (
+        fixed("PATCH", NO_SUCH_NOTIFICATION, {"read": True}),
+        frozenset(),
+    ),
+    ("POST", "/api/me/notifications/read"): (
+        fixed("POST", "/api/me/notifications/read"),
+        SIGNED_IN,
+    ),
+    ("GET", "/api/me/achievements"): (fixed("GET", "/api/me/achievements"), SIGNED_IN),
+    ("GET", "/api/quests"): (fixed("GET", "/api/quests"), EVERYONE),
+    ("POST", "/api/quests/{quest_id}/start"): (_start_quest, SIGNED_IN),
+    ("GET", "/api/me/quests"): (fixed("GET", "/api/me/quests"), SIGNED_IN),
+    ("GET", "/api/admin/quests"): (fixed("GET", "/api/admin/quests"), CATALOG_ADMINS),
+    ("POST", "/api/admin/quests"): (
+        lambda w: fixed("POST", "/api/admin/quests", _quest_body())(w),
+        CATALOG_ADMINS,
+    ),
+    ("PATCH", "/api/admin/quests/{quest_id}"): (_update_quest, CATALOG_ADMINS),
 }
 
 #: Callers let in who still cannot act: someone else's order is a 404 (it stays secret); a
@@ -523,6 +602,10 @@ NOT_THEIRS: dict[tuple[str, str], dict[str, int]] = {
     ("PATCH", "/api/cart/items/{item_id}"): {ANONYMOUS: 404},
     ("DELETE", "/api/cart/items/{item_id}"): {ANONYMOUS: 404},
     ("POST", "/api/cart/coupon"): {ANONYMOUS: 422},
+    # Public, and a made-up token is refused for everyone alike.
+    ("POST", "/api/auth/password-reset/confirm"): dict.fromkeys(EVERYONE, 400),
+    ("POST", "/api/auth/password"): dict.fromkeys(SIGNED_IN, 422),
+    ("PATCH", "/api/me/notifications/{notification_id}"): dict.fromkeys(SIGNED_IN, 404),
 }
 
 

@@ -216,3 +216,28 @@ async def test_a_bad_hello_is_closed_with_a_clear_code(
         with pytest.raises(ConnectionClosed) as closed:
             await socket.recv()
     assert closed.value.rcvd is not None and closed.value.rcvd.code == code
+
+
+async def test_an_unlocked_achievement_is_pushed_to_its_customer_only(
+    client: httpx.AsyncClient, admin: dict[str, str], sockets: str
+) -> None:
+    ann, bob = await customer(client), await customer(client)
+    product = await tee(client, admin, stock=20)
+    async with (
+        pushes(sockets, token_of(ann)) as (ann_socket, _),
+        pushes(sockets, token_of(bob)) as (bob_socket, _),
+    ):
+        await bought(client, ann, product, 1, payment_method="tok_visa")
+
+        unlocked = (await until(ann_socket, lambda m: m["type"] == "achievement.unlocked"))[-1]
+        assert (unlocked["data"]["code"], unlocked["data"]["title"]) == (
+            "first_order",
+            "First order",
+        )
+        bobs = await bought(client, bob, product, 1, payment_method="tok_visa")
+        bob_seen = await until(bob_socket, lambda m: m["type"] == "achievement.unlocked")
+        assert all(m["data"].get("order_id") in (None, bobs["id"]) for m in bob_seen)
+        assert all(
+            m["data"].get("customer_id") in (None, bob_seen[-1]["data"]["customer_id"])
+            for m in bob_seen
+        )
