@@ -34,6 +34,7 @@ class LaunchedStack:
             "STOREFRONT_API_PORT": str(self.api_port),
             "STOREFRONT_WORKER_METRICS_PORT": str(self.metrics_port),
             "STOREFRONT_PAYMENTS_SANDBOX_PORT": str(self.sandbox_port),
+            "STOREFRONT_SMTP_PORT": "0",
             "STOREFRONT_DEMO_PRODUCTS": str(demo_products),
         }
         self.output = data_dir.parent / f"{data_dir.name}-up.log"

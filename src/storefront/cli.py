@@ -112,6 +112,8 @@ def up(
         for command in launcher.CHILDREN:
             if command == "payment-sandbox" and settings.payments_url:
                 continue  # a real provider (or another sandbox) is configured
+            if command == "mail-catcher" and settings.smtp_host:
+                continue  # a real mail server is configured
             launch.children[command] = launcher.Child(
                 command, child_env | launcher.CHILDREN[command], logs / f"{command}.log"
             )
@@ -144,6 +146,12 @@ def _healthy(url: str, supervisor: Supervisor) -> bool:
         return False
 
 
+def _mail_home(settings: Settings) -> str:
+    if settings.smtp_host:
+        return f"sent through {settings.smtp_host}:{settings.smtp_port}"
+    return f"{settings.data_dir.resolve() / 'mail'} (a Maildir: emails the shop sent)"
+
+
 def _print_banner(
     settings: Settings, url: str, users: list[tuple[str, str, str]], logs: Path
 ) -> None:
@@ -155,6 +163,7 @@ def _print_banner(
         + f"  Sign in:  POST {url}/api/auth/login\n"
         f"  Status:   storefront status   (metrics: {url}/metrics)\n"
         f"  Logs:     {logs}\n"
+        f"  Mail:     {_mail_home(settings)}\n"
         f"  Warehouse: {settings.warehouse_dir} (analytics.warehouse.open_warehouse)\n"
         "Crashed parts are restarted. Ctrl-C stops everything."
     )
@@ -272,6 +281,15 @@ def payment_sandbox() -> None:
         log_config=logs.configure("payment-sandbox"),
         access_log=False,
     )
+
+
+@app.command(name="mail-catcher")
+def mail_catcher() -> None:
+    """Receive the shop's emails into <data dir>/mail (a Maildir) for the embedded stack."""
+    from storefront.mail_catcher import serve
+
+    settings = Settings()
+    serve(settings.data_dir / "mail", settings.smtp_port)
 
 
 @app.command(name="migrate")

@@ -53,6 +53,12 @@ def check_ports(settings: Settings) -> None:
             "STOREFRONT_PAYMENTS_SANDBOX_PORT",
         ),
         (
+            "the mail catcher",
+            "127.0.0.1",
+            0 if settings.smtp_host else settings.smtp_port,
+            "STOREFRONT_SMTP_PORT",
+        ),
+        (
             "the worker's metrics",
             settings.worker_metrics_host,
             settings.worker_metrics_port,
@@ -134,6 +140,7 @@ def signing_key(data_dir: Path) -> str:
 #: process of its own: publishing and projecting then each have a core (bench/worker).
 CHILDREN: dict[str, dict[str, str]] = {
     "payment-sandbox": {},
+    "mail-catcher": {},
     "relay": {},
     "worker": {"STOREFRONT_WORKER_RUNS_RELAY": "false"},
     "api": {},
@@ -252,6 +259,17 @@ def child_environment(settings: Settings, stack_env: dict[str, str]) -> dict[str
         "STOREFRONT_JWT_SECRET": signing_key(settings.data_dir),
         "STOREFRONT_PAYMENTS_SANDBOX_PORT": str(port),
         "STOREFRONT_PAYMENTS_URL": settings.payments_url or f"http://127.0.0.1:{port}",
+        **_mail_server(settings),
+    }
+
+
+def _mail_server(settings: Settings) -> dict[str, str]:
+    """The configured mail server, else the local catcher `up` runs (0: any free port)."""
+    if settings.smtp_host:
+        return {}
+    return {
+        "STOREFRONT_SMTP_HOST": "127.0.0.1",
+        "STOREFRONT_SMTP_PORT": str(settings.smtp_port or free_port()),
     }
 
 

@@ -33,3 +33,22 @@ def test_a_configured_provider_is_used_as_it_is(tmp_path: Path) -> None:
 
     assert env["STOREFRONT_PAYMENTS_URL"] == "https://payments.example.com"
     assert env["STOREFRONT_PAYMENTS_SANDBOX_PORT"] == "8011"
+
+
+def test_without_a_mail_server_the_children_send_to_the_local_catcher(tmp_path: Path) -> None:
+    settings = Settings.model_validate({"data_dir": tmp_path, "smtp_port": 0})
+
+    env = child_environment(settings, {})
+
+    assert env["STOREFRONT_SMTP_HOST"] == "127.0.0.1"
+    assert int(env["STOREFRONT_SMTP_PORT"]) > 0
+
+
+def test_a_configured_mail_server_is_used_as_it_is(tmp_path: Path) -> None:
+    settings = Settings.model_validate(
+        {"data_dir": tmp_path, "smtp_host": "smtp.example.com", "smtp_port": 587}
+    )
+
+    env = child_environment(settings, {})
+
+    assert "STOREFRONT_SMTP_HOST" not in env and "STOREFRONT_SMTP_PORT" not in env

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import mailbox
 import socket
 import uuid
 from collections.abc import Iterator
@@ -19,7 +20,7 @@ import httpx
 import pytest
 
 from analytics.warehouse import open_warehouse
-from tests.launched import LaunchedStack, gone
+from tests.launched import DEMO_ADMIN, LaunchedStack, gone
 
 
 @pytest.fixture(scope="module")
@@ -251,3 +252,20 @@ def test_search_holds_the_whole_demo_when_up_says_it_is_up(tmp_path: Path) -> No
         stack.wait_for(lambda: found(stack, tag) == 1, 60, "a write after the demo")
     finally:
         stack.stop()
+
+
+def test_the_shops_emails_land_in_the_local_mail_catcher(launched: LaunchedStack) -> None:
+    asked = httpx.post(
+        f"{launched.api_url}/api/auth/password-reset", json={"email": DEMO_ADMIN[0]}, timeout=10
+    )
+    assert asked.status_code == 202, asked.text
+
+    def resets() -> list[str]:
+        try:
+            box = mailbox.Maildir(launched.data_dir / "mail", create=False)
+            return [str(m["Subject"]) for m in box if "Reset" in str(m["Subject"])]
+        except FileNotFoundError:
+            return []
+
+    launched.wait_for(lambda: bool(resets()), 60, "the reset email in <data>/mail")
+    assert resets() == ["Reset your Storefront password"]
