@@ -16,6 +16,7 @@ from commerce.identity.context import IdentityContext, Principal
 from commerce.identity.errors import InvalidResetToken, UserNotFound, WrongPassword
 from commerce.identity.models import PasswordReset, User
 from commerce.identity.repository import IdentityRepository
+from commerce.identity.sessions import end_all
 from commerce.identity.tokens import new_refresh_token, token_hash
 from commerce.notifications.rendering import Kind
 from commerce.notifications.service import Shop, notify, recipient
@@ -70,7 +71,7 @@ async def reset_password(
         .where(PasswordReset.user_id == user.id, PasswordReset.used_at.is_(None))
         .values(used_at=now)
     )
-    await _end_sessions(session, ctx, user, keep=None)
+    await end_all(session, ctx, user.id)
 
 
 async def change_password(
@@ -91,7 +92,7 @@ async def change_password(
         raise WrongPassword()
     await ctx.limiter.succeeded(user.email, address)
     await _set_password(session, user, new_password)
-    await _end_sessions(session, ctx, user, keep=principal.session_id)
+    await end_all(session, ctx, user.id, keep=principal.session_id)
 
 
 async def _set_password(session: AsyncSession, user: User, new_password: str) -> None:
@@ -99,10 +100,3 @@ async def _set_password(session: AsyncSession, user: User, new_password: str) ->
     user.password_hash = await passwords.hash_in_thread(new_password)
     user.updated_at = datetime.now(UTC)
     await session.flush()
-
-
-async def _end_sessions(
-    session: AsyncSession, ctx: IdentityContext, user: User, keep: str | None
-) -> None:
-    closed = await ctx.sessions.close_all(str(user.id), keep=keep)
-    await IdentityRepository(session).revoke_session_tokens(closed, datetime.now(UTC))

@@ -131,6 +131,15 @@ async def logout(session: AsyncSession, ctx: IdentityContext, principal: Princip
     )
 
 
+async def end_all(
+    session: AsyncSession, ctx: IdentityContext, user_id: uuid.UUID, *, keep: str | None = None
+) -> None:
+    """End every session of a user but `keep`: access tokens stop at once, and the
+    sessions' refresh tokens are revoked (role change, deactivation, new password)."""
+    closed = await ctx.sessions.close_all(str(user_id), keep=keep)
+    await IdentityRepository(session).revoke_session_tokens(closed, datetime.now(UTC))
+
+
 async def authenticate(session: AsyncSession, ctx: IdentityContext, access_token: str) -> Principal:
     """The principal behind a bearer token: valid signature, open session, current permissions."""
     claims = ctx.tokens.read(access_token)

@@ -15,6 +15,7 @@ from commerce.identity.errors import (
 )
 from commerce.identity.repository import IdentityRepository
 from commerce.identity.schemas import UserOut
+from commerce.identity.sessions import end_all
 from commerce.identity.views import user_out
 
 
@@ -43,8 +44,7 @@ async def assign_role(
     user.role = role
     user.updated_at = datetime.now(UTC)
     await session.flush()
-    closed = await ctx.sessions.close_all(str(user.id))
-    await repo.revoke_session_tokens(closed, datetime.now(UTC))
+    await end_all(session, ctx, user.id)
     return user_out(user)
 
 
@@ -62,6 +62,5 @@ async def set_active(
     user.updated_at = datetime.now(UTC)
     await session.flush()
     if not active:
-        closed = await ctx.sessions.close_all(str(user.id))
-        await repo.revoke_session_tokens(closed, datetime.now(UTC))
+        await end_all(session, ctx, user.id)
     return user_out(user)

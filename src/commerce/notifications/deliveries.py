@@ -53,9 +53,7 @@ async def claim_due(
 
 
 async def mark_sent(session: AsyncSession, delivery: EmailDelivery, now: datetime) -> None:
-    values: dict[str, object] = {"sent_at": now, "last_error": None}
-    if delivery.kind in SECRET:
-        values |= {"text_body": "", "html_body": ""}
+    values: dict[str, object] = {"sent_at": now, "last_error": None, **_secret_emptied(delivery)}
     await session.execute(
         update(EmailDelivery).where(EmailDelivery.id == delivery.id).values(**values)
     )
@@ -72,12 +70,15 @@ async def mark_failed(
     given_up = delivery.attempts >= policy.attempts
     values: dict[str, object] = {"last_error": repr(error)[:2000]}
     if given_up:
-        values["failed_at"] = now
-        if delivery.kind in SECRET:
-            values |= {"text_body": "", "html_body": ""}
+        values |= {"failed_at": now, **_secret_emptied(delivery)}
     else:
         values["next_attempt_at"] = now + policy.wait_after(delivery.attempts)
     await session.execute(
         update(EmailDelivery).where(EmailDelivery.id == delivery.id).values(**values)
     )
     return given_up
+
+
+def _secret_emptied(delivery: EmailDelivery) -> dict[str, object]:
+    """A delivery done with (sent or given up) keeps no secret it carried."""
+    return {"text_body": "", "html_body": ""} if delivery.kind in SECRET else {}

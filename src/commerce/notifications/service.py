@@ -89,9 +89,13 @@ async def notify(
     """Queue `kind` for `recipient` on their channels; `source` (an event, a request) makes
     it once: queued again from the same source, it adds nothing."""
     chosen = await preferences_of(session, recipient.user_id)
+    by_email = chosen.email or kind in CRITICAL
+    in_app = chosen.in_app and kind not in CRITICAL
+    if not (by_email or in_app):
+        return
     user = {"first_name": recipient.first_name, "email": recipient.email}
     rendered = render(kind, {**context, "user": user, "shop_name": shop.name, "shop_url": shop.url})
-    if chosen.email or kind in CRITICAL:
+    if by_email:
         await session.execute(
             insert(EmailDelivery)
             .values(
@@ -106,7 +110,7 @@ async def notify(
             )
             .on_conflict_do_nothing(constraint="uq_email_deliveries_recipient_source")
         )
-    if chosen.in_app and kind not in CRITICAL:
+    if in_app:
         await session.execute(
             insert(Notification)
             .values(
@@ -116,15 +120,10 @@ async def notify(
                 source=source,
                 title=rendered.subject,
                 body=rendered.text,
-                data=_jsonable(context),
+                data=to_jsonable_python(context),
             )
             .on_conflict_do_nothing(constraint="uq_notifications_user_source")
         )
-
-
-def _jsonable(context: dict[str, Any]) -> dict[str, Any]:
-    data: dict[str, Any] = to_jsonable_python(context)
-    return data
 
 
 async def history(
