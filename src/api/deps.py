@@ -31,7 +31,12 @@ from search.result_cache import SearchResultCache
 
 
 async def unit_of_work(request: Request) -> AsyncIterator[AsyncSession]:
-    """One transaction per request: committed when the route returns, rolled back if it raises."""
+    """One transaction per request: committed when the route returns, rolled back if it raises.
+
+    Used with `scope="function"` (see `Session`): FastAPI exits a request-scoped yield
+    dependency only after the response went out, so a client could read 201 for a write
+    whose COMMIT then failed, and read-your-write right after was a race.
+    """
     async with request.app.state.sessions() as session, session.begin():
         yield session
 
@@ -139,7 +144,7 @@ async def shop(request: Request) -> Shop:
     return Shop(name=settings.shop_name, url=settings.shop_url)
 
 
-Session = Annotated[AsyncSession, Depends(unit_of_work)]
+Session = Annotated[AsyncSession, Depends(unit_of_work, scope="function")]
 ShopInfo = Annotated[Shop, Depends(shop)]
 Currency = Annotated[str, Depends(chosen_currency)]
 Rates = Annotated[RateTable, Depends(rate_table)]
