@@ -19,6 +19,7 @@ from api.access import (
     document_security,
     enforce_policy,
 )
+from api.body_limit import BodyLimit
 from api.methods import AllowedMethods
 from api.observability import RequestObservability
 from api.routers import (
@@ -116,6 +117,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     app.add_middleware(AllowedMethods, routes=list(api_routes(app.routes)))
     app.add_middleware(RequestObservability)
+    app.add_middleware(
+        BodyLimit, default=settings.max_body_bytes, by_path={imports.PATH: imports.MAX_UPLOAD}
+    )
     return app
 
 

@@ -76,12 +76,17 @@ def install(app: FastAPI) -> None:
     async def invalid_request(
         request: Request, error: RequestValidationError | ValidationError
     ) -> JSONResponse:
+        errors = _validation_errors(error.errors())
+        if any(e["type"] == "json_invalid" for e in errors):
+            return problem(
+                request, 400, "Malformed body", "The body is not valid JSON.", errors=errors
+            )
         return problem(
             request,
             422,
             "Invalid request",
             "The request did not validate.",
-            errors=_validation_errors(error.errors()),
+            errors=errors,
         )
 
     @app.exception_handler(HTTPException)
@@ -103,6 +108,8 @@ def install(app: FastAPI) -> None:
 def _title(status: int) -> str:
     from http import HTTPStatus
 
+    if status == 413:  # RFC 9110's name; Python before 3.13 still says "Request Entity ..."
+        return "Content too large"
     try:
         return HTTPStatus(status).phrase
     except ValueError:
@@ -115,7 +122,8 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 
 def document_malformed_bodies(app: FastAPI) -> None:
-    """Every route that reads a JSON body can answer 400 for a body that is not JSON."""
+    """Every route that reads a JSON body can answer 400 for a body that is not JSON, and
+    413 for one over the size limit."""
     for route in api_routes(app.routes):
         if route.body_field is not None:
-            route.responses = {**responses(400), **route.responses}
+            route.responses = {**responses(400, 413), **route.responses}

@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     login_limit_per_account: int = Field(default=20, ge=1)
     login_limit_per_address: int = Field(default=100, ge=1)
     login_window_seconds: int = Field(default=900, ge=1)
+    #: The largest request body any route takes (413 beyond, counted while it streams in);
+    #: the catalog import has its own, larger limit.
+    max_body_bytes: int = Field(default=2**20, ge=1024)
     #: Client event batches (POST /api/events) one address may send a minute.
     events_per_minute: int = Field(default=120, ge=1)
     #: The hour (UTC, 0-23) the worker runs the nightly ETL; unset: cron runs

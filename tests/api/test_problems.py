@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -155,7 +156,7 @@ async def test_admin_routes_need_the_token(
     assert response.headers["www-authenticate"] == "Bearer"
 
 
-async def test_malformed_json_is_a_problem(
+async def test_malformed_json_is_a_400_as_documented(
     client: httpx.AsyncClient, admin: dict[str, str]
 ) -> None:
     response = await client.post(
@@ -163,7 +164,52 @@ async def test_malformed_json_is_a_problem(
         content=b"{not json",
         headers={**admin, "content-type": "application/json"},
     )
-    assert_problem(response, 422)
+    assert assert_problem(response, 400)["errors"][0]["type"] == "json_invalid"
+    documented = (await client.get("/openapi.json")).json()
+    assert "400" in documented["paths"]["/api/admin/products"]["post"]["responses"]
+
+
+class Streamed:
+    """A chunked body of `total` bytes that counts how much of it the server pulled."""
+
+    def __init__(self, total: int, chunk: int = 64 * 1024) -> None:
+        self.total, self.chunk, self.sent = total, chunk, 0
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        while self.sent < self.total:
+            self.sent += self.chunk
+            yield b" " * self.chunk
+
+
+async def test_a_body_over_the_limit_is_refused_while_it_streams(
+    client: httpx.AsyncClient,
+) -> None:
+    body = Streamed(64 * 2**20)
+    response = await client.post(
+        "/api/auth/login", content=body, headers={"content-type": "application/json"}
+    )
+    assert assert_problem(response, 413)
+    assert body.sent <= 2 * 2**20  # stopped at the 1 MiB limit, not after reading it all
+
+
+async def test_a_declared_length_over_the_limit_is_refused_before_reading(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.post("/api/auth/login", json={"email": "a" * 2**20, "password": "x"})
+    assert_problem(response, 413)
+
+
+async def test_the_import_takes_more_than_a_megabyte_but_not_without_limit(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    csv_headers = {**admin, "content-type": "text/csv"}
+    two_megabytes = b"sku,name\n" + b"x" * 2 * 2**20
+    response = await client.post("/api/admin/imports", content=two_megabytes, headers=csv_headers)
+    assert_problem(response, 422)  # read and checked: the file is bad, not too large
+    body = Streamed(100 * 2**20, chunk=2**20)
+    response = await client.post("/api/admin/imports", content=body, headers=csv_headers)
+    assert_problem(response, 413)
+    assert body.sent <= 66 * 2**20
 
 
 async def test_duplicate_sku_conflicts(client: httpx.AsyncClient, admin: dict[str, str]) -> None:
