@@ -101,6 +101,7 @@ def settings(
             "data_dir": data,
             "stream_batch_seconds": 0.02,
             "worker_metrics_port": free_port(),
+            "api_metrics_port": 0,  # many apps are built here; one test serves them
             "jwt_secret": "test-signing-key-0123456789-0123456789-0123456789",
             "smtp_host": "127.0.0.1",
             "smtp_port": smtp_server[0],

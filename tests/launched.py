@@ -27,12 +27,14 @@ class LaunchedStack:
         self.data_dir = data_dir
         self.api_port = free_port()
         self.metrics_port = free_port()
+        self.api_metrics_port = free_port()
         self.sandbox_port = free_port()
         self.env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("STOREFRONT_")},
             "STOREFRONT_DATA_DIR": str(data_dir),
             "STOREFRONT_API_PORT": str(self.api_port),
             "STOREFRONT_WORKER_METRICS_PORT": str(self.metrics_port),
+            "STOREFRONT_API_METRICS_PORT": str(self.api_metrics_port),
             "STOREFRONT_PAYMENTS_SANDBOX_PORT": str(self.sandbox_port),
             "STOREFRONT_SMTP_PORT": "0",
             "STOREFRONT_DEMO_PRODUCTS": str(demo_products),

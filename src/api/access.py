@@ -7,9 +7,7 @@ app), so a new route cannot ship unguarded.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from enum import Enum
-from ipaddress import ip_address
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Request
@@ -29,15 +27,7 @@ class Audience(Enum):
     ANYONE = "anyone, signed in if a token is sent"
 
 
-@dataclass(frozen=True)
-class LocalOr:
-    """Callers on this machine (a local Prometheus agent) without signing in; others need
-    `permission`."""
-
-    permission: Permission
-
-
-Requirement = Audience | Permission | LocalOr
+Requirement = Audience | Permission
 
 PUBLIC, SIGNED_IN, ANYONE = Audience.PUBLIC, Audience.SIGNED_IN, Audience.ANYONE
 
@@ -50,8 +40,11 @@ POLICY: dict[Route, Requirement] = {
     ("GET", "/api/health"): PUBLIC,
     # The dashboard page signs in in the browser; the data it reads is guarded.
     ("GET", "/admin"): PUBLIC,
-    ("GET", "/api/health/ready"): PUBLIC,
-    ("GET", "/metrics"): LocalOr(Permission.VIEW_DASHBOARD),
+    # Staff who send a token see each check's details.
+    ("GET", "/api/health/ready"): ANYONE,
+    # A token always (behind a proxy on this host every caller looks local); a local agent
+    # scrapes the loopback port of STOREFRONT_API_METRICS_PORT instead.
+    ("GET", "/metrics"): Permission.VIEW_DASHBOARD,
     # catalog: browse for everyone, changes for catalog managers
     ("GET", "/api/products"): PUBLIC,
     ("GET", "/api/products/{product_id}"): PUBLIC,
@@ -153,13 +146,6 @@ def route_keys(route: APIRoute) -> list[Route]:
     return [(method, route.path) for method in sorted(route.methods or ())]
 
 
-def _is_local(request: Request) -> bool:
-    try:
-        return request.client is not None and ip_address(request.client.host).is_loopback
-    except ValueError:
-        return False
-
-
 def _bearer_token(request: Request) -> str:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -182,10 +168,6 @@ async def enforce_policy(request: Request) -> None:
         return
     if requirement is ANYONE and "authorization" not in request.headers:
         return
-    if isinstance(requirement, LocalOr):
-        if _is_local(request):
-            return
-        requirement = requirement.permission
     context: IdentityContext = request.app.state.identity
     async with request.app.state.sessions() as session:
         principal = await authenticate(session, context, _bearer_token(request))
@@ -222,9 +204,8 @@ def document_security(app: FastAPI) -> None:
         rule = next((POLICY[key] for key in route_keys(route) if key in POLICY), PUBLIC)
         if rule is PUBLIC:
             continue
-        # `{}` is "no credentials": a LocalOr route serves this machine's callers without,
-        # an ANYONE route guests.
-        optional = isinstance(rule, LocalOr) or rule is ANYONE
+        # `{}` is "no credentials": an ANYONE route serves guests.
+        optional = rule is ANYONE
         security: list[dict[str, list[str]]] = (
             [{"bearerAuth": []}, {}] if optional else [{"bearerAuth": []}]
         )

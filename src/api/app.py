@@ -21,7 +21,9 @@ from api.access import (
 )
 from api.body_limit import BodyLimit
 from api.methods import AllowedMethods
+from api.metrics import LoopbackMetrics
 from api.observability import RequestObservability
+from api.readiness import Readiness
 from api.routers import (
     admin_page,
     carts,
@@ -65,20 +67,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.payments = parts.payments
         app.state.searches = SearchLog(parts.sessions)
         app.state.push_hub = PushHub(PushChannel(parts.redis, settings.pushes_kept))
+        app.state.readiness = Readiness(settings, parts.sessions, parts.redis, parts.search)
         # Everything built so far lives as long as the process: keep it out of the
         # collector's full passes, which otherwise stalled requests ~90 ms at p99.
         gc.collect()
         gc.freeze()
-        following = asyncio.create_task(parts.catalog_cache.follow_invalidations())
-        recording = asyncio.create_task(app.state.searches.run(settings.search_log_seconds))
-        pushing = asyncio.create_task(app.state.push_hub.run())
+        tasks = [
+            asyncio.create_task(parts.catalog_cache.follow_invalidations()),
+            asyncio.create_task(app.state.searches.run(settings.search_log_seconds)),
+            asyncio.create_task(app.state.push_hub.run()),
+        ]
+        if settings.api_metrics_port:
+            metrics = LoopbackMetrics(
+                settings.api_metrics_host, settings.api_metrics_port, parts.sessions
+            )
+            tasks.append(asyncio.create_task(metrics.run()))
         try:
             yield
         finally:
-            following.cancel()
-            recording.cancel()
-            pushing.cancel()
-            await asyncio.gather(following, recording, pushing, return_exceptions=True)
+            await _stop(tasks)
+            await app.state.readiness.aclose()
             await parts.aclose()
 
     app = FastAPI(
@@ -121,6 +129,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         BodyLimit, default=settings.max_body_bytes, by_path={imports.PATH: imports.MAX_UPLOAD}
     )
     return app
+
+
+async def _stop(tasks: list[asyncio.Task[None]], grace: float = 2.0, seconds: float = 5.0) -> None:
+    """Cancel the background tasks and wait for them to end.
+
+    Stragglers after `grace` are cancelled again: a cancel that lands while redis-py's
+    pub/sub subscribes can be swallowed (redis-py #2028, #2551), which once left a shutdown
+    waiting forever.
+    """
+    for task in tasks:
+        task.cancel()
+    _, pending = await asyncio.wait(tasks, timeout=grace)
+    deadline = asyncio.get_running_loop().time() + seconds - grace
+    while pending and asyncio.get_running_loop().time() < deadline:
+        for task in pending:
+            task.cancel()
+        _, pending = await asyncio.wait(pending, timeout=0.1)
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:

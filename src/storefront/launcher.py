@@ -59,6 +59,12 @@ def check_ports(settings: Settings) -> None:
             "STOREFRONT_SMTP_PORT",
         ),
         (
+            "the API's metrics",
+            settings.api_metrics_host,
+            settings.api_metrics_port,
+            "STOREFRONT_API_METRICS_PORT",
+        ),
+        (
             "the worker's metrics",
             settings.worker_metrics_host,
             settings.worker_metrics_port,

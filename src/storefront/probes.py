@@ -44,6 +44,38 @@ async def redis(client: Redis) -> None:
     await client.ping()
 
 
+class BrokerConnection:
+    """One client kept open across probes: a probe is then one metadata request, not a new
+    connection and bootstrap for every caller of a readiness endpoint."""
+
+    def __init__(self, kafka_url: str) -> None:
+        self.kafka_url = kafka_url
+        self.client: AIOKafkaClient | None = None
+
+    async def check(self) -> None:
+        if self.client is None:
+            client = AIOKafkaClient(
+                bootstrap_servers=bootstrap_servers(self.kafka_url), request_timeout_ms=2000
+            )
+            try:
+                await client.bootstrap()
+            except BaseException:
+                await client.close()
+                raise
+            self.client = client
+            return
+        try:
+            await self.client.fetch_all_metadata()
+        except BaseException:
+            await self.close()  # the next probe connects afresh (a restarted broker)
+            raise
+
+    async def close(self) -> None:
+        client, self.client = self.client, None
+        if client is not None:
+            await client.close()
+
+
 async def broker(kafka_url: str) -> None:
     client = AIOKafkaClient(bootstrap_servers=bootstrap_servers(kafka_url), request_timeout_ms=2000)
     try:

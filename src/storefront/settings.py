@@ -36,6 +36,10 @@ class Settings(BaseSettings):
 
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=1, le=65535)
+    #: Each API process serves Prometheus metrics here without a token (0: not at all;
+    #: `/metrics` on the API itself needs VIEW_DASHBOARD); loopback only by default.
+    api_metrics_host: str = "127.0.0.1"
+    api_metrics_port: int = Field(default=9464, ge=0, le=65535)
     #: The worker serves Prometheus metrics here (0: not at all); loopback only by default.
     worker_metrics_host: str = "127.0.0.1"
     worker_metrics_port: int = Field(default=9465, ge=0, le=65535)
@@ -52,6 +56,8 @@ class Settings(BaseSettings):
     #: The largest request body any route takes (413 beyond, counted while it streams in);
     #: the catalog import has its own, larger limit.
     max_body_bytes: int = Field(default=2**20, ge=1024)
+    #: How long an API process answers readiness from its last check.
+    ready_cache_seconds: float = Field(default=2.0, ge=0, le=60)
     #: Client event batches (POST /api/events) one address may send a minute.
     events_per_minute: int = Field(default=120, ge=1)
     #: The hour (UTC, 0-23) the worker runs the nightly ETL; unset: cron runs

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import uuid
@@ -16,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.app import create_app
 from commerce.outbox import OutboxRow
+from storefront.embedded import free_port
 from storefront.processes import WorkerProcess
 from storefront.settings import Settings
 from tests.conftest import eventually
@@ -68,7 +70,7 @@ async def test_metrics_show_requests_by_route_template_search_caches_and_the_pip
     await client.get(f"/api/products/{product['id']}")
     await search(client, q="lantern")
 
-    text = (await client.get("/metrics")).text
+    text = (await client.get("/metrics", headers=admin)).text
 
     assert 'route="/api/products/{product_id}"' in text
     assert product["id"] not in text, "raw paths would explode the label set"
@@ -79,18 +81,59 @@ async def test_metrics_show_requests_by_route_template_search_caches_and_the_pip
     assert 'storefront_consumer_lag_events{consumer="search"}' in text
 
 
-async def test_ready_checks_every_dependency(client: httpx.AsyncClient) -> None:
+async def test_a_local_agent_scrapes_the_metrics_port_without_a_token(settings: Settings) -> None:
+    port = free_port()
+    app = create_app(settings.model_copy(update={"api_metrics_port": port}))
+    async with httpx.AsyncClient() as http:
+        async with app.router.lifespan_context(app):
+            scraped = await eventually(
+                lambda: http.get(f"http://127.0.0.1:{port}/metrics"),
+                lambda r: "storefront_consumer_lag_events{" in r.text,
+            )
+        assert scraped.status_code == 200
+        assert "storefront_pipeline_state_read 1.0" in scraped.text
+    async with httpx.AsyncClient() as http:
+        with pytest.raises(httpx.ConnectError):  # stopped with the app
+            await http.get(f"http://127.0.0.1:{port}/metrics")
+
+
+EVERY_PART = {"postgres", "redis", "broker", "index", "rates"}
+
+
+async def test_ready_checks_every_dependency(
+    client: httpx.AsyncClient, accounts: dict[str, dict[str, str]]
+) -> None:
     response = await client.get("/api/health/ready")
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["status"] == "ready"
-    assert {name for name, check in body["checks"].items() if check["up"]} == {
-        "postgres",
-        "redis",
-        "broker",
-        "index",
-        "rates",
-    }
+    assert body["checks"] == {part: {"up": True} for part in EVERY_PART}, "no details"
+    staff = await client.get("/api/health/ready", headers=accounts["STAFF"])
+    details = staff.json()["checks"]
+    assert {name for name, check in details.items() if check["up"]} == EVERY_PART
+    assert details["postgres"]["ms"] >= 0 and "documents" in details["index"]["detail"]
+    customer = await client.get("/api/health/ready", headers=accounts["CUSTOMER"])
+    assert customer.json()["checks"] == body["checks"]
+
+
+async def test_ready_checks_once_per_window_through_one_broker_client(
+    settings: Settings, accounts: dict[str, dict[str, str]]
+) -> None:
+    app = create_app(settings.model_copy(update={"ready_cache_seconds": 30}))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            readings = await asyncio.gather(
+                *(http.get("/api/health/ready", headers=accounts["STAFF"]) for _ in range(20))
+            )
+            readiness = app.state.readiness
+            client = readiness.broker.client
+            assert {r.json()["checks"]["postgres"]["ms"] for r in readings} == {
+                readings[0].json()["checks"]["postgres"]["ms"]
+            }, "one check answered all twenty"
+            readiness.checked_at = 0.0  # the window has passed
+            await http.get("/api/health/ready")
+            assert readiness.broker.client is client, "the broker client is kept, not reopened"
 
 
 @contextmanager
@@ -115,4 +158,5 @@ async def test_ready_is_503_naming_what_is_down(settings: Settings) -> None:
     body = response.json()
     assert body["detail"] == "Down: redis."
     assert body["checks"]["postgres"]["up"] and body["checks"]["index"]["up"]
+    assert body["checks"]["redis"] == {"up": False}, "no error text for anonymous callers"
     assert alive.status_code == 200, "liveness does not depend on Redis"
