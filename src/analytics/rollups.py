@@ -18,12 +18,15 @@ from decimal import Decimal
 from typing import Any
 
 from analytics.rows import (
+    SEARCH_EVENTS,
     EventRecord,
     Rows,
     SoldOrder,
     in_dollars,
     naive_utc,
     query_key,
+    search_day,
+    searches_of,
     warehouse_rows,
 )
 from analytics.schema import ROLLUP_KEYS, ROLLUPS
@@ -62,20 +65,29 @@ def rollup_rows(events: Iterable[EventRecord], orders: Mapping[str, SoldOrder]) 
             _refunded(rows, event, day, orders.get(str(event.payload["order_id"])))
         elif event.type in STAGES:
             funnel[(day, STAGES[event.type])] += 1
-        elif event.type == "search.performed" and int(event.payload["page"]) == 1:
-            funnel[(day, "search")] += 1
-            rows["rollup_searches"].append(
-                {
-                    "day": day,
-                    "query_key": query_key(event.payload["query"]),
-                    "searches": 1,
-                    "zero_results": int(int(event.payload["results"]) == 0),
-                }
-            )
+        elif event.type in SEARCH_EVENTS:
+            _searched(rows, funnel, event)
     rows["rollup_funnel"] = [
         {"day": day, "stage": stage, "events": n} for (day, stage), n in funnel.items()
     ]
     return rows
+
+
+def _searched(rows: Rows, funnel: Counter[tuple[date, str]], event: EventRecord) -> None:
+    """First pages count as searches (a second page is the same search, read further)."""
+    for search in searches_of(event):
+        if int(search["page"]) != 1:
+            continue
+        day = search_day(search, event).date()
+        funnel[(day, "search")] += 1
+        rows["rollup_searches"].append(
+            {
+                "day": day,
+                "query_key": query_key(search["query"]),
+                "searches": 1,
+                "zero_results": int(int(search["results"]) == 0),
+            }
+        )
 
 
 def _sold(rows: Rows, order: SoldOrder) -> None:

@@ -221,9 +221,27 @@ def _payment(event: EventRecord, orders: Mapping[str, SoldOrder]) -> dict[str, A
     }
 
 
-def _search(event: EventRecord) -> dict[str, Any]:
-    search = event.payload
+SEARCH_EVENTS = ("search.answered", "search.performed")
+
+
+def searches_of(event: EventRecord) -> list[dict[str, Any]]:
+    """The searches an event records: a flush's batch, or (older outboxes) just one."""
+    if event.type == "search.answered":
+        searches: list[dict[str, Any]] = event.payload["searches"]
+        return searches
+    return [dict(event.payload)]
+
+
+def search_day(search: Mapping[str, Any], event: EventRecord) -> datetime:
+    """When the search was answered (naive UTC): its own time, else its event's."""
+    answered = search.get("answered_at")
+    return naive_utc(datetime.fromisoformat(answered) if answered else event.occurred_at)
+
+
+def _search(search: Mapping[str, Any], event: EventRecord) -> dict[str, Any]:
     return {
+        # A batch's searches share an event: each row names its own search.
+        "event_id": str(search.get("search_id") or event.event_id),
         "session_id": search.get("session_id"),
         "query": search["query"],
         "query_key": query_key(search["query"]),
@@ -232,7 +250,7 @@ def _search(event: EventRecord) -> dict[str, Any]:
         "page": int(search["page"]),
         "results": int(search["results"]),
         "latency_ms": float(search["latency_ms"]),
-        "occurred_at": naive_utc(event.occurred_at),
+        "occurred_at": search_day(search, event),
     }
 
 
@@ -295,8 +313,10 @@ def warehouse_rows(
             rows["fact_payments"].append({**base, **_payment(event, orders or {})})
         elif event.type.startswith("activity."):
             rows["fact_client_events"].append({**base, **_client_event(event)})
-        elif event.type == "search.performed":
-            rows["fact_searches"].append({**base, **_search(event)})
+        elif event.type in SEARCH_EVENTS:
+            rows["fact_searches"] += [
+                {**base, **_search(search, event)} for search in searches_of(event)
+            ]
         elif event.type == "user.registered":
             rows["dim_customer"].append({**base, **_customer(event)})
     return rows

@@ -65,7 +65,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.search = parts.search
         app.state.search_results = parts.search_results
         app.state.payments = parts.payments
-        app.state.searches = SearchLog(parts.sessions)
+        app.state.searches = SearchLog(
+            parts.sessions, per_address=settings.search_analytics_per_minute
+        )
         app.state.push_hub = PushHub(PushChannel(parts.redis, settings.pushes_kept))
         app.state.readiness = Readiness(settings, parts.sessions, parts.redis, parts.search)
         # Everything built so far lives as long as the process: keep it out of the

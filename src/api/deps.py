@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from ipaddress import IPv6Address, ip_address, ip_network
 from typing import Annotated
 
 from fastapi import Depends, Header, Query, Request, Response
@@ -67,8 +68,25 @@ async def identity_context(request: Request) -> IdentityContext:
 
 
 async def client_address(request: Request) -> str:
-    """The caller's address for rate limits (behind a proxy: uvicorn --proxy-headers)."""
-    return request.client.host if request.client else "unknown"
+    """Whom per-address limits count: the caller's IPv4 address, or its IPv6 /64 (one
+    household or server is given a /64 and rotates through it freely).
+
+    Behind a reverse proxy this is the proxy's address unless uvicorn trusts it to say
+    whose request it is: set FORWARDED_ALLOW_IPS to the proxy's address (README).
+    """
+    return address_bucket(request.client.host if request.client else "unknown")
+
+
+def address_bucket(host: str) -> str:
+    try:
+        address = ip_address(host)
+    except ValueError:
+        return host  # a unix socket or a test client: one bucket each
+    if isinstance(address, IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ip_network(f"{address}/64", strict=False))
+    return str(address)
 
 
 async def redis_client(request: Request) -> Redis:

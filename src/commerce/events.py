@@ -240,8 +240,13 @@ class ActivityTracked(BaseModel):
 
 
 class SearchPerformed(BaseModel):
-    """Payload of search.performed: one search answered, for zero-result and top queries."""
+    """One search answered, for zero-result and top queries: an entry of search.answered
+    (older outboxes hold it alone as search.performed)."""
 
+    #: This search's own id and when it was answered (unset in search.performed events,
+    #: whose envelope gives both).
+    search_id: uuid.UUID | None = None
+    answered_at: datetime | None = None
     session_id: str | None = None
     query: str
     #: The filters as given (brands, category, prices, stock, options); empty when none.
@@ -250,6 +255,13 @@ class SearchPerformed(BaseModel):
     page: int
     results: int
     latency_ms: float
+
+
+class SearchesAnswered(BaseModel):
+    """Payload of search.answered: the searches one API process answered since its last
+    flush, in the order it answered them (one event a flush, not an outbox row a search)."""
+
+    searches: list[SearchPerformed]
 
 
 class AchievementUnlocked(BaseModel):

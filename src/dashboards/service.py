@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import csv
 import io
 import threading
 from collections.abc import Iterator
@@ -18,6 +17,7 @@ from redis.asyncio import Redis
 
 from analytics.schema import ROLLUPS
 from analytics.warehouse import Manifest, open_warehouse
+from commerce import spreadsheet
 from commerce.errors import InvalidInput
 from dashboards.reports import report
 from dashboards.schemas import Period, Report
@@ -93,16 +93,11 @@ def table_rows(found: Report, table: str) -> list[BaseModel]:
 
 
 def csv_lines(rows: list[BaseModel], model: type[BaseModel]) -> Iterator[str]:
-    """A table as CSV, a line at a time (the header even when there are no rows)."""
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(model.model_fields))
-    writer.writeheader()
-    for row in rows:
-        writer.writerow(row.model_dump(mode="json"))
-        yield out.getvalue()
-        out.seek(0)
-        out.truncate()
-    yield out.getvalue()
+    """A table as CSV, a line at a time (the header even when there are no rows); cells a
+    spreadsheet would run (a searched `=HYPERLINK(…)`) are escaped."""
+    columns = list(model.model_fields)
+    dumped = (row.model_dump(mode="json") for row in rows)
+    return spreadsheet.csv_lines(columns, ([row[name] for name in columns] for row in dumped))
 
 
 def parquet_bytes(rows: list[BaseModel], model: type[BaseModel]) -> bytes:

@@ -34,11 +34,13 @@ from commerce.events import (
     OrderLineSnapshot,
     OrderPlaced,
     PaymentRecorded,
+    SearchesAnswered,
     SearchPerformed,
     UserRegistered,
 )
 from commerce.models import Order, OrderLine, OutboxRow, Payment, User
 from commerce.outbox import outbox_row
+from commerce.tracking.searches import BATCH
 
 KEY_PREFIX = "history-"
 CURRENCIES = (("USD", 70), ("EUR", 14), ("GBP", 9), ("CAD", 4), ("JPY", 3))
@@ -333,12 +335,15 @@ def _outcome(
 def _activity(batch: _Day, products: list[Any], day: date, orders: int, rng: random.Random) -> None:
     """The day's browsing: searches (some finding nothing), views, clicks, carts, checkouts."""
     sessions = [f"hist-{day:%Y%m%d}-{n:05d}" for n in range(max(orders * 3, 1))]
+    searches: list[SearchPerformed] = []
     for _ in range(orders * 4):
         session, product = rng.choice(sessions), rng.choice(products)
         missed = rng.random() < 0.06
         query = rng.choice(MISSES) if missed else product.name.split()[-2].lower()
         at = _at(day, rng)
         searched = SearchPerformed(
+            search_id=uuid.UUID(int=rng.getrandbits(128)),
+            answered_at=at,
             session_id=session,
             query=query,
             filters={},
@@ -347,7 +352,7 @@ def _activity(batch: _Day, products: list[Any], day: date, orders: int, rng: ran
             results=0 if missed else rng.randint(1, 80),
             latency_ms=round(rng.uniform(1, 9), 2),
         )
-        batch.event("search.performed", session, searched, at)
+        searches.append(searched)
         if not missed and rng.random() < 0.5:
             clicked = ActivityTracked(
                 session_id=session,
@@ -356,12 +361,22 @@ def _activity(batch: _Day, products: list[Any], day: date, orders: int, rng: ran
                 position=rng.randint(1, 10),
             )
             batch.event("activity.search_result_clicked", session, clicked, at)
+    _answered(batch, day, searches)
     for kind, per_order in (("product_viewed", 8), ("cart_viewed", 2), ("checkout_started", 1.3)):
         for _ in range(round(orders * per_order)):
             session = rng.choice(sessions)
             product = rng.choice(products).id if kind == "product_viewed" else None
             tracked = ActivityTracked(session_id=session, product_id=product)
             batch.event(f"activity.{kind}", session, tracked, _at(day, rng))
+
+
+def _answered(batch: _Day, day: date, searches: list[SearchPerformed]) -> None:
+    """The day's searches as an API process writes them: batches in the order answered."""
+    searches.sort(key=lambda search: search.answered_at or datetime.min.replace(tzinfo=UTC))
+    for start in range(0, len(searches), BATCH):
+        chunk = searches[start : start + BATCH]
+        flushed = chunk[-1].answered_at or datetime.combine(day, datetime.min.time(), UTC)
+        batch.event("search.answered", f"hist-{day}", SearchesAnswered(searches=chunk), flushed)
 
 
 async def _write(session: AsyncSession, batch: _Day) -> None:

@@ -94,8 +94,11 @@ class Settings(BaseSettings):
     email_retry_seconds: float = Field(default=2.0, gt=0, le=3600)
     #: How long a password reset link works.
     password_reset_minutes: int = Field(default=30, ge=1, le=1440)
-    #: How often each API process writes the searches it answered (search.performed).
+    #: How often each API process writes the searches it answered (one search.answered
+    #: event a flush), and how many searches of one address (IPv6: its /64) a minute each
+    #: process records for analytics (all are answered).
     search_log_seconds: float = Field(default=1.0, gt=0, le=60)
+    search_analytics_per_minute: int = Field(default=60, ge=1, le=1_000_000)
 
     kafka_partitions: int = Field(default=3, ge=1)
     #: Whether `storefront worker` runs the outbox relay too; `storefront up` runs the relay

@@ -18,6 +18,7 @@ from commerce.events import (
     OrderPlaced,
     PaymentRecorded,
     ProductSnapshot,
+    SearchesAnswered,
     SearchPerformed,
     StockAdjusted,
     UserRegistered,
@@ -186,3 +187,34 @@ def test_rows_match_the_schema() -> None:
     )
     assert (click["product_id"], click["customer_id"]) == (str(product_id), None)
     assert rows["fact_stock_movements"][0]["movement"] == "adjusted"
+
+
+def test_a_flush_of_searches_is_a_row_each_counted_on_the_day_it_was_answered() -> None:
+    late, early = datetime(2026, 11, 30, 23, 59, 59, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC)
+    searched = [
+        SearchPerformed(
+            search_id=uuid.uuid4(),
+            answered_at=answered_at,
+            query=query,
+            filters={},
+            sort="relevance",
+            page=page,
+            results=results,
+            latency_ms=1.0,
+        )
+        for answered_at, query, page, results in (
+            (late, "Lamp", 1, 3),
+            (early, "lamp", 2, 3),
+            (early, "zzz", 1, 0),
+        )
+    ]
+    flushed = SearchesAnswered(searches=searched).model_dump(mode="json")
+
+    rows = batch_rows([envelope("search.answered", flushed, 9)], {})
+
+    facts = rows["fact_searches"]
+    assert [row["event_id"] for row in facts] == [str(s.search_id) for s in searched]
+    assert [row["occurred_at"].date() for row in facts] == [late.date(), early.date(), early.date()]
+    assert {row["event_seq"] for row in facts} == {9}
+    counted = {(r["day"], r["query_key"], r["zero_results"]) for r in rows["rollup_searches"]}
+    assert counted == {(late.date(), "lamp", 0), (early.date(), "zzz", 1)}, "page 2 is no search"

@@ -127,8 +127,9 @@ async def test_cohort_retention_matches_postgres(shop: Shop) -> None:
 async def test_search_zero_result_rate_matches_postgres(shop: Shop) -> None:
     ((searches, zero),) = await rows(
         shop,
-        "SELECT count(*), count(*) FILTER (WHERE (event->'payload'->>'results')::int = 0) "
-        "FROM outbox WHERE event->>'type' = 'search.performed'",
+        "SELECT count(*), count(*) FILTER (WHERE (search->>'results')::int = 0) FROM outbox, "
+        "jsonb_array_elements(event->'payload'->'searches') AS search "
+        "WHERE event->>'type' = 'search.answered'",
     )
     found = monthly(shop.root)
     assert (found.search.searches, found.search.zero_results) == (searches, zero)

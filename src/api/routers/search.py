@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+import uuid
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -10,7 +12,7 @@ from fastapi import APIRouter, Header, Query, Response
 from prometheus_client import Histogram
 from pydantic import StringConstraints, WithJsonSchema
 
-from api.deps import RecentSearches, SearchPrices, SearchResults
+from api.deps import ClientAddress, RecentSearches, SearchPrices, SearchResults
 from api.problems import responses
 from commerce.currency.money import BASE_CURRENCY
 from commerce.events import SearchPerformed
@@ -41,6 +43,7 @@ async def search_products(
     results: SearchResults,
     searches: RecentSearches,
     prices: SearchPrices,
+    address: ClientAddress,
     q: Annotated[str, Query(max_length=200)] = "",
     brand: Annotated[list[BrandName] | None, Query(max_length=20)] = None,
     category: Annotated[
@@ -74,9 +77,10 @@ async def search_products(
     and the price buckets (with round edges) are then in euros too; `rate_date` says which
     day's rate was used. `sort=best_selling` ranks by units sold in the last 30 days.
 
-    Each search is recorded for analytics (`search.performed`: query, filters, result count,
-    latency), with the shopper's `X-Session-Id` when the client sends one (the session id
-    of `POST /api/events`), so searches, clicks and orders join into one funnel.
+    Searches are recorded for analytics (query, filters, result count, latency; up to
+    `SEARCH_ANALYTICS_PER_MINUTE` an address), with the shopper's `X-Session-Id` when the
+    client sends one (the session id of `POST /api/events`), so searches, clicks and orders
+    join into one funnel.
     """
     query = ProductQuery(
         q=q,
@@ -97,6 +101,8 @@ async def search_products(
     SEARCH_SECONDS.observe(elapsed)
     searches.record(
         SearchPerformed(
+            search_id=uuid.uuid4(),
+            answered_at=datetime.now(UTC),
             session_id=x_session_id,
             query=q,
             filters=_given_filters(query),
@@ -104,7 +110,8 @@ async def search_products(
             page=page,
             results=answer.total,
             latency_ms=round(elapsed * 1000, 3),
-        )
+        ),
+        address,
     )
     # JSON straight from the cache: validating and re-serialising it would cost more than
     # the cache saves.

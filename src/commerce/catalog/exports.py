@@ -6,10 +6,8 @@ large catalog streams out as one consistent snapshot without being held in memor
 
 from __future__ import annotations
 
-import csv
-import io
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -17,15 +15,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from commerce.catalog.imports import COLUMNS
 from commerce.catalog.repository import CatalogRepository
 from commerce.catalog.service import current_products
-from commerce.catalog.spreadsheet import escape_cell
 from commerce.events import ProductSnapshot
+from commerce.spreadsheet import csv_text
 
 PAGE = 1_000
 
 
 async def export_products(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[str]:
     """The live catalog as CSV text, a page of products per chunk, header first."""
-    yield _lines([list(COLUMNS)])
+    yield csv_text(COLUMNS, ())
     async with sessions() as session:
         await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         repo = CatalogRepository(session)
@@ -34,7 +32,7 @@ async def export_products(sessions: async_sessionmaker[AsyncSession]) -> AsyncIt
             products = await current_products(session, [product_id for product_id, _ in ids])
             stock = await repo.on_hand_by_warehouse([product_id for product_id, _ in ids])
             rows = [row for product_id, _ in ids for row in _rows(products[product_id][0], stock)]
-            yield _lines(rows)
+            yield csv_text(None, rows)
             after = ids[-1][1]
 
 
@@ -70,10 +68,3 @@ def _options(declared: list[str], values: dict[str, str]) -> str:
 
 def _money(amount: Decimal) -> str:
     return f"{amount:.2f}"
-
-
-def _lines(rows: Sequence[Sequence[str]]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerows([escape_cell(cell) for cell in row] for row in rows)
-    return out.getvalue()

@@ -33,7 +33,6 @@ from commerce.catalog.models import Brand, Category, Product, Variant
 from commerce.catalog.repository import CatalogRepository
 from commerce.catalog.schemas import ProductIn, ProductPatch, VariantIn, VariantPatch
 from commerce.catalog.service import new_product, snapshot, update_product, variant_values
-from commerce.catalog.spreadsheet import unescape_cell
 from commerce.catalog.variants import add_variant, update_variant
 from commerce.db import column_values, copy_rows, one_of, transaction
 from commerce.errors import InvalidInput
@@ -42,6 +41,7 @@ from commerce.inventory.models import StockLevel, StockMovement, Warehouse
 from commerce.inventory.schemas import StockChange
 from commerce.inventory.service import adjust_stock
 from commerce.outbox import OutboxRow, outbox_row
+from commerce.spreadsheet import unescape_cell
 
 COLUMNS = (
     "product_sku",
