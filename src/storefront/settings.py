@@ -56,6 +56,10 @@ class Settings(BaseSettings):
     #: The largest request body any route takes (413 beyond, counted while it streams in);
     #: the catalog import has its own, larger limit.
     max_body_bytes: int = Field(default=2**20, ge=1024)
+    #: Coupon codes one cart, and one address, may try in a window (then 429).
+    coupon_attempts_per_cart: int = Field(default=10, ge=1)
+    coupon_attempts_per_address: int = Field(default=30, ge=1)
+    coupon_attempt_window_seconds: int = Field(default=600, ge=1)
     #: How long an API process answers readiness from its last check.
     ready_cache_seconds: float = Field(default=2.0, ge=0, le=60)
     #: Client event batches (POST /api/events) one address may send a minute.

@@ -1,4 +1,5 @@
-"""API tests share one client address; keep one test's failed logins out of the next."""
+"""API tests share one client address; keep one test's failed logins and coupon attempts
+out of the next."""
 
 from __future__ import annotations
 
@@ -13,9 +14,10 @@ from tests.conftest import PASSWORD
 
 
 @pytest.fixture(autouse=True)
-async def forget_loopback_login_failures(redis: Redis) -> AsyncIterator[None]:
+async def forget_loopback_attempts(redis: Redis) -> AsyncIterator[None]:
     yield
     keys = [key async for key in redis.scan_iter("login-failures:*127.0.0.1")]
+    keys += [key async for key in redis.scan_iter("coupon-attempts:*")]
     if keys:
         await redis.delete(*keys)
 

@@ -272,3 +272,22 @@ async def test_concurrent_adds_never_pass_the_per_product_limit(
     assert {r.status_code for r in responses} == {200, 422}
     cart = (await client.get("/api/cart", headers=shopper)).json()
     assert cart["items"][0]["quantity"] == 3 * len(added) == 9
+
+
+async def test_guessing_codes_is_limited_per_cart_and_per_address(
+    client: httpx.AsyncClient, admin: dict[str, str], shopper: dict[str, str]
+) -> None:
+    code = await coupon(client, admin)
+    guesses = [f"GUESS{n:04d}" for n in range(10)]
+    for guess in guesses:
+        answer = await client.post("/api/cart/coupon", json={"code": guess}, headers=shopper)
+        assert answer.status_code == 422, answer.text
+    refused = await client.post("/api/cart/coupon", json={"code": code}, headers=shopper)
+    assert refused.status_code == 429, "an eleventh code from one cart"
+    assert int(refused.headers["retry-after"]) > 0
+    # New guest carts for every guess: the address runs out at 30 codes.
+    statuses = []
+    for n in range(25):
+        guest = await client.post("/api/cart/coupon", json={"code": f"GUEST{n:04d}"})
+        statuses.append(guest.status_code)
+    assert statuses == [422] * 20 + [429] * 5, "10 of this address's 30 went on the first cart"

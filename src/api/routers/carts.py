@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
-from api.deps import CartOwner, Prices, RedisClient, Session
+from api.deps import CartOwner, ClientAddress, Prices, RedisClient, Session
 from api.problems import responses
 from commerce.carts import service
 from commerce.carts.schemas import CartItemIn, CartItemPatch, CartOut, CouponCodeIn
@@ -71,18 +71,30 @@ async def remove_item(
     return await service.remove_item(session, redis, owner, item_id, prices)
 
 
-@router.post("/api/cart/coupon", response_model=CartOut, responses=ERRORS)
+@router.post("/api/cart/coupon", response_model=CartOut, responses={**ERRORS, **responses(429)})
 async def apply_coupon(
+    request: Request,
     data: CouponCodeIn,
     owner: CartOwner,
     session: Session,
     redis: RedisClient,
     prices: Prices,
+    address: ClientAddress,
 ) -> CartOut:
     """Apply one code (case-insensitive; it replaces any other). A code that does not apply
     is a 422 problem whose `rule` says why: unknown, not_started, expired, usage_limit,
-    per_customer_limit, empty_cart, currency, minimum_subtotal or restrictions."""
-    return await service.apply_coupon(session, redis, owner, data.code, prices)
+    per_customer_limit, empty_cart, currency, minimum_subtotal or restrictions. Each cart
+    may try `COUPON_ATTEMPTS_PER_CART` codes and each address `COUPON_ATTEMPTS_PER_ADDRESS`
+    in `COUPON_ATTEMPT_WINDOW_SECONDS`; then 429 with Retry-After."""
+    settings = request.app.state.settings
+    attempts = service.CouponAttempts(
+        settings.coupon_attempts_per_cart,
+        settings.coupon_attempts_per_address,
+        settings.coupon_attempt_window_seconds,
+    )
+    return await service.apply_coupon(
+        session, redis, owner, data.code, prices, address=address, attempts=attempts
+    )
 
 
 @router.delete("/api/cart/coupon", response_model=CartOut, responses=ERRORS)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 
-from commerce.errors import Conflict, InvalidInput, NotFound
+from commerce.errors import Conflict, InvalidInput, NotFound, TooManyRequests
 
 
 class UnknownProduct(InvalidInput):
@@ -53,3 +53,11 @@ class NotEnoughStock(Conflict):
 class CartItemNotFound(NotFound):
     def __init__(self, item_id: uuid.UUID) -> None:
         super().__init__(f"No item {item_id} in your cart.")
+
+
+class TooManyCouponAttempts(TooManyRequests):
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            f"Too many codes tried from this cart or address; retry in {retry_after} s.",
+            retry_after,
+        )

@@ -7,6 +7,7 @@ kept, so checkout can tell the shopper when it has changed instead of charging a
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -19,6 +20,7 @@ from commerce.carts.errors import (
     CartItemNotFound,
     NotEnoughStock,
     QuantityLimit,
+    TooManyCouponAttempts,
     UnknownProduct,
     UnknownVariant,
     VariantRequired,
@@ -41,6 +43,7 @@ from commerce.events import ProductSnapshot, VariantSnapshot
 from commerce.promotions import service as coupons
 from commerce.promotions.errors import CouponRejected
 from commerce.promotions.schemas import Basket, BasketLine
+from commerce.rate_limits import RateLimiter, Tier
 
 Catalog = dict[uuid.UUID, tuple[ProductSnapshot, dict[uuid.UUID, int]]]
 
@@ -117,10 +120,33 @@ async def remove_item(
     return await _priced(session, await store.change(redis, owner, remove), owner, pricing)
 
 
+@dataclass(frozen=True)
+class CouponAttempts:
+    """Codes tried per cart and per address in a window: guessing codes is slow work."""
+
+    per_cart: int
+    per_address: int
+    window_seconds: int
+
+
 async def apply_coupon(
-    session: AsyncSession, redis: Redis, owner: store.Owner, code: str, pricing: Pricing
+    session: AsyncSession,
+    redis: Redis,
+    owner: store.Owner,
+    code: str,
+    pricing: Pricing,
+    *,
+    address: str,
+    attempts: CouponAttempts,
 ) -> CartOut:
-    """Keep `code` on the cart if it applies to it now; else 422 naming the rule it fails."""
+    """Keep `code` on the cart if it applies to it now; else 422 naming the rule it fails.
+    Past the attempts allowed to this cart or address, 429 until the window reopens."""
+    tiers = [
+        Tier(f"coupon-attempts:cart:{owner}", attempts.per_cart),
+        Tier(f"coupon-attempts:address:{address}", attempts.per_address),
+    ]
+    if retry_after := await RateLimiter(redis).take(tiers, attempts.window_seconds):
+        raise TooManyCouponAttempts(retry_after)
     cart = await store.load(redis, owner)
     basket, _ = await _basket(session, cart, owner, pricing)
     discount = await coupons.quote(session, code, basket)

@@ -10,24 +10,7 @@ from redis.asyncio import Redis
 
 from commerce.identity.errors import TooManyAttempts
 from commerce.metrics import count_lookup
-
-# Check every tier, then count, in one step: concurrent logins cannot all read "4 failures"
-# and slip through together, and an attempt refused by one tier does not count against the
-# others (a locked-out user retrying from one address must not lock the account everywhere).
-RESERVE = """
-for i, key in ipairs(KEYS) do
-  local n = tonumber(redis.call('GET', key) or '0')
-  if n >= tonumber(ARGV[i + 1]) then
-    local ttl = redis.call('TTL', key)
-    if ttl < 1 then ttl = tonumber(ARGV[1]) end
-    return ttl
-  end
-end
-for _, key in ipairs(KEYS) do
-  if redis.call('INCR', key) == 1 then redis.call('EXPIRE', key, ARGV[1]) end
-end
-return 0
-"""
+from commerce.rate_limits import RateLimiter, Tier
 
 
 def _text(value: bytes | str) -> str:
@@ -124,7 +107,7 @@ class LoginLimiter:
     def __init__(self, redis: Redis, limits: LoginLimits) -> None:
         self.redis = redis
         self.limits = limits
-        self._reserve = redis.register_script(RESERVE)
+        self._limiter = RateLimiter(redis)
 
     @staticmethod
     def _keys(email: str, address: str) -> list[str]:
@@ -138,11 +121,9 @@ class LoginLimiter:
         """Count this attempt as a failure until it succeeds; refuse when a tier is full."""
         limits = self.limits
         caps = [limits.per_account_and_address, limits.per_account, limits.per_address]
-        retry_after = await self._reserve(
-            keys=self._keys(email, address), args=[limits.window_seconds, *caps]
-        )
-        if int(retry_after):
-            raise TooManyAttempts(retry_after=int(retry_after))
+        tiers = [Tier(key, cap) for key, cap in zip(self._keys(email, address), caps, strict=True)]
+        if retry_after := await self._limiter.take(tiers, limits.window_seconds):
+            raise TooManyAttempts(retry_after=retry_after)
 
     async def succeeded(self, email: str, address: str) -> None:
         """The account's counts start over; the address keeps its failures on other accounts."""

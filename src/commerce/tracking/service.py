@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce.events import ActivityTracked
 from commerce.outbox import add_event
+from commerce.rate_limits import RateLimiter, Tier
 from commerce.tracking.errors import TooManyEvents
 from commerce.tracking.schemas import EventBatchIn
 
@@ -25,12 +26,6 @@ def record(session: AsyncSession, batch: EventBatchIn, customer_id: uuid.UUID | 
 
 async def admit(redis: Redis, address: str, *, per_minute: int) -> None:
     """Count a batch from this address; refuse (429) past `per_minute` in the minute."""
-    key = f"events-rate:{address}"
-    async with redis.pipeline(transaction=True) as pipe:
-        # The window opens with the first batch (SET NX: EXPIRE NX needs Redis 7).
-        pipe.set(key, 0, ex=60, nx=True)
-        pipe.incr(key)
-        pipe.ttl(key)
-        _, count, ttl = await pipe.execute()
-    if int(count) > per_minute:
-        raise TooManyEvents(retry_after=max(int(ttl), 1))
+    tier = Tier(f"events-rate:{address}", per_minute)
+    if retry_after := await RateLimiter(redis).take([tier], 60):
+        raise TooManyEvents(retry_after=retry_after)
