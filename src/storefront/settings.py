@@ -74,8 +74,13 @@ class Settings(BaseSettings):
     low_stock_alert_below: int = Field(default=10, ge=0, le=1_000_000)
     #: Pushes kept for sockets that reconnect (a Redis stream, trimmed to about this many).
     pushes_kept: int = Field(default=10_000, ge=100, le=10_000_000)
-    #: How often an open socket checks that its session is still open.
+    #: How often an open socket checks that its session is still open (and its role's
+    #: permissions: staff pushes stop when VIEW_DASHBOARD is taken away).
     socket_check_seconds: float = Field(default=5.0, gt=0, le=300)
+    #: Pushes one reconnect replays at most (the newest ones, after `replay_incomplete`),
+    #: and how often one person may open a socket a minute (then close code 4429).
+    socket_replay_max: int = Field(default=1_000, ge=1, le=100_000)
+    socket_connects_per_minute: int = Field(default=30, ge=1, le=10_000)
     #: How often the worker looks for new dead letters to push to staff.
     dead_letter_alert_seconds: float = Field(default=5.0, gt=0, le=3600)
     #: How emails name the shop, and the storefront they link to (password reset links go

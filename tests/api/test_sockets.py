@@ -5,6 +5,7 @@ what was missed, and an expired token or ended session closes the socket."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -14,16 +15,19 @@ from typing import Any
 
 import httpx
 import pytest
+from redis.asyncio import Redis
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
 from api.app import create_app
 from commerce.identity.tokens import AccessClaims, TokenIssuer
+from commerce.notifications.channel import PushChannel
+from commerce.notifications.pushes import Push
 from storefront.settings import Settings
 from tests.api.test_cart import tee
 from tests.api.test_orders import bought
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, eventually, sign_in
 from tests.factories import set_stock
 from tests.served import served
 
@@ -252,4 +256,93 @@ async def test_an_unlocked_achievement_is_pushed_to_its_customer_only(
         assert all(
             m["data"].get("customer_id") in (None, bob_seen[-1]["data"]["customer_id"])
             for m in bob_seen
+        )
+
+
+@pytest.fixture(scope="module")
+def strict_sockets(settings: Settings) -> Iterator[str]:
+    """An API whose sockets replay at most 5 pushes and connect 3 times a minute a person."""
+    strict = settings.model_copy(
+        update={
+            "socket_check_seconds": 0.2,
+            "socket_replay_max": 5,
+            "socket_connects_per_minute": 3,
+        }
+    )
+    with served(create_app(strict), "the strict push socket API") as url:
+        yield url.replace("http://", "ws://") + "/api/ws"
+
+
+def note(customer_id: str | None, n: int, *, staff: bool = False) -> Push:
+    who = uuid.UUID(customer_id) if customer_id else None
+    return Push(type="order.created", data={"n": n}, customer_id=who, staff=staff)
+
+
+async def test_a_replay_from_the_beginning_sends_only_the_newest_few(
+    client: httpx.AsyncClient, redis: Redis, settings: Settings, strict_sockets: str
+) -> None:
+    ann = await customer(client)
+    ann_id = str((await client.get("/api/auth/me", headers=ann)).json()["id"])
+    channel = PushChannel(redis, settings.pushes_kept)
+    ids = await channel.publish([note(ann_id, n) for n in range(12)])
+
+    async with pushes(strict_sockets, token_of(ann), last_event_id="0-0") as (_, replayed):
+        assert replayed[0] == {"type": "replay_incomplete"}
+        assert [m["id"] for m in replayed[1:]] == ids[-5:]
+
+
+async def test_one_person_may_connect_only_so_often_a_minute(
+    client: httpx.AsyncClient, strict_sockets: str
+) -> None:
+    ann = await customer(client)
+    for _ in range(3):
+        async with pushes(strict_sockets, token_of(ann)):
+            pass
+    socket = await connect(strict_sockets, open_timeout=DEADLINE)
+    async with socket:
+        await socket.send(json.dumps({"token": token_of(ann)}))
+        with pytest.raises(ConnectionClosed) as closed:
+            await socket.recv()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4429
+    assert "retry in" in closed.value.rcvd.reason
+
+
+async def test_staff_pushes_stop_when_the_role_loses_the_dashboard(
+    client: httpx.AsyncClient,
+    accounts: dict[str, dict[str, str]],
+    redis: Redis,
+    settings: Settings,
+    sockets: str,
+) -> None:
+    root = accounts["SUPER_ADMIN"]
+    role = f"WATCH_{uuid.uuid4().hex[:8].upper()}"
+    created = await client.post(
+        "/api/roles", json={"name": role, "permissions": ["VIEW_DASHBOARD"]}, headers=root
+    )
+    assert created.status_code == 201, created.text
+    watcher = await customer(client)
+    me = (await client.get("/api/auth/me", headers=watcher)).json()
+    watcher_id = str(me["id"])
+    assigned = await client.put(f"/api/users/{watcher_id}/role", json={"role": role}, headers=root)
+    assert assigned.status_code == 200, assigned.text
+    watcher = await sign_in(client, me["email"])  # an assignment ends the old sessions
+    channel = PushChannel(redis, settings.pushes_kept)
+
+    async def staff_push_seen(socket: ClientConnection, n: int) -> bool:
+        """Publish a staff push, then a marker of the watcher's own: was the first seen?"""
+        await channel.publish([note(None, n, staff=True), note(watcher_id, n)])
+        seen = await until(socket, lambda m: m["data"] == {"n": n} and m["customer_id"])
+        return any(m["data"] == {"n": n} and not m["customer_id"] for m in seen)
+
+    async with pushes(sockets, token_of(watcher)) as (socket, _):
+        assert await staff_push_seen(socket, 1)
+        revoked = await client.patch(f"/api/roles/{role}", json={"permissions": []}, headers=root)
+        assert revoked.status_code == 200, revoked.text
+        attempts = itertools.count(2)
+        # Within a session check (0.2 s here), not when the token runs out (15 minutes).
+        await eventually(
+            lambda: staff_push_seen(socket, next(attempts)),
+            lambda seen: not seen,
+            timeout=DEADLINE,
+            interval=0.1,
         )

@@ -7,13 +7,18 @@ get what was missed first, in order. The server sends `{"type": "ready"}` once l
 
 Close codes: 4400 a malformed hello, 4401 not signed in, 4001 the token expired (refresh and
 reconnect with the last id), 4002 the session ended (sign in again), 4008 the client fell
-too far behind (reconnect with the last id).
+too far behind (reconnect with the last id), 4429 too many connects by this person in a
+minute (the reason says when to retry).
+
+A replay gives at most `SOCKET_REPLAY_MAX` pushes (the newest, after `replay_incomplete`).
+Staff pushes follow the role's permissions as they change (checked with the session).
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated
@@ -26,10 +31,12 @@ from api.sockets import Listener, PushHub, Viewer
 from commerce.identity.context import IdentityContext
 from commerce.identity.errors import Unauthenticated
 from commerce.identity.permissions import Permission
-from commerce.identity.sessions import authenticate
+from commerce.identity.sessions import authenticate, role_permissions
 from commerce.notifications.channel import stream_position
+from commerce.rate_limits import RateLimiter, Tier
 
 BAD_HELLO, UNAUTHENTICATED, EXPIRED, ENDED, TOO_SLOW = 4400, 4401, 4001, 4002, 4008
+TOO_MANY_CONNECTS = 4429
 HELLO_SECONDS = 10.0
 PROTOCOL = "bearer"
 
@@ -48,6 +55,7 @@ class Connection:
     listener: Listener
     user_id: str
     session_id: str
+    role: str
     expires_at: datetime | None
     #: Pushes at or before this were sent by the replay.
     replayed_to: tuple[int, int] = (0, 0)
@@ -74,11 +82,18 @@ async def push_socket(websocket: WebSocket) -> None:
     except Unauthenticated as error:
         await websocket.close(UNAUTHENTICATED, str(error))
         return
+    if retry_after := await _connects_left(websocket, principal.user_id):
+        await websocket.close(TOO_MANY_CONNECTS, f"Too many connects; retry in {retry_after} s.")
+        return
     hub: PushHub = websocket.app.state.push_hub
-    viewer = Viewer(principal.user_id, Permission.VIEW_DASHBOARD in principal.permissions)
-    with hub.listening(viewer) as listener:
+    with hub.listening(_viewer(principal.user_id, principal.permissions)) as listener:
         connection = Connection(
-            websocket, listener, str(principal.user_id), principal.session_id, claims.expires_at
+            websocket,
+            listener,
+            str(principal.user_id),
+            principal.session_id,
+            principal.role,
+            claims.expires_at,
         )
         try:
             await _replay(connection, hub, hello.last_event_id)
@@ -86,6 +101,17 @@ async def push_socket(websocket: WebSocket) -> None:
             await _serve(connection, ctx)
         except WebSocketDisconnect:
             return
+
+
+def _viewer(user_id: uuid.UUID, permissions: frozenset[str]) -> Viewer:
+    return Viewer(user_id, Permission.VIEW_DASHBOARD in permissions)
+
+
+async def _connects_left(websocket: WebSocket, user_id: uuid.UUID) -> int:
+    """0 while this person may connect again this minute, else the seconds to wait."""
+    per_minute = websocket.app.state.settings.socket_connects_per_minute
+    limiter = RateLimiter(websocket.app.state.redis)
+    return await limiter.take([Tier(f"socket-connects:{user_id}", per_minute)], 60)
 
 
 async def _hello(websocket: WebSocket, token: str | None) -> Hello:
@@ -105,7 +131,8 @@ async def _replay(connection: Connection, hub: PushHub, last_event_id: str | Non
         return
     # Subscribed first, so nothing falls between the replay and the live pushes.
     await asyncio.wait_for(hub.subscribed.wait(), HELLO_SECONDS)
-    missed, complete = await hub.channel.since(last_event_id)
+    limit = connection.websocket.app.state.settings.socket_replay_max
+    missed, complete = await hub.channel.since(last_event_id, limit)
     if not complete:
         await connection.websocket.send_json({"type": "replay_incomplete"})
     for push in missed:
@@ -159,6 +186,14 @@ async def _why_close(connection: Connection, ctx: IdentityContext) -> tuple[int,
         connection.checked_at = time.monotonic()
         if not await ctx.sessions.is_open(connection.session_id, connection.user_id):
             return ENDED, "The session has ended; sign in again."
+        try:
+            async with connection.websocket.app.state.sessions() as session:
+                permissions = await role_permissions(session, ctx, connection.role)
+        except Unauthenticated as gone:
+            return ENDED, str(gone)
+        # A role that lost VIEW_DASHBOARD stops staff pushes here, not when the token ends.
+        listener = connection.listener
+        listener.viewer = _viewer(listener.viewer.user_id, permissions)
     return None
 
 

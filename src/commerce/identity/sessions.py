@@ -145,11 +145,19 @@ async def authenticate(session: AsyncSession, ctx: IdentityContext, access_token
     claims = ctx.tokens.read(access_token)
     if not await ctx.sessions.is_open(claims.session_id, str(claims.user_id)):
         raise Unauthenticated("The session has ended; sign in again.")
-    cached = await ctx.cache.role(claims.role)
+    permissions = await role_permissions(session, ctx, claims.role)
+    return Principal(claims.user_id, claims.session_id, claims.role, permissions)
+
+
+async def role_permissions(
+    session: AsyncSession, ctx: IdentityContext, role_name: str
+) -> frozenset[str]:
+    """The role's permissions now (cached in Redis, dropped on every change)."""
+    cached = await ctx.cache.role(role_name)
     if cached is None:
-        role = await IdentityRepository(session).role(claims.role)
+        role = await IdentityRepository(session).role(role_name)
         if role is None:
             raise Unauthenticated("The token's role no longer exists; sign in again.")
         cached = (role.version, frozenset(role.permissions))
         await ctx.cache.put_role(role.name, *cached)
-    return Principal(claims.user_id, claims.session_id, claims.role, cached[1])
+    return cached[1]

@@ -46,14 +46,24 @@ class PushChannel:
             ids.append(found.decode() if isinstance(found, bytes) else str(found))
         return ids
 
-    async def since(self, last_id: str, limit: int = 10_000) -> tuple[list[Push], bool]:
-        """The pushes after `last_id`, oldest first, and whether the stream still reached back
-        that far (False: some were trimmed, the client should reload what it shows)."""
+    async def since(self, last_id: str, limit: int = 1_000) -> tuple[list[Push], bool]:
+        """The pushes after `last_id`, oldest first, and whether they are all there (False:
+        some were trimmed, or more than `limit` came since and only the newest `limit` are
+        given; the client should reload what it shows). `limit` bounds what one reconnect
+        costs: the stream holds every person's pushes, read and decoded to be filtered."""
         entries = cast(
-            Entries, await self.redis.xrange(self.stream, min=f"({last_id}", count=limit)
+            Entries, await self.redis.xrange(self.stream, min=f"({last_id}", count=limit + 1)
         )
-        first = cast(Entries, await self.redis.xrange(self.stream, count=1))
-        complete = not first or stream_position(_text(first[0][0])) <= stream_position(last_id)
+        complete = True
+        if len(entries) > limit:
+            newest = cast(
+                Entries,
+                await self.redis.xrevrange(self.stream, min=f"({last_id}", count=limit),
+            )
+            entries, complete = newest[::-1], False
+        else:
+            first = cast(Entries, await self.redis.xrange(self.stream, count=1))
+            complete = not first or stream_position(_text(first[0][0])) <= stream_position(last_id)
         return [_push(_text(i), fields[b"push"]) for i, fields in entries], complete
 
     async def live(self, on_subscribed: Callable[[], None] = lambda: None) -> AsyncIterator[Push]:
