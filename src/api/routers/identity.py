@@ -160,7 +160,7 @@ async def list_users(
     return Page[UserOut](items=found, total=total, page=page, size=size)
 
 
-@admin.put("/users/{user_id}/role", response_model=UserOut, responses=responses(404))
+@admin.put("/users/{user_id}/role", response_model=UserOut, responses=responses(403, 404, 409))
 async def assign_role(
     user_id: uuid.UUID,
     data: RoleAssignment,
@@ -168,11 +168,13 @@ async def assign_role(
     identity: Identity,
     principal: CurrentPrincipal,
 ) -> UserOut:
-    """Give a user a role; their sessions end so it applies at once."""
+    """Give a user a role; their sessions end so it applies at once. 403 when the user or
+    the role holds permissions you lack; 409 when it would leave no active user with
+    MANAGE_ROLES."""
     return await users.assign_role(session, identity, user_id, data.role, by=principal)
 
 
-@admin.patch("/users/{user_id}", response_model=UserOut, responses=responses(404))
+@admin.patch("/users/{user_id}", response_model=UserOut, responses=responses(403, 404, 409))
 async def update_user(
     user_id: uuid.UUID,
     data: UserStatus,
@@ -180,5 +182,7 @@ async def update_user(
     identity: Identity,
     principal: CurrentPrincipal,
 ) -> UserOut:
-    """Disable (or re-enable) an account; a disabled account is signed out everywhere."""
+    """Disable (or re-enable) an account; a disabled account is signed out everywhere. 403
+    when the user holds permissions you lack (an ADMIN and a SUPER_ADMIN); 409 when it is
+    the last active user with MANAGE_ROLES."""
     return await users.set_active(session, identity, user_id, data.active, by=principal)

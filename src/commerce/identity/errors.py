@@ -66,3 +66,19 @@ class InvalidResetToken(DomainError):
 class WrongPassword(Forbidden):
     def __init__(self) -> None:
         super().__init__("The current password is wrong.")
+
+
+class LastRoleManager(Conflict):
+    def __init__(self) -> None:
+        super().__init__(
+            "This would leave no active user who may manage roles (MANAGE_ROLES); give the "
+            "permission to someone else first."
+        )
+
+
+class Outranked(Forbidden):
+    def __init__(self, missing: set[str]) -> None:
+        super().__init__(
+            f"This needs permissions you do not hold: {', '.join(sorted(missing))}.",
+            missing=sorted(missing),
+        )

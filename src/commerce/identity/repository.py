@@ -11,6 +11,9 @@ from sqlalchemy.orm import selectinload
 
 from commerce.identity.models import RefreshToken, Role, User
 
+#: pg_advisory_xact_lock key of role-manager changes ("ROLEMGRS" in ASCII).
+ROLE_MANAGERS_LOCK = 0x524F4C454D475253
+
 
 class IdentityRepository:
     def __init__(self, session: AsyncSession) -> None:
@@ -51,6 +54,31 @@ class IdentityRepository:
             select(func.count()).select_from(User).where(User.role_id == role_id)
         )
         return int(count or 0)
+
+    async def lock_role_managers(self) -> None:
+        """Serialise changes that could take MANAGE_ROLES from its last active holder (two
+        admins disabling each other at once), until the transaction ends."""
+        await self.session.execute(select(func.pg_advisory_xact_lock(ROLE_MANAGERS_LOCK)))
+
+    async def active_holders(
+        self,
+        permission: str,
+        *,
+        besides_user: uuid.UUID | None = None,
+        besides_role: int | None = None,
+    ) -> int:
+        """Active users whose role holds `permission`, leaving out a user or a role."""
+        query = (
+            select(func.count())
+            .select_from(User)
+            .join(Role, User.role_id == Role.id)
+            .where(User.active, Role.permissions.contains([permission]))
+        )
+        if besides_user is not None:
+            query = query.where(User.id != besides_user)
+        if besides_role is not None:
+            query = query.where(Role.id != besides_role)
+        return int(await self.session.scalar(query) or 0)
 
     async def refresh_token(self, token_hash: str) -> RefreshToken | None:
         query = select(RefreshToken).where(RefreshToken.token_hash == token_hash).with_for_update()

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from commerce.db import flush_unique
 from commerce.events import RoleChanged
 from commerce.identity.errors import (
+    LastRoleManager,
     RoleExists,
     RoleInUse,
     RoleNotFound,
@@ -73,6 +74,12 @@ async def update_role(session: AsyncSession, name: str, patch: RolePatch) -> Rol
     if patch.permissions is not None:
         if name == SUPER_ADMIN and set(patch.permissions) != set(Permission):
             raise SystemRole(name, "given fewer permissions")
+        if Permission.MANAGE_ROLES in role.permissions and (
+            Permission.MANAGE_ROLES not in patch.permissions
+        ):
+            await repo.lock_role_managers()
+            if not await repo.active_holders(Permission.MANAGE_ROLES, besides_role=role.id):
+                raise LastRoleManager()
         role.permissions = sorted(set(patch.permissions))
         role.version += 1
     role.updated_at = datetime.now(UTC)
