@@ -91,13 +91,17 @@ class Readiness:
         )
         age = rates.age_in_days(table, datetime.now(UTC).date())
         stale = age > self.settings.rates_max_age_days
-        return {
+        found: dict[str, object] = {
             "up": True,
             "date": table.date.isoformat(),
             "age_days": age,
             "source": table.source,
             "status": "stale: run `storefront rates refresh`" if stale else "current",
         }
+        if refusal := await rates.last_refusal(self.redis):
+            found["status"] = f"kept {table.date}'s: the feed's last table was refused"
+            found["refused"] = refusal
+        return found
 
     async def aclose(self) -> None:
         if self.broker is not None:

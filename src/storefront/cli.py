@@ -652,7 +652,10 @@ def refresh_rates() -> None:
         redis = Redis.from_url(settings.require("redis_url"))
         try:
             async with httpx.AsyncClient() as http, session_factory(engine)() as session:
-                table = await rates.refresh(session, redis, EcbFeed(http, settings.rates_url))
+                feed = EcbFeed(http, settings.rates_url)
+                table = await rates.refresh(
+                    session, redis, feed, max_move=settings.rates_max_daily_move
+                )
         finally:
             await redis.aclose()
             await engine.dispose()

@@ -147,6 +147,9 @@ class Settings(BaseSettings):
     rates_url: str = "https://www.ecb.europa.eu/stats/eurofxref/eurofxref-daily.xml"
     rates_cache_seconds: int = Field(default=3600, ge=1)
     rates_max_age_days: int = Field(default=3, ge=1)
+    #: A fetched table in which any rate moved by more than this factor (either way) since
+    #: the newest kept day is refused, and that day's rates stay in use.
+    rates_max_daily_move: float = Field(default=1.25, gt=1, le=100)
     #: The card provider's API; `storefront up` starts its sandbox and sets this.
     payments_url: str | None = None
     payments_api_key: SecretStr = SecretStr("sk_test_storefront")

@@ -56,8 +56,11 @@ def from_ecb_xml(document: bytes, source: str = "ECB") -> RateTable:
     }
     per_eur["EUR"] = Decimal(1)
     missing = sorted(set(SUPPORTED) - per_eur.keys())
-    if missing or per_eur[BASE_CURRENCY] <= 0:
-        raise RateFeedError(f"no rate for {', '.join(missing) or BASE_CURRENCY}")
+    if missing:
+        raise RateFeedError(f"no rate for {', '.join(missing)}")
+    # A zero or negative rate would make prices in that currency free or absurd.
+    if unusable := sorted(code for code in SUPPORTED if not per_eur[code] > 0):
+        raise RateFeedError(f"a rate of zero or less for {', '.join(unusable)}")
     with localcontext() as context:
         context.prec = 28
         per_usd = {
@@ -75,3 +78,15 @@ def shipped_snapshot() -> RateTable:
     """The rates shipped with the code: the offline default until `storefront rates refresh`."""
     document = resources.files(__package__).joinpath("ecb-snapshot.xml").read_bytes()
     return from_ecb_xml(document, source="snapshot")
+
+
+def wild_moves(previous: RateTable, new: RateTable, factor: float) -> dict[str, str]:
+    """The currencies whose rate moved by more than `factor` (either way) since `previous`,
+    each with its move (`EUR 0.95 -> 9.5`): a feed's error, not a market's day."""
+    limit = Decimal(str(factor))
+    moved = {}
+    for code, rate in new.per_usd.items():
+        before = previous.per_usd.get(code)
+        if before and (rate / before > limit or before / rate > limit):
+            moved[code] = f"{code} {before.normalize()} -> {rate.normalize()}"
+    return moved

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import httpx
 import pytest
@@ -18,6 +19,7 @@ from commerce.currency import service
 from commerce.currency.feed import EcbFeed, RateFeedUnavailable
 from commerce.currency.money import round_money, to_minor
 from commerce.currency.rates import RateFeedError, RateTable, from_ecb_xml, shipped_snapshot
+from tests.conftest import eventually
 
 TABLE = RateTable(
     date=date(2026, 11, 25),
@@ -86,6 +88,13 @@ def test_the_ecb_document_becomes_rates_per_dollar() -> None:
 )
 def test_a_document_we_cannot_use_is_refused(document: bytes) -> None:
     with pytest.raises(RateFeedError):
+        from_ecb_xml(document)
+
+
+@pytest.mark.parametrize("rate", [b"0", b"-162.35", b"0.0000"])
+def test_a_rate_of_zero_or_less_is_refused_for_any_currency(rate: bytes) -> None:
+    document = shipped_snapshot_document().replace(b"rate='162.35'", b"rate='" + rate + b"'")
+    with pytest.raises(RateFeedError, match="JPY"):
         from_ecb_xml(document)
 
 
@@ -158,3 +167,40 @@ async def _forget_fetched(sessions: async_sessionmaker[AsyncSession], redis: Red
     async with sessions() as session, session.begin():
         await session.execute(delete(ExchangeRate))
     await redis.delete(service.CACHE_KEY)
+
+
+async def test_a_wildly_moved_rate_is_refused_the_previous_day_kept_and_readiness_says_so(
+    feed_server: tuple[str, type[_Feed]],
+    sessions: async_sessionmaker[AsyncSession],
+    redis: Redis,
+    client: httpx.AsyncClient,
+    accounts: dict[str, dict[str, str]],
+) -> None:
+    url, handler = feed_server
+    handler.body = (
+        shipped_snapshot_document()
+        .replace(b"2026-11-25", b"2099-01-03")
+        .replace(b"rate='162.35'", b"rate='1623.5'")  # a misplaced decimal point
+    )
+    async with httpx.AsyncClient() as http, sessions() as session:
+        with pytest.raises(service.RatesRefused, match="JPY"):
+            await service.refresh(session, redis, EcbFeed(http, url))
+    try:
+        assert (await service.current_rates(sessions, redis)).date == date(2026, 11, 25)
+
+        async def reported() -> dict[str, Any]:
+            ready = await client.get("/api/health/ready", headers=accounts["STAFF"])
+            found: dict[str, Any] = ready.json()["checks"]["rates"]
+            return found
+
+        # Readiness is checked once per READY_CACHE_SECONDS: wait for a fresh check.
+        rates = await eventually(reported, lambda found: "refused" in found)
+        assert "refused" in rates["status"] and "JPY" in rates["refused"]["reason"]
+
+        handler.body = shipped_snapshot_document().replace(b"2026-11-25", b"2099-01-04")
+        async with httpx.AsyncClient() as http, sessions() as session:
+            await service.refresh(session, redis, EcbFeed(http, url))
+        assert await service.last_refusal(redis) is None
+    finally:
+        await _forget_fetched(sessions, redis)
+        await redis.delete(service.REFUSED_KEY)
