@@ -154,8 +154,14 @@ class Settings(BaseSettings):
     payments_url: str | None = None
     payments_api_key: SecretStr = SecretStr("sk_test_storefront")
     payments_sandbox_port: int = Field(default=8010, ge=0, le=65535)
-    #: An unpaid order's stock is held this long, then released (the order EXPIRES).
+    #: An unpaid order's stock is held this long, then released (the order EXPIRES); an order
+    #: placed without a payment method, for the shorter time.
     reservation_minutes: float = Field(default=15, gt=0)
+    unpaid_reservation_minutes: float = Field(default=5, gt=0)
+    #: Orders placed without a payment method that may hold stock unpaid at once, per
+    #: customer (409 past it) and per address (an IPv6 /64; 429 past it).
+    unpaid_orders_per_customer: int = Field(default=3, ge=1)
+    unpaid_orders_per_address: int = Field(default=10, ge=1)
     #: How often the worker looks for expired reservations.
     expiry_interval_seconds: float = Field(default=5.0, gt=0)
 

@@ -15,11 +15,12 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from analytics.warehouse import open_warehouse
+from api.app import create_app
 from commerce.db import transaction
 from storefront.settings import Settings
 from tests.api.test_cart import add, coupon, tee
 from tests.checkout import ADDRESS, ledger_broken, stock_totals
-from tests.conftest import eventually
+from tests.conftest import PASSWORD, eventually
 from tests.factories import set_stock
 
 pytestmark = pytest.mark.usefixtures("reference", "worker")
@@ -443,3 +444,70 @@ async def test_bad_checkout_input_is_a_problem_and_holds_nothing(
             headers=shopper,
         )
         assert missing.status_code in (404, 422), (path, missing.text)
+
+
+async def test_unpaid_orders_are_capped_per_customer_and_held_for_less_time(
+    client: httpx.AsyncClient, admin: dict[str, str], shopper: dict[str, str]
+) -> None:
+    product = await tee(client, admin, stock=20)
+    unpaid = [await bought(client, shopper, product, 1) for _ in range(3)]
+    for order in unpaid:
+        held = datetime.fromisoformat(order["expires_at"]) - datetime.fromisoformat(
+            order["created_at"]
+        )
+        assert timedelta(minutes=4) < held <= timedelta(minutes=5), "5 min without a card"
+
+    await add(client, shopper, product, variant_id=product["variants"][0]["id"], quantity=1)
+    refused = await checkout(client, shopper)
+    assert refused.status_code == 409, refused.text
+    problem = refused.json()
+    assert problem["limit"] == "unpaid_orders_per_customer"
+    assert sorted(problem["open_orders"]) == sorted(order["id"] for order in unpaid)
+
+    paying = await checkout(client, shopper, payment_method="tok_visa")
+    assert paying.status_code == 201, "an order paid at checkout is not held unpaid"
+    paid_hold = datetime.fromisoformat(paying.json()["expires_at"]) - datetime.fromisoformat(
+        paying.json()["created_at"]
+    )
+    assert paid_hold > timedelta(minutes=14)
+
+    cancelled = await client.post(f"/api/orders/{unpaid[0]['id']}/cancel", headers=shopper)
+    assert cancelled.status_code == 200, cancelled.text
+    await add(client, shopper, product, variant_id=product["variants"][0]["id"], quantity=1)
+    assert (await checkout(client, shopper)).status_code == 201, "one slot given back"
+
+
+async def registered(client: httpx.AsyncClient) -> dict[str, str]:
+    body = {
+        "email": f"addr{uuid.uuid4().hex[:10]}@example.com",
+        "password": PASSWORD,
+        "first_name": "Ann",
+        "last_name": "Dress",
+    }
+    response = await client.post("/api/auth/register", json=body)
+    assert response.status_code == 201, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+async def test_unpaid_orders_from_one_address_are_capped(
+    client: httpx.AsyncClient, admin: dict[str, str], settings: Settings
+) -> None:
+    product = await tee(client, admin, stock=20)
+    app = create_app(settings.model_copy(update={"unpaid_orders_per_address": 2}))
+
+    async def from_host(host: str) -> httpx.Response:
+        transport = httpx.ASGITransport(app=app, client=(host, 50000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as there:
+            shopper = await registered(there)
+            await add(there, shopper, product, variant_id=product["variants"][0]["id"], quantity=1)
+            return await checkout(there, shopper)
+
+    async with app.router.lifespan_context(app):
+        first, second, third = [await from_host("2001:db8:77::1") for _ in range(3)]
+        elsewhere = await from_host("2001:db8:78::1")
+
+    assert (first.status_code, second.status_code) == (201, 201)
+    assert third.status_code == 429, third.text
+    assert third.json()["limit"] == "unpaid_orders_per_address"
+    assert 0 < int(third.headers["retry-after"]) <= 300
+    assert elsewhere.status_code == 201, "another address has its own allowance"

@@ -11,12 +11,12 @@ from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime
 
 from api.access import CurrentPrincipal
-from api.deps import Currency, Payments, Rates, RedisClient, Session, Sessions
+from api.deps import ClientAddress, Currency, Payments, Rates, RedisClient, Session, Sessions
 from api.problems import problem, responses
 from commerce.catalog.schemas import Page
 from commerce.identity.permissions import Permission
 from commerce.orders import service
-from commerce.orders.checkout import Checkout, place_order
+from commerce.orders.checkout import Checkout, UnpaidCaps, place_order
 from commerce.orders.schemas import (
     CancelIn,
     OrderFilters,
@@ -53,20 +53,34 @@ async def create_order(
     redis: RedisClient,
     rates: Rates,
     currency: Currency,
+    address: ClientAddress,
     idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
 ) -> OrderOut:
-    """Check out the cart: every line's stock is held for 15 minutes and the order is
-    PENDING until paid (with `payment_method` now, or POST /api/orders/{id}/pay).
+    """Check out the cart: every line's stock is held and the order is PENDING until paid,
+    with `payment_method` now (held 15 minutes, `RESERVATION_MINUTES`) or by POST
+    /api/orders/{id}/pay (held 5, `UNPAID_RESERVATION_MINUTES`).
+
+    Orders placed without a payment method are capped while they hold stock unpaid: 3 per
+    customer (`UNPAID_ORDERS_PER_CUSTOMER`; 409 listing them in `open_orders`: pay or
+    cancel one) and 10 per address (`UNPAID_ORDERS_PER_ADDRESS`; 429 with Retry-After);
+    `limit` names which.
 
     Send an `Idempotency-Key` (428 without one): a retry with the same key and body returns
     the same order; the same key with another body is a 422. 409 names the lines short of
     stock (nothing is held), the lines whose price changed (accept them in
     `acknowledged_prices`), an empty cart, or another checkout of this cart in progress.
     """
-    hold = timedelta(minutes=request.app.state.settings.reservation_minutes)
-    checkout = Checkout(sessions, redis, rates, hold)
+    settings = request.app.state.settings
+    checkout = Checkout(
+        sessions,
+        redis,
+        rates,
+        hold=timedelta(minutes=settings.reservation_minutes),
+        hold_unpaid=timedelta(minutes=settings.unpaid_reservation_minutes),
+        caps=UnpaidCaps(settings.unpaid_orders_per_customer, settings.unpaid_orders_per_address),
+    )
     chosen = data.currency or currency
-    return await place_order(checkout, principal.user_id, data, chosen, idempotency_key)
+    return await place_order(checkout, principal.user_id, data, chosen, idempotency_key, address)
 
 
 @router.get("/api/orders", response_model=Page[OrderSummary], responses=responses(401, 422))

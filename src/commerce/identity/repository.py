@@ -11,8 +11,9 @@ from sqlalchemy.orm import selectinload
 
 from commerce.identity.models import RefreshToken, Role, User
 
-#: pg_advisory_xact_lock key of role-manager changes ("ROLEMGRS" in ASCII).
-ROLE_MANAGERS_LOCK = 0x524F4C454D475253
+#: pg_advisory_xact_lock key of role-manager changes ("ROLE" in ASCII): below 2**62, the
+#: outbox's writer pins (commerce.outbox.SETTLED_SEQ).
+ROLE_MANAGERS_LOCK = 0x524F4C45
 
 
 class IdentityRepository:

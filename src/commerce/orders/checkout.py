@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import math
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -41,6 +42,8 @@ from commerce.orders.errors import (
     IdempotencyKeyReused,
     LinesUnavailable,
     PricesChanged,
+    TooManyUnpaidFromAddress,
+    TooManyUnpaidOrders,
 )
 from commerce.orders.models import Order, OrderLine
 from commerce.orders.repository import OrderRepository
@@ -60,13 +63,25 @@ MAX_KEY_LENGTH = 255
 
 
 @dataclass(frozen=True)
+class UnpaidCaps:
+    """Orders placed without a payment method that one customer, and one address, may have
+    open at once: each holds stock (and maybe a coupon use) until it is paid or expires."""
+
+    per_customer: int
+    per_address: int
+
+
+@dataclass(frozen=True)
 class Checkout:
-    """What checking out needs besides the request: the stores, the rates and the hold."""
+    """What checking out needs besides the request: the stores, the rates, how long stock is
+    held (shorter for an order placed without a payment method) and the unpaid caps."""
 
     sessions: async_sessionmaker[AsyncSession]
     redis: Redis
     rates: RateTable
     hold: timedelta
+    hold_unpaid: timedelta
+    caps: UnpaidCaps
 
 
 @dataclass(frozen=True)
@@ -77,7 +92,12 @@ class _Priced:
 
 
 async def place_order(
-    checkout: Checkout, owner: uuid.UUID, data: OrderIn, currency: str, key: str | None
+    checkout: Checkout,
+    owner: uuid.UUID,
+    data: OrderIn,
+    currency: str,
+    key: str | None,
+    address: str,
 ) -> OrderOut:
     """The order for this key: created now, or the one an earlier try with it created."""
     key = _checked_key(key)
@@ -94,7 +114,7 @@ async def place_order(
         try:
             async with transaction(checkout.sessions) as session:
                 order, lines = await _write(
-                    session, checkout, owner, cart, data, currency, key, digest
+                    session, checkout, owner, cart, data, currency, key, digest, address
                 )
         except IntegrityError:
             # The lock outlived by a stalled request: the key's order exists after all.
@@ -107,6 +127,24 @@ async def place_order(
         with contextlib.suppress(LockError):
             await lock.release()
     return shown(order, lines)
+
+
+async def _within_unpaid_caps(
+    session: AsyncSession, caps: UnpaidCaps, owner: uuid.UUID, address: str, now: datetime
+) -> None:
+    """Refuse another unpaid order past the customer's cap (409: pay or cancel one) or the
+    address's (429: new accounts behind one address cannot hold a hot SKU's stock or a
+    limited coupon's uses without end). The customer's checkouts are serialised by the
+    cart lock; an address's by an advisory lock."""
+    orders = OrderRepository(session)
+    mine = await orders.open_unpaid(now, customer_id=owner)
+    if len(mine) >= caps.per_customer:
+        raise TooManyUnpaidOrders(caps.per_customer, [str(order.id) for order in mine])
+    await orders.lock_placed_from(address)
+    from_there = await orders.open_unpaid(now, placed_from=address)
+    if len(from_there) >= caps.per_address:
+        ends = (from_there[0].expires_at - now).total_seconds()
+        raise TooManyUnpaidFromAddress(caps.per_address, max(1, math.ceil(ends)))
 
 
 def request_hash(data: OrderIn, currency: str) -> str:
@@ -143,7 +181,11 @@ async def _write(
     currency: str,
     key: str,
     digest: str,
+    address: str,
 ) -> tuple[Order, list[OrderLine]]:
+    now = datetime.now(UTC)
+    if data.payment_method is None:
+        await _within_unpaid_caps(session, checkout.caps, owner, address, now)
     priced = await _current(session, cart, data)
     rates = checkout.rates
     order_id = uuid.uuid4()
@@ -170,8 +212,8 @@ async def _write(
         except CouponRejected as rejected:
             raise CouponNoLongerApplies(rejected.rule, rejected.detail) from rejected
         shares, discount, code = redeemed.line_shares, redeemed.amount, redeemed.code
-    now = datetime.now(UTC)
-    address = data.shipping_address.model_dump(exclude_none=True)
+    shipping = data.shipping_address.model_dump(exclude_none=True)
+    hold = checkout.hold if data.payment_method else checkout.hold_unpaid
     order = Order(
         id=order_id,
         customer_id=owner,
@@ -183,14 +225,15 @@ async def _write(
         discount=discount,
         total=basket.subtotal - discount,
         coupon_code=code,
-        shipping_address=address,
+        shipping_address=shipping,
         billing_address=(data.billing_address or data.shipping_address).model_dump(
             exclude_none=True
         ),
         payment_token=data.payment_method,
         idempotency_key=key,
         request_hash=digest,
-        expires_at=now + checkout.hold,
+        expires_at=now + hold,
+        placed_from=address,
         version=1,
     )
     lines = [

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from commerce.errors import Conflict, DomainError, InvalidInput, NotFound
+from commerce.errors import Conflict, DomainError, InvalidInput, NotFound, TooManyRequests
 
 
 class OrderNotFound(NotFound):
@@ -87,3 +87,30 @@ class ReturnNotFound(NotFound):
 
 class PaymentNotPossible(Conflict):
     title = "Payment not possible"
+
+
+class TooManyUnpaidOrders(Conflict):
+    """The customer's cap: they can act on it (pay or cancel one)."""
+
+    title = "Too many unpaid orders"
+
+    def __init__(self, cap: int, open_orders: list[str]) -> None:
+        super().__init__(
+            f"You have {cap} unpaid orders holding stock: pay or cancel one before placing "
+            "another.",
+            limit="unpaid_orders_per_customer",
+            cap=cap,
+            open_orders=open_orders,
+        )
+
+
+class TooManyUnpaidFromAddress(TooManyRequests):
+    """The address's cap: many accounts behind one address holding stock unpaid."""
+
+    def __init__(self, cap: int, retry_after: int) -> None:
+        super().__init__(
+            f"{cap} unpaid orders from this address already hold stock; retry when one is paid "
+            f"or expires (in {retry_after} s at most).",
+            retry_after,
+        )
+        self.extra = {"limit": "unpaid_orders_per_address", "cap": cap}

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
@@ -35,6 +36,12 @@ class Order(Base):
         Index("ix_orders_customer_created", "customer_id", "created_at"),
         Index("ix_orders_status_expires", "status", "expires_at"),
         Index("ix_orders_created", "created_at"),
+        Index(
+            "ix_orders_pending_placed_from",
+            "placed_from",
+            "expires_at",
+            postgresql_where=text("status = 'PENDING'"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
@@ -58,6 +65,9 @@ class Order(Base):
     request_hash: Mapped[str] = mapped_column(String(64))
     #: Unpaid by then, the reservation is released and the order EXPIRED.
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    #: Whom the checkout came from (an IPv4 address or an IPv6 /64): unpaid orders are
+    #: capped per address as well as per customer.
+    placed_from: Mapped[str | None] = mapped_column(String(64))
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -14,6 +14,9 @@ from commerce.orders.schemas import OrderFilters
 from commerce.orders.states import Status
 from commerce.payments.models import Payment
 
+#: The first key of the per-address checkout lock ("UNPA" in ASCII).
+PLACED_FROM_LOCK = 0x554E5041
+
 
 class OrderRepository:
     def __init__(self, session: AsyncSession) -> None:
@@ -82,6 +85,30 @@ class OrderRepository:
             query.order_by(Order.created_at.desc(), Order.id).offset(offset).limit(limit)
         )
         return list(rows), total or 0
+
+    async def open_unpaid(
+        self, now: datetime, *, customer_id: uuid.UUID | None = None, placed_from: str | None = None
+    ) -> list[Order]:
+        """A customer's (or an address's) orders placed without a payment method and still
+        holding stock unpaid, soonest to end first (an order given one is being charged)."""
+        query = select(Order).where(
+            Order.status == Status.PENDING,
+            Order.expires_at > now,
+            Order.payment_token.is_(None),
+            Order.paid_at.is_(None),
+        )
+        if customer_id is not None:
+            query = query.where(Order.customer_id == customer_id)
+        if placed_from is not None:
+            query = query.where(Order.placed_from == placed_from)
+        return list(await self.session.scalars(query.order_by(Order.expires_at)))
+
+    async def lock_placed_from(self, address: str) -> None:
+        """Serialise checkouts from one address until the transaction ends (two-key form:
+        apart from the outbox's writer pins)."""
+        await self.session.execute(
+            select(func.pg_advisory_xact_lock(PLACED_FROM_LOCK, func.hashtext(address)))
+        )
 
     async def due_for_expiry(self, now: datetime, limit: int) -> list[Order]:
         """Unpaid orders past their reservation, locked; ones another worker holds are skipped."""

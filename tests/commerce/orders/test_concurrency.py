@@ -19,7 +19,7 @@ from commerce.currency.rates import shipped_snapshot
 from commerce.events import Envelope, PaymentRecorded
 from commerce.inventory.errors import OutOfStock
 from commerce.inventory.models import StockMovement
-from commerce.orders.checkout import Checkout, place_order
+from commerce.orders.checkout import Checkout, UnpaidCaps, place_order
 from commerce.orders.errors import CheckoutInProgress, EmptyCart
 from commerce.orders.models import Order
 from commerce.orders.schemas import OrderIn, OrderOut
@@ -36,7 +36,9 @@ ORDER = OrderIn.model_validate({"shipping_address": ADDRESS})
 
 @pytest.fixture
 def checkout(sessions: async_sessionmaker[AsyncSession], redis: Redis) -> Checkout:
-    return Checkout(sessions, redis, shipped_snapshot(), timedelta(minutes=15))
+    hold = timedelta(minutes=15)
+    caps = UnpaidCaps(per_customer=3, per_address=10)
+    return Checkout(sessions, redis, shipped_snapshot(), hold, hold, caps)
 
 
 async def test_200_shoppers_racing_for_50_units_in_two_warehouses_never_oversell(
@@ -56,7 +58,9 @@ async def test_200_shoppers_racing_for_50_units_in_two_warehouses_never_oversell
 
     async def one(owner: uuid.UUID) -> OrderOut | OutOfStock:
         try:
-            return await place_order(checkout, owner, ORDER, "USD", f"k-{owner}")
+            return await place_order(
+                checkout, owner, ORDER, "USD", f"k-{owner}", f"shopper-{owner}"
+            )
         except OutOfStock as short:
             return short
 
@@ -89,7 +93,10 @@ async def test_one_checkout_retried_20_times_at_once_makes_one_order(
     await fill_cart(redis, owner, product, 2)
 
     placed = await asyncio.gather(
-        *(place_order(checkout, owner, ORDER, "USD", "one-key") for _ in range(20))
+        *(
+            place_order(checkout, owner, ORDER, "USD", "one-key", f"shopper-{owner}")
+            for _ in range(20)
+        )
     )
 
     assert len({order.id for order in placed}) == 1
@@ -111,8 +118,8 @@ async def test_two_tabs_with_two_keys_make_one_order_and_a_409(
     await fill_cart(redis, owner, product, 2)
 
     outcomes = await asyncio.gather(
-        place_order(checkout, owner, ORDER, "USD", "tab-1"),
-        place_order(checkout, owner, ORDER, "USD", "tab-2"),
+        place_order(checkout, owner, ORDER, "USD", "tab-1", f"shopper-{owner}"),
+        place_order(checkout, owner, ORDER, "USD", "tab-2", f"shopper-{owner}"),
         return_exceptions=True,
     )
 
@@ -132,7 +139,7 @@ async def test_a_payment_event_delivered_twice_confirms_once_and_sells_once(
     product = await tee(client, admin, stock=5)
     (owner,) = await customers(sessions, 1)
     await fill_cart(redis, owner, product, 3)
-    order = await place_order(checkout, owner, ORDER, "USD", "pay-twice")
+    order = await place_order(checkout, owner, ORDER, "USD", "pay-twice", f"shopper-{owner}")
     paid = Envelope(
         type="payment.succeeded",
         aggregate_id=str(order.id),

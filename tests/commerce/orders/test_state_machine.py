@@ -31,7 +31,7 @@ from commerce.errors import DomainError
 from commerce.inventory.schemas import StockChange
 from commerce.inventory.service import adjust_stock
 from commerce.orders import service as orders
-from commerce.orders.checkout import Checkout, place_order
+from commerce.orders.checkout import Checkout, UnpaidCaps, place_order
 from commerce.orders.schemas import OrderIn
 from commerce.payments.provider import PaymentProvider
 from storefront.settings import Settings
@@ -67,8 +67,14 @@ class Checkouts(RuleBasedStateMachine):
         self.redis = redis_client(self.stack)
         self.http = httpx.AsyncClient(base_url=self.stack.payments_endpoint)
         self.provider = PaymentProvider(self.http)
+        # The saga's states, not the unpaid caps (tests/api/test_orders.py has those).
         self.checkout = Checkout(
-            self.sessions, self.redis, shipped_snapshot(), timedelta(minutes=15)
+            self.sessions,
+            self.redis,
+            shipped_snapshot(),
+            hold=timedelta(minutes=15),
+            hold_unpaid=timedelta(minutes=15),
+            caps=UnpaidCaps(per_customer=10**6, per_address=10**6),
         )
         self.shoppers = [uuid.uuid4() for _ in range(3)]
         self.product, self.variants = self.run(self._setup())
@@ -139,8 +145,9 @@ class Checkouts(RuleBasedStateMachine):
     @rule(shopper=st.integers(0, 2))
     def check_out(self, shopper: int) -> None:
         async def check_out() -> None:
+            owner = self.shoppers[shopper]
             order = await place_order(
-                self.checkout, self.shoppers[shopper], ORDER, "USD", str(uuid.uuid4())
+                self.checkout, owner, ORDER, "USD", str(uuid.uuid4()), f"shopper-{owner}"
             )
             self.statuses[order.id] = "PENDING"
 
