@@ -21,7 +21,7 @@ from streams.consumers import Consumer, consume
 from streams.steps import REWARDS
 from tests.api.test_cart import add, tee
 from tests.api.test_notifications import address, arrived, register
-from tests.api.test_orders import bought, checkout, settled
+from tests.api.test_orders import bought, checkout, order_of, settled
 from tests.conftest import eventually
 from tests.factories import create_product, set_stock
 from tests.mailbox import Mailbox
@@ -199,6 +199,49 @@ async def test_a_cancelled_order_takes_quest_progress_back_and_withdraws_the_unu
     await add(client, who, product, variant_id=product["variants"][0]["id"], quantity=1)
     withdrawn = await client.post("/api/cart/coupon", json={"code": code}, headers=who)
     assert (withdrawn.status_code, withdrawn.json()["rule"]) == (422, "unknown")
+
+
+async def test_orders_that_earned_a_spent_reward_cannot_be_cancelled_for_a_full_refund(
+    client: httpx.AsyncClient, admin: dict[str, str], accounts: dict[str, dict[str, str]]
+) -> None:
+    who = await register(client, address("exploit"))
+    goal = await quest(client, admin, goal_kind="orders", goal=2, reward_percent="100")
+    cheap, dear = await tee(client, admin, stock=10), await lantern(client, admin)
+    await client.post(f"/api/quests/{goal['id']}/start", headers=who)
+    earned = [await bought(client, who, cheap, 1, payment_method="tok_visa") for _ in range(2)]
+    for order in earned:
+        await settled(client, who, order["id"], "CONFIRMED")
+    done = await eventually(
+        lambda: enrolment(client, who, goal["id"]), lambda e: e["reward"] is not None
+    )
+    await add(client, who, dear, variant_id=dear["variants"][0]["id"], quantity=5)
+    applied = await client.post(
+        "/api/cart/coupon", json={"code": done["reward"]["code"]}, headers=who
+    )
+    assert applied.status_code == 200, applied.text
+    big = (await checkout(client, who, payment_method="tok_visa")).json()
+    assert big["total"] == "0.00", "the whole cart for the reward"
+
+    refused = await client.post(f"/api/orders/{earned[0]['id']}/cancel", headers=who)
+
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["spent_on"] == big["id"]
+    assert (await order_of(client, who, earned[0]["id"]))["status"] == "CONFIRMED"
+    # Staff may still cancel it (the shop's own reasons: it cannot ship): never refused.
+    by_staff = await client.post(f"/api/orders/{earned[1]['id']}/cancel", headers=accounts["STAFF"])
+    assert by_staff.status_code == 200, by_staff.text
+    # Giving the discounted order back gives the code back; then the rest may go.
+    assert (await client.post(f"/api/orders/{big['id']}/cancel", headers=who)).is_success
+    assert (await client.post(f"/api/orders/{earned[0]['id']}/cancel", headers=who)).is_success
+    reopened = await eventually(
+        lambda: enrolment(client, who, goal["id"]), lambda e: e["completed_at"] is None
+    )
+    assert reopened["reward"] is None, "the code is withdrawn"
+    # Staff may still cancel a customer's order (a shop's own reasons): no refusal there.
+    other = await bought(client, who, cheap, 1, payment_method="tok_visa")
+    await settled(client, who, other["id"], "CONFIRMED")
+    by_staff = await client.post(f"/api/orders/{other['id']}/cancel", headers=accounts["STAFF"])
+    assert by_staff.status_code == 200, by_staff.text
 
 
 async def test_quests_refuse_bad_definitions_and_starts_outside_their_window(

@@ -30,6 +30,8 @@ from commerce.orders.schemas import (
     StatusChange,
 )
 from commerce.orders.states import Status
+from commerce.rewards import service as rewards
+from commerce.rewards.standing import TakeBack
 
 router = APIRouter(tags=["orders"])
 admin = APIRouter(tags=["orders"])
@@ -145,8 +147,12 @@ async def cancel_order(
     data: CancelIn | None = None,
 ) -> OrderOut:
     """Cancel your order (staff: anyone's) until it ships: held stock is released, sold
-    stock restocked, and a paid order refunded. 409 once SHIPPED or DELIVERED."""
+    stock restocked, and a paid order refunded. 409 once SHIPPED or DELIVERED, and 409
+    (`spent_on`) when the order helped earn a quest reward already spent on another order
+    that stands: cancel that one first."""
     staff = Permission.MANAGE_ORDERS in principal.permissions
+    if not staff:
+        await rewards.guard_take_back(session, principal.user_id, TakeBack(order_id))
     reason = data.reason if data else None
     return await service.cancel(session, order_id, principal.user_id, staff=staff, reason=reason)
 
@@ -161,7 +167,12 @@ async def request_return(
     order_id: uuid.UUID, data: ReturnIn, principal: CurrentPrincipal, session: Session
 ) -> ReturnOut:
     """Ask to return units of a delivered order, within 30 days of delivery; staff approve
-    (restock and refund what the units were paid, discount included) or reject."""
+    (restock and refund what the units were paid, discount included) or reject. 409
+    (`spent_on`) when the units helped earn a quest reward already spent elsewhere."""
+    units: dict[uuid.UUID, int] = {}
+    for line in data.lines:
+        units[line.line_id] = units.get(line.line_id, 0) + line.quantity
+    await rewards.guard_take_back(session, principal.user_id, TakeBack(order_id, units))
     return await service.request_return(session, order_id, principal.user_id, data)
 
 

@@ -13,10 +13,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from commerce.catalog.schemas import Page
 from commerce.events import AchievementUnlocked, Envelope, QuestCompleted, QuestReopened
 from commerce.outbox import add_event
-from commerce.promotions.models import Coupon
+from commerce.promotions.models import Coupon, CouponRedemption
 from commerce.promotions.service import grant_personal_code, withdraw_unused
 from commerce.rewards.achievements import ACHIEVEMENTS
-from commerce.rewards.errors import QuestAlreadyStarted, QuestNotFound, QuestNotOpen
+from commerce.rewards.errors import (
+    QuestAlreadyStarted,
+    QuestNotFound,
+    QuestNotOpen,
+    RewardSpent,
+)
 from commerce.rewards.models import AchievementUnlock, Quest, QuestEnrolment
 from commerce.rewards.schemas import (
     AchievementOut,
@@ -26,7 +31,14 @@ from commerce.rewards.schemas import (
     QuestPatch,
     Reward,
 )
-from commerce.rewards.standing import KeptOrder, Measure, kept_orders, progress, within
+from commerce.rewards.standing import (
+    KeptOrder,
+    Measure,
+    TakeBack,
+    kept_orders,
+    progress,
+    within,
+)
 from commerce.unit_of_work import UnitOfWork
 
 REWARD_PREFIX = "QUEST"
@@ -229,6 +241,40 @@ async def _reopen(session: AsyncSession, enrolment: QuestEnrolment, quest: Quest
     enrolment.reward_coupon_id = None
     event = QuestReopened(customer_id=enrolment.user_id, quest_id=quest.id, title=quest.title)
     add_event(session, "quest.reopened", enrolment.user_id, 1, event)
+
+
+async def guard_take_back(
+    session: AsyncSession, customer_id: uuid.UUID, taking_back: TakeBack
+) -> None:
+    """Refuse (409) a customer's cancellation or return that would take a completed quest
+    below its goal while its reward code is spent on another order that still stands:
+    otherwise cheap orders earn a large discount and are then refunded in full. Cancelling
+    the order that used the code first gives the code back, and then this one may go."""
+    spent = (
+        (
+            await session.execute(
+                select(Quest, QuestEnrolment.started_at, Coupon.code, CouponRedemption.order_id)
+                .join(QuestEnrolment, QuestEnrolment.quest_id == Quest.id)
+                .join(Coupon, Coupon.id == QuestEnrolment.reward_coupon_id)
+                .join(CouponRedemption, CouponRedemption.coupon_id == Coupon.id)
+                .where(
+                    QuestEnrolment.user_id == customer_id,
+                    QuestEnrolment.completed_at.is_not(None),
+                    CouponRedemption.order_id.is_not(None),
+                    CouponRedemption.order_id != taking_back.order_id,
+                )
+            )
+        )
+        .tuples()
+        .all()
+    )
+    if not spent:
+        return
+    after = await kept_orders(session, customer_id, taking_back=taking_back)
+    for quest, started_at, code, order_id in spent:
+        counted = within(after, started_at, quest.ends_at)
+        if order_id is not None and progress(Measure(quest.goal_kind), counted) < quest.goal:
+            raise RewardSpent(quest.title, code, order_id)
 
 
 async def review_step(event: Envelope, uow: UnitOfWork) -> None:

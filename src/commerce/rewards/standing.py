@@ -4,7 +4,7 @@ they kept (a returned line no longer counts). Achievements and quests measure it
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -31,10 +31,27 @@ class KeptOrder:
     spent_usd: Decimal
 
 
-async def kept_orders(session: AsyncSession, customer_id: uuid.UUID) -> list[KeptOrder]:
+@dataclass(frozen=True)
+class TakeBack:
+    """An order about to be cancelled (`units` None) or units of it about to be returned."""
+
+    order_id: uuid.UUID
+    units: Mapping[uuid.UUID, int] | None = None
+
+    def returned(self, order_id: uuid.UUID, line_id: uuid.UUID, quantity: int) -> int:
+        if order_id != self.order_id:
+            return 0
+        return quantity if self.units is None else self.units.get(line_id, 0)
+
+
+async def kept_orders(
+    session: AsyncSession, customer_id: uuid.UUID, *, taking_back: TakeBack | None = None
+) -> list[KeptOrder]:
+    """What still counts; with `taking_back`, what would count once it is taken back."""
     rows = await session.execute(
         select(
             Order.id,
+            OrderLine.id,
             Order.paid_at,
             Order.rate,
             OrderLine.category,
@@ -53,8 +70,10 @@ async def kept_orders(session: AsyncSession, customer_id: uuid.UUID) -> list[Kep
     paid: dict[uuid.UUID, datetime] = {}
     categories: dict[uuid.UUID, set[str]] = {}
     spent: dict[uuid.UUID, Decimal] = {}
-    for order_id, paid_at, rate, category, quantity, returned, total in rows.tuples():
-        if paid_at is None:  # excluded by the query; narrows the type
+    for order_id, line_id, paid_at, rate, category, quantity, returned, total in rows.tuples():
+        if taking_back is not None:
+            returned += taking_back.returned(order_id, line_id, quantity)
+        if paid_at is None or returned >= quantity:  # paid_at: narrows the type
             continue
         paid[order_id] = paid_at
         categories.setdefault(order_id, set()).add(category)
