@@ -120,7 +120,7 @@ POLICY: dict[Route, Requirement] = {
     ("GET", "/api/me/notification-preferences"): SIGNED_IN,
     ("PUT", "/api/me/notification-preferences"): SIGNED_IN,
     ("GET", "/api/me/notifications"): SIGNED_IN,
-    ("PATCH", "/api/me/notifications/{notification_id}"): SIGNED_IN,
+    ("PATCH", "/api/me/notifications/{notification_id:uuid}"): SIGNED_IN,
     ("POST", "/api/me/notifications/read"): SIGNED_IN,
     # rewards: customers' achievements and quests; staff define quests
     ("GET", "/api/me/achievements"): SIGNED_IN,

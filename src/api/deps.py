@@ -12,6 +12,7 @@ from ipaddress import IPv6Address, ip_address, ip_network
 from typing import Annotated
 
 from fastapi import Depends, Header, Query, Request, Response
+from pydantic import WithJsonSchema
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -77,6 +78,11 @@ async def client_address(request: Request) -> str:
     return address_bucket(request.client.host if request.client else "unknown")
 
 
+def any_case(code: str) -> str:
+    """`usd` -> `[Uu][Ss][Dd]`: JSON Schema patterns have no case-insensitive flag."""
+    return "".join(f"[{c.upper()}{c.lower()}]" for c in code)
+
+
 def address_bucket(host: str) -> str:
     try:
         address = ip_address(host)
@@ -100,18 +106,27 @@ async def session_factory(request: Request) -> async_sessionmaker[AsyncSession]:
     return sessions
 
 
+#: One of the supported codes in any case (`eur` is EUR), as OpenAPI can say it.
+CURRENCY_SCHEMA = WithJsonSchema(
+    {
+        "type": "string",
+        # Empty is as good as absent: US dollars.
+        "pattern": "^(" + "|".join(any_case(code) for code in SUPPORTED) + ")?$",
+        "description": f"One of {', '.join(SUPPORTED)}, in any case (default USD).",
+    }
+)
+
+
 async def chosen_currency(
     currency: Annotated[
         str | None,
-        Query(
-            description=f"Show prices in one of {', '.join(SUPPORTED)} (default USD).",
-            max_length=16,
-        ),
+        Query(description="Show prices in this currency.", max_length=16),
+        CURRENCY_SCHEMA,
     ] = None,
-    accept_currency: Annotated[str | None, Header(max_length=16)] = None,
+    accept_currency: Annotated[str | None, Header(max_length=16), CURRENCY_SCHEMA] = None,
 ) -> str:
     """`currency=`, else the Accept-Currency header, else US dollars; 422 naming the supported."""
-    chosen = (currency or accept_currency or BASE_CURRENCY).strip().upper()
+    chosen = (currency or accept_currency or BASE_CURRENCY).upper()
     if chosen not in SUPPORTED:
         raise UnsupportedCurrency(chosen)
     return chosen

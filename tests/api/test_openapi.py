@@ -71,6 +71,11 @@ async def test_options_and_405_list_every_method_of_the_path(client: httpx.Async
     assert set(wrong.headers["allow"].split(", ")) == {"PATCH", "DELETE", "OPTIONS"}
     assert wrong.headers["content-type"].startswith("application/problem+json")
 
+    # `read` is no notification id: PATCH is not allowed there (it was a 422 for a bad id).
+    patched = await client.patch("/api/me/notifications/read", json={"read": True})
+    assert patched.status_code == 405
+    assert set(patched.headers["allow"].split(", ")) == {"POST", "OPTIONS"}
+
     roles = await client.options("/api/roles")
     assert set(roles.headers["allow"].split(", ")) == {"GET", "POST", "OPTIONS"}
     assert (await client.options("/api/no-such-path")).status_code == 404
@@ -85,6 +90,28 @@ async def test_constraints_the_server_enforces_are_in_the_schema(
     assert brand["minLength"] == 1 and brand["pattern"] == r"^[^\x00]*\S[^\x00]*$"
     price = schemas["ProductIn"]["properties"]["price"]["anyOf"]
     assert {branch["type"] for branch in price} == {"integer", "string"}
+
+
+async def test_currencies_are_the_eight_codes_in_any_case_in_schema_and_server(
+    client: httpx.AsyncClient, document: dict[str, Any]
+) -> None:
+    import re
+
+    from commerce.currency.money import SUPPORTED
+
+    parameters = document["paths"]["/api/products"]["get"]["parameters"]
+    by_name = {p["name"]: p["schema"] for p in parameters}
+    pattern = re.compile(by_name["currency"]["pattern"])
+    assert by_name["accept-currency"]["pattern"] == pattern.pattern
+    for code in SUPPORTED:
+        assert pattern.fullmatch(code) and pattern.fullmatch(code.lower())
+        answer = await client.get("/api/products", params={"currency": code.lower(), "size": 1})
+        assert answer.status_code == 200, answer.text
+    for other in ("CHF", "US", "usdx", " EUR"):
+        assert not pattern.fullmatch(other)
+    assert pattern.fullmatch(""), "empty is the default, as the server takes it"
+    refused = await client.get("/api/products", params={"currency": "CHF"})
+    assert refused.status_code == 422 and "EUR" in refused.json()["detail"]
 
 
 @pytest.mark.parametrize(

@@ -75,8 +75,10 @@ async def test_cart_totals_follow_the_currency(
     assert Decimal(cart["total"]) == unit * 3
 
 
-async def test_readiness_reports_the_rates_day_and_staleness(client: httpx.AsyncClient) -> None:
-    ready = await client.get("/api/health/ready")
+async def test_readiness_reports_the_rates_day_and_staleness(
+    client: httpx.AsyncClient, accounts: dict[str, dict[str, str]]
+) -> None:
+    ready = await client.get("/api/health/ready", headers=accounts["STAFF"])
     rates = ready.json()["checks"]["rates"]
     age = (datetime.now(UTC).date() - shipped_snapshot().date).days
     assert rates["date"] == shipped_snapshot().date.isoformat() and rates["age_days"] == age

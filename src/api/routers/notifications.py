@@ -50,7 +50,10 @@ async def list_notifications(
 
 
 @router.patch(
-    "/notifications/{notification_id}", response_model=NotificationOut, responses=responses(404)
+    # `:uuid`: only an id matches, so PATCH /notifications/read is a 405, not a bad id.
+    "/notifications/{notification_id:uuid}",
+    response_model=NotificationOut,
+    responses=responses(404),
 )
 async def mark_notification(
     notification_id: uuid.UUID, state: ReadState, principal: CurrentPrincipal, session: Session
