@@ -54,11 +54,42 @@ async def _load_demo(
         await engine.dispose()
 
 
+#: The past `up` writes for a new demo shop (a season's worth: the dashboards' default view).
+DEMO_HISTORY_DAYS = 90
+
+
+async def _load_history(settings: Settings, days: int, orders_per_day: float = 30.0) -> int:
+    """Write `days` of demo history (once: a second call finds it and writes nothing)."""
+    from commerce.db import create_engine, session_factory, transaction
+    from storefront.history import load_history
+
+    engine = create_engine(settings.require("database_url"))
+    try:
+        with Progress(console=console) as progress:
+            task = progress.add_task("Writing demo history", total=days)
+            async with transaction(session_factory(engine)) as session:
+                return await load_history(
+                    session,
+                    days,
+                    orders_per_day=orders_per_day,
+                    progress=lambda n: progress.advance(task, n),
+                )
+    finally:
+        await engine.dispose()
+
+
 @app.command()
 def up(
     fresh: Annotated[bool, typer.Option(help="Wipe the data directory first.")] = False,
     demo: Annotated[
         bool, typer.Option(help="Load the demo catalog into an empty database.")
+    ] = True,
+    demo_history: Annotated[
+        bool,
+        typer.Option(
+            help=f"With a new demo catalog, also {DEMO_HISTORY_DAYS} days of past orders, "
+            "refunds, searches and views, so the dashboards show something."
+        ),
     ] = True,
 ) -> None:
     """Start PostgreSQL, Redis, Tansu, the relay, the worker and the API, supervised."""
@@ -91,6 +122,9 @@ def up(
             added, users = asyncio.run(_load_demo(settings, with_accounts=True))
             if added:
                 console.print(f"Loaded {added:,} demo products.")
+            if added and demo_history:
+                past = asyncio.run(_load_history(settings, DEMO_HISTORY_DAYS))
+                console.print(f"Wrote {past:,} past orders over {DEMO_HISTORY_DAYS} days.")
         from storefront.wiring import backfill_projections, renew_outdated_search
 
         with console.status("Checking the search index"):
@@ -161,7 +195,8 @@ def _print_banner(
         f"  Dashboard: {url}/admin (sign in as the SUPER_ADMIN below)\n"
         + "".join(f"  {role:<12} {email} / {password}\n" for email, password, role in users)
         + f"  Sign in:  POST {url}/api/auth/login\n"
-        f"  Status:   storefront status   (metrics: {url}/metrics)\n"
+        f"  Status:   storefront status   (metrics: http://{settings.api_metrics_host}:"
+        f"{settings.api_metrics_port}/metrics)\n"
         f"  Logs:     {logs}\n"
         f"  Mail:     {_mail_home(settings)}\n"
         f"  Warehouse: {settings.warehouse_dir} (analytics.warehouse.open_warehouse)\n"
@@ -338,24 +373,11 @@ def demo_history(
     Run it on a stack with a catalog (`storefront up` loads one); the worker streams it into
     the warehouse. It runs once: a second run finds the history there and stops.
     """
-    from commerce.db import create_engine, session_factory, transaction
-    from storefront.history import NoCatalog, load_history
+    from storefront.history import NoCatalog
 
     async def load() -> int:
         settings = launcher.with_running_stack(Settings())
-        engine = create_engine(settings.require("database_url"))
-        try:
-            with Progress(console=console) as progress:
-                task = progress.add_task("Writing history", total=days)
-                async with transaction(session_factory(engine)) as session:
-                    return await load_history(
-                        session,
-                        days,
-                        orders_per_day=orders_per_day,
-                        progress=lambda n: progress.advance(task, n),
-                    )
-        finally:
-            await engine.dispose()
+        return await _load_history(settings, days, orders_per_day)
 
     try:
         written = asyncio.run(load())

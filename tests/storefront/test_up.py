@@ -13,6 +13,7 @@ import mailbox
 import socket
 import uuid
 from collections.abc import Iterator
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -239,7 +240,9 @@ def test_a_port_in_use_is_named_before_anything_starts(tmp_path: Path) -> None:
     assert not (tmp_path / "data" / "services").exists(), "nothing may start"
 
 
-def test_search_holds_the_whole_demo_when_up_says_it_is_up(tmp_path: Path) -> None:
+def test_search_and_the_dashboard_hold_the_whole_demo_when_up_says_it_is_up(
+    tmp_path: Path,
+) -> None:
     stack = LaunchedStack(tmp_path / "data", demo_products=300)
     stack.start()
     try:
@@ -247,6 +250,16 @@ def test_search_holds_the_whole_demo_when_up_says_it_is_up(tmp_path: Path) -> No
         with open_warehouse(stack.data_dir / "warehouse") as warehouse:
             products = warehouse.execute("SELECT count(DISTINCT product_id) FROM dim_product")
             assert products.fetchone() == (300,)
+        # A first run shows what the dashboard is for: 90 days of past trade, already in.
+        shown = httpx.get(
+            f"{stack.api_url}/api/admin/dashboard/monthly",
+            params={"from": (date.today() - timedelta(days=89)).isoformat()},
+            headers={"Authorization": f"Bearer {stack.token()}"},
+            timeout=30,
+        ).json()
+        assert shown["totals"]["orders"] > 1000 and shown["totals"]["refunds"] > 0
+        assert shown["top_products"] and shown["zero_result_queries"] and shown["cohorts"]
+        assert [stage["events"] > 0 for stage in shown["funnel"]] == [True] * 5
         tag = f"zq{uuid.uuid4().hex[:8]}"
         create(stack, stack.token(), f"{tag} Lantern")  # and what comes after streams
         stack.wait_for(lambda: found(stack, tag) == 1, 60, "a write after the demo")
