@@ -224,6 +224,8 @@ def api() -> None:
         create_app(settings),
         host=settings.api_host,
         port=settings.api_port,
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
         log_config=config,
         access_log=False,
     )

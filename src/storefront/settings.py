@@ -36,6 +36,10 @@ class Settings(BaseSettings):
 
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=1, le=65535)
+    #: Proxies whose X-Forwarded-For the API believes (comma-separated addresses or
+    #: networks, `*` for any): behind a reverse proxy, its address, so per-address limits
+    #: count the client and not the proxy.
+    forwarded_allow_ips: str = "127.0.0.1,::1"
     #: Each API process serves Prometheus metrics here without a token (0: not at all;
     #: `/metrics` on the API itself needs VIEW_DASHBOARD); loopback only by default.
     api_metrics_host: str = "127.0.0.1"

@@ -14,12 +14,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from analytics.warehouse import open_warehouse
+from api.app import create_app
 from commerce.outbox import OutboxRow
 from commerce.tracking.errors import TooManyEvents
 from commerce.tracking.service import admit
 from storefront.processes import WorkerProcess
 from storefront.settings import Settings
 from tests.conftest import eventually
+from tests.served import served
 
 RATE_KEY = "events-rate:127.0.0.1"
 
@@ -222,3 +224,19 @@ async def test_a_malformed_session_header_is_refused(client: httpx.AsyncClient) 
     answer = await client.get("/api/search", params={"q": "x"}, headers={"X-Session-Id": "a b"})
     assert answer.status_code == 422
     assert answer.json()["errors"][0]["loc"] == ["header", "x-session-id"]
+
+
+def test_behind_a_trusted_proxy_limits_count_the_client_not_the_proxy(settings: Settings) -> None:
+    """uvicorn with FORWARDED_ALLOW_IPS=127.0.0.1 (the default): the proxy's
+    X-Forwarded-For names the client whose per-address limit counts."""
+    tight = settings.model_copy(update={"events_per_minute": 2})
+    batch = {"session_id": a_session(), "events": [{"type": "cart_viewed"}]}
+    first, second = f"203.0.113.{uuid.uuid4().int % 250}", f"2001:db8:{uuid.uuid4().hex[:4]}::1"
+    with served(create_app(tight), "the API behind a proxy") as url:
+
+        def sent(client_address: str) -> int:
+            headers = {"X-Forwarded-For": client_address}
+            return httpx.post(f"{url}/api/events", json=batch, headers=headers).status_code
+
+        assert [sent(first) for _ in range(3)] == [202, 202, 429]
+        assert sent(second) == 202, "another client behind the same proxy has its own limit"
