@@ -102,8 +102,10 @@ def settings(
             "stream_batch_seconds": 0.02,
             "worker_metrics_port": free_port(),
             "api_metrics_port": 0,  # many apps are built here; one test serves them
-            # Every simulated shopper calls from 127.0.0.1: the address cap has its own test.
+            # Every simulated shopper calls from 127.0.0.1: these per-address caps have tests
+            # of their own (test_orders, test_search_log).
             "unpaid_orders_per_address": 10**6,
+            "search_analytics_per_minute": 10**6,
             "jwt_secret": "test-signing-key-0123456789-0123456789-0123456789",
             "smtp_host": "127.0.0.1",
             "smtp_port": smtp_server[0],

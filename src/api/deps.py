@@ -26,7 +26,6 @@ from commerce.currency.rates import RateTable
 from commerce.identity.context import IdentityContext
 from commerce.notifications.service import Shop
 from commerce.payments.provider import PaymentProvider
-from commerce.tracking.searches import SearchLog
 from search.backend import SearchBackend
 from search.prices import PriceScale
 from search.result_cache import SearchResultCache
@@ -51,11 +50,6 @@ async def search_backend(request: Request) -> SearchBackend:
 async def search_results(request: Request) -> SearchResultCache:
     cache: SearchResultCache = request.app.state.search_results
     return cache
-
-
-async def recent_searches(request: Request) -> SearchLog:
-    log: SearchLog = request.app.state.searches
-    return log
 
 
 async def catalog_cache(request: Request) -> CatalogCache:
@@ -190,6 +184,5 @@ ClientAddress = Annotated[str, Depends(client_address)]
 Search = Annotated[SearchBackend, Depends(search_backend)]
 SearchPrices = Annotated[PriceScale, Depends(price_scale)]
 SearchResults = Annotated[SearchResultCache, Depends(search_results)]
-RecentSearches = Annotated[SearchLog, Depends(recent_searches)]
 Cache = Annotated[CatalogCache, Depends(catalog_cache)]
 RedisClient = Annotated[Redis, Depends(redis_client)]

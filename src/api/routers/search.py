@@ -2,34 +2,23 @@
 
 from __future__ import annotations
 
+import random
 import time
 import uuid
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 from prometheus_client import Histogram
-from pydantic import StringConstraints, WithJsonSchema
 
-from api.deps import ClientAddress, RecentSearches, SearchPrices, SearchResults
+from api.deps import SearchResults
 from api.problems import responses
+from api.search_request import SearchRequest, openapi_parameters, search_request
 from commerce.currency.money import BASE_CURRENCY
 from commerce.events import SearchPerformed
-from commerce.tracking.schemas import SessionId
-from search.query import ProductQuery, SearchResult, Sort, Suggestions
+from search.query import ProductQuery, SearchResult, Suggestions
 
 router = APIRouter(prefix="/api", tags=["search"])
-
-#: A price bound in the chosen currency; documented as a number (an empty string is not one).
-PriceBound = Annotated[
-    Decimal,
-    Query(ge=0, le=10**9, allow_inf_nan=False),
-    WithJsonSchema({"type": "number", "minimum": 0, "maximum": 1_000_000_000}),
-]
-BrandName = Annotated[str, StringConstraints(min_length=1, max_length=120)]
-#: `size:M`: a variant option and a value; repeat for more (OR within an option, AND across).
-OptionFilter = Annotated[str, StringConstraints(pattern=r"^[^:=|]{1,32}:[^=|]{1,64}$")]
 
 SEARCH_SECONDS = Histogram(
     "storefront_search_duration_seconds",
@@ -38,27 +27,13 @@ SEARCH_SECONDS = Histogram(
 )
 
 
-@router.get("/search", response_model=SearchResult, responses=responses(422))
-async def search_products(
-    results: SearchResults,
-    searches: RecentSearches,
-    prices: SearchPrices,
-    address: ClientAddress,
-    q: Annotated[str, Query(max_length=200)] = "",
-    brand: Annotated[list[BrandName] | None, Query(max_length=20)] = None,
-    category: Annotated[
-        list[Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,79}$")]] | None,
-        Query(max_length=20),
-    ] = None,
-    price_min: PriceBound | None = None,
-    price_max: PriceBound | None = None,
-    in_stock: bool | None = None,
-    option: Annotated[list[OptionFilter] | None, Query(max_length=20)] = None,
-    sort: Sort = Sort.relevance,
-    page: Annotated[int, Query(ge=1, le=500)] = 1,
-    size: Annotated[int, Query(ge=1, le=100)] = 20,
-    x_session_id: Annotated[SessionId | None, Header()] = None,
-) -> Response:
+@router.get(
+    "/search",
+    response_model=SearchResult,
+    responses=responses(422),
+    openapi_extra={"parameters": openapi_parameters()},
+)
+async def search_products(search: Annotated[SearchRequest, Depends(search_request)]) -> Response:
     """Text, filters, facets, sort and a page of products.
 
     Words match names over brands and categories over descriptions, stemmed (`lamps` finds
@@ -82,36 +57,38 @@ async def search_products(
     client sends one (the session id of `POST /api/events`), so searches, clicks and orders
     join into one funnel.
     """
+    params = search.params
     query = ProductQuery(
-        q=q,
-        brands=tuple(sorted(set(brand or ()))),
-        categories=tuple(sorted(set(category or ()))),
-        currency=prices.currency,
-        price_min=price_min,
-        price_max=price_max,
-        in_stock=in_stock,
-        options=option_filters(option or []),
-        sort=sort,
-        page=page,
-        size=size,
+        q=params.q,
+        brands=tuple(sorted(set(params.brand))),
+        categories=tuple(sorted(set(params.category))),
+        currency=search.scale.currency,
+        price_min=params.price_min,
+        price_max=params.price_max,
+        in_stock=params.in_stock,
+        options=option_filters(params.option),
+        sort=params.sort,
+        page=params.page,
+        size=params.size,
     )
     started = time.perf_counter()
-    answer = await results.search_json(query, prices)
+    answer = await search.results.search_json(query, search.scale)
     elapsed = time.perf_counter() - started
     SEARCH_SECONDS.observe(elapsed)
-    searches.record(
+    search.searches.record(
         SearchPerformed(
-            search_id=uuid.uuid4(),
+            # Random enough to tell searches apart, without a system call per search.
+            search_id=uuid.UUID(int=random.getrandbits(128), version=4),
             answered_at=datetime.now(UTC),
-            session_id=x_session_id,
-            query=q,
+            session_id=search.session_id,
+            query=params.q,
             filters=_given_filters(query),
-            sort=sort.value,
-            page=page,
+            sort=params.sort.value,
+            page=params.page,
             results=answer.total,
             latency_ms=round(elapsed * 1000, 3),
         ),
-        address,
+        search.address,
     )
     # JSON straight from the cache: validating and re-serialising it would cost more than
     # the cache saves.
