@@ -136,6 +136,27 @@ def active_folder(root: Path) -> Path:
     return root / GENERATIONS / name
 
 
+class CurrentPointer:
+    """The folder CURRENT names, read again only when CURRENT itself changed: a `stat` per
+    search instead of an open and a read (a cached search's largest cost after parsing)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._seen: tuple[int, int, int] | None = None
+        self._folder = root
+
+    def folder(self) -> Path:
+        try:
+            pointer = os.stat(self.root / POINTER)
+        except FileNotFoundError:
+            return self.root
+        seen = (pointer.st_ino, pointer.st_mtime_ns, pointer.st_size)
+        if seen != self._seen:
+            # Read after the stat: a CURRENT replaced in between is read again next time.
+            self._folder, self._seen = active_folder(self.root), seen
+        return self._folder
+
+
 def new_generation(root: Path) -> Path:
     """An empty folder for a rebuilt index (made current by `publish`)."""
     folder = root / GENERATIONS / f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
@@ -218,6 +239,7 @@ class TantivyBackend:
         self._analyzers = analyzers()
         self._write_lock = threading.Lock()
         self._writer: tantivy.IndexWriter | None = None
+        self._current = CurrentPointer(path)
         self._open(active_folder(path))
 
     def _open(self, folder: Path) -> None:
@@ -284,7 +306,7 @@ class TantivyBackend:
 
     def generation(self) -> str | None:
         """Each commit replaces `meta.json` (a new inode): its identity is the generation."""
-        folder = active_folder(self.path)
+        folder = self._current.folder()
         try:
             meta = os.stat(folder / "meta.json")
         except FileNotFoundError:
