@@ -100,6 +100,9 @@ async def session_factory(request: Request) -> async_sessionmaker[AsyncSession]:
     return sessions
 
 
+#: An optional header holding a UUID: documented as the UUID it must be (absent is fine).
+UUID_HEADER = WithJsonSchema({"type": "string", "format": "uuid"})
+
 #: One of the supported codes in any case (`eur` is EUR), as OpenAPI can say it.
 CURRENCY_SCHEMA = WithJsonSchema(
     {
@@ -149,7 +152,9 @@ async def price_scale(
 async def cart_owner(
     request: Request,
     response: Response,
-    x_cart_id: Annotated[uuid.UUID | None, Header(description="A guest cart's id")] = None,
+    x_cart_id: Annotated[
+        uuid.UUID | None, Header(description="A guest cart's id"), UUID_HEADER
+    ] = None,
 ) -> Owner:
     """The signed-in shopper, else the guest cart named by X-Cart-Id (a new one if none);
     a guest's cart id is returned in the X-Cart-Id header."""

@@ -170,3 +170,16 @@ async def test_disabled_account_is_signed_out_and_cannot_sign_in(
     assert login.status_code == 403
     await client.patch(f"/api/users/{uid}", json={"active": True}, headers=admin)
     await sign_in(client, email)
+
+
+async def test_assigning_the_role_a_user_has_signs_nobody_out(
+    client: httpx.AsyncClient,
+    accounts: dict[str, dict[str, str]],
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    boss = await sign_in(client, await new_user(sessions, role="SUPER_ADMIN"))
+    same = await client.put(
+        f"/api/users/{await user_id(client, boss)}/role", json={"role": "SUPER_ADMIN"}, headers=boss
+    )
+    assert same.status_code == 200, same.text
+    assert (await client.get("/api/auth/me", headers=boss)).status_code == 200, "still signed in"

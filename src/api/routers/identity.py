@@ -10,7 +10,7 @@ from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from api.access import CurrentPrincipal
-from api.deps import ClientAddress, Identity, RedisClient, Session, ShopInfo
+from api.deps import UUID_HEADER, ClientAddress, Identity, RedisClient, Session, ShopInfo
 from api.problems import problem, responses
 from commerce.carts.service import merge_guest_cart
 from commerce.carts.store import guest_key
@@ -51,7 +51,9 @@ async def login(
     identity: Identity,
     address: ClientAddress,
     redis: RedisClient,
-    x_cart_id: Annotated[uuid.UUID | None, Header(description="A guest cart to merge")] = None,
+    x_cart_id: Annotated[
+        uuid.UUID | None, Header(description="A guest cart to merge"), UUID_HEADER
+    ] = None,
 ) -> TokenPair:
     """Failed logins are limited per account and address, per account and per address
     (5, 20 and 100 per 15 minutes by default), then 429 with Retry-After. With X-Cart-Id,

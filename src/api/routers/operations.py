@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from api.metrics import read_pipeline
-from api.problems import PROBLEM_JSON, problem
+from api.problems import PROBLEM_JSON, problem, responses
 from api.readiness import Readiness
 from commerce.identity.context import Principal
 from commerce.identity.permissions import Permission
@@ -23,7 +23,10 @@ async def health() -> dict[str, str]:
 
 @router.get(
     "/api/health/ready",
-    responses={503: {"description": "A dependency is down", "content": {PROBLEM_JSON: {}}}},
+    responses={
+        **responses(401),  # a token that is sent must be good
+        503: {"description": "A dependency is down", "content": {PROBLEM_JSON: {}}},
+    },
 )
 async def ready(request: Request) -> Response:
     """PostgreSQL, Redis, the broker and the search index, each up or down; 503 if one is
@@ -43,7 +46,10 @@ async def ready(request: Request) -> Response:
 @router.get(
     "/metrics",
     response_class=Response,
-    responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text"}},
+    responses={
+        200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text"},
+        **responses(401, 403),
+    },
 )
 async def metrics(request: Request) -> Response:
     """Prometheus metrics of this API process, plus the pipeline's state from PostgreSQL

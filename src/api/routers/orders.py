@@ -6,7 +6,7 @@ import uuid
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime
 
@@ -36,6 +36,13 @@ from commerce.rewards.standing import TakeBack
 router = APIRouter(tags=["orders"])
 admin = APIRouter(tags=["orders"])
 
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": True,
+    "description": "A new UUID per checkout, the same one on retries.",
+    "schema": {"type": "string", "maxLength": 255, "pattern": "^[ -~]*[!-~][ -~]*$"},
+}
 ERRORS = responses(401, 422)
 PageNumber = Annotated[int, Query(ge=1, le=10_000)]
 PageSize = Annotated[int, Query(ge=1, le=100)]
@@ -45,7 +52,10 @@ PageSize = Annotated[int, Query(ge=1, le=100)]
     "/api/orders",
     status_code=201,
     response_model=OrderOut,
-    responses={**ERRORS, **responses(403, 409, 428)},
+    responses={**ERRORS, **responses(403, 409, 428, 429)},
+    # Read by the route (a missing key is a 428, not a validation error), documented as
+    # the required header it is.
+    openapi_extra={"parameters": [IDEMPOTENCY_KEY]},
 )
 async def create_order(
     request: Request,
@@ -56,7 +66,6 @@ async def create_order(
     rates: Rates,
     currency: Currency,
     address: ClientAddress,
-    idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
 ) -> OrderOut:
     """Check out the cart: every line's stock is held and the order is PENDING until paid,
     with `payment_method` now (held 15 minutes, `RESERVATION_MINUTES`) or by POST
@@ -82,7 +91,8 @@ async def create_order(
         caps=UnpaidCaps(settings.unpaid_orders_per_customer, settings.unpaid_orders_per_address),
     )
     chosen = data.currency or currency
-    return await place_order(checkout, principal.user_id, data, chosen, idempotency_key, address)
+    key = request.headers.get("idempotency-key")
+    return await place_order(checkout, principal.user_id, data, chosen, key, address)
 
 
 @router.get("/api/orders", response_model=Page[OrderSummary], responses=responses(401, 422))

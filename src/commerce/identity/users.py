@@ -45,7 +45,9 @@ async def assign_role(
     role = await repo.role(role_name)
     if role is None:
         raise RoleNotFound(role_name)
-    if user.id == by.user_id and role.name != user.role.name:
+    if role.name == user.role.name:
+        return user_out(user)  # nothing changes: nobody is signed out for it
+    if user.id == by.user_id:
         raise Forbidden("You cannot change your own role.")
     _may_act_on(by, user.role.permissions)
     _may_act_on(by, role.permissions)  # nobody hands out more than they hold

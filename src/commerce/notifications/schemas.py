@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Preferences(BaseModel):
@@ -14,10 +14,11 @@ class Preferences(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    email: bool = True
-    in_app: bool = True
+    # Strict: `0` or "yes" is not a yes or a no (the schema says boolean, so does the server).
+    email: Annotated[bool, Field(strict=True)] = True
+    in_app: Annotated[bool, Field(strict=True)] = True
     #: Low-stock alerts (for staff who manage inventory), on the channels above.
-    stock_alerts: bool = False
+    stock_alerts: Annotated[bool, Field(strict=True)] = False
 
 
 class NotificationOut(BaseModel):

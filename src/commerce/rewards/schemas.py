@@ -7,11 +7,44 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
 
 from commerce.rewards.standing import Measure
 
 Title = Annotated[str, Field(min_length=1, max_length=120)]
+#: A goal: a positive amount with at most two decimals, documented as a decimal string or a
+#: whole number (a float's rounding could change it).
+Goal = Annotated[
+    Decimal,
+    Field(gt=0, le=1_000_000, decimal_places=2),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "integer", "minimum": 1, "maximum": 1_000_000},
+                {
+                    "type": "string",
+                    "pattern": r"^(?=.*[1-9])(\d{1,6}(\.\d{1,2})?|1000000(\.0{1,2})?)$",
+                },
+            ]
+        }
+    ),
+]
+#: A percentage above 0 and at most 100, with at most two decimals.
+RewardPercent = Annotated[
+    Decimal,
+    Field(gt=0, le=100, decimal_places=2),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "integer", "minimum": 1, "maximum": 100},
+                {
+                    "type": "string",
+                    "pattern": r"^(?=.*[1-9])(\d{1,2}(\.\d{1,2})?|100(\.0{1,2})?)$",
+                },
+            ]
+        }
+    ),
+]
 Description = Annotated[str, Field(max_length=2000)]
 
 
@@ -32,10 +65,10 @@ class QuestIn(BaseModel):
     title: Title
     description: Description = ""
     goal_kind: Measure
-    goal: Annotated[Decimal, Field(gt=0, le=1_000_000, decimal_places=2)]
+    goal: Goal
     starts_at: datetime
     ends_at: datetime
-    reward_percent: Annotated[Decimal, Field(gt=0, le=100, decimal_places=2)]
+    reward_percent: RewardPercent
     #: How long the reward code stays valid once granted.
     reward_days: Annotated[int, Field(ge=1, le=365)] = 30
 
