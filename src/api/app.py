@@ -43,7 +43,7 @@ from api.routers import (
     tracking,
 )
 from api.sockets import PushHub
-from api.text_guard import reject_nul_characters
+from api.text_guard import document_no_nul, reject_nul_characters
 from commerce.notifications.channel import PushChannel
 from commerce.tracking.searches import SearchLog
 from storefront import wiring
@@ -157,5 +157,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
             title=app.title, version=app.version, description=app.description, routes=app.routes
         )
         schema.setdefault("components", {}).setdefault("securitySchemes", {}).update(BEARER_SCHEME)
+        document_no_nul(schema["paths"])
+        document_no_nul(schema["components"].get("schemas", {}))
         app.openapi_schema = schema
     return app.openapi_schema

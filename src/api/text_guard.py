@@ -39,3 +39,23 @@ async def reject_nul_characters(request: Request) -> None:
             return  # not JSON: the route's own validation answers
         if _holds_nul(decoded):
             raise InvalidInput("Text must not contain NUL (U+0000) characters.")
+
+
+#: What `reject_nul_characters` enforces, as JSON Schema (an ECMA-262 regular expression).
+NO_NUL = "^[^\\u0000]*$"
+
+
+def document_no_nul(schema: Any) -> None:
+    """Say in the OpenAPI document what the guard enforces: every free-form string the API
+    takes (no pattern, format or enum of its own) holds no NUL character."""
+    if isinstance(schema, list):
+        for item in schema:
+            document_no_nul(item)
+        return
+    if not isinstance(schema, dict):
+        return
+    free_form = not ({"pattern", "format", "enum", "const"} & schema.keys())
+    if schema.get("type") == "string" and free_form:
+        schema["pattern"] = NO_NUL
+    for value in schema.values():
+        document_no_nul(value)

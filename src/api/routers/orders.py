@@ -8,7 +8,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import AwareDatetime
 
 from api.access import CurrentPrincipal
 from api.deps import ClientAddress, Currency, Payments, Rates, RedisClient, Session, Sessions
@@ -32,6 +31,7 @@ from commerce.orders.schemas import (
 from commerce.orders.states import Status
 from commerce.rewards import service as rewards
 from commerce.rewards.standing import TakeBack
+from commerce.timestamps import Timestamp
 
 router = APIRouter(tags=["orders"])
 admin = APIRouter(tags=["orders"])
@@ -193,8 +193,8 @@ async def list_orders(
     session: Session,
     status: Status | None = None,
     customer_id: uuid.UUID | None = None,
-    created_from: Annotated[AwareDatetime | None, Query(description="ISO 8601, with zone")] = None,
-    created_to: Annotated[AwareDatetime | None, Query(description="ISO 8601, with zone")] = None,
+    created_from: Annotated[Timestamp | None, Query(description="ISO 8601, with zone")] = None,
+    created_to: Annotated[Timestamp | None, Query(description="ISO 8601, with zone")] = None,
     page: PageNumber = 1,
     size: PageSize = 20,
 ) -> Page[OrderSummary]:

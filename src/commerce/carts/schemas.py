@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 #: Seed 003: at most 10 units of one product in a cart.
 MAX_UNITS_PER_PRODUCT = 10
 MAX_LINES = 100
-Quantity = Annotated[int, Field(ge=1, le=MAX_UNITS_PER_PRODUCT)]
+Quantity = Annotated[int, Field(ge=1, le=MAX_UNITS_PER_PRODUCT, strict=True)]
 
 
 class CartItemIn(BaseModel):

@@ -44,7 +44,7 @@ Price = Annotated[
         }
     ),
 ]
-Rating = Annotated[float, Field(ge=0, le=5)]
+Rating = Annotated[float, Field(ge=0, le=5, strict=True)]
 Description = Annotated[str, StringConstraints(max_length=10_000, pattern=r"^[^\x00]*$")]
 Attributes = Annotated[
     dict[str, Annotated[str, StringConstraints(max_length=200)]], Field(max_length=50)

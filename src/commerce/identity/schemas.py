@@ -109,7 +109,7 @@ class RoleAssignment(_Input):
 
 
 class UserStatus(_Input):
-    active: bool
+    active: Annotated[bool, Field(strict=True)]
 
 
 class ResetRequest(_Input):

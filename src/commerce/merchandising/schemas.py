@@ -35,7 +35,7 @@ class SynonymIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     terms: list[Phrase] = Field(min_length=2, max_length=20)
-    one_way: bool = False
+    one_way: Annotated[bool, Field(strict=True)] = False
 
     @model_validator(mode="after")
     def _words(self) -> Self:
@@ -59,7 +59,7 @@ class Pin(BaseModel):
 
     product_id: uuid.UUID
     #: 1 is the first result.
-    position: int = Field(ge=1, le=100)
+    position: int = Field(ge=1, le=100, strict=True)
 
 
 class Boost(BaseModel):
@@ -67,7 +67,7 @@ class Boost(BaseModel):
 
     value: str = Field(min_length=1, max_length=120)
     #: Added to the relevance score of a matching product; the best text match scores ~10.
-    weight: float = Field(gt=0, le=100)
+    weight: float = Field(gt=0, le=100, strict=True)
 
 
 class BrandBoost(Boost):

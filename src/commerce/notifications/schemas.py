@@ -42,7 +42,7 @@ class NotificationPage(BaseModel):
 class ReadState(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    read: bool
+    read: Annotated[bool, Field(strict=True)]
 
 
 class MarkedRead(BaseModel):

@@ -7,11 +7,12 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from commerce.catalog.schemas import Price
 from commerce.currency.money import Currency
 from commerce.orders.states import Status
+from commerce.timestamps import Timestamp
 
 Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Country = Annotated[str, StringConstraints(to_upper=True, pattern=r"^[A-Za-z]{2}$")]
@@ -148,7 +149,7 @@ class ReturnLineIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     line_id: uuid.UUID
-    quantity: Annotated[int, Field(ge=1, le=1000)]
+    quantity: Annotated[int, Field(ge=1, le=1000, strict=True)]
 
 
 class ReturnIn(BaseModel):
@@ -170,5 +171,5 @@ class OrderFilters(BaseModel):
 
     status: Status | None = None
     customer_id: uuid.UUID | None = None
-    created_from: AwareDatetime | None = None
-    created_to: AwareDatetime | None = None
+    created_from: Timestamp | None = None
+    created_to: Timestamp | None = None

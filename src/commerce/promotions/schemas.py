@@ -9,7 +9,6 @@ from decimal import Decimal
 from typing import Annotated, Literal, Self
 
 from pydantic import (
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -19,6 +18,7 @@ from pydantic import (
 
 from commerce.catalog.schemas import Price, Slug
 from commerce.currency.money import Currency
+from commerce.timestamps import Timestamp
 
 Code = Annotated[
     str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{2,31}$")
@@ -36,8 +36,8 @@ class _Terms(BaseModel):
 
     currency: Currency | None = None
     min_subtotal: Price | None = None
-    valid_from: AwareDatetime | None = None
-    valid_to: AwareDatetime | None = None
+    valid_from: Timestamp | None = None
+    valid_to: Timestamp | None = None
     usage_limit: Limit | None = None
     per_customer_limit: Limit | None = None
     categories: Slugs = []

@@ -10,6 +10,7 @@ from typing import Annotated, Self
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
 
 from commerce.rewards.standing import Measure
+from commerce.timestamps import Timestamp
 
 Title = Annotated[str, Field(min_length=1, max_length=120)]
 #: A goal: a positive amount with at most two decimals, documented as a decimal string or a
@@ -66,11 +67,11 @@ class QuestIn(BaseModel):
     description: Description = ""
     goal_kind: Measure
     goal: Goal
-    starts_at: datetime
-    ends_at: datetime
+    starts_at: Timestamp
+    ends_at: Timestamp
     reward_percent: RewardPercent
     #: How long the reward code stays valid once granted.
-    reward_days: Annotated[int, Field(ge=1, le=365)] = 30
+    reward_days: Annotated[int, Field(ge=1, le=365, strict=True)] = 30
 
     @model_validator(mode="after")
     def _window(self) -> Self:
@@ -90,8 +91,8 @@ class QuestPatch(BaseModel):
 
     title: Title | None = None
     description: Description | None = None
-    ends_at: datetime | None = None
-    active: bool | None = None
+    ends_at: Timestamp | None = None
+    active: Annotated[bool, Field(strict=True)] | None = None
 
 
 class QuestOut(BaseModel):
@@ -102,8 +103,8 @@ class QuestOut(BaseModel):
     description: str
     goal_kind: Measure
     goal: Decimal
-    starts_at: datetime
-    ends_at: datetime
+    starts_at: Timestamp
+    ends_at: Timestamp
     reward_percent: Decimal
     reward_days: int
     active: bool
