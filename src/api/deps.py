@@ -122,11 +122,12 @@ async def chosen_currency(
     ] = None,
     accept_currency: Annotated[str | None, Header(max_length=16), CURRENCY_SCHEMA] = None,
 ) -> str:
-    """`currency=`, else the Accept-Currency header, else US dollars; 422 naming the supported."""
-    chosen = (currency or accept_currency or BASE_CURRENCY).upper()
-    if chosen not in SUPPORTED:
-        raise UnsupportedCurrency(chosen)
-    return chosen
+    """`currency=`, else the Accept-Currency header, else US dollars; 422 naming the supported
+    when either names another (a header the query overrides is still checked)."""
+    for given in (currency, accept_currency):
+        if given and given.upper() not in SUPPORTED:
+            raise UnsupportedCurrency(given.upper())
+    return (currency or accept_currency or BASE_CURRENCY).upper()
 
 
 async def rate_table(request: Request) -> RateTable:

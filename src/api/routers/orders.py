@@ -14,6 +14,7 @@ from api.deps import ClientAddress, Currency, Payments, Rates, RedisClient, Sess
 from api.problems import problem, responses
 from commerce.catalog.schemas import Page
 from commerce.identity.permissions import Permission
+from commerce.inputs import Timestamp
 from commerce.orders import service
 from commerce.orders.checkout import Checkout, UnpaidCaps, place_order
 from commerce.orders.schemas import (
@@ -31,7 +32,6 @@ from commerce.orders.schemas import (
 from commerce.orders.states import Status
 from commerce.rewards import service as rewards
 from commerce.rewards.standing import TakeBack
-from commerce.timestamps import Timestamp
 
 router = APIRouter(tags=["orders"])
 admin = APIRouter(tags=["orders"])

@@ -9,10 +9,12 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from commerce.inputs import NotBoolean
+
 #: Seed 003: at most 10 units of one product in a cart.
 MAX_UNITS_PER_PRODUCT = 10
 MAX_LINES = 100
-Quantity = Annotated[int, Field(ge=1, le=MAX_UNITS_PER_PRODUCT, strict=True)]
+Quantity = Annotated[int, Field(ge=1, le=MAX_UNITS_PER_PRODUCT), NotBoolean]
 
 
 class CartItemIn(BaseModel):
@@ -35,7 +37,12 @@ class CouponCodeIn(BaseModel):
 
     #: As the shopper typed it: a code that matches none is the "unknown" rule, not a 422
     #: about its shape.
-    code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+    code: Annotated[
+        str,
+        StringConstraints(
+            strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[^\x00]*\S[^\x00]*$"
+        ),
+    ]
 
 
 class StoredItem(BaseModel):

@@ -16,6 +16,8 @@ from pydantic import (
     field_validator,
 )
 
+from commerce.inputs import NotBoolean
+
 Sku = Annotated[
     str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 ]
@@ -44,7 +46,7 @@ Price = Annotated[
         }
     ),
 ]
-Rating = Annotated[float, Field(ge=0, le=5, strict=True)]
+Rating = Annotated[float, Field(ge=0, le=5), NotBoolean]
 Description = Annotated[str, StringConstraints(max_length=10_000, pattern=r"^[^\x00]*$")]
 Attributes = Annotated[
     dict[str, Annotated[str, StringConstraints(max_length=200)]], Field(max_length=50)

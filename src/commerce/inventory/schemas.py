@@ -7,7 +7,9 @@ from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-Quantity = Annotated[int, Field(ge=0, le=10_000_000, strict=True)]
+from commerce.inputs import NotBoolean
+
+Quantity = Annotated[int, Field(ge=0, le=10_000_000), NotBoolean]
 
 
 def _exactly_one_of_quantity_or_delta(schema: dict[str, Any]) -> None:
@@ -92,7 +94,7 @@ class ThresholdIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     #: Staff are alerted when the SKU's available units fall below this.
-    threshold: Annotated[int, Field(ge=0, le=10_000_000, strict=True)]
+    threshold: Annotated[int, Field(ge=0, le=10_000_000), NotBoolean]
 
 
 class ThresholdOut(BaseModel):

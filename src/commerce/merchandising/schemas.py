@@ -10,8 +10,14 @@ from typing import Annotated, Self
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from commerce.catalog.schemas import Slug
+from commerce.inputs import NotBoolean
 
-Phrase = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
+Phrase = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=80, pattern=r"^[^\x00]*\S[^\x00]*$"
+    ),
+]
 BrandName = Annotated[str, StringConstraints(min_length=1, max_length=120)]
 WORD = re.compile(r"\w+", re.UNICODE)
 #: Words of a query that count; longer queries add noise, not recall.
@@ -59,7 +65,7 @@ class Pin(BaseModel):
 
     product_id: uuid.UUID
     #: 1 is the first result.
-    position: int = Field(ge=1, le=100, strict=True)
+    position: Annotated[int, Field(ge=1, le=100), NotBoolean]
 
 
 class Boost(BaseModel):
@@ -67,7 +73,7 @@ class Boost(BaseModel):
 
     value: str = Field(min_length=1, max_length=120)
     #: Added to the relevance score of a matching product; the best text match scores ~10.
-    weight: float = Field(gt=0, le=100, strict=True)
+    weight: Annotated[float, Field(gt=0, le=100), NotBoolean]
 
 
 class BrandBoost(Boost):

@@ -11,10 +11,15 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from commerce.catalog.schemas import Price
 from commerce.currency.money import Currency
+from commerce.inputs import NotBoolean, Timestamp
 from commerce.orders.states import Status
-from commerce.timestamps import Timestamp
 
-Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Line = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^\x00]*\S[^\x00]*$"
+    ),
+]
 Country = Annotated[str, StringConstraints(to_upper=True, pattern=r"^[A-Za-z]{2}$")]
 #: A provider's single-use token (tok_…); card numbers never reach this service.
 PaymentToken = Annotated[str, StringConstraints(pattern=r"^tok_[A-Za-z0-9_]{1,60}$")]
@@ -28,7 +33,10 @@ class Address(BaseModel):
     line2: Line | None = None
     city: Line
     postal_code: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)
+        str,
+        StringConstraints(
+            strip_whitespace=True, min_length=1, max_length=20, pattern=r"^[^\x00]*\S[^\x00]*$"
+        ),
     ]
     region: Line | None = None
     #: ISO 3166-1 alpha-2.
@@ -149,14 +157,19 @@ class ReturnLineIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     line_id: uuid.UUID
-    quantity: Annotated[int, Field(ge=1, le=1000, strict=True)]
+    quantity: Annotated[int, Field(ge=1, le=1000), NotBoolean]
 
 
 class ReturnIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     lines: Annotated[list[ReturnLineIn], Field(min_length=1, max_length=100)]
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+    reason: Annotated[
+        str,
+        StringConstraints(
+            strip_whitespace=True, min_length=1, max_length=1000, pattern=r"^[^\x00]*\S[^\x00]*$"
+        ),
+    ]
 
 
 class ReturnDecision(BaseModel):

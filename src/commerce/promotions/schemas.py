@@ -18,7 +18,7 @@ from pydantic import (
 
 from commerce.catalog.schemas import Price, Slug
 from commerce.currency.money import Currency
-from commerce.timestamps import Timestamp
+from commerce.inputs import Timestamp
 
 Code = Annotated[
     str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{2,31}$")

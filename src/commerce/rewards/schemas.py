@@ -9,8 +9,8 @@ from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
 
+from commerce.inputs import NotBoolean, Timestamp
 from commerce.rewards.standing import Measure
-from commerce.timestamps import Timestamp
 
 Title = Annotated[str, Field(min_length=1, max_length=120)]
 #: A goal: a positive amount with at most two decimals, documented as a decimal string or a
@@ -71,7 +71,7 @@ class QuestIn(BaseModel):
     ends_at: Timestamp
     reward_percent: RewardPercent
     #: How long the reward code stays valid once granted.
-    reward_days: Annotated[int, Field(ge=1, le=365, strict=True)] = 30
+    reward_days: Annotated[int, Field(ge=1, le=365), NotBoolean] = 30
 
     @model_validator(mode="after")
     def _window(self) -> Self:

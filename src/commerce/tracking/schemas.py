@@ -11,7 +11,12 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 MAX_BATCH = 100
 
 SessionId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{8,64}$")]
-Query = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Query = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^\x00]*\S[^\x00]*$"
+    ),
+]
 
 
 class _Event(BaseModel):
