@@ -25,6 +25,11 @@ async def forget_loopback_attempts(redis: Redis) -> AsyncIterator[None]:
 @pytest.fixture
 async def shopper(client: httpx.AsyncClient) -> dict[str, str]:
     """A newly registered customer, signed in: an empty cart of their own."""
+    return await register_shopper(client)
+
+
+async def register_shopper(client: httpx.AsyncClient) -> dict[str, str]:
+    """Register a new customer through `client`; their bearer headers."""
     body = {
         "email": f"shop{uuid.uuid4().hex[:10]}@example.com",
         "password": PASSWORD,

@@ -18,9 +18,10 @@ from analytics.warehouse import open_warehouse
 from api.app import create_app
 from commerce.db import transaction
 from storefront.settings import Settings
+from tests.api.conftest import register_shopper
 from tests.api.test_cart import add, coupon, tee
 from tests.checkout import ADDRESS, ledger_broken, stock_totals
-from tests.conftest import PASSWORD, eventually
+from tests.conftest import eventually
 from tests.factories import set_stock
 
 pytestmark = pytest.mark.usefixtures("reference", "worker")
@@ -477,18 +478,6 @@ async def test_unpaid_orders_are_capped_per_customer_and_held_for_less_time(
     assert (await checkout(client, shopper)).status_code == 201, "one slot given back"
 
 
-async def registered(client: httpx.AsyncClient) -> dict[str, str]:
-    body = {
-        "email": f"addr{uuid.uuid4().hex[:10]}@example.com",
-        "password": PASSWORD,
-        "first_name": "Ann",
-        "last_name": "Dress",
-    }
-    response = await client.post("/api/auth/register", json=body)
-    assert response.status_code == 201, response.text
-    return {"Authorization": f"Bearer {response.json()['access_token']}"}
-
-
 async def test_unpaid_orders_from_one_address_are_capped(
     client: httpx.AsyncClient, admin: dict[str, str], settings: Settings
 ) -> None:
@@ -498,7 +487,7 @@ async def test_unpaid_orders_from_one_address_are_capped(
     async def from_host(host: str) -> httpx.Response:
         transport = httpx.ASGITransport(app=app, client=(host, 50000))
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as there:
-            shopper = await registered(there)
+            shopper = await register_shopper(there)
             await add(there, shopper, product, variant_id=product["variants"][0]["id"], quantity=1)
             return await checkout(there, shopper)
 

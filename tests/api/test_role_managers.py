@@ -13,12 +13,11 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.app import create_app
-from commerce.db import create_engine, session_factory, transaction
-from commerce.identity.accounts import create_user
+from commerce.db import create_engine, session_factory
 from commerce.identity.permissions import Permission
 from storefront.settings import Settings
 from tests.api.test_roles import new_user, user_id
-from tests.conftest import PASSWORD, sign_in
+from tests.conftest import sign_in
 
 pytestmark = pytest.mark.usefixtures("reference")
 
@@ -59,19 +58,12 @@ async def empty_shop(
     await engine.dispose()
 
 
-async def make_user(sessions: async_sessionmaker[AsyncSession], role: str) -> str:
-    email = f"m{uuid.uuid4().hex[:10]}@example.com"
-    async with transaction(sessions) as session:
-        await create_user(session, email, PASSWORD, role=role)
-    return email
-
-
 async def test_two_super_admins_disabling_each_other_leave_one(
     empty_shop: tuple[httpx.AsyncClient, async_sessionmaker[AsyncSession]],
 ) -> None:
     client, sessions = empty_shop
-    ada = await sign_in(client, await make_user(sessions, "SUPER_ADMIN"))
-    bob = await sign_in(client, await make_user(sessions, "SUPER_ADMIN"))
+    ada = await sign_in(client, await new_user(sessions, "SUPER_ADMIN"))
+    bob = await sign_in(client, await new_user(sessions, "SUPER_ADMIN"))
     ada_id, bob_id = await user_id(client, ada), await user_id(client, bob)
 
     answers = await asyncio.gather(
@@ -90,13 +82,13 @@ async def test_the_last_role_managers_role_keeps_manage_roles(
     empty_shop: tuple[httpx.AsyncClient, async_sessionmaker[AsyncSession]],
 ) -> None:
     client, sessions = empty_shop
-    maker = await sign_in(client, await make_user(sessions, "SUPER_ADMIN"))
+    maker = await sign_in(client, await new_user(sessions, "SUPER_ADMIN"))
     everything = sorted(Permission)
     created = await client.post(
         "/api/roles", json={"name": "OWNER", "permissions": everything}, headers=maker
     )
     assert created.status_code == 201, created.text
-    owner_email = await make_user(sessions, "CUSTOMER")
+    owner_email = await new_user(sessions, "CUSTOMER")
     owner_id = await user_id(client, await sign_in(client, owner_email))
     assigned = await client.put(
         f"/api/users/{owner_id}/role", json={"role": "OWNER"}, headers=maker

@@ -13,40 +13,28 @@ from commerce.inputs import NotBoolean, Timestamp
 from commerce.rewards.standing import Measure
 
 Title = Annotated[str, Field(min_length=1, max_length=120)]
-#: A goal: a positive amount with at most two decimals, documented as a decimal string or a
-#: whole number (a float's rounding could change it).
+
+
+Description = Annotated[str, Field(max_length=2000)]
+
+
+def documented_decimal(most: int, pattern: str) -> WithJsonSchema:
+    """A positive amount up to `most` documented as a decimal string matching `pattern` or
+    a whole number (a float's rounding could change it)."""
+    whole = {"type": "integer", "minimum": 1, "maximum": most}
+    return WithJsonSchema({"anyOf": [whole, {"type": "string", "pattern": pattern}]})
+
+
 Goal = Annotated[
     Decimal,
     Field(gt=0, le=1_000_000, decimal_places=2),
-    WithJsonSchema(
-        {
-            "anyOf": [
-                {"type": "integer", "minimum": 1, "maximum": 1_000_000},
-                {
-                    "type": "string",
-                    "pattern": r"^(?=.*[1-9])(\d{1,6}(\.\d{1,2})?|1000000(\.0{1,2})?)$",
-                },
-            ]
-        }
-    ),
+    documented_decimal(1_000_000, r"^(?=.*[1-9])(\d{1,6}(\.\d{1,2})?|1000000(\.0{1,2})?)$"),
 ]
-#: A percentage above 0 and at most 100, with at most two decimals.
 RewardPercent = Annotated[
     Decimal,
     Field(gt=0, le=100, decimal_places=2),
-    WithJsonSchema(
-        {
-            "anyOf": [
-                {"type": "integer", "minimum": 1, "maximum": 100},
-                {
-                    "type": "string",
-                    "pattern": r"^(?=.*[1-9])(\d{1,2}(\.\d{1,2})?|100(\.0{1,2})?)$",
-                },
-            ]
-        }
-    ),
+    documented_decimal(100, r"^(?=.*[1-9])(\d{1,2}(\.\d{1,2})?|100(\.0{1,2})?)$"),
 ]
-Description = Annotated[str, Field(max_length=2000)]
 
 
 class AchievementOut(BaseModel):
