@@ -244,6 +244,41 @@ async def test_orders_that_earned_a_spent_reward_cannot_be_cancelled_for_a_full_
     assert by_staff.status_code == 200, by_staff.text
 
 
+async def test_units_that_earned_a_spent_reward_cannot_be_returned_for_a_refund(
+    client: httpx.AsyncClient, admin: dict[str, str], accounts: dict[str, dict[str, str]]
+) -> None:
+    who = await register(client, address("returner"))
+    goal = await quest(client, admin, goal_kind="orders", goal=1, reward_percent="50")
+    cheap, dear = await tee(client, admin, stock=10), await lantern(client, admin)
+    await client.post(f"/api/quests/{goal['id']}/start", headers=who)
+    earned = await bought(client, who, cheap, 1, payment_method="tok_visa")
+    await settled(client, who, earned["id"], "CONFIRMED")
+    for status in ("PROCESSING", "SHIPPED", "DELIVERED"):
+        moved = await client.patch(
+            f"/api/admin/orders/{earned['id']}/status",
+            json={"status": status},
+            headers=accounts["STAFF"],
+        )
+        assert moved.status_code == 200, moved.text
+    done = await eventually(
+        lambda: enrolment(client, who, goal["id"]), lambda e: e["reward"] is not None
+    )
+    await add(client, who, dear, variant_id=dear["variants"][0]["id"], quantity=2)
+    reward = {"code": done["reward"]["code"]}
+    assert (await client.post("/api/cart/coupon", json=reward, headers=who)).is_success
+    spent = (await checkout(client, who, payment_method="tok_visa")).json()
+
+    line = earned["lines"][0]["id"]
+    returned = await client.post(
+        f"/api/orders/{earned['id']}/returns",
+        json={"lines": [{"line_id": line, "quantity": 1}], "reason": "changed my mind"},
+        headers=who,
+    )
+
+    assert returned.status_code == 409, returned.text
+    assert returned.json()["spent_on"] == spent["id"]
+
+
 async def test_quests_refuse_bad_definitions_and_starts_outside_their_window(
     client: httpx.AsyncClient, admin: dict[str, str], shopper: dict[str, str]
 ) -> None:
