@@ -38,8 +38,21 @@ class Base(DeclarativeBase):
 
 
 def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
-    """An async engine on psycopg 3 for a `postgresql+psycopg://` URL."""
-    return create_async_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True)
+    """An async engine on psycopg 3 for a `postgresql+psycopg://` URL; JSON columns (the
+    outbox's events above all) are written and read with orjson, several times faster than
+    the standard library on the API's and the worker's hot paths."""
+    return create_async_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=20,
+        pool_pre_ping=True,
+        json_serializer=_json_text,
+        json_deserializer=orjson.loads,
+    )
+
+
+def _json_text(value: Any) -> str:
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
