@@ -47,7 +47,7 @@ async def main(show_misses: bool) -> None:
         await tantivy.close()
     if settings.elasticsearch_url:
         elastic = ElasticsearchBackend(
-            settings.elasticsearch_url, index=f"relevance-{uuid.uuid4().hex[:8]}"
+            settings.elasticsearch_url, f"relevance-{uuid.uuid4().hex[:8]}", settings.search_engine
         )
         try:
             await elastic.ensure_index()
@@ -55,7 +55,7 @@ async def main(show_misses: bool) -> None:
                 await elastic.apply(docs[start : start + 5000])
             await measure("elasticsearch", elastic, queries, tuning, show_misses)
         finally:
-            await elastic.client.indices.delete(index=f"{elastic.alias}-*")
+            await elastic.client.delete_index(f"{elastic.alias}-*")
             await elastic.close()
     else:
         print("elasticsearch: not run (STOREFRONT_ELASTICSEARCH_URL is not set)")

@@ -1,4 +1,4 @@
-"""The production search engine: Elasticsearch 8, through the official async client.
+"""The production search engine: the Elasticsearch API (Elasticsearch 8/9 or OpenSearch 2).
 
 Plans compile to request bodies with pure functions (`index_definition`, `search_body`,
 `suggest_bodies`), so the bodies can be read and checked without a server
@@ -14,11 +14,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import Any
 
-from elasticsearch import AsyncElasticsearch, NotFoundError
-from elasticsearch.helpers import async_bulk
-
+from search.engine_clients import Engine, IndexMissing, engine_client
 from search.indexing import index_fields
 from search.plan import (
     EngineFacets,
@@ -361,10 +359,13 @@ def _already_gone(error: dict[str, Any]) -> bool:
 
 
 class ElasticsearchBackend:
-    """SearchBackend on Elasticsearch: reads and writes go through the alias `index`."""
+    """SearchBackend on the Elasticsearch API (Elasticsearch 8/9 or OpenSearch 2): reads and
+    writes go through the alias `index`."""
 
-    def __init__(self, url: str, index: str = "storefront-products") -> None:
-        self.client = AsyncElasticsearch(url)
+    def __init__(
+        self, url: str, index: str = "storefront-products", engine: Engine = "elasticsearch"
+    ) -> None:
+        self.client = engine_client(url, engine)
         self.alias = index
 
     @classmethod
@@ -376,21 +377,18 @@ class ElasticsearchBackend:
 
     async def move_alias(self, index: str) -> None:
         """Point the alias at `index` alone, in one request, and delete what it pointed at."""
-        try:
-            previous = list((await self.client.indices.get_alias(name=self.alias)).body)
-        except NotFoundError:
-            previous = []
+        previous = await self.client.alias_targets(self.alias)
         actions: list[dict[str, Any]] = [
             {"remove": {"index": old, "alias": self.alias}} for old in previous
         ]
         actions.append({"add": {"index": index, "alias": self.alias, "is_write_index": True}})
-        await self.client.indices.update_aliases(actions=actions)
+        await self.client.update_aliases(actions)
         for old in previous:
-            await self.client.indices.delete(index=old)
+            await self.client.delete_index(old)
 
     async def ensure_index(self) -> bool:
         """Create the first index behind the alias unless the alias exists; True if created."""
-        if await self.client.indices.exists_alias(name=self.alias):
+        if await self.client.alias_exists(self.alias):
             return False
         await self.create_index(alias=True)
         return True
@@ -398,24 +396,25 @@ class ElasticsearchBackend:
     async def create_index(self, *, alias: bool) -> str:
         """A new, empty products index (named after the alias), behind the alias or not."""
         name = f"{self.alias}-{uuid.uuid4().hex[:8]}"
-        aliases = {self.alias: {"is_write_index": True}} if alias else None
-        await self.client.indices.create(index=name, **index_definition(), aliases=aliases)
+        body = index_definition()
+        if alias:
+            body["aliases"] = {self.alias: {"is_write_index": True}}
+        await self.client.create_index(name, body)
         return name
 
     async def run(self, plan: SearchPlan) -> EngineResult:
         try:
-            answer = await self.client.search(index=self.alias, **search_body(plan))
-        except NotFoundError:
+            answer = await self.client.search(self.alias, search_body(plan))
+        except IndexMissing:
             # The worker creates the index on its first start; until then nothing is found.
             return EngineResult(hits=[], total=0, facets=EngineFacets() if plan.facets else None)
-        return result_of(plan, answer.body)
+        return result_of(plan, answer)
 
     async def suggest(self, plan: SuggestPlan) -> EngineSuggestions:
         searches: list[dict[str, Any]] = []
         for body in suggest_bodies(plan):
             searches += [{"index": self.alias}, body]
-        answers = (await self.client.msearch(searches=searches)).body["responses"]
-        products, brands, categories = answers
+        products, brands, categories = (await self.client.msearch(searches))["responses"]
         return EngineSuggestions(
             products=[_hit(found) for found in products["hits"]["hits"]],
             brands=[
@@ -442,12 +441,9 @@ class ElasticsearchBackend:
         ] + [{"_op_type": "delete", "_index": self.alias, "_id": str(i)} for i in deletes]
         if not actions:
             return
-        _, errors = await async_bulk(
-            self.client, actions, refresh="wait_for", raise_on_error=False, stats_only=False
-        )
-        failed = [e for e in cast(list[dict[str, Any]], errors) if not _already_gone(e)]
+        failed = [e for e in await self.client.bulk(actions) if not _already_gone(e)]
         if failed:
-            raise RuntimeError(f"Elasticsearch refused {len(failed)} writes: {failed[:3]}")
+            raise RuntimeError(f"The search engine refused {len(failed)} writes: {failed[:3]}")
 
     def generation(self) -> str | None:
         """Unknown: Elasticsearch refreshes on its own (its request cache does the caching)."""
@@ -455,8 +451,8 @@ class ElasticsearchBackend:
 
     async def document_count(self) -> int:
         try:
-            return int((await self.client.count(index=self.alias)).body["count"])
-        except NotFoundError:
+            return await self.client.count(self.alias)
+        except IndexMissing:
             return 0
 
     async def close(self) -> None:

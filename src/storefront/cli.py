@@ -84,6 +84,14 @@ def up(
     demo: Annotated[
         bool, typer.Option(help="Load the demo catalog into an empty database.")
     ] = True,
+    engines: Annotated[
+        str | None,
+        typer.Option(
+            help="embedded (Tansu, the embedded index) or production (Apache Kafka and an "
+            "OpenSearch node from Maven jars; `scripts/bootstrap engines` first). "
+            "Default: STOREFRONT_ENGINES, else embedded."
+        ),
+    ] = None,
     demo_history: Annotated[
         bool,
         typer.Option(
@@ -95,6 +103,11 @@ def up(
     """Start PostgreSQL, Redis, Tansu, the relay, the worker and the API, supervised."""
     launcher.handle_sigterm_like_ctrl_c()
     settings = Settings()
+    if engines is not None:
+        if engines not in ("embedded", "production"):
+            console.print(f"[red]--engines is embedded or production, not {engines!r}[/]")
+            raise typer.Exit(2)
+        settings = settings.model_copy(update={"engines": engines})
     try:
         launcher.check_not_running(settings.data_dir)
         launcher.check_ports(settings)
@@ -103,16 +116,17 @@ def up(
         raise typer.Exit(1) from refused
     if fresh and settings.data_dir.exists():
         shutil.rmtree(settings.data_dir)
-    launch = launcher.Launch(
-        settings, EmbeddedStack(settings.data_dir / "services"), {}, report=_report
-    )
+    production = settings.engines == "production"
+    stack = EmbeddedStack(settings.data_dir / "services", production=production)
+    launch = launcher.Launch(settings, stack, {}, report=_report)
     try:
-        with console.status("Starting PostgreSQL, Redis and Tansu"):
+        servers = "Apache Kafka and OpenSearch" if production else "Tansu"
+        with console.status(f"Starting PostgreSQL, Redis and {servers}"):
             env = launch.stack.start()
         launch.write_state()
         settings = Settings.model_validate(
             {k.removeprefix("STOREFRONT_").lower(): v for k, v in env.items()}
-            | {"data_dir": settings.data_dir}
+            | {"data_dir": settings.data_dir, "engines": settings.engines}
         )
         from storefront import migrate
 

@@ -64,9 +64,11 @@ class Service:
     user: str | None = None
     #: How it is stopped; also what the kernel sends it if the launcher dies first.
     stop_signal: signal.Signals = signal.SIGTERM
+    #: How long it may take to be ready (a JVM warms up for a while on 2 busy cores).
+    start_timeout: float = 30.0
     process: subprocess.Popen[bytes] | None = field(default=None, init=False)
 
-    def start(self, timeout: float = 30.0) -> None:
+    def start(self, timeout: float | None = None) -> None:
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             self.argv,
@@ -84,7 +86,7 @@ class Service:
                 raise ServiceStartError(f"{self.name} exited; see {self.log_path}")
             return ready()
 
-        wait_until(alive_and_ready, timeout=timeout, what=self.name)
+        wait_until(alive_and_ready, timeout=timeout or self.start_timeout, what=self.name)
 
     def poll(self) -> int | None:
         """None while it runs; its exit code once it has exited."""
@@ -296,30 +298,206 @@ def tansu_service(data_dir: Path, port: int) -> tuple[Service, str]:
     return service, f"kafka://127.0.0.1:{port}"
 
 
+#: The production engines' jars: `scripts/bootstrap engines` resolves them from Maven
+#: Central into engines/*/target (the repository's, beside src/).
+ENGINES = Path(__file__).resolve().parents[2] / "engines"
+
+
+class EnginesMissing(ServiceStartError):
+    """The production engines' jars are not built yet."""
+
+
+def _classpath(engine: str) -> str:
+    lib = ENGINES / engine / "target" / "lib"
+    if not (ENGINES / engine / "target" / ".built").exists():
+        raise EnginesMissing(
+            f"The {engine} engine is not built: run `scripts/bootstrap engines` (Java 17 and "
+            "Maven; the jars come from Maven Central once)."
+        )
+    jars = [str(ENGINES / engine / "target" / "search-node-1.jar")] if engine == "search" else []
+    return os.pathsep.join([*jars, str(lib / "*")])
+
+
+def kafka_service(data_dir: Path, port: int) -> tuple[Service, str]:
+    """Apache Kafka in KRaft mode (one broker and controller), its log in `data_dir/kafka`:
+    unlike Tansu it keeps its topics and offsets across restarts."""
+    home = data_dir / "kafka"
+    home.mkdir(parents=True, exist_ok=True)
+    controller = free_port()
+    properties = home / "server.properties"
+    properties.write_text(
+        "\n".join(
+            [
+                "process.roles=broker,controller",
+                "node.id=1",
+                f"controller.quorum.voters=1@127.0.0.1:{controller}",
+                f"listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller}",
+                f"advertised.listeners=PLAINTEXT://127.0.0.1:{port}",
+                "controller.listener.names=CONTROLLER",
+                "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+                f"log.dirs={home / 'log'}",
+                "offsets.topic.replication.factor=1",
+                "transaction.state.log.replication.factor=1",
+                "transaction.state.log.min.isr=1",
+                "group.initial.rebalance.delay.ms=0",
+                # A restarted worker rejoins in half its session timeout: 2 s, as on Tansu.
+                "group.min.session.timeout.ms=1000",
+                # The relay creates its topics with explicit partitions; nothing else may.
+                "auto.create.topics.enable=false",
+            ]
+        )
+        + "\n"
+    )
+    log4j = home / "log4j.properties"
+    log4j.write_text(
+        "log4j.rootLogger=INFO, out\n"
+        "log4j.appender.out=org.apache.log4j.ConsoleAppender\n"
+        "log4j.appender.out.layout=org.apache.log4j.PatternLayout\n"
+        "log4j.appender.out.layout.ConversionPattern=[%d] %p %m (%c)%n\n"
+    )
+    java = ["java", "-Xms256m", "-Xmx512m", f"-Dlog4j.configuration=file:{log4j}"]
+    classpath = ["-cp", _classpath("kafka")]
+    if not (home / "log" / "meta.properties").exists():
+        cluster = subprocess.run(
+            [*java, *classpath, "kafka.tools.StorageTool", "random-uuid"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.split()[-1]
+        subprocess.run(
+            [
+                *java,
+                *classpath,
+                "kafka.tools.StorageTool",
+                "format",
+                "-t",
+                cluster,
+                "-c",
+                str(properties),
+            ],
+            check=True,
+            capture_output=True,
+        )
+    argv = [*java, *classpath, "kafka.Kafka", str(properties)]
+    service = Service(
+        "kafka",
+        argv,
+        port,
+        data_dir / "kafka.log",
+        ready=lambda: kafka_ready(port),
+        start_timeout=120,
+    )
+    return service, f"kafka://127.0.0.1:{port}"
+
+
+def kafka_ready(port: int) -> bool:
+    """The broker answers a metadata request (its port opens before it can)."""
+    import asyncio
+
+    from aiokafka import AIOKafkaClient
+
+    async def answers() -> bool:
+        client = AIOKafkaClient(bootstrap_servers=f"127.0.0.1:{port}", request_timeout_ms=1000)
+        try:
+            await client.bootstrap()
+            await client.fetch_all_metadata()
+        except Exception:
+            return False
+        finally:
+            await client.close()
+        return True
+
+    return port_open(port) and asyncio.run(answers())
+
+
+def search_node_service(data_dir: Path, port: int) -> tuple[Service, str]:
+    """One OpenSearch node (Maven Central jars, plugins on the classpath), its data in
+    `data_dir/search-node`."""
+    home = data_dir / "search-node"
+    home.mkdir(parents=True, exist_ok=True)
+    argv = [
+        "java",
+        "-Xms512m",
+        "-Xmx512m",
+        "-XX:+UseG1GC",
+        "-Djava.awt.headless=true",
+        "-Dlog4j2.disable.jmx=true",
+        "-cp",
+        _classpath("search"),
+        "dev.storefront.search.SearchNode",
+        str(home),
+        str(port),
+        str(free_port()),
+    ]
+    service = Service(
+        "search-node",
+        argv,
+        port,
+        data_dir / "search-node.log",
+        ready=lambda: search_node_ready(port),
+        start_timeout=180,
+    )
+    return service, f"http://127.0.0.1:{port}"
+
+
+def search_node_ready(port: int) -> bool:
+    """The cluster (one node) is at least yellow: its indexes can be written and read."""
+    import httpx
+
+    try:
+        answer = httpx.get(f"http://127.0.0.1:{port}/_cluster/health", timeout=1.0)
+    except httpx.HTTPError:
+        return False
+    return answer.status_code == 200 and answer.json().get("status") in ("yellow", "green")
+
+
 #: How to describe each service, in start order, and the setting its URL goes to.
 SERVICES: dict[str, Callable[[Path, int], tuple[Service, str]]] = {
     "postgres": postgres_service,
     "redis": redis_service,
     "tansu": tansu_service,
 }
-URL_SETTINGS = {"postgres": "database_url", "redis": "redis_url", "tansu": "kafka_url"}
+#: The production engines instead of Tansu (and of the embedded search index).
+PRODUCTION_SERVICES: dict[str, Callable[[Path, int], tuple[Service, str]]] = {
+    "postgres": postgres_service,
+    "redis": redis_service,
+    "kafka": kafka_service,
+    "search-node": search_node_service,
+}
+URL_SETTINGS = {
+    "postgres": "database_url",
+    "redis": "redis_url",
+    "tansu": "kafka_url",
+    "kafka": "kafka_url",
+    "search-node": "elasticsearch_url",
+}
 
 
 @dataclass
 class EmbeddedStack:
-    """The three servers of the embedded default stack, with their URLs once started."""
+    """The servers of the embedded default stack (or, with `production`, Apache Kafka and
+    an OpenSearch node instead of Tansu and the embedded index), with their URLs once started."""
 
     data_dir: Path
+    production: bool = False
     services: dict[str, Service] = field(default_factory=dict)
     urls: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def kinds(self) -> dict[str, Callable[[Path, int], tuple[Service, str]]]:
+        return PRODUCTION_SERVICES if self.production else SERVICES
+
+    @property
+    def broker(self) -> str:
+        return "kafka" if self.production else "tansu"
 
     def __post_init__(self) -> None:
         self.data_dir = self.data_dir.resolve()
 
     def start(self) -> dict[str, str]:
-        """Start PostgreSQL, Redis and Tansu; return STOREFRONT_* variables pointing at them."""
+        """Start every server; return STOREFRONT_* variables pointing at them."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        for name in SERVICES:
+        for name in self.kinds:
             self.restart(name)
             if name == "postgres":
                 create_database(self.services[name].port)
@@ -331,20 +509,23 @@ class EmbeddedStack:
         if previous is not None:
             previous.stop(previous.stop_signal)
         port = previous.port if previous else free_port()
-        service, self.urls[URL_SETTINGS[name]] = SERVICES[name](self.data_dir, port)
+        service, self.urls[URL_SETTINGS[name]] = self.kinds[name](self.data_dir, port)
         service.start()
         self.services[name] = service
         return service
 
     def start_broker(self) -> None:
-        """(Re)start Tansu on its port; its log lives in memory, so it comes back empty."""
-        self.restart("tansu")
+        """(Re)start the broker on its port (Tansu comes back empty, Kafka with its log)."""
+        self.restart(self.broker)
 
     def stop_broker(self) -> None:
-        self.services["tansu"].kill()
+        self.services[self.broker].kill()
 
     def environment(self) -> dict[str, str]:
-        return {f"STOREFRONT_{name.upper()}": url for name, url in self.urls.items()}
+        variables = {f"STOREFRONT_{name.upper()}": url for name, url in self.urls.items()}
+        if self.production:
+            variables["STOREFRONT_SEARCH_ENGINE"] = "opensearch"
+        return variables
 
     def stop(self) -> None:
         for service in reversed(self.services.values()):

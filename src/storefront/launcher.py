@@ -213,7 +213,10 @@ class Launch:
         components = {
             name: Component(name, ServiceSlot(self.stack, name)) for name in self.stack.services
         }
-        components["tansu"].restart_with = ("worker",)
+        if not self.stack.production:
+            # Tansu comes back empty: the worker must rejoin from scratch (FACTS.md). Kafka
+            # keeps its topics and offsets, and its consumers ride a restart out.
+            components["tansu"].restart_with = ("worker",)
         components |= {name: Component(name, child) for name, child in self.children.items()}
         return components
 

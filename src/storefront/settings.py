@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -24,6 +25,10 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="STOREFRONT_", env_file=".env", extra="ignore")
 
     data_dir: Path = Path(".data")
+    #: What `storefront up` starts for the broker and search: Tansu and the embedded index
+    #: (`embedded`), or Apache Kafka and an OpenSearch node from Maven Central jars
+    #: (`production`; `scripts/bootstrap engines` resolves them).
+    engines: Literal["embedded", "production"] = "embedded"
     database_url: str | None = None
     redis_url: str | None = None
     kafka_url: str | None = None
@@ -32,6 +37,9 @@ class Settings(BaseSettings):
     #: docker-compose.yml); the products index is reached through this alias.
     elasticsearch_url: str | None = None
     elasticsearch_index: str = "storefront-products"
+    #: Which server speaks the Elasticsearch API there: Elasticsearch 8/9 (its official
+    #: client) or OpenSearch 2 (opensearch-py; the official client refuses it).
+    search_engine: Literal["elasticsearch", "opensearch"] = "elasticsearch"
     warehouse_path: Path | None = None
 
     api_host: str = "127.0.0.1"

@@ -60,7 +60,9 @@ async def collect(settings: Settings) -> StackStatus:
     state = read_state(settings.data_dir) or {}
     urls: dict[str, str] = {**state.get("urls", {})}  # type: ignore[dict-item]
     urls |= {
-        k: v for k in ("database_url", "redis_url", "kafka_url") if (v := getattr(settings, k))
+        k: v
+        for k in ("database_url", "redis_url", "kafka_url", "elasticsearch_url")
+        if (v := getattr(settings, k))
     }
     pids: dict[str, int] = state.get("pids", {})  # type: ignore[assignment]
     api_url = str(state.get("api_url") or f"http://{settings.api_host}:{settings.api_port}")
@@ -99,7 +101,14 @@ async def collect(settings: Settings) -> StackStatus:
 
     async def broker() -> str:
         await probes.broker(urls["kafka_url"])
-        return with_pid("tansu", bootstrap_servers(urls["kafka_url"]))
+        name = "kafka" if "kafka" in pids else "tansu"
+        return with_pid(name, bootstrap_servers(urls["kafka_url"]))
+
+    async def search_node() -> str:
+        url = urls["elasticsearch_url"]
+        async with httpx.AsyncClient(timeout=TIMEOUT) as http:
+            health = (await http.get(f"{url}/_cluster/health")).raise_for_status().json()
+        return with_pid("search-node", f"{url} ({health['status']})")
 
     async def http_up(url: str, name: str) -> str:
         async with httpx.AsyncClient(timeout=TIMEOUT) as http:
@@ -116,6 +125,8 @@ async def collect(settings: Settings) -> StackStatus:
     for name in [n for n in ("postgres", "redis", "broker") if URL_OF[n] not in urls]:
         checks.pop(name)
         status.components.append(ComponentStatus(name, False, "no URL: not configured"))
+    if "elasticsearch_url" in urls:
+        checks["search"] = search_node
     status.components += await asyncio.gather(*(_probe(n, p) for n, p in checks.items()))
     return status
 

@@ -168,7 +168,9 @@ def search_backend(settings: Settings, *, writer: bool = False) -> SearchBackend
     """Elasticsearch when a URL is set (production), else the embedded index in the data
     folder; only the worker writes."""
     if settings.elasticsearch_url:
-        return ElasticsearchBackend(settings.elasticsearch_url, settings.elasticsearch_index)
+        return ElasticsearchBackend(
+            settings.elasticsearch_url, settings.elasticsearch_index, settings.search_engine
+        )
     return TantivyBackend(settings.search_dir, writer=writer)
 
 

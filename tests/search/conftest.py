@@ -35,12 +35,14 @@ async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
         await writer.close()
         return
     assert ELASTICSEARCH_URL is not None
-    elastic = ElasticsearchBackend(ELASTICSEARCH_URL, index=f"contract-{uuid.uuid4().hex[:12]}")
+    elastic = ElasticsearchBackend(
+        ELASTICSEARCH_URL, f"contract-{uuid.uuid4().hex[:12]}", Settings().search_engine
+    )
     await elastic.ensure_index()
     try:
         yield elastic
     finally:
-        await elastic.client.indices.delete(index=f"{elastic.alias}-*")
+        await elastic.client.delete_index(f"{elastic.alias}-*")
         await elastic.close()
 
 

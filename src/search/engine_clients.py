@@ -1,0 +1,154 @@
+"""The Elasticsearch API through the client its server takes: the official `elasticsearch`
+client for Elasticsearch 8/9, `opensearch-py` for OpenSearch 2.x (the official client refuses
+to talk to OpenSearch by design, with a product check).
+
+Every difference between the two lives here. The request bodies are the same; what differs
+is how the clients take them (keyword arguments or one `body`), what they answer (an
+`ObjectApiResponse` or a dict) and the names of their errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal, Protocol, cast
+
+Engine = Literal["elasticsearch", "opensearch"]
+
+
+class IndexMissing(LookupError):
+    """The index or alias asked for does not exist."""
+
+
+class EngineClient(Protocol):
+    async def search(self, index: str, body: dict[str, Any]) -> dict[str, Any]: ...
+
+    async def msearch(self, searches: Sequence[dict[str, Any]]) -> dict[str, Any]: ...
+
+    async def count(self, index: str) -> int: ...
+
+    async def alias_targets(self, alias: str) -> list[str]: ...
+
+    async def alias_exists(self, alias: str) -> bool: ...
+
+    async def update_aliases(self, actions: list[dict[str, Any]]) -> None: ...
+
+    async def create_index(self, name: str, body: dict[str, Any]) -> None: ...
+
+    async def delete_index(self, name: str) -> None: ...
+
+    async def bulk(self, actions: list[dict[str, Any]]) -> list[dict[str, Any]]: ...
+
+    async def close(self) -> None: ...
+
+
+class ElasticsearchClient:
+    """Elasticsearch 8/9 through the official async client."""
+
+    def __init__(self, url: str) -> None:
+        from elasticsearch import AsyncElasticsearch, NotFoundError
+
+        self.client = AsyncElasticsearch(url)
+        self.not_found: type[Exception] = NotFoundError
+
+    async def search(self, index: str, body: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return dict((await self.client.search(index=index, **body)).body)
+        except self.not_found as missing:
+            raise IndexMissing(index) from missing
+
+    async def msearch(self, searches: Sequence[dict[str, Any]]) -> dict[str, Any]:
+        return dict((await self.client.msearch(searches=list(searches))).body)
+
+    async def count(self, index: str) -> int:
+        try:
+            return int((await self.client.count(index=index)).body["count"])
+        except self.not_found as missing:
+            raise IndexMissing(index) from missing
+
+    async def alias_targets(self, alias: str) -> list[str]:
+        try:
+            return list((await self.client.indices.get_alias(name=alias)).body)
+        except self.not_found:
+            return []
+
+    async def alias_exists(self, alias: str) -> bool:
+        return bool(await self.client.indices.exists_alias(name=alias))
+
+    async def update_aliases(self, actions: list[dict[str, Any]]) -> None:
+        await self.client.indices.update_aliases(actions=actions)
+
+    async def create_index(self, name: str, body: dict[str, Any]) -> None:
+        await self.client.indices.create(index=name, **body)
+
+    async def delete_index(self, name: str) -> None:
+        await self.client.indices.delete(index=name)
+
+    async def bulk(self, actions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        from elasticsearch.helpers import async_bulk
+
+        _, errors = await async_bulk(
+            self.client, actions, refresh="wait_for", raise_on_error=False, stats_only=False
+        )
+        return cast(list[dict[str, Any]], errors)
+
+    async def close(self) -> None:
+        await self.client.close()
+
+
+class OpenSearchClient:
+    """OpenSearch 2.x through opensearch-py's async client."""
+
+    def __init__(self, url: str) -> None:
+        from opensearchpy import AsyncOpenSearch, NotFoundError
+
+        self.client = AsyncOpenSearch(url)
+        self.not_found: type[Exception] = NotFoundError
+
+    async def search(self, index: str, body: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return cast(dict[str, Any], await self.client.search(index=index, body=body))
+        except self.not_found as missing:
+            raise IndexMissing(index) from missing
+
+    async def msearch(self, searches: Sequence[dict[str, Any]]) -> dict[str, Any]:
+        return cast(dict[str, Any], await self.client.msearch(body=list(searches)))
+
+    async def count(self, index: str) -> int:
+        try:
+            return int((await self.client.count(index=index))["count"])
+        except self.not_found as missing:
+            raise IndexMissing(index) from missing
+
+    async def alias_targets(self, alias: str) -> list[str]:
+        try:
+            return list(await self.client.indices.get_alias(name=alias))
+        except self.not_found:
+            return []
+
+    async def alias_exists(self, alias: str) -> bool:
+        return bool(await self.client.indices.exists_alias(name=alias))
+
+    async def update_aliases(self, actions: list[dict[str, Any]]) -> None:
+        await self.client.indices.update_aliases(body={"actions": actions})
+
+    async def create_index(self, name: str, body: dict[str, Any]) -> None:
+        await self.client.indices.create(index=name, body=body)
+
+    async def delete_index(self, name: str) -> None:
+        await self.client.indices.delete(index=name)
+
+    async def bulk(self, actions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        from opensearchpy.helpers import async_bulk
+
+        _, errors = await async_bulk(
+            self.client, actions, refresh="wait_for", raise_on_error=False, stats_only=False
+        )
+        return cast(list[dict[str, Any]], errors)
+
+    async def close(self) -> None:
+        await self.client.close()
+
+
+def engine_client(url: str, engine: Engine) -> EngineClient:
+    """The client for `engine` at `url`."""
+    return OpenSearchClient(url) if engine == "opensearch" else ElasticsearchClient(url)
