@@ -37,7 +37,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedStack | 
     if external.database_url and external.redis_url and external.kafka_url:
         yield None
         return
-    stack = EmbeddedStack(tmp_path_factory.mktemp("services"))
+    production = external.engines == "production"  # Apache Kafka and an OpenSearch node
+    stack = EmbeddedStack(tmp_path_factory.mktemp("services"), production=production)
     stack.start()
     try:
         yield stack
@@ -92,7 +93,9 @@ def settings(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Settings:
     data = tmp_path_factory.mktemp("data")
-    urls = dict(stack.urls) if stack else {}
+    urls: dict[str, object] = dict(stack.urls) if stack else {}
+    if stack is not None and stack.production:
+        urls["search_engine"] = "opensearch"
     settings = Settings.model_validate(
         {
             "payments_url": payment_sandbox,
@@ -133,6 +136,14 @@ def worker_env(settings: Settings) -> dict[str, str]:
         "STOREFRONT_MAIL_INTERVAL_SECONDS": str(settings.mail_interval_seconds),
         "STOREFRONT_EMAIL_ATTEMPTS": str(settings.email_attempts),
         "STOREFRONT_EMAIL_RETRY_SECONDS": str(settings.email_retry_seconds),
+        **(
+            {
+                "STOREFRONT_ELASTICSEARCH_URL": settings.elasticsearch_url,
+                "STOREFRONT_SEARCH_ENGINE": settings.search_engine,
+            }
+            if settings.elasticsearch_url
+            else {}
+        ),
     }
 
 

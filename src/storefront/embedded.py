@@ -14,6 +14,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -407,7 +408,11 @@ def kafka_ready(port: int) -> bool:
             await client.close()
         return True
 
-    return port_open(port) and asyncio.run(answers())
+    if not port_open(port):
+        return False
+    # A loop of its own, in a thread: the caller may be running one (test fixtures).
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, answers()).result()
 
 
 def search_node_service(data_dir: Path, port: int) -> tuple[Service, str]:

@@ -112,6 +112,7 @@ class OutboxRelay:
         self.producer: AIOKafkaProducer | None = None
         self.admin: AIOKafkaAdminClient | None = None
         self.resets = 0
+        self.created: set[str] = set()
 
     async def run(self) -> None:
         """Publish forever; survive broker outages and resets."""
@@ -151,6 +152,7 @@ class OutboxRelay:
             if not rows:
                 self.floor = raised_floor(self.floor, settled, [], self.batch_size)
                 return 0
+            await self._have_topics({row.topic for row in rows})
             sends = [
                 await self.producer.send(
                     row.topic,
@@ -201,6 +203,15 @@ class OutboxRelay:
     async def ensure_topics(self) -> None:
         """Create our topics with explicit partitions (auto-creation would pick its own)."""
         await _create_missing(await self._admin(), [*self.topics, SENTINEL_TOPIC], self.partitions)
+        self.created = set(self.topics)
+
+    async def _have_topics(self, topics: set[str]) -> None:
+        """Create a row's topic the relay was not told of, before sending to it: Apache
+        Kafka does not create topics on a send (auto.create.topics.enable is off) and would
+        let the send wait its whole timeout, then fail, again and again."""
+        if unknown := topics - self.created:
+            await _create_missing(await self._admin(), sorted(unknown), self.partitions)
+            self.created |= unknown
 
     async def _broker_prepared(self) -> bool:
         """False for a new broker, or one that lost its log since we prepared it."""

@@ -1,5 +1,6 @@
-"""The search backends under contract: tantivy always, Elasticsearch when
-STOREFRONT_ELASTICSEARCH_URL names a server (each test gets an index of its own)."""
+"""The search backends under contract: tantivy always, the Elasticsearch API when
+STOREFRONT_ELASTICSEARCH_URL names a server or STOREFRONT_ENGINES=production starts an
+OpenSearch node (each test gets an index of its own)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ from search.elasticsearch_backend import ElasticsearchBackend
 from search.tantivy_backend import TantivyBackend
 from storefront.settings import Settings
 
-ELASTICSEARCH_URL = Settings().elasticsearch_url
+CONFIGURED = Settings()
+#: The Elasticsearch API is there to test: a server named, or the production engines started.
+ENGINE_API = bool(CONFIGURED.elasticsearch_url) or CONFIGURED.engines == "production"
 
 
 @pytest.fixture(
@@ -23,7 +26,8 @@ ELASTICSEARCH_URL = Settings().elasticsearch_url
         pytest.param(
             "elasticsearch",
             marks=pytest.mark.skipif(
-                ELASTICSEARCH_URL is None, reason="STOREFRONT_ELASTICSEARCH_URL is not set"
+                not ENGINE_API,
+                reason="STOREFRONT_ELASTICSEARCH_URL is not set (nor STOREFRONT_ENGINES)",
             ),
         ),
     ]
@@ -34,9 +38,11 @@ async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
         yield writer
         await writer.close()
         return
-    assert ELASTICSEARCH_URL is not None
+    settings: Settings = request.getfixturevalue("settings")
     elastic = ElasticsearchBackend(
-        ELASTICSEARCH_URL, f"contract-{uuid.uuid4().hex[:12]}", Settings().search_engine
+        settings.require("elasticsearch_url"),
+        f"contract-{uuid.uuid4().hex[:12]}",
+        settings.search_engine,
     )
     await elastic.ensure_index()
     try:
