@@ -53,7 +53,7 @@ async def main(show_misses: bool) -> None:
             await elastic.ensure_index()
             for start in range(0, len(docs), 5000):
                 await elastic.apply(docs[start : start + 5000])
-            await measure("elasticsearch", elastic, queries, tuning, show_misses)
+            await measure(settings.search_engine, elastic, queries, tuning, show_misses)
         finally:
             await elastic.client.delete_index(f"{elastic.alias}-*")
             await elastic.close()
