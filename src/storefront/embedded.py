@@ -526,6 +526,13 @@ class EmbeddedStack:
     def stop_broker(self) -> None:
         self.services[self.broker].kill()
 
+    def wipe_broker(self) -> None:
+        """Kill the broker, throw its log away and start an empty one on the same port (what
+        a lost disk does to Kafka, and every restart to Tansu)."""
+        self.stop_broker()
+        shutil.rmtree(self.data_dir / "kafka", ignore_errors=True)
+        self.start_broker()
+
     def environment(self) -> dict[str, str]:
         variables = {f"STOREFRONT_{name.upper()}": url for name, url in self.urls.items()}
         if self.production:

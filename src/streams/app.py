@@ -84,6 +84,11 @@ def create_app(
         TableManager=TablelessManager,
         broker_commit_every=1000,
         broker_commit_interval=0.5,
+        # On a revoke Faust clears the agents' queues, then waits for every fetched message
+        # to be acked: the cleared ones never are, and the worker hung for good after Apache
+        # Kafka came back (faust-streaming#133). Consumers are idempotent (processed_events),
+        # so what was cleared is simply fetched again by whoever owns the partition next.
+        stream_wait_empty=False,
     )
     batches = BatchHandler(sessions, {c.name: asyncio.Lock() for c in consumers})
     by_topics: dict[tuple[str, ...], list[Consumer]] = {}

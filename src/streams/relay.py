@@ -52,6 +52,8 @@ def raised_floor(floor: int, settled: int, claimed: Sequence[int], limit: int) -
 
 
 SENTINEL_TOPIC = "storefront-relay-sentinel"
+#: How long a created sentinel may take to show in the broker's metadata.
+SENTINEL_SECONDS = 10.0
 #: Header in which each message carries its outbox seq (readable without decoding it).
 SEQ_HEADER = "seq"
 
@@ -201,9 +203,15 @@ class OutboxRelay:
         return self.admin
 
     async def ensure_topics(self) -> None:
-        """Create our topics with explicit partitions (auto-creation would pick its own)."""
-        await _create_missing(await self._admin(), [*self.topics, SENTINEL_TOPIC], self.partitions)
+        """Create our topics with explicit partitions (auto-creation would pick its own),
+        and wait until the broker lists the sentinel: Apache Kafka answers a create before
+        its metadata has it, and the next guard would take the broker for a new one again."""
+        admin = await self._admin()
+        await _create_missing(admin, [*self.topics, SENTINEL_TOPIC], self.partitions)
         self.created = set(self.topics)
+        deadline = time.monotonic() + SENTINEL_SECONDS
+        while not await self._broker_prepared() and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
 
     async def _have_topics(self, topics: set[str]) -> None:
         """Create a row's topic the relay was not told of, before sending to it: Apache

@@ -111,6 +111,48 @@ async def test_events_published_but_lost_with_the_broker_are_resent(
     assert {hit["id"] for hit in result["items"]} == {p["id"] for p in created}
 
 
+def broker_resets(settings: Settings) -> float:
+    """How often the worker's relay found a broker that lost its log (its metrics)."""
+    url = f"http://127.0.0.1:{settings.worker_metrics_port}/metrics"
+    for line in httpx.get(url, timeout=10).text.splitlines():
+        if line.startswith("storefront_broker_resets_total "):
+            return float(line.split()[1])
+    return 0.0
+
+
+async def test_a_restarted_kafka_is_not_refilled_and_a_wiped_one_is(
+    stack: EmbeddedStack | None,
+    settings: Settings,
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    worker: WorkerProcess,
+) -> None:
+    """Apache Kafka keeps its log across a restart: re-sending everything would be waste.
+    One that lost its disk is new to the relay, which re-sends from the checkpoints."""
+    if stack is None or not stack.production:
+        pytest.skip("needs Apache Kafka (STOREFRONT_ENGINES=production): Tansu keeps no log")
+    first = await create_product(client, admin)
+    await eventually(lambda: search(client, q=first["name"]), lambda r: r["total"] == 1)
+    resets = await asyncio.to_thread(broker_resets, settings)
+
+    stack.stop_broker()
+    stack.start_broker()
+    after_restart = await create_product(client, admin)
+    await eventually(
+        lambda: search(client, q=after_restart["name"]), lambda r: r["total"] == 1, timeout=60
+    )
+    assert await asyncio.to_thread(broker_resets, settings) == resets, "nothing re-sent"
+
+    stack.wipe_broker()
+    after_wipe = await create_product(client, admin)
+    await eventually(
+        lambda: search(client, q=after_wipe["name"]), lambda r: r["total"] == 1, timeout=60
+    )
+    await eventually(
+        lambda: asyncio.to_thread(broker_resets, settings), lambda n: n == resets + 1, timeout=30
+    )
+
+
 async def test_killed_worker_resumes_without_duplicate_warehouse_rows(
     settings: Settings,
     client: httpx.AsyncClient,
