@@ -54,6 +54,7 @@ def raised_floor(floor: int, settled: int, claimed: Sequence[int], limit: int) -
 SENTINEL_TOPIC = "storefront-relay-sentinel"
 #: How long a created sentinel may take to show in the broker's metadata.
 SENTINEL_SECONDS = 10.0
+SENTINEL_POLL_SECONDS = 0.05
 #: Header in which each message carries its outbox seq (readable without decoding it).
 SEQ_HEADER = "seq"
 
@@ -209,9 +210,10 @@ class OutboxRelay:
         admin = await self._admin()
         await _create_missing(admin, [*self.topics, SENTINEL_TOPIC], self.partitions)
         self.created = set(self.topics)
-        deadline = time.monotonic() + SENTINEL_SECONDS
-        while not await self._broker_prepared() and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
+        for _ in range(int(SENTINEL_SECONDS / SENTINEL_POLL_SECONDS)):
+            if await self._broker_prepared():
+                break
+            await asyncio.sleep(SENTINEL_POLL_SECONDS)  # polls the broker's metadata
 
     async def _have_topics(self, topics: set[str]) -> None:
         """Create a row's topic the relay was not told of, before sending to it: Apache
