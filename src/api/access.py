@@ -101,6 +101,7 @@ POLICY: dict[Route, Requirement] = {
     ("GET", "/api/search"): PUBLIC,
     ("GET", "/api/search/suggest"): PUBLIC,
     # inventory
+    ("GET", "/api/admin/inventory/search"): Permission.MANAGE_INVENTORY,
     ("GET", "/api/admin/inventory/{sku}"): Permission.MANAGE_INVENTORY,
     ("PATCH", "/api/admin/inventory/{sku}/stock"): Permission.MANAGE_INVENTORY,
     ("GET", "/api/admin/inventory/{sku}/low-stock-threshold"): Permission.MANAGE_INVENTORY,

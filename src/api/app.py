@@ -63,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.cache = parts.catalog_cache
         app.state.identity = wiring.identity_context(settings, parts.redis)
         app.state.search = parts.search
+        app.state.stock_index = parts.stock
         app.state.search_results = parts.search_results
         app.state.payments = parts.payments
         app.state.searches = SearchLog(

@@ -29,6 +29,7 @@ from commerce.payments.provider import PaymentProvider
 from search.backend import SearchBackend
 from search.prices import PriceScale
 from search.result_cache import SearchResultCache
+from search.stock import StockIndex
 
 
 async def unit_of_work(request: Request) -> AsyncIterator[AsyncSession]:
@@ -45,6 +46,11 @@ async def unit_of_work(request: Request) -> AsyncIterator[AsyncSession]:
 async def search_backend(request: Request) -> SearchBackend:
     backend: SearchBackend = request.app.state.search
     return backend
+
+
+async def stock_index(request: Request) -> StockIndex:
+    index: StockIndex = request.app.state.stock_index
+    return index
 
 
 async def search_results(request: Request) -> SearchResultCache:
@@ -188,6 +194,7 @@ Sessions = Annotated[async_sessionmaker[AsyncSession], Depends(session_factory)]
 Identity = Annotated[IdentityContext, Depends(identity_context)]
 ClientAddress = Annotated[str, Depends(client_address)]
 Search = Annotated[SearchBackend, Depends(search_backend)]
+Stock = Annotated[StockIndex, Depends(stock_index)]
 SearchPrices = Annotated[PriceScale, Depends(price_scale)]
 SearchResults = Annotated[SearchResultCache, Depends(search_results)]
 Cache = Annotated[CatalogCache, Depends(catalog_cache)]

@@ -139,6 +139,15 @@ class StockAdjusted(BaseModel):
     order_id: uuid.UUID | None = None
 
 
+class StockLineChanged(BaseModel):
+    """A SKU's low-stock line was set, or reset to the shop's default (`threshold` None)."""
+
+    product_id: uuid.UUID
+    variant_id: uuid.UUID
+    sku: str
+    threshold: int | None
+
+
 class UserRegistered(BaseModel):
     user_id: uuid.UUID
     email: str

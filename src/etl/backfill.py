@@ -22,9 +22,11 @@ from analytics.warehouse import ParquetWarehouse
 from commerce.catalog.service import current_products
 from commerce.db import transaction
 from commerce.events import Envelope
+from commerce.inventory.service import stock_rows
 from commerce.orders.reporting import sold_orders, units_sold
 from search.backend import SearchBackend
 from search.indexing import index_changes
+from search.stock import StockIndex, stock_documents
 
 CHUNK = 5_000
 
@@ -91,6 +93,22 @@ async def index_catalog(
         await search.apply(upserts, deletes)
         indexed += len(upserts)
         progress(len(ids))
+        after = ids[-1]
+
+
+async def index_stock(
+    sessions: async_sessionmaker[AsyncSession], index: StockIndex, default_line: int
+) -> int:
+    """Write every product's stock documents; returns how many were written."""
+    after, indexed = uuid.UUID(int=0), 0
+    while True:
+        async with sessions() as session:
+            ids = list(await session.scalars(PRODUCT_IDS, {"after": after, "limit": CHUNK}))
+            if not ids:
+                return indexed
+            documents = stock_documents(await stock_rows(session, ids), default_line)
+        await index.replace_products(ids, documents)
+        indexed += len(documents)
         after = ids[-1]
 
 

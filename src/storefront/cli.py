@@ -253,7 +253,7 @@ def worker() -> None:
 
     from commerce.events import PUBLISHED_TOPICS
     from storefront import logs
-    from storefront.wiring import build_worker, renew_outdated_search
+    from storefront.wiring import build_worker, fill_empty_stock_index, renew_outdated_search
     from streams.relay import prepare_topics
 
     settings = Settings()
@@ -265,6 +265,7 @@ def worker() -> None:
     asyncio.run(prepare_topics(kafka_url, PUBLISHED_TOPICS, settings.kafka_partitions))
     # An index from an older release cannot be opened: rebuild it before projecting into it.
     asyncio.run(renew_outdated_search(settings))
+    asyncio.run(fill_empty_stock_index(settings))
     faust_app = build_worker(settings)
     # What exists now lives as long as the process: keep it out of full collections (they
     # stalled batches by tens of ms, as they did API requests).

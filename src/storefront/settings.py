@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     #: docker-compose.yml); the products index is reached through this alias.
     elasticsearch_url: str | None = None
     elasticsearch_index: str = "storefront-products"
+    #: The stock index's alias there (one document per variant and warehouse).
+    elasticsearch_stock_index: str = "storefront-stock"
     #: Which server speaks the Elasticsearch API there: Elasticsearch 8/9 (its official
     #: client) or OpenSearch 2 (opensearch-py; the official client refuses it).
     search_engine: Literal["elasticsearch", "opensearch"] = "elasticsearch"
@@ -189,6 +191,10 @@ class Settings(BaseSettings):
     @cached_property
     def search_dir(self) -> Path:
         return self.search_path or self.data_dir / "search"
+
+    @cached_property
+    def stock_index_dir(self) -> Path:
+        return self.data_dir / "stock-index"
 
     @cached_property
     def warehouse_dir(self) -> Path:

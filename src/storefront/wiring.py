@@ -26,12 +26,14 @@ from commerce.notifications.deliveries import RetryPolicy
 from commerce.notifications.mailer import SmtpMailer
 from commerce.notifications.service import Shop
 from commerce.payments.provider import PaymentProvider
-from etl.backfill import Backfilled, backfill, index_catalog
+from etl.backfill import Backfilled, backfill, index_catalog, index_stock
 from etl.reindex import Reindexed, products_to_index, reindex_elasticsearch, reindex_embedded
 from etl.schedule import nightly_at
 from search.backend import SearchBackend
 from search.elasticsearch_backend import ElasticsearchBackend
 from search.result_cache import SearchResultCache
+from search.stock import StockIndex
+from search.stock_engines import EngineStockIndex, TantivyStockIndex
 from search.tantivy_backend import TantivyBackend, schema_matches, set_aside
 from search.tuning import TuningSource
 from storefront.settings import Settings
@@ -46,12 +48,14 @@ from streams.projections import (
     PERMISSIONS,
     PUSH,
     SEARCH,
+    STOCK,
     WAREHOUSE,
     cache_invalidation,
     live_counters,
     pushes,
     role_permission_cache,
     search_projection,
+    stock_projection,
     warehouse_writer,
 )
 from streams.relay import OutboxRelay
@@ -123,6 +127,7 @@ class Adapters:
     sessions: async_sessionmaker[AsyncSession]
     redis: Redis
     search: SearchBackend
+    stock: StockIndex
 
     @cached_property
     def tuning(self) -> TuningSource:
@@ -148,11 +153,14 @@ class Adapters:
         if "payments" in self.__dict__:
             await self.payments.http.aclose()
         await self.search.close()
+        await self.stock.close()
         await self.redis.aclose()
         await self.engine.dispose()
 
 
-def adapters(settings: Settings, *, search_writer: bool = False) -> Adapters:
+def adapters(
+    settings: Settings, *, search_writer: bool = False, stock_writer: bool = False
+) -> Adapters:
     """The adapters of the stack the settings name: the API reads search, the worker writes."""
     engine = create_engine(settings.require("database_url"))
     return Adapters(
@@ -161,7 +169,33 @@ def adapters(settings: Settings, *, search_writer: bool = False) -> Adapters:
         sessions=session_factory(engine),
         redis=redis_client(settings),
         search=search_backend(settings, writer=search_writer),
+        stock=stock_index(settings, writer=stock_writer),
     )
+
+
+def stock_index(settings: Settings, *, writer: bool = False) -> StockIndex:
+    """The stock index beside the products index, on the same engine."""
+    if settings.elasticsearch_url:
+        return EngineStockIndex(
+            settings.elasticsearch_url, settings.elasticsearch_stock_index, settings.search_engine
+        )
+    return TantivyStockIndex(settings.stock_index_dir, writer=writer)
+
+
+async def fill_empty_stock_index(settings: Settings) -> int | None:
+    """The first start with a stock index (or after its folder was lost) fills it from
+    PostgreSQL; None when it holds documents already or another worker keeps it."""
+    if settings.worker_consumers and STOCK not in settings.worker_consumers:
+        return None
+    parts = adapters(settings, stock_writer=True)
+    try:
+        if isinstance(parts.stock, EngineStockIndex):
+            await parts.stock.ensure_index()
+        if await parts.stock.document_count() > 0:
+            return None
+        return await index_stock(parts.sessions, parts.stock, settings.low_stock_alert_below)
+    finally:
+        await parts.aclose()
 
 
 def search_backend(settings: Settings, *, writer: bool = False) -> SearchBackend:
@@ -192,13 +226,14 @@ class WorkerParts:
 def worker_parts(settings: Settings) -> WorkerParts:
     chosen = set(settings.worker_consumers or handlers.consumer_names())
     # One writer per embedded index and warehouse: only the worker that projects them opens them.
-    parts = adapters(settings, search_writer=SEARCH in chosen)
+    parts = adapters(settings, search_writer=SEARCH in chosen, stock_writer=STOCK in chosen)
     sessions = parts.sessions
     warehouse = ParquetWarehouse(settings.warehouse_dir)
     push_channel = PushChannel(parts.redis, settings.pushes_kept)
     consumers = handlers.bind(
         {
             SEARCH: search_projection(sessions, parts.search),
+            STOCK: stock_projection(sessions, parts.stock, settings.low_stock_alert_below),
             WAREHOUSE: warehouse_writer(warehouse, sessions),
             CATALOG_CACHE: cache_invalidation(parts.catalog_cache),
             PERMISSIONS: role_permission_cache(IdentityCache(parts.redis)),

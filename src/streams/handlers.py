@@ -13,10 +13,18 @@ from collections.abc import Iterable, Mapping
 
 from commerce.events import topic_for
 from streams.consumers import Consumer
-from streams.projections import CATALOG_CACHE, LIVE, PERMISSIONS, PUSH, SEARCH, WAREHOUSE
+from streams.projections import (
+    CATALOG_CACHE,
+    LIVE,
+    PERMISSIONS,
+    PUSH,
+    SEARCH,
+    STOCK,
+    WAREHOUSE,
+)
 from streams.steps import NOTIFY, ORDERS, PAYMENTS, REWARDS
 
-CATALOG_PROJECTIONS = (SEARCH, WAREHOUSE, CATALOG_CACHE)
+CATALOG_PROJECTIONS = (SEARCH, WAREHOUSE, CATALOG_CACHE, STOCK)
 #: Stock changes also feed low-stock alerts to staff.
 STOCK_PROJECTIONS = (*CATALOG_PROJECTIONS, PUSH)
 
@@ -32,6 +40,8 @@ HANDLERS: dict[str, tuple[str, ...]] = {
     "stock.committed": STOCK_PROJECTIONS,
     "stock.restocked": STOCK_PROJECTIONS,
     "stock.returned": STOCK_PROJECTIONS,
+    # a SKU's low-stock line, shown and filtered on in the stock index
+    "stock.line_changed": (STOCK,),
     # the checkout saga: charge, confirm or fail, refund; each change pushed to its customer,
     # the ones worth an email notified, and paid, cancelled or returned orders rewarded
     "order.created": (PAYMENTS, WAREHOUSE, PUSH, NOTIFY),

@@ -21,6 +21,7 @@ from commerce.db import transaction
 from commerce.events import Envelope, RoleChanged
 from commerce.identity.store import IdentityCache
 from commerce.inventory import alerts
+from commerce.inventory import service as inventory
 from commerce.notifications.channel import PushChannel
 from commerce.notifications.pushes import (
     CUSTOMER_TYPES,
@@ -34,9 +35,11 @@ from commerce.orders.repository import OrderRepository
 from commerce.outbox import add_event
 from search.backend import SearchBackend
 from search.indexing import affected_products, index_changes
+from search.stock import StockIndex, stock_documents
 from streams.consumers import Consumer, unapplied
 
 SEARCH, WAREHOUSE, CATALOG_CACHE, PERMISSIONS = "search", "warehouse", "cache", "permissions"
+STOCK = "stock"
 LIVE, PUSH = "live", "push"
 
 
@@ -53,6 +56,21 @@ def search_projection(
         await backend.apply(*index_changes(ids, current, sold))
 
     return Consumer(SEARCH, apply=apply)
+
+
+def stock_projection(
+    sessions: async_sessionmaker[AsyncSession], index: StockIndex, default_line: int
+) -> Consumer:
+    """Keeps each affected product's stock documents (per variant and warehouse) equal to
+    PostgreSQL's stock rows, low-stock lines and last movements."""
+
+    async def apply(events: list[Envelope]) -> None:
+        ids = sorted(affected_products(events))
+        async with transaction(sessions) as session:
+            rows = await inventory.stock_rows(session, ids)
+        await index.replace_products(ids, stock_documents(rows, default_line))
+
+    return Consumer(STOCK, apply=apply)
 
 
 def cache_invalidation(cache: CatalogCache) -> Consumer:

@@ -538,6 +538,10 @@ MATRIX: dict[tuple[str, str], tuple[Build, frozenset[str]]] = {
         CATALOG_ADMINS,
     ),
     ("GET", "/api/admin/warehouses"): (fixed("GET", "/api/admin/warehouses"), CATALOG_ADMINS),
+    ("GET", "/api/admin/inventory/search"): (
+        fixed("GET", "/api/admin/inventory/search"),
+        CATALOG_ADMINS,
+    ),
     ("POST", "/api/orders"): (_checkout, BUYERS),
     ("GET", "/api/orders"): (fixed("GET", "/api/orders"), SIGNED_IN),
     ("GET", "/api/orders/{order_id}"): (_get_order, SIGNED_IN),

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Query, Request
 
-from api.deps import Session
+from api.deps import Session, Stock
 from api.problems import responses
 from commerce.inventory import alerts, service
 from commerce.inventory.schemas import (
@@ -16,10 +16,21 @@ from commerce.inventory.schemas import (
     ThresholdOut,
     WarehouseOut,
 )
+from search.stock import StockPage, StockQuery
 
 router = APIRouter(prefix="/api/admin", tags=["inventory"], responses=responses(401, 403, 422))
 
 SkuPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
+
+
+@router.get("/inventory/search", response_model=StockPage)
+async def search_stock(query: Annotated[StockQuery, Query()], index: Stock) -> StockPage:
+    """Stock per variant and warehouse, from the stock index (kept by the stream within
+    a second of each change): words in the SKU, product name or brand; `warehouse` and
+    `brand` repeat for any of several; `category` is a slug at any depth; `below_line`
+    keeps SKUs whose available units in every warehouse together are below their
+    low-stock line (or those at or above it). Facets by warehouse and brand."""
+    return await index.search(query)
 
 
 @router.get("/inventory/{sku}", response_model=StockOut, responses=responses(404))

@@ -3,27 +3,34 @@ it. A SKU alerts once when it falls below its line and again only after it came 
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from commerce.events import Envelope, StockAdjusted
+from commerce.events import Envelope, StockAdjusted, StockLineChanged
 from commerce.inventory.errors import SkuNotFound
 from commerce.inventory.models import LowStockAlert, LowStockThreshold
 from commerce.inventory.repository import InventoryRepository
 from commerce.inventory.schemas import LowStockCrossing, ThresholdOut
+from commerce.outbox import add_event
+
+#: The stock index keeps each SKU's line beside its stock.
+LINE_CHANGED = "stock.line_changed"
 
 
 async def set_threshold(session: AsyncSession, sku: str, threshold: int) -> ThresholdOut:
-    if await InventoryRepository(session).variant_for_sku(sku) is None:
+    found = await InventoryRepository(session).variant_for_sku(sku)
+    if found is None:
         raise SkuNotFound(sku)
     await session.execute(
         insert(LowStockThreshold)
         .values(sku=sku, threshold=threshold)
         .on_conflict_do_update(index_elements=["sku"], set_={"threshold": threshold})
     )
+    _line_changed(session, sku, found, threshold)
     return ThresholdOut(sku=sku, threshold=threshold, own=True)
 
 
@@ -38,8 +45,26 @@ async def threshold_of(session: AsyncSession, sku: str, default: int) -> Thresho
 
 async def reset_threshold(session: AsyncSession, sku: str, default: int) -> ThresholdOut:
     """Back to the shop's default line."""
-    await session.execute(delete(LowStockThreshold).where(LowStockThreshold.sku == sku))
-    return await threshold_of(session, sku, default)
+    removed = await session.execute(
+        delete(LowStockThreshold)
+        .where(LowStockThreshold.sku == sku)
+        .returning(LowStockThreshold.sku)
+    )
+    line = await threshold_of(session, sku, default)
+    found = await InventoryRepository(session).variant_for_sku(sku)
+    if removed.first() is not None and found is not None:
+        _line_changed(session, sku, found, None)
+    return line
+
+
+def _line_changed(
+    session: AsyncSession, sku: str, found: tuple[uuid.UUID, uuid.UUID], threshold: int | None
+) -> None:
+    product_id, variant_id = found
+    change = StockLineChanged(
+        product_id=product_id, variant_id=variant_id, sku=sku, threshold=threshold
+    )
+    add_event(session, LINE_CHANGED, sku, 1, change)
 
 
 async def crossings(

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import NamedTuple
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
-from commerce.catalog.models import Product, Variant
-from commerce.inventory.models import StockLevel, StockMovement, Warehouse
+from commerce.catalog.models import Brand, Category, Product, Variant
+from commerce.inventory.models import LowStockThreshold, StockLevel, StockMovement, Warehouse
 
 
 class LowRow(NamedTuple):
@@ -19,6 +21,25 @@ class LowRow(NamedTuple):
     sku: str
     name: str
     available: int
+
+
+class StockRow(NamedTuple):
+    """One variant's stock in one warehouse, with what staff search it by."""
+
+    product_id: uuid.UUID
+    variant_id: uuid.UUID
+    sku: str
+    product_name: str
+    brand: str
+    category_path: str
+    warehouse: str
+    on_hand: int
+    reserved: int
+    #: The SKU's own low-stock line, None where the shop's default applies.
+    own_line: int | None
+    #: The SKU's available units in every warehouse together (what its line is about).
+    sku_available: int
+    last_movement_at: datetime | None
 
 
 class InventoryRepository:
@@ -105,3 +126,48 @@ class InventoryRepository:
 
     def record_movement(self, movement: StockMovement) -> None:
         self.session.add(movement)
+
+    async def stock_rows(self, product_ids: list[uuid.UUID]) -> list[StockRow]:
+        """The stock rows of these products' live variants (live products only)."""
+        every = aliased(StockLevel)
+        sku_total = (
+            select(func.sum(every.on_hand - every.reserved))
+            .where(every.variant_id == Variant.id)
+            .scalar_subquery()
+        )
+        last_movement = (
+            select(func.max(StockMovement.created_at))
+            .where(
+                StockMovement.variant_id == StockLevel.variant_id,
+                StockMovement.warehouse_id == StockLevel.warehouse_id,
+            )
+            .scalar_subquery()
+        )
+        query = (
+            select(
+                Variant.product_id,
+                Variant.id,
+                Variant.sku,
+                Product.name,
+                Brand.name,
+                Category.path,
+                Warehouse.code,
+                StockLevel.on_hand,
+                StockLevel.reserved,
+                LowStockThreshold.threshold,
+                sku_total,
+                last_movement,
+            )
+            .join(Product, Product.id == Variant.product_id)
+            .join(Brand, Brand.id == Product.brand_id)
+            .join(Category, Category.id == Product.category_id)
+            .join(StockLevel, StockLevel.variant_id == Variant.id)
+            .join(Warehouse, Warehouse.id == StockLevel.warehouse_id)
+            .outerjoin(LowStockThreshold, LowStockThreshold.sku == Variant.sku)
+            .where(
+                Variant.product_id.in_(product_ids),
+                Variant.deleted_at.is_(None),
+                Product.deleted_at.is_(None),
+            )
+        )
+        return [StockRow._make(row) for row in await self.session.execute(query)]

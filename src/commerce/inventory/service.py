@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce.events import StockAdjusted
 from commerce.inventory.errors import NegativeStock, SkuNotFound, UnknownWarehouse
 from commerce.inventory.models import StockMovement
-from commerce.inventory.repository import InventoryRepository
+from commerce.inventory.repository import InventoryRepository, StockRow
 from commerce.inventory.schemas import (
     LowStock,
     LowStockItem,
@@ -84,6 +86,11 @@ async def stock_of(session: AsyncSession, sku: str) -> StockOut:
         available=sum(w.available for w in levels),
         warehouses=levels,
     )
+
+
+async def stock_rows(session: AsyncSession, product_ids: list[uuid.UUID]) -> list[StockRow]:
+    """Each live variant's stock per warehouse, for the stock index."""
+    return await InventoryRepository(session).stock_rows(product_ids)
 
 
 async def list_warehouses(session: AsyncSession) -> list[WarehouseOut]:
