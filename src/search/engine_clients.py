@@ -19,6 +19,9 @@ class IndexMissing(LookupError):
     """The index or alias asked for does not exist."""
 
 
+#: Bulk writes refresh the shards they touched before they return (`refresh=true`): with
+#: `wait_for` a write waited for the next scheduled refresh, and a change took 1.0-1.1 s to
+#: be searchable (bench/freshness); the worker writes in batches, so a refresh per batch.
 class EngineClient(Protocol):
     async def search(self, index: str, body: dict[str, Any]) -> dict[str, Any]: ...
 
@@ -87,7 +90,7 @@ class ElasticsearchClient:
         from elasticsearch.helpers import async_bulk
 
         _, errors = await async_bulk(
-            self.client, actions, refresh="wait_for", raise_on_error=False, stats_only=False
+            self.client, actions, refresh=True, raise_on_error=False, stats_only=False
         )
         return cast(list[dict[str, Any]], errors)
 
@@ -141,7 +144,7 @@ class OpenSearchClient:
         from opensearchpy.helpers import async_bulk
 
         _, errors = await async_bulk(
-            self.client, actions, refresh="wait_for", raise_on_error=False, stats_only=False
+            self.client, actions, refresh=True, raise_on_error=False, stats_only=False
         )
         return cast(list[dict[str, Any]], errors)
 
