@@ -323,11 +323,12 @@ async def run_relay(settings: Settings) -> None:
 def build_worker(settings: Settings) -> faust.App:
     """The Faust app with every consumer and the outbox relay."""
     parts = worker_parts(settings)
-    # Workers that run different consumers each read every event (a consumer runs in one
-    # worker process: its index or warehouse has one writer).
+    # Workers that run different consumers are different groups: each reads every event.
     app_id = "storefront-worker"
     if settings.worker_consumers:
-        app_id += "-" + "+".join(sorted(settings.worker_consumers))
+        # Workers naming the same consumers share one group and split its partitions. Faust
+        # names a topic after the group: Apache Kafka takes [A-Za-z0-9._-] only.
+        app_id += "-" + "_".join(sorted(settings.worker_consumers))
     config = StreamSettings(
         kafka_url=settings.require("kafka_url"),
         partitions=settings.kafka_partitions,

@@ -8,6 +8,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import faust
 from faust.tables import TableManager
@@ -112,7 +113,19 @@ def create_app(
     app.timer(1.0)(advance_checkpoints)
     for seconds, job in jobs:
         app.timer(seconds)(job)
+    _announce_assignments(app, {topic for consumer in consumers for topic in consumer.topics})
     return app
+
+
+def _announce_assignments(app: faust.App, topics: set[str]) -> None:
+    """Log the partitions this worker owns after each rebalance (workers sharing a group
+    split them; an operator sees who reads what, and tests see the split and the takeover)."""
+
+    @app.on_partitions_assigned.connect
+    async def announce(app: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+        assigned = args[0] if args else kwargs.get("assigned", set())
+        owned = sorted(f"{tp.topic}:{tp.partition}" for tp in assigned if tp.topic in topics)
+        log.info("partitions assigned", extra={"partitions": owned, "group": app.conf.id})
 
 
 @dataclass(frozen=True)
