@@ -1,20 +1,23 @@
-"""The judged queries (judgments/demo.toml) are sound, and the embedded engine meets the
-relevance goals on them (bench/relevance prints the numbers, per backend and class)."""
+"""The judged queries (judgments/demo.toml) are sound, and the embedded engine (and the
+Elasticsearch API's, when there is one) meets the relevance goals on them (bench/relevance prints the numbers, per backend and class)."""
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
+from search.elasticsearch_backend import ElasticsearchBackend
 from search.indexing import document
 from search.relevance import JudgedQuery, Ranked, ndcg_at, precision_at, rank, report
 from search.tantivy_backend import TantivyBackend
 from search.tuning import read_synonyms_file, tuning_of
 from storefront.demo import demo_catalog
 from storefront.settings import Settings
+from tests.search.conftest import ENGINE_API
 from tests.search.judgments import PRODUCTS, judged_queries
 
 CLASSES = {
@@ -34,17 +37,41 @@ def judged() -> list[JudgedQuery]:
     return judged_queries(demo_catalog(PRODUCTS))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(
+    scope="module",
+    params=[
+        "tantivy",
+        pytest.param(
+            "elasticsearch",
+            marks=pytest.mark.skipif(not ENGINE_API, reason="no Elasticsearch API to judge"),
+        ),
+    ],
+)
 async def ranked(
-    judged: list[JudgedQuery], tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest,
+    judged: list[JudgedQuery],
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> AsyncIterator[list[Ranked]]:
+    """The judged queries ranked by the embedded engine, and by the Elasticsearch API's."""
     catalog = demo_catalog(PRODUCTS)
-    engine = TantivyBackend(Path(tmp_path_factory.mktemp("relevance")), writer=True)
+    engine: TantivyBackend | ElasticsearchBackend
+    if request.param == "tantivy":
+        engine = TantivyBackend(Path(tmp_path_factory.mktemp("relevance")), writer=True)
+    else:
+        settings: Settings = request.getfixturevalue("settings")
+        engine = ElasticsearchBackend(
+            settings.require("elasticsearch_url"),
+            f"relevance-{uuid.uuid4().hex[:12]}",
+            settings.search_engine,
+        )
+        await engine.ensure_index()
     await engine.apply(
         [document(p.snapshot, {p.snapshot.variants[0].id: p.available}) for p in catalog]
     )
     tuning = tuning_of(read_synonyms_file(Settings().synonyms_file), [], [])
     yield [await rank(engine, query, tuning) for query in judged]
+    if isinstance(engine, ElasticsearchBackend):
+        await engine.client.delete_index(f"{engine.alias}-*")
     await engine.close()
 
 
@@ -72,7 +99,7 @@ def test_ndcg_and_precision_by_hand() -> None:
     assert precision_at([c, a, b], grades, 5) == 1  # type: ignore[arg-type]  # 1 of 1 possible
 
 
-async def test_the_embedded_engine_meets_the_goals(ranked: list[Ranked]) -> None:
+async def test_each_engine_meets_the_goals(ranked: list[Ranked]) -> None:
     overall = report(ranked)[-1]
     assert overall.kind == "all"
     assert overall.ndcg is not None and overall.ndcg >= 0.9
