@@ -1,5 +1,6 @@
 """The judged queries (judgments/demo.toml) are sound, and the embedded engine (and the
-Elasticsearch API's, when there is one) meets the relevance goals on them (bench/relevance prints the numbers, per backend and class)."""
+Elasticsearch API's, when there is one) meets the relevance goals on them (bench/relevance
+prints the numbers, per backend and class)."""
 
 from __future__ import annotations
 
