@@ -1,7 +1,10 @@
 """bench/search: searches built from real product names, on the embedded engine in-process
-and through HTTP, and on PostgreSQL full-text search with the same facets, in one run.
+and through HTTP, on PostgreSQL full-text search with the same facets, and (`--engine`) on
+the OpenSearch node from Maven jars, in-process and through HTTP, in one run.
 
-    .venv/bin/python bench/search [--products 100000] [--queries 500] [--no-postgres]
+    .venv/bin/python bench/search [--products 100000] [--queries 500] [--no-postgres] [--engine]
+
+(`--engine` needs `scripts/bootstrap engines`.)
 
 Goals (issue #15): 100k p95 <= 5 ms in-process and <= 15 ms through HTTP; 1M p95 <= 10 ms
 in-process; >= 10x PostgreSQL at p95; suggest p95 <= 2 ms. Prints the numbers and machine.
@@ -32,6 +35,8 @@ from common import catalog, document_queries, machine, percentiles, typed_prefix
 from commerce.merchandising.schemas import words
 from commerce.tracking.searches import SearchLog
 from search import service
+from search.backend import SearchBackend
+from search.elasticsearch_backend import ElasticsearchBackend
 from search.plan import SearchPlan, SuggestPlan
 from search.prices import PriceScale
 from search.query import ProductQuery
@@ -47,7 +52,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def search_only_app(index: Path):  # type: ignore[no-untyped-def]
+def search_only_app(index: Path | SearchBackend):  # type: ignore[no-untyped-def]
     """The real search router over the index, without PostgreSQL/Redis (search needs neither)."""
     from fastapi import FastAPI
 
@@ -57,7 +62,7 @@ def search_only_app(index: Path):  # type: ignore[no-untyped-def]
     app = FastAPI()
     problems.install(app)
     app.include_router(search.router)
-    app.state.search = TantivyBackend(index)
+    app.state.search = TantivyBackend(index) if isinstance(index, Path) else index
     # No result cache: this measures the engine (bench/api measures the cache's effect).
     app.state.search_results = SearchResultCache(app.state.search, FixedTuning(), size=0)
     # Searches are recorded in memory only (never written: there is no database here).
@@ -82,13 +87,15 @@ def p95(samples: list[float]) -> float:
     return statistics.quantiles(sorted(samples), n=100, method="inclusive")[94]
 
 
-async def main(products: int, queries: int, with_postgres: bool) -> None:
+async def main(products: int, queries: int, with_postgres: bool, with_engine: bool) -> None:
     print(f"machine: {machine()}")
     with tempfile.TemporaryDirectory(prefix="bench-search-") as folder:
-        await measure(Path(folder), products, queries, with_postgres)
+        await measure(Path(folder), products, queries, with_postgres, with_engine)
 
 
-async def measure(index: Path, products: int, queries: int, with_postgres: bool) -> None:
+async def measure(
+    index: Path, products: int, queries: int, with_postgres: bool, with_engine: bool
+) -> None:
     writer = TantivyBackend(index, writer=True)
     docs = catalog(products)
     start = time.perf_counter()
@@ -125,9 +132,39 @@ async def measure(index: Path, products: int, queries: int, with_postgres: bool)
         sql, found = await asyncio.to_thread(on_postgres, docs, plans)
         print(f"PostgreSQL full-text search: {percentiles(sql)}; {found}/{len(plans)} found")
         print(f"tantivy is {p95(sql) / p95(engine):.0f}x faster at p95")
+    if with_engine:
+        await on_search_node(docs, plans, workload)
 
 
-async def over_http(index: Path, workload: list[ProductQuery]) -> list[float]:
+async def on_search_node(docs: list, plans: list[SearchPlan], workload: list[ProductQuery]) -> None:  # type: ignore[type-arg]
+    """The same plans on the OpenSearch node (started here from its jars, stopped after)."""
+    with tempfile.TemporaryDirectory() as folder:
+        stack = EmbeddedStack(Path(folder), production=True)
+        stack.restart("search-node")
+        url = stack.urls["elasticsearch_url"]
+        try:
+            node = ElasticsearchBackend(url, "bench-products", "opensearch")
+            await node.ensure_index()
+            start = time.perf_counter()
+            for offset in range(0, len(docs), 5_000):
+                await node.apply(docs[offset : offset + 5_000])
+            print(f"OpenSearch 2.19.6 indexed in {time.perf_counter() - start:.1f} s")
+            for plan_ in plans[:50]:
+                await node.run(plan_)
+            samples, found = [], 0
+            for plan_ in plans:
+                began = time.perf_counter()
+                found += (await node.run(plan_)).total > 0
+                samples.append((time.perf_counter() - began) * 1000)
+            print(f"OpenSearch in-process: {percentiles(samples)}; {found}/{len(plans)} found")
+            await node.close()
+            over = ElasticsearchBackend(url, "bench-products", "opensearch")
+            print(f"OpenSearch through HTTP: {percentiles(await over_http(over, workload))}")
+        finally:
+            stack.stop()
+
+
+async def over_http(index: Path | SearchBackend, workload: list[ProductQuery]) -> list[float]:
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(search_only_app(index), port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -189,5 +226,6 @@ if __name__ == "__main__":
     parser.add_argument("--products", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=500)
     parser.add_argument("--no-postgres", dest="postgres", action="store_false")
+    parser.add_argument("--engine", action="store_true", help="also the OpenSearch node")
     args = parser.parse_args()
-    asyncio.run(main(args.products, args.queries, args.postgres))
+    asyncio.run(main(args.products, args.queries, args.postgres, args.engine))

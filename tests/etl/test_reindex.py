@@ -1,6 +1,7 @@
-"""`storefront search reindex` on the embedded engine, with the worker running: searches
-answer throughout, changes made meanwhile are caught up, and the worker writes the new
-generation afterwards."""
+"""`storefront search reindex` with the worker running, on the embedded engine (a new
+generation) or the Elasticsearch API (a new index, then one alias update): searches answer
+throughout, changes made meanwhile are caught up, and the worker writes the new index
+afterwards."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import asyncio
 import httpx
 import pytest
 
+from search.elasticsearch_backend import ElasticsearchBackend
 from search.tantivy_backend import active_folder
 from storefront.settings import Settings
 from storefront.wiring import reindex_search
@@ -18,13 +20,27 @@ from tests.factories import create_product, search, word
 pytestmark = pytest.mark.usefixtures("reference", "worker")
 
 
+async def current_index(settings: Settings) -> str:
+    """The index searches use: the tantivy generation, or the index behind the alias."""
+    if not settings.elasticsearch_url:
+        return active_folder(settings.search_dir).name
+    engine = ElasticsearchBackend(
+        settings.elasticsearch_url, settings.elasticsearch_index, settings.search_engine
+    )
+    try:
+        (target,) = await engine.client.alias_targets(engine.alias)
+        return target
+    finally:
+        await engine.close()
+
+
 async def test_reindex_swaps_while_searches_answer_and_the_worker_follows(
     client: httpx.AsyncClient, admin: dict[str, str], settings: Settings
 ) -> None:
     brand = f"Brand {word('b')}"
     made = [await create_product(client, admin, brand=brand) for _ in range(5)]
     await eventually(lambda: search(client, brand=brand), lambda r: r["total"] == 5)
-    before = active_folder(settings.search_dir)
+    before = await current_index(settings)
 
     answers: list[int] = []
     reindexing = True
@@ -47,8 +63,8 @@ async def test_reindex_swaps_while_searches_answer_and_the_worker_follows(
     reindexing = False
     await searching
 
-    assert active_folder(settings.search_dir) != before
-    assert done.index == active_folder(settings.search_dir).name
+    now = await current_index(settings)
+    assert now != before and done.index == now
     assert done.documents >= 5 and progress[-1][0] == progress[-1][1]
     assert answers and set(answers) == {5}, "every search during the reindex found all five"
     await eventually(lambda: search(client, q=renamed), lambda r: r["total"] == 1)
