@@ -23,7 +23,9 @@ DEMO_ADMIN = ("admin@demo.storefront.dev", "ada-lovelace-demo-2026")
 
 
 class LaunchedStack:
-    def __init__(self, data_dir: Path, *, demo_products: int = 0) -> None:
+    def __init__(
+        self, data_dir: Path, *, demo_products: int = 0, engines: str = "embedded"
+    ) -> None:
         self.data_dir = data_dir
         self.api_port = free_port()
         self.metrics_port = free_port()
@@ -38,6 +40,7 @@ class LaunchedStack:
             "STOREFRONT_PAYMENTS_SANDBOX_PORT": str(self.sandbox_port),
             "STOREFRONT_SMTP_PORT": "0",
             "STOREFRONT_DEMO_PRODUCTS": str(demo_products),
+            "STOREFRONT_ENGINES": engines,
         }
         self.output = data_dir.parent / f"{data_dir.name}-up.log"
         self.process: subprocess.Popen[bytes] | None = None

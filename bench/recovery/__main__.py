@@ -1,9 +1,11 @@
 """bench/recovery: kill the broker, then the worker, under steady writes; count and time it.
 
     .venv/bin/python bench/recovery [--rate 20] [--before 5] [--after 15]
+                                    [--engines production]
 
 Runs `storefront up` as a user does (its own data folder and ports), creates products
-through the API at `--rate` writes/s, and SIGKILLs Tansu, then (later) the worker. For each
+through the API at `--rate` writes/s, and SIGKILLs the broker (Tansu, or Apache Kafka with
+`--engines production`), then the worker, then (production) the OpenSearch node. For each
 kill it prints: the time from the kill to the first write made after it being searchable
 (goal <= 3 s), writes lost (never searchable), warehouse rows per product (exactly once),
 and for the worker kill whether the API answered every health probe meanwhile.
@@ -99,7 +101,7 @@ async def run_phase(
         watcher: asyncio.Task[None] | None = None
         while (elapsed := time.monotonic() - started) < before + after:
             if not killed and elapsed >= before:
-                stack.kill("tansu" if phase.component == "broker" else "worker")
+                stack.kill(phase.component)
                 phase.killed_at, killed = time.monotonic(), True
                 watcher = asyncio.create_task(watch_first_visible(http, phase, stop))
             tag = phase.after_tag if killed else phase.tag
@@ -156,15 +158,18 @@ async def report(stack: LaunchedStack, phase: Phase) -> None:
     print(f"  API health probes {phase.health_probes}, failed {phase.health_failures}")
 
 
-async def main(rate: float, before: float, after: float) -> None:
+async def main(rate: float, before: float, after: float, engines: str) -> None:
     print(f"bench/recovery on {machine()}; {rate:g} writes/s, kill after {before:g} s")
+    killed = ("tansu", "worker") if engines == "embedded" else ("kafka", "worker", "search-node")
     with tempfile.TemporaryDirectory() as root:
-        stack = LaunchedStack(Path(root) / "data")
+        stack = LaunchedStack(Path(root) / "data", engines=engines)
         started = time.monotonic()
         await asyncio.to_thread(stack.start)
-        print(f"storefront up: healthy after {time.monotonic() - started:.1f} s")
+        print(
+            f"storefront up --engines {engines}: healthy after {time.monotonic() - started:.1f} s"
+        )
         try:
-            for component in ("broker", "worker"):
+            for component in killed:
                 phase = Phase(component)
                 await run_phase(stack, phase, rate, before, after)
                 await report(stack, phase)
@@ -177,5 +182,6 @@ if __name__ == "__main__":
     parser.add_argument("--rate", type=float, default=20.0)
     parser.add_argument("--before", type=float, default=5.0)
     parser.add_argument("--after", type=float, default=15.0)
+    parser.add_argument("--engines", choices=("embedded", "production"), default="embedded")
     args = parser.parse_args()
-    asyncio.run(main(args.rate, args.before, args.after))
+    asyncio.run(main(args.rate, args.before, args.after, args.engines))
