@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException
 
 from api.access import api_routes
 from commerce.errors import DomainError
+from search.engine_clients import EngineUnavailable
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
@@ -97,6 +98,17 @@ def install(app: FastAPI) -> None:
             _title(error.status_code),
             str(error.detail),
             headers=dict(error.headers or {}),
+        )
+
+    @app.exception_handler(EngineUnavailable)
+    async def engine_away(request: Request, error: EngineUnavailable) -> JSONResponse:
+        log.warning("the search engine is away on %s: %s", request.url.path, error)
+        return problem(
+            request,
+            503,
+            "Search unavailable",
+            "The search engine is not answering right now; try again in a moment.",
+            headers={"Retry-After": "2"},
         )
 
     @app.exception_handler(Exception)

@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from search.engine_clients import Engine, IndexMissing, engine_client
+from search.engine_clients import Engine, IndexMissing, documents_in, engine_client
 from search.indexing import index_fields
 from search.plan import (
     EngineFacets,
@@ -450,10 +450,7 @@ class ElasticsearchBackend:
         return None
 
     async def document_count(self) -> int:
-        try:
-            return await self.client.count(self.alias)
-        except IndexMissing:
-            return 0
+        return await documents_in(self.client, self.alias)
 
     async def close(self) -> None:
         await self.client.close()

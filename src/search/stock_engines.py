@@ -17,7 +17,7 @@ from typing import Any
 import tantivy
 from tantivy import Occur, Order, Query
 
-from search.engine_clients import Engine, IndexMissing, engine_client
+from search.engine_clients import Engine, IndexMissing, documents_in, engine_client
 from search.stock import (
     FACET_SIZE,
     StockDocument,
@@ -358,10 +358,7 @@ class EngineStockIndex:
         )
 
     async def document_count(self) -> int:
-        try:
-            return await self.client.count(self.alias)
-        except IndexMissing:
-            return 0
+        return await documents_in(self.client, self.alias)
 
     async def close(self) -> None:
         await self.client.close()

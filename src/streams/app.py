@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from commerce.db import transaction
 from commerce.events import UNKNOWN_TOPIC, Envelope, topic_or_unknown
+from search.engine_clients import EngineUnavailable
 from streams import checkpoints, kafka_transport, metrics
 from streams.catch_up import keep_caught_up
 from streams.consumers import Consumer, consume
@@ -27,6 +28,8 @@ from streams.relay import OutboxRelay
 log = logging.getLogger(__name__)
 
 ATTEMPTS = 3
+#: The longest wait between tries while the search engine is away.
+AWAY_RETRY_MAX_SECONDS = 2.0
 Job = Callable[[], Awaitable[None]]
 
 
@@ -298,14 +301,24 @@ async def _attempt(
     events: list[Envelope],
     through: int | None = None,
 ) -> Exception | None:
-    """None when the events were applied; the last error after ATTEMPTS failures."""
-    for attempt in range(1, ATTEMPTS + 1):
+    """None when the events were applied; the last error after ATTEMPTS failures.
+
+    A search engine that is away (restarting, overloaded) is waited for, however long: the
+    events are fine, and dead-lettering them would lose the index's updates."""
+    attempt, away = 1, 0
+    while attempt <= ATTEMPTS:
         try:
             await consume(sessions, consumer, events, through=through)
             return None
+        except EngineUnavailable as error:
+            away += 1
+            log.warning("%s: the search engine is away (%s); retrying", consumer.name, error)
+            await asyncio.sleep(min(AWAY_RETRY_MAX_SECONDS, 0.1 * 2 ** min(away, 5)))
+            continue
         except Exception as error:
             log.exception("%s: attempt %d of %d failed", consumer.name, attempt, ATTEMPTS)
             if attempt == ATTEMPTS:
                 return error
             await asyncio.sleep(0.1 * 2**attempt)  # back off before retrying, not to synchronise
+            attempt += 1
     raise AssertionError("unreachable")

@@ -20,18 +20,20 @@ CONFIGURED = Settings()
 ENGINE_API = bool(CONFIGURED.elasticsearch_url) or CONFIGURED.engines == "production"
 
 
-@pytest.fixture(
-    params=[
-        "tantivy",
-        pytest.param(
-            "elasticsearch",
-            marks=pytest.mark.skipif(
-                not ENGINE_API,
-                reason="STOREFRONT_ELASTICSEARCH_URL is not set (nor STOREFRONT_ENGINES)",
-            ),
+#: Fixture params: the embedded engine always, the Elasticsearch API's when there is one.
+BOTH_ENGINES = [
+    "tantivy",
+    pytest.param(
+        "elasticsearch",
+        marks=pytest.mark.skipif(
+            not ENGINE_API,
+            reason="STOREFRONT_ELASTICSEARCH_URL is not set (nor STOREFRONT_ENGINES)",
         ),
-    ]
-)
+    ),
+]
+
+
+@pytest.fixture(params=BOTH_ENGINES)
 async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[SearchBackend]:
     if request.param == "tantivy":
         writer = TantivyBackend(tmp_path, writer=True)

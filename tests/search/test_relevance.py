@@ -18,7 +18,7 @@ from search.tantivy_backend import TantivyBackend
 from search.tuning import read_synonyms_file, tuning_of
 from storefront.demo import demo_catalog
 from storefront.settings import Settings
-from tests.search.conftest import ENGINE_API
+from tests.search.conftest import BOTH_ENGINES
 from tests.search.judgments import PRODUCTS, judged_queries
 
 CLASSES = {
@@ -38,16 +38,7 @@ def judged() -> list[JudgedQuery]:
     return judged_queries(demo_catalog(PRODUCTS))
 
 
-@pytest.fixture(
-    scope="module",
-    params=[
-        "tantivy",
-        pytest.param(
-            "elasticsearch",
-            marks=pytest.mark.skipif(not ENGINE_API, reason="no Elasticsearch API to judge"),
-        ),
-    ],
-)
+@pytest.fixture(scope="module", params=BOTH_ENGINES)
 async def ranked(
     request: pytest.FixtureRequest,
     judged: list[JudgedQuery],

@@ -13,21 +13,13 @@ from commerce.inventory.repository import StockRow
 from search.stock import StockIndex, StockQuery, StockSort, stock_documents
 from search.stock_engines import EngineStockIndex, TantivyStockIndex
 from storefront.settings import Settings
-from tests.search.conftest import ENGINE_API
+from tests.search.conftest import BOTH_ENGINES
 
 DEFAULT_LINE = 10
 NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)
 
 
-@pytest.fixture(
-    params=[
-        "tantivy",
-        pytest.param(
-            "elasticsearch",
-            marks=pytest.mark.skipif(not ENGINE_API, reason="no Elasticsearch API to test"),
-        ),
-    ]
-)
+@pytest.fixture(params=BOTH_ENGINES)
 async def index(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[StockIndex]:
     if request.param == "tantivy":
         embedded = TantivyStockIndex(tmp_path, writer=True)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from analytics.warehouse import open_warehouse
@@ -195,3 +196,40 @@ def count_named(root: Path, tag: str) -> int:
             "SELECT count(*) FROM dim_product WHERE name LIKE ?", [f"{tag} Torch %"]
         ).fetchone()
     return int(row[0]) if row else 0
+
+
+async def test_a_killed_search_node_answers_503_and_misses_nothing_once_back(
+    stack: EmbeddedStack | None,
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    worker: WorkerProcess,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """While the Elasticsearch-API node is away, searches say so (503, Retry-After) and the
+    worker waits for it: what changed meanwhile is indexed when it is back, not dead-lettered."""
+    if stack is None or not stack.production:
+        pytest.skip("needs the search node (STOREFRONT_ENGINES=production)")
+    before = await create_product(client, admin)
+    await eventually(lambda: search(client, q=before["name"]), lambda r: r["total"] == 1)
+    dead_before = await dead_letters(sessions)
+
+    stack.services["search-node"].kill()
+    try:
+        away = await client.get("/api/search", params={"q": before["name"]})
+        assert away.status_code == 503, away.text
+        assert away.headers["content-type"] == "application/problem+json"
+        assert away.headers["retry-after"]
+        during = await create_product(client, admin)
+    finally:
+        stack.restart("search-node")
+
+    for product in (before, during):
+        await eventually(
+            lambda p=product: search(client, q=p["name"]), lambda r: r["total"] == 1, timeout=90
+        )
+    assert await dead_letters(sessions) == dead_before
+
+
+async def dead_letters(sessions: async_sessionmaker[AsyncSession]) -> int:
+    async with sessions() as session:
+        return int(await session.scalar(text("SELECT count(*) FROM dead_letters")) or 0)

@@ -23,7 +23,7 @@ router = APIRouter(prefix="/api/admin", tags=["inventory"], responses=responses(
 SkuPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
 
 
-@router.get("/inventory/search", response_model=StockPage)
+@router.get("/inventory/search", response_model=StockPage, responses=responses(503))
 async def search_stock(query: Annotated[StockQuery, Query()], index: Stock) -> StockPage:
     """Stock per variant and warehouse, from the stock index (kept by the stream within
     a second of each change): words in the SKU, product name or brand; `warehouse` and

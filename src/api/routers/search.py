@@ -30,7 +30,7 @@ SEARCH_SECONDS = Histogram(
 @router.get(
     "/search",
     response_model=SearchResult,
-    responses=responses(422),
+    responses=responses(422, 503),
     openapi_extra={"parameters": openapi_parameters()},
 )
 async def search_products(search: Annotated[SearchRequest, Depends(search_request)]) -> Response:
@@ -95,7 +95,7 @@ async def search_products(search: Annotated[SearchRequest, Depends(search_reques
     return Response(answer.json, media_type="application/json")
 
 
-@router.get("/search/suggest", response_model=Suggestions, responses=responses(422))
+@router.get("/search/suggest", response_model=Suggestions, responses=responses(422, 503))
 async def suggest(
     results: SearchResults, q: Annotated[str, Query(max_length=200)] = ""
 ) -> Response:
