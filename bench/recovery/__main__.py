@@ -67,7 +67,11 @@ async def write(http: httpx.AsyncClient, token: str, name: str, phase: Phase) ->
 
 
 async def total(http: httpx.AsyncClient, query: str) -> int:
-    response = await http.get("/api/search", params={"q": query, "size": 1})
+    """Products found; -1 while search cannot answer (a 503, or no answer at all)."""
+    try:
+        response = await http.get("/api/search", params={"q": query, "size": 1})
+    except httpx.HTTPError:
+        return -1
     return int(response.json()["total"]) if response.status_code == 200 else -1
 
 

@@ -117,7 +117,9 @@ def up(
     if fresh and settings.data_dir.exists():
         shutil.rmtree(settings.data_dir)
     production = settings.engines == "production"
-    stack = EmbeddedStack(settings.data_dir / "services", production=production)
+    stack = EmbeddedStack(
+        settings.data_dir / "services", production=production, log_dir=settings.data_dir / "logs"
+    )
     launch = launcher.Launch(settings, stack, {}, report=_report)
     try:
         servers = "Apache Kafka and OpenSearch" if production else "Tansu"

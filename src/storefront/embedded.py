@@ -343,6 +343,10 @@ def kafka_service(data_dir: Path, port: int) -> tuple[Service, str]:
                 "group.initial.rebalance.delay.ms=0",
                 # A restarted worker rejoins in half its session timeout: 2 s, as on Tansu.
                 "group.min.session.timeout.ms=1000",
+                # A restarted broker may register only once the controller has let its old
+                # session go: 9 s by default, 7 s of a 13 s restart (bench/recovery).
+                "broker.heartbeat.interval.ms=500",
+                "broker.session.timeout.ms=2000",
                 # The relay creates its topics with explicit partitions; nothing else may.
                 "auto.create.topics.enable=false",
             ]
@@ -485,6 +489,8 @@ class EmbeddedStack:
 
     data_dir: Path
     production: bool = False
+    #: Where the servers' logs go (`up` keeps them beside its children's); else `data_dir`.
+    log_dir: Path | None = None
     services: dict[str, Service] = field(default_factory=dict)
     urls: dict[str, str] = field(default_factory=dict)
 
@@ -515,6 +521,9 @@ class EmbeddedStack:
             previous.stop(previous.stop_signal)
         port = previous.port if previous else free_port()
         service, self.urls[URL_SETTINGS[name]] = self.kinds[name](self.data_dir, port)
+        if self.log_dir is not None:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            service.log_path = self.log_dir / service.log_path.name
         service.start()
         self.services[name] = service
         return service
