@@ -57,8 +57,10 @@ async def test_the_request_id_travels_into_the_event_and_the_worker_log(
     async def traced() -> list[dict[str, Any]]:
         return [line for line in worker_lines() if request_id in line.get("trace_ids", [])]
 
-    applied = await eventually(traced, lambda lines: len(lines) >= 3, timeout=60)
-    assert {line["consumer"] for line in applied} >= {"search", "warehouse", "cache"}
+    projections = {"search", "warehouse", "cache", "stock"}
+    applied = await eventually(
+        traced, lambda lines: {line["consumer"] for line in lines} >= projections, timeout=60
+    )
     assert all(line["process"] == "worker" for line in applied)
 
 

@@ -174,6 +174,7 @@ def test_the_table_gives_each_consumer_the_topics_of_its_event_types() -> None:
             "users",
         ),
         "cache": ("catalog", "inventory"),
+        "stock": ("catalog", "inventory"),
         "push": ("engagement", "inventory", "orders", "payments"),
         "notify": ("engagement", "inventory", "orders", "payments", "users"),
         "rewards": ("orders",),
