@@ -141,7 +141,11 @@ def up(
             if added and demo_history:
                 past = asyncio.run(_load_history(settings, DEMO_HISTORY_DAYS))
                 console.print(f"Wrote {past:,} past orders over {DEMO_HISTORY_DAYS} days.")
-        from storefront.wiring import backfill_projections, renew_outdated_search
+        from storefront.wiring import (
+            backfill_projections,
+            fill_empty_stock_index,
+            renew_outdated_search,
+        )
 
         with console.status("Checking the search index"):
             renewed = asyncio.run(renew_outdated_search(settings))
@@ -156,6 +160,10 @@ def up(
             console.print(
                 f"Indexed {backfilled.documents:,} products and {backfilled.events:,} events."
             )
+        with console.status("Indexing stock per variant and warehouse"):
+            stocked = asyncio.run(fill_empty_stock_index(settings))
+        if stocked:
+            console.print(f"Indexed stock: {stocked:,} variant-warehouse entries.")
         logs = settings.data_dir / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         child_env = launcher.child_environment(settings, env)
