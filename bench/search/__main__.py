@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import socket
 import statistics
 import sys
@@ -59,7 +60,12 @@ def search_only_app(index: Path | SearchBackend):  # type: ignore[no-untyped-def
     from api import problems
     from api.routers import search
 
-    app = FastAPI()
+    @contextlib.asynccontextmanager
+    async def closing(app: FastAPI):  # type: ignore[no-untyped-def]
+        yield
+        await app.state.search.close()  # in the server's loop, where its client lives
+
+    app = FastAPI(lifespan=closing)
     problems.install(app)
     app.include_router(search.router)
     app.state.search = TantivyBackend(index) if isinstance(index, Path) else index

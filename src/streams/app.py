@@ -104,7 +104,9 @@ def create_app(
         app.task(relay.run)
 
     async def catch_up_from_outbox() -> None:
-        await keep_caught_up(sessions, consumers, batches.apply_page, batches.holding)
+        await keep_caught_up(
+            sessions, consumers, batches.apply_page, batches.holding, heal=batches.handle_held
+        )
 
     app.task(catch_up_from_outbox)
 
@@ -150,6 +152,10 @@ class BatchHandler:
         if events:
             async with self.locks[consumer.name]:
                 await handle_batch(self.sessions, consumer, events)
+
+    async def handle_held(self, consumer: Consumer, events: list[Envelope]) -> None:
+        """A batch from the outbox, applied like the broker's; the caller holds `holding`."""
+        await handle_batch(self.sessions, consumer, events)
 
     @contextlib.asynccontextmanager
     async def holding(self, group: Sequence[Consumer]) -> AsyncIterator[None]:

@@ -12,7 +12,9 @@ so a transaction that took a lower seq and has not committed yet is never jumped
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
@@ -23,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from commerce.events import Envelope
 from commerce.outbox import SETTLED_SEQ, ProjectionCheckpoint
+from streams import metrics
 from streams.consumers import Consumer
 
 log = logging.getLogger(__name__)
@@ -46,8 +49,27 @@ WHERE seq > :after AND topic = ANY(:topics)
 ORDER BY seq LIMIT :limit
 """)
 
+#: Events older than this that a consumer has not applied, with its checkpoint stuck before
+#: them, were lost on the way (a partition handed over while a worker died mid-batch): they
+#: are applied from the outbox.
+STUCK_SECONDS = 10.0
+#: At most this many such events are applied per round.
+STUCK_PAGE = 500
+STUCK = text(f"""
+SELECT o.seq, (o.event || jsonb_build_object('seq', o.seq))::text AS message FROM outbox o
+WHERE o.seq > coalesce(
+        (SELECT seq FROM projection_checkpoints WHERE consumer = :consumer), 0)
+  AND o.topic = ANY(:topics)
+  AND o.seq <= {SETTLED_SEQ}
+  AND o.created_at < clock_timestamp() - make_interval(secs => :age)
+  AND NOT EXISTS (SELECT 1 FROM processed_events p WHERE p.consumer = :consumer AND p.seq = o.seq)
+ORDER BY o.seq LIMIT :limit
+""")
+
 #: Applies a page: the worker's retrying, dead-lettering batch handler, moving to `through`.
 HandlePage = Callable[[Consumer, list[Envelope], int], Awaitable[None]]
+#: Applies events as the broker path does (skipping what is applied already).
+HandleEvents = Callable[[Consumer, list[Envelope]], Awaitable[None]]
 #: Keeps the broker path of these consumers waiting while a catch-up runs.
 Hold = Callable[[Sequence[Consumer]], AbstractAsyncContextManager[None]]
 
@@ -145,6 +167,51 @@ async def catch_up(
             return read
 
 
+async def stuck_events(
+    session: AsyncSession, consumer: Consumer, *, age: float = STUCK_SECONDS
+) -> list[Envelope]:
+    """Events on the consumer's topics, settled more than `age` seconds ago, that it has not
+    applied (nor passed by its checkpoint): the broker did not bring them."""
+    rows = await session.execute(
+        STUCK,
+        {
+            "consumer": consumer.name,
+            "topics": list(consumer.topics),
+            "age": age,
+            "limit": STUCK_PAGE,
+        },
+    )
+    events = []
+    for row in rows:
+        with contextlib.suppress(ValidationError):  # the broker path dead-letters those
+            events.append(Envelope.model_validate_json(row.message))
+    return events
+
+
+async def heal_stuck(
+    sessions: async_sessionmaker[AsyncSession],
+    consumers: Sequence[Consumer],
+    handle: HandleEvents,
+    holding: Hold,
+) -> int:
+    """Apply every consumer's stuck events from the outbox; returns how many."""
+    healed = 0
+    for consumer in consumers:
+        async with sessions() as session:
+            events = await stuck_events(session, consumer)
+        if not events:
+            continue
+        log.warning(
+            "applying events the broker did not deliver",
+            extra={"consumer": consumer.name, "seqs": [e.seq for e in events][:50]},
+        )
+        async with holding([consumer]):
+            await handle(consumer, events)
+        metrics.UNDELIVERED.labels(consumer.name).inc(len(events))
+        healed += len(events)
+    return healed
+
+
 async def keep_caught_up(
     sessions: async_sessionmaker[AsyncSession],
     consumers: Sequence[Consumer],
@@ -152,8 +219,11 @@ async def keep_caught_up(
     holding: Hold,
     *,
     every: float = 1.0,
+    heal: HandleEvents | None = None,
+    heal_every: float = STUCK_SECONDS / 2,
 ) -> None:
-    """Forever: look for a backlog every `every` seconds; work it off holding its consumers."""
+    """Forever: look for a backlog every `every` seconds; work it off holding its consumers.
+    With `heal`, every `heal_every` seconds also apply what the broker lost (`heal_stuck`)."""
     groups: dict[tuple[str, ...], list[Consumer]] = {}
     for consumer in consumers:
         groups.setdefault(consumer.topics, []).append(consumer)
@@ -169,6 +239,13 @@ async def keep_caught_up(
         except Exception:  # the broker path still delivers; try again next round
             log.exception("catching up from the outbox failed")
 
+    next_heal = time.monotonic() + heal_every
     while True:
         await asyncio.gather(*(one(group) for group in groups.values()))
+        if heal is not None and time.monotonic() >= next_heal:
+            next_heal = time.monotonic() + heal_every
+            try:
+                await heal_stuck(sessions, consumers, heal, holding)
+            except Exception:
+                log.exception("applying stuck events failed")
         await asyncio.sleep(every)  # a polling interval, not synchronisation

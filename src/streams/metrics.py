@@ -30,3 +30,8 @@ DEAD_LETTERED = Counter(
 BROKER_RESETS = Counter(
     "storefront_broker_resets_total", "Times the relay found a broker that lost its log."
 )
+UNDELIVERED = Counter(
+    "storefront_undelivered_applied_total",
+    "Events the broker never brought to a consumer, applied from the outbox instead.",
+    ["consumer"],
+)

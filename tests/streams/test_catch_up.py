@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from commerce.db import transaction
 from commerce.events import Envelope
 from commerce.outbox import OutboxRow, ProcessedEvent, ProjectionCheckpoint
 from streams.app import BatchHandler, decode_batch, handle_batch
-from streams.catch_up import catch_up
+from streams.catch_up import STUCK_SECONDS, catch_up, heal_stuck
 from streams.consumers import Consumer, record_processed
 from streams.relay import SEQ_HEADER
 
@@ -262,3 +262,27 @@ async def test_a_broker_batch_waits_while_a_catch_up_holds_its_consumer(
     await asyncio.wait_for(broker_batch, timeout=30)
 
     assert applied == seqs
+
+
+async def test_events_the_broker_lost_are_applied_from_the_outbox_once_they_are_old(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """A partition handed over while a worker died mid-batch can leave an event nobody
+    applies; after STUCK_SECONDS it is applied from the outbox, once."""
+    topic, applied = a_topic(), list[int]()
+    consumer = recorder(topic, applied)
+    seqs = await write(sessions, topic, 4)
+    async with transaction(sessions) as session:
+        await session.execute(
+            update(OutboxRow)
+            .where(OutboxRow.seq.in_(seqs[:3]))
+            .values(created_at=func.now() - timedelta(seconds=STUCK_SECONDS * 2))
+        )
+        await record_processed(session, consumer.name, [seqs[1]])  # the broker brought it
+    batches = BatchHandler(sessions, {consumer.name: asyncio.Lock()})
+
+    healed = await heal_stuck(sessions, [consumer], batches.handle_held, batches.holding)
+
+    assert (healed, applied) == (2, [seqs[0], seqs[2]]), "old and unapplied only, in order"
+    assert await heal_stuck(sessions, [consumer], batches.handle_held, batches.holding) == 0
+    assert applied == [seqs[0], seqs[2]]
