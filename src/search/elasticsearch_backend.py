@@ -33,15 +33,22 @@ from search.plan import (
     price_ranges,
 )
 from search.query import ProductDocument, Sort, wanted_combinations
+from search.ranking import (
+    CATEGORY_FACET_SIZE,
+    FACET_SIZE,
+    FUZZY_WEIGHT,
+    FUZZY_WEIGHTS,
+    OPTION_FACET_SIZE,
+    PHRASE_BOOST,
+    PHRASE_WEIGHTS,
+    SKU_BOOST,
+    TEXT_WEIGHTS,
+    boosted,
+)
 
-#: Text fields and weights, as in the embedded engine.
-TEXT_FIELDS = ("name^3", "category_text^2", "brand_text^2", "description")
-FUZZY_FIELDS = ("name.plain^3", "category_text.plain^2", "brand_text.plain^2")
-FUZZY_WEIGHT = 0.3
-PHRASE_FIELDS = ("name^3", "description")
-PHRASE_BOOST = 2.0
-SKU_BOOST = 10.0
-FACET_SIZE, CATEGORY_FACET_SIZE, OPTION_FACET_SIZE = 50, 200, 200
+TEXT_FIELDS = boosted(TEXT_WEIGHTS)
+FUZZY_FIELDS = boosted(FUZZY_WEIGHTS, ".plain")
+PHRASE_FIELDS = boosted(PHRASE_WEIGHTS)
 SOURCE = ["id", "sku", "name", "brand", "category", "price", "price_max", "rating", "available"]
 
 SORTS: dict[Sort, list[Any]] = {

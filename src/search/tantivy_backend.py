@@ -35,30 +35,32 @@ from search.plan import (
     price_ranges,
 )
 from search.query import ProductDocument, Sort, wanted_combinations
+from search.ranking import (
+    CATEGORY_FACET_SIZE,
+    FACET_SIZE,
+    FUZZY_WEIGHT,
+    FUZZY_WEIGHTS,
+    OPTION_FACET_SIZE,
+    PHRASE_BOOST,
+    PHRASE_WEIGHTS,
+    SKU_BOOST,
+    TEXT_WEIGHTS,
+)
 
-#: Text fields and their weight: name over category (and brand) over description.
-TEXT_FIELDS = {"name": 3.0, "category_text": 2.0, "brand_text": 2.0, "description": 1.0}
-#: Typo-tolerant twins of the heavier text fields, folded but not stemmed; a fuzzy match
-#: scores a fraction of an exact one.
-FUZZY_FIELDS = {"name_plain": 3.0, "category_plain": 2.0, "brand_plain": 2.0}
-FUZZY_WEIGHT = 0.3
-#: Phrase fields for a multi-word synonym, and the boost of the whole query as a phrase.
-PHRASE_FIELDS = {"name": 3.0, "description": 1.0}
-PHRASE_BOOST = 2.0
-FACET_SIZE = 50
-CATEGORY_FACET_SIZE = 200
+TEXT_FIELDS = TEXT_WEIGHTS
+#: The typo-tolerant twins (`name_plain`, `category_plain`, `brand_plain`).
+FUZZY_FIELDS = {f"{field.removesuffix('_text')}_plain": w for field, w in FUZZY_WEIGHTS.items()}
+PHRASE_FIELDS = PHRASE_WEIGHTS
 #: Facet counts (and suggested brands and categories) run here, beside the search for hits.
 FACET_THREADS = ThreadPoolExecutor(os.cpu_count() or 2, thread_name_prefix="search-facets")
 #: Categories a shop may have: every one is counted to add up its ancestors exactly.
 CATEGORIES = 10_000
-OPTION_FACET_SIZE = 200
 OPTION_FIELDS = (
     "option_values",
     "option_values_in_stock",
     "option_combinations",
     "option_combinations_in_stock",
 )
-SKU_BOOST = 10.0
 #: English words, stemmed and folded to ASCII ("Cafés" and "cafe" are one word).
 ENGLISH = "storefront_en"
 #: Words folded to ASCII but not stemmed: what typos are measured against.
