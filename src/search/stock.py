@@ -17,8 +17,6 @@ from typing import Annotated, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from commerce.inventory.repository import StockRow
-
 FACET_SIZE = 50
 WarehouseCode = Annotated[
     str, StringConstraints(min_length=1, max_length=32, pattern=r"^[^\x00]+$")
@@ -104,6 +102,36 @@ class StockPage(BaseModel):
     page: int
     size: int
     facets: StockFacets
+
+
+class StockRow(Protocol):
+    """One variant's stock in one warehouse as commerce reads it (its inventory repository's
+    rows have these fields; search takes them by shape, not by import)."""
+
+    @property
+    def product_id(self) -> uuid.UUID: ...
+    @property
+    def variant_id(self) -> uuid.UUID: ...
+    @property
+    def sku(self) -> str: ...
+    @property
+    def product_name(self) -> str: ...
+    @property
+    def brand(self) -> str: ...
+    @property
+    def category_path(self) -> str: ...
+    @property
+    def warehouse(self) -> str: ...
+    @property
+    def on_hand(self) -> int: ...
+    @property
+    def reserved(self) -> int: ...
+    @property
+    def own_line(self) -> int | None: ...
+    @property
+    def sku_available(self) -> int: ...
+    @property
+    def last_movement_at(self) -> datetime | None: ...
 
 
 class StockIndex(Protocol):
