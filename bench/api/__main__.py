@@ -28,11 +28,10 @@ from urllib.parse import urlencode
 import httpx
 
 sys.path.append(str(Path(__file__).parent.parent))  # bench/common.py
-sys.path.append(str(Path(__file__).parent.parent.parent))  # tests/launched.py
 from common import machine
-from tests.launched import LaunchedStack
 
 from storefront.demo import ADJECTIVES, BRAND_STEMS, COLOURS, TREE
+from storefront.launched import LaunchedStack
 
 CONNECTIONS = 16
 LUA = """

@@ -31,11 +31,10 @@ import psutil
 from sqlalchemy import text
 
 sys.path.append(str(Path(__file__).parent.parent))  # bench/common.py
-sys.path.append(str(Path(__file__).parent.parent.parent))  # tests/launched.py
 from common import machine, percentiles
-from tests.launched import LaunchedStack
 
 from commerce.db import create_engine, session_factory
+from storefront.launched import LaunchedStack
 
 HOT_STOCK = 1_000_000
 ADDRESS = {

@@ -25,9 +25,9 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.typing import Subprotocol
 
 sys.path.append(str(Path(__file__).parent.parent))  # bench/common.py
-sys.path.append(str(Path(__file__).parent.parent.parent))  # tests/launched.py
 from common import machine, percentiles
-from tests.launched import LaunchedStack
+
+from storefront.launched import LaunchedStack
 
 ADDRESS = {
     "name": "Bench Shopper",

@@ -25,11 +25,10 @@ from pathlib import Path
 import httpx
 
 sys.path.append(str(Path(__file__).parent.parent))  # bench/common.py
-sys.path.append(str(Path(__file__).parent.parent.parent))  # tests/launched.py
 from common import machine
-from tests.launched import LaunchedStack
 
 from analytics.warehouse import open_warehouse
+from storefront.launched import LaunchedStack
 
 
 @dataclass

@@ -17,9 +17,9 @@ from search.relevance import JudgedQuery, Ranked, ndcg_at, precision_at, rank, r
 from search.tantivy_backend import TantivyBackend
 from search.tuning import read_synonyms_file, tuning_of
 from storefront.demo import demo_catalog
+from storefront.judgments import PRODUCTS, judged_queries
 from storefront.settings import Settings
 from tests.search.conftest import BOTH_ENGINES
-from tests.search.judgments import PRODUCTS, judged_queries
 
 CLASSES = {
     "exact name",

@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from analytics.warehouse import open_warehouse
-from tests.launched import DEMO_ADMIN, LaunchedStack, gone
+from storefront.launched import DEMO_ADMIN, LaunchedStack, gone
 
 
 @pytest.fixture(scope="module")

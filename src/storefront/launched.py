@@ -1,6 +1,6 @@
 """`storefront up` run as a user runs it: a child process on its own data folder and ports.
 
-Shared by the supervision tests and `bench/recovery`.
+Shared by the supervision tests and the benchmarks that run a whole stack.
 """
 
 from __future__ import annotations
