@@ -19,6 +19,7 @@ from api.app import create_app
 from commerce.db import create_engine, session_factory
 from storefront import migrate
 from storefront.embedded import EmbeddedStack, free_port
+from storefront.polling import poll_until
 from storefront.processes import WorkerProcess
 from storefront.settings import Settings
 from storefront.wiring import redis_client
@@ -61,11 +62,8 @@ def payment_sandbox() -> Iterator[str]:
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("the payment sandbox did not start")
-        time.sleep(0.01)
+    if not poll_until(lambda: bool(server.started), timeout=30, interval=0.01):
+        raise RuntimeError("the payment sandbox did not start")
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)

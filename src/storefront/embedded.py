@@ -12,13 +12,13 @@ import shutil
 import signal
 import socket
 import subprocess
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from storefront.polling import poll_until
 from storefront.processes import die_with_parent
 
 PG_USER = "embedded_postgres"
@@ -37,12 +37,8 @@ def free_port() -> int:
 
 def wait_until(condition: Callable[[], bool], *, timeout: float, what: str) -> None:
     """Poll `condition` until it is true or `timeout` seconds pass."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.02)
-    raise ServiceStartError(f"{what} not ready after {timeout:.0f}s")
+    if not poll_until(condition, timeout=timeout):
+        raise ServiceStartError(f"{what} not ready after {timeout:.0f}s")
 
 
 def port_open(port: int) -> bool:
@@ -220,14 +216,12 @@ def _postmaster_pid(pgdata: Path) -> int | None:
 
 def _wait_for_earlier_postmaster(pgdata: Path, timeout: float = 30.0) -> None:
     """A PostgreSQL of an earlier run may still be shutting down (its launcher died)."""
-    deadline = time.monotonic() + timeout
-    while (pid := _postmaster_pid(pgdata)) is not None:
-        if time.monotonic() > deadline:
-            raise ServiceStartError(
-                f"a PostgreSQL of an earlier run (pid {pid}) still runs on {pgdata}; "
-                f"stop it (kill -INT {pid}) or start with --fresh"
-            )
-        time.sleep(0.1)
+    if not poll_until(lambda: _postmaster_pid(pgdata) is None, timeout=timeout, interval=0.1):
+        pid = _postmaster_pid(pgdata)
+        raise ServiceStartError(
+            f"a PostgreSQL of an earlier run (pid {pid}) still runs on {pgdata}; "
+            f"stop it (kill -INT {pid}) or start with --fresh"
+        )
 
 
 def _pg_client(program: str, port: int, *args: str, check: bool = True) -> str:

@@ -10,7 +10,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ import httpx
 
 from storefront.embedded import free_port
 from storefront.launcher import STATE_FILE, pid_alive
+from storefront.polling import poll_until
 
 DEMO_ADMIN = ("admin@demo.storefront.dev", "ada-lovelace-demo-2026")
 
@@ -85,11 +85,8 @@ class LaunchedStack:
 
     @staticmethod
     def wait_for(condition: Any, timeout: float, what: str, interval: float = 0.1) -> None:
-        deadline = time.monotonic() + timeout
-        while not condition():
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{what}: not within {timeout} s")
-            time.sleep(interval)
+        if not poll_until(condition, timeout=timeout, interval=interval):
+            raise AssertionError(f"{what}: not within {timeout} s")
 
     def state(self) -> dict[str, Any]:
         state: dict[str, Any] = json.loads((self.data_dir / STATE_FILE).read_text())

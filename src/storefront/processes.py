@@ -11,9 +11,10 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
+
+from storefront.polling import poll_until
 
 PR_SET_PDEATHSIG = 1
 
@@ -66,17 +67,18 @@ def wait_for_log_line(
     process: subprocess.Popen[bytes], log_path: Path, marker: bytes, *, offset: int, timeout: float
 ) -> None:
     """Wait until `marker` appears in the log after `offset`; fail if the process exits."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def logged() -> bool:
         if process.poll() is not None:
             raise RuntimeError(f"{process.args!r} exited; see {log_path}")
-        if log_path.exists():
-            with log_path.open("rb") as log:
-                log.seek(offset)
-                if marker in log.read():
-                    return
-        time.sleep(0.05)
-    raise RuntimeError(f"not ready after {timeout}s; see {log_path}")
+        if not log_path.exists():
+            return False
+        with log_path.open("rb") as log:
+            log.seek(offset)
+            return marker in log.read()
+
+    if not poll_until(logged, timeout=timeout, interval=0.05):
+        raise RuntimeError(f"not ready after {timeout}s; see {log_path}")
 
 
 #: What the worker logs once Faust has started its agents.

@@ -5,13 +5,13 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
+from storefront.polling import poll_until
 from storefront.processes import stop
 from storefront.supervisor import Component, GaveUp, Supervisor
 
@@ -45,11 +45,11 @@ SLEEPER = "import time; time.sleep(600)"
 
 
 def supervise_until(supervisor: Supervisor, done: object, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not done():  # type: ignore[operator]
-        assert time.monotonic() < deadline, "condition not met"
+    def checked() -> bool:
         supervisor.check()
-        time.sleep(0.02)
+        return bool(done())  # type: ignore[operator]
+
+    assert poll_until(checked, timeout=timeout), "condition not met"
 
 
 @pytest.fixture
