@@ -14,7 +14,6 @@ from commerce.catalog import service, variants
 from commerce.catalog.schemas import (
     BrandOut,
     CategoryOut,
-    Page,
     ProductIn,
     ProductOut,
     ProductPatch,
@@ -24,6 +23,7 @@ from commerce.catalog.schemas import (
 )
 from commerce.currency.money import BASE_CURRENCY
 from commerce.currency.pricing import Pricing
+from commerce.pages import Page
 
 router = APIRouter(tags=["catalog"])
 

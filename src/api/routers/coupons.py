@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Response
 
 from api.deps import Session
 from api.problems import responses
-from commerce.catalog.schemas import Page
+from commerce.pages import Page
 from commerce.promotions import service
 from commerce.promotions.schemas import CouponIn, CouponOut, CouponPatch
 

@@ -14,7 +14,6 @@ from api.deps import UUID_HEADER, ClientAddress, Identity, RedisClient, Session,
 from api.problems import problem, responses
 from commerce.carts.service import merge_guest_cart
 from commerce.carts.store import guest_key
-from commerce.catalog.schemas import Page
 from commerce.identity import accounts, recovery, roles, sessions, users
 from commerce.identity.permissions import Permission
 from commerce.identity.schemas import (
@@ -33,6 +32,7 @@ from commerce.identity.schemas import (
     UserOut,
     UserStatus,
 )
+from commerce.pages import Page
 
 auth = APIRouter(prefix="/api/auth", tags=["identity"])
 admin = APIRouter(prefix="/api", tags=["identity"], responses=responses(401, 403, 422))

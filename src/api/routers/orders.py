@@ -12,7 +12,6 @@ from fastapi.responses import JSONResponse
 from api.access import CurrentPrincipal
 from api.deps import ClientAddress, Currency, Payments, Rates, RedisClient, Session, Sessions
 from api.problems import problem, responses
-from commerce.catalog.schemas import Page
 from commerce.identity.permissions import Permission
 from commerce.inputs import Timestamp
 from commerce.orders import service
@@ -30,6 +29,7 @@ from commerce.orders.schemas import (
     StatusChange,
 )
 from commerce.orders.states import Status
+from commerce.pages import Page
 from commerce.rewards import service as rewards
 from commerce.rewards.standing import TakeBack
 

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query
 from api.access import CurrentPrincipal
 from api.deps import Session
 from api.problems import responses
-from commerce.catalog.schemas import Page
+from commerce.pages import Page
 from commerce.rewards import service
 from commerce.rewards.schemas import AchievementOut, EnrolmentOut, QuestIn, QuestOut, QuestPatch
 

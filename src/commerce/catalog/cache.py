@@ -25,8 +25,9 @@ from cachetools import LRUCache
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from commerce.catalog.schemas import Page, ProductOut
+from commerce.catalog.schemas import ProductOut
 from commerce.metrics import count_lookup
+from commerce.pages import Page
 
 GENERATION_KEY = "catalog:list:generation"
 INVALIDATED_CHANNEL = "catalog:list:invalidated"

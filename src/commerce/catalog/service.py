@@ -26,7 +26,6 @@ from commerce.catalog.repository import CatalogRepository
 from commerce.catalog.schemas import (
     BrandOut,
     CategoryOut,
-    Page,
     ProductIn,
     ProductOut,
     ProductPatch,
@@ -36,6 +35,7 @@ from commerce.catalog.schemas import (
 from commerce.db import flush_unique
 from commerce.events import ProductSnapshot, VariantSnapshot
 from commerce.outbox import add_event
+from commerce.pages import Page
 
 
 def snapshot(product: Product, variants: Sequence[VariantSnapshot]) -> ProductSnapshot:

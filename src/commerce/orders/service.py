@@ -12,7 +12,6 @@ from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from commerce.catalog.schemas import Page
 from commerce.currency.money import round_money
 from commerce.errors import InvalidInput
 from commerce.events import OrderChanged, OrderReturned
@@ -37,6 +36,7 @@ from commerce.orders.schemas import (
 from commerce.orders.states import CANCELLABLE, PAID, Status, can_move, staff_targets
 from commerce.orders.views import order_out, summary
 from commerce.outbox import add_event
+from commerce.pages import Page
 from commerce.payments import service as payments
 from commerce.payments.models import Payment
 from commerce.payments.provider import PaymentProvider

@@ -13,8 +13,8 @@ from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from commerce.catalog.schemas import Page
 from commerce.db import flush_unique
+from commerce.pages import Page
 from commerce.promotions.errors import CodeTaken, CouponNotFound, CouponRejected, InvalidTerms
 from commerce.promotions.models import Coupon, CouponRedemption
 from commerce.promotions.repository import PromotionsRepository

@@ -10,9 +10,9 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from commerce.catalog.schemas import Page
 from commerce.events import AchievementUnlocked, Envelope, QuestCompleted, QuestReopened
 from commerce.outbox import add_event
+from commerce.pages import Page
 from commerce.promotions.models import Coupon, CouponRedemption
 from commerce.promotions.service import grant_personal_code, withdraw_unused
 from commerce.rewards.achievements import ACHIEVEMENTS

@@ -11,7 +11,8 @@ from decimal import Decimal
 from redis.asyncio import Redis
 
 from commerce.catalog.cache import CatalogCache
-from commerce.catalog.schemas import Page, ProductOut
+from commerce.catalog.schemas import ProductOut
+from commerce.pages import Page
 from tests.conftest import eventually
 
 
