@@ -19,13 +19,13 @@ from subprocess import Popen
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bootstrap.settings import Settings
 from commerce.db import create_engine, session_factory
 from search.query import ProductDocument, ProductQuery, Sort
 from storefront import migrate, processes
 from storefront.demo import ADJECTIVES, BRAND_STEMS, COLOURS, TREE, noun_of
 from storefront.embedded import EmbeddedStack
 from storefront.processes import WorkerProcess
-from storefront.settings import Settings
 
 
 def machine() -> str:

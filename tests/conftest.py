@@ -16,13 +16,13 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.app import create_app
+from bootstrap.settings import Settings
+from bootstrap.wiring import redis_client
 from commerce.db import create_engine, session_factory
 from storefront import migrate
 from storefront.embedded import EmbeddedStack, free_port
 from storefront.polling import poll_until
 from storefront.processes import WorkerProcess
-from storefront.settings import Settings
-from storefront.wiring import redis_client
 from tests.history_shop import Shop, open_shop
 from tests.mailbox import Mailbox
 from tests.mailbox import serve as serve_mail

@@ -22,12 +22,12 @@ sys.path.append(str(Path(__file__).parent.parent))  # bench/common.py
 from common import machine, percentiles
 
 from api.app import create_app
+from bootstrap.settings import UNLIMITED_LOGINS, Settings
 from commerce.db import create_engine, session_factory, transaction
 from commerce.identity.accounts import create_user
 from commerce.identity.passwords import HASHER, hash_password, verify_password
 from storefront import migrate
 from storefront.embedded import EmbeddedStack
-from storefront.settings import UNLIMITED_LOGINS, Settings
 
 PASSWORD = "correct-horse-battery-staple"
 

@@ -29,13 +29,13 @@ from sqlalchemy import text
 
 from analytics.compaction import rebuild_rollups
 from analytics.warehouse import ParquetWarehouse, open_warehouse
+from bootstrap.wiring import redis_client
 from commerce.db import transaction
 from commerce.identity.store import SessionStore
 from dashboards import service
 from dashboards.realtime import realtime
 from dashboards.schemas import Period
 from etl.extract import fill_orders
-from storefront.wiring import redis_client
 
 LAST = date(2025, 12, 31)
 ENDPOINTS = {

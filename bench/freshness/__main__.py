@@ -28,6 +28,7 @@ sys.path.append(str(Path(__file__).parent.parent))  # bench/common.py
 from common import machine, percentiles
 
 from api.app import create_app
+from bootstrap.settings import Settings
 from commerce.db import create_engine, session_factory, transaction
 from commerce.identity.accounts import create_user
 from search import service
@@ -36,7 +37,6 @@ from search.stock import StockQuery
 from storefront import demo, migrate
 from storefront.embedded import EmbeddedStack
 from storefront.processes import WorkerProcess
-from storefront.settings import Settings
 
 ADMIN_EMAIL, ADMIN_PASSWORD = "bench-admin@example.com", "correct-horse-battery-staple"
 HEADERS: dict[str, str] = {}

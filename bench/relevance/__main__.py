@@ -21,6 +21,7 @@ from pathlib import Path
 sys.path[:0] = [str(Path(__file__).parents[1]), str(Path(__file__).parents[2])]
 from common import machine  # bench/common.py
 
+from bootstrap.settings import Settings
 from search.backend import SearchBackend
 from search.elasticsearch_backend import ElasticsearchBackend
 from search.indexing import document
@@ -29,7 +30,6 @@ from search.tantivy_backend import TantivyBackend
 from search.tuning import Tuning, read_synonyms_file, tuning_of
 from storefront.demo import demo_catalog
 from storefront.judgments import PRODUCTS, judged_queries
-from storefront.settings import Settings
 
 
 async def main(show_misses: bool) -> None:

@@ -44,10 +44,10 @@ from api.routers import (
 )
 from api.sockets import PushHub
 from api.text_guard import document_no_nul, reject_nul_characters
+from bootstrap import wiring
+from bootstrap.settings import Settings
 from commerce.notifications.channel import PushChannel
 from commerce.tracking.searches import SearchLog
-from storefront import wiring
-from storefront.settings import Settings
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

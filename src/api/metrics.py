@@ -18,7 +18,7 @@ from prometheus_client import Gauge, start_http_server
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storefront import probes
+from bootstrap import probes
 from streams.monitoring import pipeline_status
 
 OUTBOX_BACKLOG = Gauge("storefront_outbox_backlog", "Outbox rows not yet published.")

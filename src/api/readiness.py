@@ -16,10 +16,10 @@ from typing import Any
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bootstrap import probes
+from bootstrap.settings import Settings
 from commerce.currency import service as rates
 from search.backend import SearchBackend
-from storefront import probes
-from storefront.settings import Settings
 
 
 @dataclass(frozen=True)

@@ -19,9 +19,9 @@ import typer
 from rich.console import Console
 from rich.progress import Progress
 
+from bootstrap.settings import Settings
 from storefront import launcher
 from storefront.embedded import EmbeddedStack, ServiceStartError, wait_until
-from storefront.settings import Settings
 from storefront.supervisor import GaveUp, Supervisor
 
 app = typer.Typer(
@@ -141,7 +141,7 @@ def up(
             if added and demo_history:
                 past = asyncio.run(_load_history(settings, DEMO_HISTORY_DAYS))
                 console.print(f"Wrote {past:,} past orders over {DEMO_HISTORY_DAYS} days.")
-        from storefront.wiring import (
+        from bootstrap.wiring import (
             backfill_projections,
             fill_empty_stock_index,
             renew_outdated_search,
@@ -234,8 +234,8 @@ def api() -> None:
     import uvicorn
 
     from api.app import create_app
+    from bootstrap.settings import InsecureSettings
     from storefront import logs
-    from storefront.settings import InsecureSettings
 
     settings = Settings()
     try:
@@ -261,9 +261,9 @@ def worker() -> None:
     from faust.worker import Worker
     from prometheus_client import start_http_server
 
+    from bootstrap.wiring import build_worker, fill_empty_stock_index, renew_outdated_search
     from commerce.events import PUBLISHED_TOPICS
     from storefront import logs
-    from storefront.wiring import build_worker, fill_empty_stock_index, renew_outdated_search
     from streams.relay import prepare_topics
 
     settings = Settings()
@@ -319,8 +319,8 @@ def status(
 @app.command()
 def relay() -> None:
     """Run the outbox relay alone (with STOREFRONT_WORKER_RUNS_RELAY=false on the workers)."""
+    from bootstrap.wiring import run_relay
     from storefront import logs
-    from storefront.wiring import run_relay
 
     logs.configure("relay")
     with contextlib.suppress(KeyboardInterrupt):
@@ -429,7 +429,7 @@ def search_reindex() -> None:
     caught up from the outbox. Run it after changing analysis settings or to recover a
     damaged index; the worker may keep running.
     """
-    from storefront.wiring import reindex_search
+    from bootstrap.wiring import reindex_search
 
     settings = launcher.with_running_stack(Settings())
     with Progress(console=console) as progress:

@@ -19,9 +19,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bootstrap.settings import Settings
 from storefront import processes
 from storefront.embedded import EmbeddedStack, free_port
-from storefront.settings import Settings
 from storefront.supervisor import Component, Supervisor
 
 STATE_FILE = "stack.json"

@@ -14,10 +14,10 @@ from typing import Any
 import httpx
 from redis.asyncio import Redis
 
+from bootstrap import probes
+from bootstrap.settings import Settings
 from commerce.db import create_engine, session_factory
-from storefront import probes
 from storefront.launcher import pid_alive, read_state
-from storefront.settings import Settings
 from streams.monitoring import PipelineStatus, pipeline_status
 from streams.relay import bootstrap_servers
 

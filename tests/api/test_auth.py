@@ -13,10 +13,10 @@ import pytest
 from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bootstrap.settings import Settings
 from commerce.db import transaction
 from commerce.identity.accounts import create_user
 from commerce.identity.models import User
-from storefront.settings import Settings
 from tests.conftest import PASSWORD, sign_in
 
 pytestmark = pytest.mark.usefixtures("reference")

@@ -19,7 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.app import create_app
-from storefront.settings import UNLIMITED_LOGINS, Settings
+from bootstrap.settings import UNLIMITED_LOGINS, Settings
 from tests.conftest import PASSWORD
 from tests.served import served as served_app
 

@@ -15,11 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from analytics.warehouse import open_warehouse
 from api.app import create_app
+from bootstrap.settings import Settings
 from commerce.outbox import OutboxRow
 from commerce.tracking.errors import TooManyEvents
 from commerce.tracking.service import admit
 from storefront.processes import WorkerProcess
-from storefront.settings import Settings
 from tests.conftest import eventually
 from tests.served import served
 

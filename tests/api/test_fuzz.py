@@ -18,7 +18,7 @@ from hypothesis import settings as hypothesis_settings
 from redis import Redis
 
 from api.app import create_app
-from storefront.settings import UNLIMITED_LOGINS, Settings
+from bootstrap.settings import UNLIMITED_LOGINS, Settings
 from tests.conftest import PASSWORD
 from tests.served import served as served_app
 

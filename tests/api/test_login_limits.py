@@ -16,9 +16,9 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.app import create_app
+from bootstrap.settings import Settings
 from commerce.db import transaction
 from commerce.identity.accounts import create_user
-from storefront.settings import Settings
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.usefixtures("reference")

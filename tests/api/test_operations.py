@@ -16,10 +16,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.app import create_app
+from bootstrap.settings import Settings
 from commerce.outbox import OutboxRow
 from storefront.embedded import free_port
 from storefront.processes import WorkerProcess
-from storefront.settings import Settings
 from tests.conftest import eventually
 from tests.factories import create_product, search
 

@@ -16,8 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from analytics.warehouse import open_warehouse
 from api.app import create_app
+from bootstrap.settings import Settings
 from commerce.db import transaction
-from storefront.settings import Settings
 from tests.api.conftest import register_shopper
 from tests.api.test_cart import add, coupon, tee
 from tests.checkout import ADDRESS, ledger_broken, stock_totals

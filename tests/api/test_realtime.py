@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from storefront.settings import Settings
+from bootstrap.settings import Settings
 from tests.api.test_cart import add, tee
 from tests.api.test_orders import bought, settled
 from tests.conftest import eventually

@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.app import create_app
+from bootstrap.settings import Settings
 from commerce.db import create_engine, session_factory
 from commerce.identity.permissions import Permission
-from storefront.settings import Settings
 from tests.api.test_roles import new_user, user_id
 from tests.conftest import sign_in
 

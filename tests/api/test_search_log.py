@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.app import create_app
 from api.deps import address_bucket
-from storefront.settings import Settings
+from bootstrap.settings import Settings
 
 pytestmark = pytest.mark.usefixtures("reference")
 

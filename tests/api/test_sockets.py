@@ -21,10 +21,10 @@ from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
 from api.app import create_app
+from bootstrap.settings import Settings
 from commerce.identity.tokens import AccessClaims, TokenIssuer
 from commerce.notifications.channel import PushChannel
 from commerce.notifications.pushes import Push
-from storefront.settings import Settings
 from tests.api.test_cart import tee
 from tests.api.test_orders import bought
 from tests.conftest import PASSWORD, eventually, sign_in

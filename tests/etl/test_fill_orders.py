@@ -13,9 +13,9 @@ from sqlalchemy import text
 
 from analytics.compaction import rebuild_rollups
 from analytics.warehouse import ParquetWarehouse, open_warehouse
+from bootstrap.settings import Settings
 from commerce.db import transaction
 from etl.extract import fill_orders
-from storefront.settings import Settings
 from tests.conftest import own_shop
 from tests.etl.test_nightly import contents, copy_of, monthly
 from tests.history_shop import FIRST, Shop

@@ -15,12 +15,12 @@ from sqlalchemy import text
 
 from analytics.schema import TABLES
 from analytics.warehouse import Manifest, ParquetWarehouse, open_warehouse
+from bootstrap.settings import Settings
 from commerce.db import transaction
 from dashboards.reports import report
 from dashboards.schemas import Period, Report
 from etl.nightly import LAST_RUN_MARK, RATES_MARK, run_nightly
 from etl.schedule import due, nightly_at
-from storefront.settings import Settings
 from tests.conftest import own_shop
 from tests.history_shop import FIRST, LAST, Shop, stream
 

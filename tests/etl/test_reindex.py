@@ -10,10 +10,10 @@ import asyncio
 import httpx
 import pytest
 
+from bootstrap.settings import Settings
+from bootstrap.wiring import reindex_search
 from search.elasticsearch_backend import ElasticsearchBackend
 from search.tantivy_backend import active_folder
-from storefront.settings import Settings
-from storefront.wiring import reindex_search
 from tests.conftest import eventually
 from tests.factories import create_product, search, word
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from bootstrap.settings import Settings
 from search.backend import SearchBackend
 from search.elasticsearch_backend import ElasticsearchBackend
 from search.tantivy_backend import TantivyBackend
-from storefront.settings import Settings
 
 CONFIGURED = Settings()
 #: The Elasticsearch API is there to test: a server named, or the production engines started.

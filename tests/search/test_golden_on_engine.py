@@ -15,12 +15,12 @@ from typing import Any
 
 import pytest
 
+from bootstrap.settings import Settings
 from search import service
 from search.elasticsearch_backend import ElasticsearchBackend
 from search.query import ProductDocument, ProductQuery, SearchResult
 from search.tantivy_backend import TantivyBackend
 from search.tuning import Tuning
-from storefront.settings import Settings
 from tests.search.conftest import ENGINE_API
 from tests.search.contract import doc, variant
 from tests.search.test_elasticsearch_bodies import (

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from bootstrap.settings import Settings
 from commerce.inventory.repository import StockRow
 from search.stock import StockIndex, StockQuery, StockSort, stock_documents
 from search.stock_engines import EngineStockIndex, TantivyStockIndex
-from storefront.settings import Settings
 from tests.search.conftest import BOTH_ENGINES
 
 DEFAULT_LINE = 10

@@ -11,8 +11,8 @@ from pydantic import SecretStr
 from typer.testing import CliRunner, Result
 
 from api.app import create_app
+from bootstrap.settings import InsecureSettings, Settings
 from storefront.cli import app
-from storefront.settings import InsecureSettings, Settings
 from tests.conftest import PASSWORD, sign_in
 
 pytestmark = pytest.mark.usefixtures("reference")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bootstrap.settings import Settings
 from storefront.launcher import child_environment
-from storefront.settings import Settings
 
 
 def test_a_sandbox_port_of_0_is_one_free_port_the_sandbox_and_its_callers_share(

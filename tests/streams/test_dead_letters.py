@@ -14,13 +14,13 @@ from redis.asyncio import Redis
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bootstrap.settings import Settings
 from commerce.db import transaction
 from commerce.events import Envelope
 from commerce.notifications.channel import PushChannel
 from commerce.notifications.pushes import Push
 from commerce.outbox import DeadLetter, OutboxRow, ProcessedEvent, ProjectionCheckpoint
 from storefront.processes import WorkerProcess
-from storefront.settings import Settings
 from streams.app import handle_batch
 from streams.consumers import Consumer
 from streams.dead_letters import dead_letter_alerts

@@ -13,13 +13,13 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from analytics.warehouse import open_warehouse
+from bootstrap.settings import Settings
 from commerce.catalog.schemas import ProductIn
 from commerce.catalog.service import create_product as create_product_now
 from commerce.db import transaction
 from commerce.events import TOPICS
 from storefront.embedded import EmbeddedStack
 from storefront.processes import WorkerProcess
-from storefront.settings import Settings
 from streams.relay import OutboxRelay
 from tests.conftest import eventually
 from tests.factories import create_product, search, word

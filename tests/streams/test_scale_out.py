@@ -15,8 +15,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bootstrap.settings import Settings
 from storefront.processes import WorkerProcess
-from storefront.settings import Settings
 from streams import handlers
 from streams.projections import SEARCH, STOCK, WAREHOUSE
 from tests.api.conftest import register_shopper

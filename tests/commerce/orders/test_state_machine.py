@@ -20,6 +20,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 from sqlalchemy import text
 
+from bootstrap.settings import Settings
+from bootstrap.wiring import redis_client
 from commerce.carts import service as carts
 from commerce.carts.schemas import CartItemIn
 from commerce.catalog import service as catalog
@@ -34,8 +36,6 @@ from commerce.orders import service as orders
 from commerce.orders.checkout import Checkout, UnpaidCaps, place_order
 from commerce.orders.schemas import OrderIn
 from commerce.payments.provider import PaymentProvider
-from storefront.settings import Settings
-from storefront.wiring import redis_client
 from tests.checkout import ADDRESS, CUSTOMERS
 
 T = TypeVar("T")

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from analytics.live import LiveCounters
 from analytics.warehouse import ParquetWarehouse
+from bootstrap.settings import Settings
 from commerce.catalog.cache import CatalogCache
 from commerce.db import create_engine, session_factory
 from commerce.events import PUBLISHED_TOPICS
@@ -36,7 +37,6 @@ from search.stock import StockIndex
 from search.stock_engines import EngineStockIndex, TantivyStockIndex
 from search.tantivy_backend import TantivyBackend, schema_matches, set_aside
 from search.tuning import TuningSource
-from storefront.settings import Settings
 from streams import handlers
 from streams.app import Job, StreamSettings, create_app
 from streams.consumers import Consumer
