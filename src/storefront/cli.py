@@ -34,24 +34,21 @@ async def _load_demo(
     settings: Settings, *, with_accounts: bool
 ) -> tuple[int, list[tuple[str, str, str]]]:
     """Load the demo catalog once; the demo accounts (published passwords) only if asked."""
-    from commerce.db import create_engine, session_factory, transaction
+    from commerce.db import connected, transaction
     from storefront import demo
 
-    engine = create_engine(settings.require("database_url"))
-    try:
-        async with transaction(session_factory(engine)) as session:
+    async with connected(settings.require("database_url")) as sessions:
+        async with transaction(sessions) as session:
             users = await demo.ensure_demo_users(session) if with_accounts else []
             if await demo.is_loaded(session):
                 return 0, users
         with Progress(console=console) as progress:
             task = progress.add_task("Loading demo catalog", total=settings.demo_products)
-            async with transaction(session_factory(engine)) as session:
+            async with transaction(sessions) as session:
                 added = await demo.load(
                     session, settings.demo_products, lambda n: progress.advance(task, n)
                 )
         return added, users
-    finally:
-        await engine.dispose()
 
 
 #: The past `up` writes for a new demo shop (a season's worth: the dashboards' default view).
@@ -60,22 +57,19 @@ DEMO_HISTORY_DAYS = 90
 
 async def _load_history(settings: Settings, days: int, orders_per_day: float = 30.0) -> int:
     """Write `days` of demo history (once: a second call finds it and writes nothing)."""
-    from commerce.db import create_engine, session_factory, transaction
+    from commerce.db import connected, transaction
     from storefront.history import load_history
 
-    engine = create_engine(settings.require("database_url"))
-    try:
+    async with connected(settings.require("database_url")) as sessions:
         with Progress(console=console) as progress:
             task = progress.add_task("Writing demo history", total=days)
-            async with transaction(session_factory(engine)) as session:
+            async with transaction(sessions) as session:
                 return await load_history(
                     session,
                     days,
                     orders_per_day=orders_per_day,
                     progress=lambda n: progress.advance(task, n),
                 )
-    finally:
-        await engine.dispose()
 
 
 @app.command()
@@ -461,15 +455,14 @@ def etl_nightly(
     step fails, 2 if the warehouse's paid orders drift from PostgreSQL's (listed per day).
     """
     from analytics.warehouse import ParquetWarehouse
-    from commerce.db import create_engine, session_factory
+    from commerce.db import connected
     from etl.nightly import STEPS, NightlyReport, run_nightly
     from streams.handlers import consumer_names
 
     settings = launcher.with_running_stack(Settings())
 
     async def run() -> NightlyReport:
-        engine = create_engine(settings.require("database_url"))
-        try:
+        async with connected(settings.require("database_url")) as sessions:
             with Progress(console=console) as progress:
                 task = progress.add_task("nightly", total=5)
 
@@ -479,7 +472,7 @@ def etl_nightly(
                     )
 
                 found = await run_nightly(
-                    session_factory(engine),
+                    sessions,
                     ParquetWarehouse(settings.warehouse_dir),
                     consumer_names(),
                     check_days=check_days,
@@ -487,8 +480,6 @@ def etl_nightly(
                 )
                 progress.update(task, description="done", completed=len(STEPS))
                 return found
-        finally:
-            await engine.dispose()
 
     try:
         report = asyncio.run(run())
@@ -592,23 +583,20 @@ def create_admin(
     from commerce.errors import DomainError
 
     async def create() -> None:
-        from commerce.db import create_engine, session_factory, transaction
+        from commerce.db import connected, transaction
         from commerce.identity.accounts import create_user
         from commerce.identity.permissions import SUPER_ADMIN
 
-        engine = create_engine(launcher.with_running_stack(Settings()).require("database_url"))
-        try:
-            async with transaction(session_factory(engine)) as session:
-                await create_user(
-                    session,
-                    email,
-                    password,
-                    role=SUPER_ADMIN,
-                    first_name=first_name,
-                    last_name=last_name,
-                )
-        finally:
-            await engine.dispose()
+        url = launcher.with_running_stack(Settings()).require("database_url")
+        async with connected(url) as sessions, transaction(sessions) as session:
+            await create_user(
+                session,
+                email,
+                password,
+                role=SUPER_ADMIN,
+                first_name=first_name,
+                last_name=last_name,
+            )
 
     try:
         asyncio.run(create())
@@ -629,21 +617,19 @@ def import_products_command(
     """Import products and variants from CSV (see samples/products.csv): every row is checked
     first and nothing is written if any is bad; then upserts by SKU, in batches."""
     from commerce.catalog.imports import ImportRejected, import_products
-    from commerce.db import create_engine, session_factory
+    from commerce.db import connected
 
     async def run() -> dict[str, int]:
-        engine = create_engine(launcher.with_running_stack(Settings()).require("database_url"))
-        try:
+        url = launcher.with_running_stack(Settings()).require("database_url")
+        async with connected(url) as sessions:
             with Progress(console=console) as progress:
                 task = progress.add_task(f"Importing {file.name}", total=None)
                 report = await import_products(
-                    session_factory(engine),
+                    sessions,
                     file.read_bytes(),
                     lambda done, total: progress.update(task, completed=done, total=total),
                 )
             return report.as_dict()
-        finally:
-            await engine.dispose()
 
     try:
         report = asyncio.run(run())
@@ -665,16 +651,14 @@ def export_products_command(
 ) -> None:
     """Write the live catalog to FILE as CSV in the import's format (edit it, import it back)."""
     from commerce.catalog.exports import export_products
-    from commerce.db import create_engine, session_factory
+    from commerce.db import connected
 
     async def run() -> None:
-        engine = create_engine(launcher.with_running_stack(Settings()).require("database_url"))
-        try:
+        url = launcher.with_running_stack(Settings()).require("database_url")
+        async with connected(url) as sessions:
             with file.open("w", encoding="utf-8", newline="") as out:
-                async for chunk in export_products(session_factory(engine)):
+                async for chunk in export_products(sessions):
                     out.write(chunk)
-        finally:
-            await engine.dispose()
 
     asyncio.run(run())
     console.print(f"Wrote {file}.")
@@ -692,22 +676,24 @@ def refresh_rates() -> None:
     from commerce.currency import service as rates
     from commerce.currency.feed import EcbFeed, RateFeedUnavailable
     from commerce.currency.rates import RateFeedError
-    from commerce.db import create_engine, session_factory
+    from commerce.db import connected
 
     settings = launcher.with_running_stack(Settings())
 
     async def run() -> None:
-        engine = create_engine(settings.require("database_url"))
         redis = Redis.from_url(settings.require("redis_url"))
         try:
-            async with httpx.AsyncClient() as http, session_factory(engine)() as session:
+            async with (
+                connected(settings.require("database_url")) as sessions,
+                httpx.AsyncClient() as http,
+                sessions() as session,
+            ):
                 feed = EcbFeed(http, settings.rates_url)
                 table = await rates.refresh(
                     session, redis, feed, max_move=settings.rates_max_daily_move
                 )
         finally:
             await redis.aclose()
-            await engine.dispose()
         shown = ", ".join(f"{code} {rate.normalize()}" for code, rate in table.per_usd.items())
         console.print(f"Rates of {table.date} per US dollar: {shown}")
 
