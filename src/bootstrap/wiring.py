@@ -214,7 +214,9 @@ class WorkerParts:
     warehouse: ParquetWarehouse
     consumers: list[Consumer]
     relay: OutboxRelay | None
-    #: (seconds between runs, job): the reservation expiry, where the order saga runs.
+    #: (seconds between runs, job): the reservation expiry (with the order saga), dead-letter
+    #: alerts (with pushes), the mail sender (with notify) and the nightly ETL (with the
+    #: warehouse).
     jobs: list[tuple[float, Job]]
 
     async def aclose(self) -> None:

@@ -1,6 +1,6 @@
 """Every table of the domain, imported in one place for Alembic and the test fixtures."""
 
-from commerce.catalog.models import Brand, Category, Product
+from commerce.catalog.models import Brand, Category, Product, Variant
 from commerce.currency.models import ExchangeRate
 from commerce.db import Base
 from commerce.identity.models import PasswordReset, RefreshToken, Role, User
@@ -54,5 +54,6 @@ __all__ = [
     "StockLevel",
     "StockMovement",
     "User",
+    "Variant",
     "Warehouse",
 ]
