@@ -35,7 +35,8 @@ from search.elasticsearch_backend import ElasticsearchBackend
 from search.result_cache import SearchResultCache
 from search.stock import StockIndex
 from search.stock_engines import EngineStockIndex, TantivyStockIndex
-from search.tantivy_backend import TantivyBackend, schema_matches, set_aside
+from search.tantivy_backend import TantivyBackend
+from search.tantivy_storage import schema_matches, set_aside
 from search.tuning import TuningSource
 from streams import handlers
 from streams.app import Job, StreamSettings, create_app

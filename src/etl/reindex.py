@@ -22,7 +22,8 @@ from etl.backfill import HIGHEST, index_catalog
 from search.backend import SearchBackend
 from search.elasticsearch_backend import ElasticsearchBackend
 from search.indexing import affected_products, index_changes
-from search.tantivy_backend import TantivyBackend, new_generation, publish
+from search.tantivy_backend import TantivyBackend
+from search.tantivy_storage import new_generation, publish
 
 CHANGED_SINCE = text("""
 SELECT seq, event FROM outbox

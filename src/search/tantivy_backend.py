@@ -1,4 +1,5 @@
-"""The embedded search engine: a tantivy index in a local folder.
+"""The embedded search engine: a tantivy index in a local folder (its layout in
+`search.tantivy_schema`, its folders and generations in `search.tantivy_storage`).
 
 One process writes (the stream worker); API processes open the same folder read-only and
 reload before searching, so a commit is visible to them within milliseconds.
@@ -8,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import threading
 import time
 import uuid
@@ -20,7 +20,6 @@ from typing import Any
 import tantivy
 from tantivy import FieldType, Occur, Order, Query
 
-from search.indexing import index_fields
 from search.plan import (
     EngineFacets,
     EngineHit,
@@ -39,33 +38,27 @@ from search.ranking import (
     CATEGORY_FACET_SIZE,
     FACET_SIZE,
     FUZZY_WEIGHT,
-    FUZZY_WEIGHTS,
     OPTION_FACET_SIZE,
     PHRASE_BOOST,
-    PHRASE_WEIGHTS,
     SKU_BOOST,
-    TEXT_WEIGHTS,
 )
+from search.tantivy_schema import (
+    ENGLISH,
+    FUZZY_FIELDS,
+    PHRASE_FIELDS,
+    PLAIN,
+    TEXT_FIELDS,
+    analyzers,
+    to_fields,
+)
+from search.tantivy_storage import CurrentPointer, active_folder, open_index
 
-TEXT_FIELDS = TEXT_WEIGHTS
-#: The typo-tolerant twins (`name_plain`, `category_plain`, `brand_plain`).
-FUZZY_FIELDS = {f"{field.removesuffix('_text')}_plain": w for field, w in FUZZY_WEIGHTS.items()}
-PHRASE_FIELDS = PHRASE_WEIGHTS
+#: How long a writer waits for a reindex to hand the new generation over.
+HANDOVER_SECONDS = 600.0
 #: Facet counts (and suggested brands and categories) run here, beside the search for hits.
 FACET_THREADS = ThreadPoolExecutor(os.cpu_count() or 2, thread_name_prefix="search-facets")
 #: Categories a shop may have: every one is counted to add up its ancestors exactly.
 CATEGORIES = 10_000
-OPTION_FIELDS = (
-    "option_values",
-    "option_values_in_stock",
-    "option_combinations",
-    "option_combinations_in_stock",
-)
-#: English words, stemmed and folded to ASCII ("Cafés" and "cafe" are one word).
-ENGLISH = "storefront_en"
-#: Words folded to ASCII but not stemmed: what typos are measured against.
-PLAIN = "storefront_plain"
-
 SORT_FIELDS: dict[Sort, tuple[str, Order]] = {
     Sort.price_asc: ("price", Order.Asc),
     Sort.price_desc: ("price", Order.Desc),
@@ -73,145 +66,6 @@ SORT_FIELDS: dict[Sort, tuple[str, Order]] = {
     Sort.rating: ("rating", Order.Desc),
     Sort.best_selling: ("units_sold", Order.Desc),
 }
-
-
-def analyzers() -> dict[str, tantivy.TextAnalyzer]:
-    def words() -> tantivy.TextAnalyzerBuilder:
-        return (
-            tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
-            .filter(tantivy.Filter.remove_long(40))
-            .filter(tantivy.Filter.lowercase())
-            .filter(tantivy.Filter.ascii_fold())
-        )
-
-    return {
-        ENGLISH: words().filter(tantivy.Filter.stemmer("english")).build(),
-        PLAIN: words().build(),
-    }
-
-
-def build_schema() -> tantivy.Schema:
-    builder = tantivy.SchemaBuilder()
-    for raw in ("id", "sku", "brand", "category"):
-        builder.add_text_field(raw, stored=True, fast=True, tokenizer_name="raw")
-    builder.add_text_field("category_slugs", tokenizer_name="raw")
-    # Single-valued: counting it is ten times faster than the paths of every ancestor, and
-    # each ancestor's count is the sum of its subtree's (`subtree_counts`).
-    builder.add_text_field("category_path", fast=True, tokenizer_name="raw")
-    builder.add_text_field("name", stored=True, tokenizer_name=ENGLISH)
-    for text in ("category_text", "brand_text", "description"):
-        builder.add_text_field(text, tokenizer_name=ENGLISH)
-    for plain in FUZZY_FIELDS:
-        builder.add_text_field(plain, tokenizer_name=PLAIN)
-    # Variants' options and the product's attributes: facet terms (`size=M`) and filter
-    # terms (combinations), each for all variants and for those in stock (see
-    # ProductDocument).
-    for options in OPTION_FIELDS:
-        builder.add_text_field(
-            options, fast=options.startswith("option_values"), tokenizer_name="raw"
-        )
-    # Prices are exact US cents.
-    builder.add_integer_field("price", stored=True, indexed=True, fast=True)
-    builder.add_integer_field("price_max", stored=True)
-    builder.add_float_field("rating", stored=True, fast=True)
-    builder.add_unsigned_field("in_stock", indexed=True, fast=True)
-    builder.add_integer_field("available", stored=True)
-    builder.add_integer_field("created_at", stored=True, indexed=True, fast=True)
-    builder.add_unsigned_field("units_sold", fast=True)
-    builder.add_unsigned_field("version", stored=True)
-    return builder.build()
-
-
-#: In the search folder: the name of the generation searches use, once a reindex made one.
-POINTER = "CURRENT"
-GENERATIONS = "generations"
-#: How long a writer waits for a reindex to hand the new generation over.
-HANDOVER_SECONDS = 600.0
-
-
-def active_folder(root: Path) -> Path:
-    """The index searches use: the generation CURRENT names, else the folder itself."""
-    try:
-        name = (root / POINTER).read_text().strip()
-    except FileNotFoundError:
-        return root
-    return root / GENERATIONS / name
-
-
-class CurrentPointer:
-    """The folder CURRENT names, read again only when CURRENT itself changed: a `stat` per
-    search instead of an open and a read (a cached search's largest cost after parsing)."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self._seen: tuple[int, int, int] | None = None
-        self._folder = root
-
-    def folder(self) -> Path:
-        try:
-            pointer = os.stat(self.root / POINTER)
-        except FileNotFoundError:
-            return self.root
-        seen = (pointer.st_ino, pointer.st_mtime_ns, pointer.st_size)
-        if seen != self._seen:
-            # Read after the stat: a CURRENT replaced in between is read again next time.
-            self._folder, self._seen = active_folder(self.root), seen
-        return self._folder
-
-
-def new_generation(root: Path) -> Path:
-    """An empty folder for a rebuilt index (made current by `publish`)."""
-    folder = root / GENERATIONS / f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
-    folder.mkdir(parents=True)
-    return folder
-
-
-def publish(root: Path, folder: Path) -> None:
-    """Make `folder` the generation every reader and the writer use (one atomic rename);
-    generations older than the one it replaces are removed."""
-    previous = active_folder(root)
-    pointer = root / f"{POINTER}.tmp"
-    pointer.write_text(folder.name)
-    os.replace(pointer, root / POINTER)
-    for old in (root / GENERATIONS).iterdir():
-        if old not in (folder, previous):
-            shutil.rmtree(old, ignore_errors=True)
-
-
-def schema_matches(root: Path) -> bool:
-    """False when `root` holds an index written with another schema (an older release)."""
-    path = active_folder(root)
-    if not (path / "meta.json").exists():
-        return True
-    try:
-        tantivy.Index(build_schema(), path=str(path), reuse=True)
-    except ValueError:
-        return False
-    return True
-
-
-def set_aside(path: Path) -> Path:
-    """Move an outdated index out of the way (replacing an older one set aside)."""
-    outdated = path.with_name(path.name + ".outdated")
-    shutil.rmtree(outdated, ignore_errors=True)
-    path.rename(outdated)
-    return outdated
-
-
-def open_index(path: Path) -> tantivy.Index:
-    """Open the index in `path`, creating an empty one the first time."""
-    path.mkdir(parents=True, exist_ok=True)
-    index = tantivy.Index(build_schema(), path=str(path), reuse=True)
-    for name, analyzer in analyzers().items():
-        index.register_tokenizer(name, analyzer)
-    return index
-
-
-def to_fields(doc: ProductDocument) -> dict[str, Any]:
-    fields = index_fields(doc)
-    del fields["category_paths"]
-    plain = {f"{name}_plain": fields[f"{name}_text"] for name in ("category", "brand")}
-    return {**fields, **plain, "name_plain": doc.name, "category_path": doc.category_path}
 
 
 def subtree_counts(leaf_counts: Iterable[tuple[str, int]]) -> list[tuple[str, int]]:

@@ -13,7 +13,7 @@ import pytest
 from bootstrap.settings import Settings
 from bootstrap.wiring import reindex_search
 from search.elasticsearch_backend import ElasticsearchBackend
-from search.tantivy_backend import active_folder
+from search.tantivy_storage import active_folder
 from tests.conftest import eventually
 from tests.factories import create_product, search, word
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from search.tantivy_backend import TantivyBackend, schema_matches, subtree_counts
+from search.tantivy_backend import TantivyBackend, subtree_counts
+from search.tantivy_storage import schema_matches
 from tests.search.contract import doc, names
 
 
