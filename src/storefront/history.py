@@ -39,6 +39,7 @@ from commerce.events import (
     UserRegistered,
 )
 from commerce.models import Order, OrderLine, OutboxRow, Payment, User
+from commerce.orders.states import Status
 from commerce.outbox import outbox_row
 from commerce.tracking.searches import BATCH
 
@@ -194,11 +195,19 @@ def _order(
         batch.lines.append(_line_row(order_id, position, product, lines[-1], product.price))
     total = sum((line.total for line in lines), Decimal(0))
     outcome = rng.random()
-    status = "FAILED" if outcome < 0.05 else "EXPIRED" if outcome < 0.08 else "CONFIRMED"
-    paid_at = placed + timedelta(seconds=rng.randint(1, 20)) if status == "CONFIRMED" else None
-    cancelled = status == "CONFIRMED" and rng.random() < 0.04
-    if status == "CONFIRMED":
-        status = "CANCELLED" if cancelled else "DELIVERED" if day < last - timedelta(7) else status
+    status = (
+        Status.FAILED if outcome < 0.05 else Status.EXPIRED if outcome < 0.08 else Status.CONFIRMED
+    )
+    paid_at = placed + timedelta(seconds=rng.randint(1, 20)) if status == Status.CONFIRMED else None
+    cancelled = status == Status.CONFIRMED and rng.random() < 0.04
+    if status == Status.CONFIRMED:
+        status = (
+            Status.CANCELLED
+            if cancelled
+            else Status.DELIVERED
+            if day < last - timedelta(7)
+            else status
+        )
     batch.orders.append(
         {
             "id": order_id,
@@ -289,8 +298,10 @@ def _outcome(
             refund=refund,
         )
 
-    if status == "EXPIRED":
-        batch.event("order.expired", order_id, changed("EXPIRED", "PENDING"), placed + EXPIRY)
+    if status == Status.EXPIRED:
+        batch.event(
+            "order.expired", order_id, changed(Status.EXPIRED, Status.PENDING), placed + EXPIRY
+        )
         return
     payment_id = uuid.UUID(int=rng.getrandbits(128), version=4)
     succeeded = paid_at is not None
@@ -321,12 +332,15 @@ def _outcome(
     at = paid_at or placed + timedelta(seconds=5)
     batch.event("payment.succeeded" if succeeded else "payment.failed", order_id, recorded, at)
     if not succeeded:
-        batch.event("order.failed", order_id, changed("FAILED", "PENDING"), at)
+        batch.event("order.failed", order_id, changed(Status.FAILED, Status.PENDING), at)
         return
-    batch.event("order.confirmed", order_id, changed("CONFIRMED", "PENDING"), at)
+    batch.event("order.confirmed", order_id, changed(Status.CONFIRMED, Status.PENDING), at)
     if cancelled:
         batch.event(
-            "order.cancelled", order_id, changed("CANCELLED", "CONFIRMED", total), refunded_at
+            "order.cancelled",
+            order_id,
+            changed(Status.CANCELLED, Status.CONFIRMED, total),
+            refunded_at,
         )
         refund = recorded.model_copy(update={"status": "REFUNDED", "reason": "order cancelled"})
         batch.event("payment.refunded", order_id, refund, refunded_at)
