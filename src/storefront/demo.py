@@ -13,15 +13,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce.catalog.models import Brand, Category, Product, Variant
 from commerce.db import refresh_statistics
-from commerce.events import ProductSnapshot, StockAdjusted, VariantSnapshot
+from commerce.events import ProductSnapshot, VariantSnapshot
 from commerce.identity.accounts import create_user
 from commerce.identity.permissions import CUSTOMER, SUPER_ADMIN
 from commerce.identity.repository import IdentityRepository
+from commerce.inventory.ledger import FirstStock, record_first_stock
 from commerce.inventory.models import StockLevel, StockMovement, Warehouse
 from commerce.outbox import OutboxRow, outbox_row
 
@@ -248,7 +249,7 @@ def _event(
     type: str,
     aggregate_id: object,
     version: int,
-    payload: ProductSnapshot | StockAdjusted,
+    payload: ProductSnapshot,
     occurred_at: datetime,
 ) -> dict[str, object]:
     return outbox_row(type, aggregate_id, version, payload, occurred_at)
@@ -321,63 +322,24 @@ async def _write_batch(session: AsyncSession, batch: list[DemoProduct], ids: _Id
             for p in batch
         ],
     )
-    stocked = [(p.snapshot, code, units) for p in batch for code, units in p.stock]
-    await session.execute(
-        insert(StockLevel),
-        [
-            {
-                "variant_id": s.variants[0].id,
-                "product_id": s.id,
-                "warehouse_id": ids.warehouses[code],
-                "on_hand": units,
-                "reserved": 0,
-            }
-            for s, code, units in stocked
-        ],
-    )
-    movement_ids = list(
-        await session.scalars(
-            text("SELECT nextval('stock_movements_id_seq') FROM generate_series(1, :n)"),
-            {"n": len(stocked)},
-        )
-    )
-    await session.execute(
-        insert(StockMovement),
-        [
-            {
-                "id": movement_id,
-                "product_id": s.id,
-                "variant_id": s.variants[0].id,
-                "warehouse_id": ids.warehouses[code],
-                "delta": units,
-                "on_hand_after": units,
-                "reason": "initial stock",
-                "created_at": s.created_at,
-            }
-            for movement_id, (s, code, units) in zip(movement_ids, stocked, strict=True)
-        ],
-    )
     events = [
         _event("product.created", p.snapshot.id, 1, p.snapshot, p.snapshot.created_at)
         for p in batch
     ]
-    running: dict[uuid.UUID, int] = {}
-    for movement_id, (snapshot, code, units) in zip(movement_ids, stocked, strict=True):
-        running[snapshot.id] = running.get(snapshot.id, 0) + units
-        payload = StockAdjusted(
-            movement_id=movement_id,
-            product_id=snapshot.id,
-            variant_id=snapshot.variants[0].id,
-            sku=snapshot.sku,
-            warehouse=code,
-            delta=units,
-            on_hand=units,
-            available=running[snapshot.id],
-            reason="initial stock",
+    stock = [
+        FirstStock(
+            p.snapshot.id,
+            p.snapshot.variants[0].id,
+            p.snapshot.sku,
+            ids.warehouses[code],
+            code,
+            units,
+            p.snapshot.created_at,
         )
-        events.append(
-            _event("stock.adjusted", snapshot.sku, movement_id, payload, snapshot.created_at)
-        )
+        for p in batch
+        for code, units in p.stock
+    ]
+    events += await record_first_stock(session, stock, "initial stock")
     await session.execute(insert(OutboxRow), events)
 
 

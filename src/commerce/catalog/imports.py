@@ -18,15 +18,13 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-import uuid
-from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from commerce.catalog.models import Brand, Category, Product, Variant
@@ -36,8 +34,9 @@ from commerce.catalog.service import new_product, snapshot, update_product, vari
 from commerce.catalog.variants import add_variant, update_variant
 from commerce.db import column_values, copy_rows, one_of, transaction
 from commerce.errors import InvalidInput
-from commerce.events import StockAdjusted, VariantSnapshot
-from commerce.inventory.models import StockLevel, StockMovement, Warehouse
+from commerce.events import VariantSnapshot
+from commerce.inventory.ledger import FirstStock, record_first_stock
+from commerce.inventory.models import StockLevel, Warehouse
 from commerce.inventory.schemas import StockChange
 from commerce.inventory.service import adjust_stock
 from commerce.outbox import OutboxRow, outbox_row
@@ -356,14 +355,6 @@ class Lookups:
         return cls(categories, warehouses, brands)
 
 
-class Movement(NamedTuple):
-    product_id: uuid.UUID
-    variant_id: uuid.UUID
-    sku: str
-    warehouse: Warehouse
-    quantity: int
-
-
 async def _create_many(
     session: AsyncSession, items: list[PlannedProduct], lookups: Lookups, report: ImportReport
 ) -> None:
@@ -373,8 +364,8 @@ async def _create_many(
     objects cost more than PostgreSQL's COPY of them.
     """
     now = datetime.now(UTC)
-    products, variants, levels, events = [], [], [], []
-    movements: list[Movement] = []
+    products, variants, events = [], [], []
+    stock: list[FirstStock] = []
     for item in items:
         data = item.product
         product = new_product(data, lookups.brands[data.brand], lookups.categories[data.category])
@@ -388,17 +379,16 @@ async def _create_many(
             for code, quantity in item.stock.get(variant["sku"], {}).items():
                 if quantity > 0:
                     warehouse = lookups.warehouses[code]
-                    levels.append(
-                        {
-                            "variant_id": variant["id"],
-                            "product_id": product.id,
-                            "warehouse_id": warehouse.id,
-                            "on_hand": quantity,
-                            "reserved": 0,
-                        }
-                    )
-                    movements.append(
-                        Movement(product.id, variant["id"], variant["sku"], warehouse, quantity)
+                    stock.append(
+                        FirstStock(
+                            product.id,
+                            variant["id"],
+                            variant["sku"],
+                            warehouse.id,
+                            warehouse.code,
+                            quantity,
+                            now,
+                        )
                     )
         announced = [
             VariantSnapshot(id=v["id"], sku=v["sku"], options=v["option_values"], price=v["price"])
@@ -408,53 +398,10 @@ async def _create_many(
         events.append(outbox_row("product.created", product.id, 1, payload, now))
     await copy_rows(session, Product, products)
     await copy_rows(session, Variant, variants)
-    if levels:
-        await copy_rows(session, StockLevel, levels)
-        events += await _ledger(session, movements, now)
+    events += await record_first_stock(session, stock, IMPORT_REASON)
     await copy_rows(session, OutboxRow, events)
     report.products_created += len(items)
-    report.stock_changes += len(movements)
-
-
-async def _ledger(
-    session: AsyncSession, movements: list[Movement], now: datetime
-) -> list[dict[str, Any]]:
-    """Ledger rows for new stock, and their stock.adjusted events."""
-    ids = list(
-        await session.scalars(
-            text("SELECT nextval('stock_movements_id_seq') FROM generate_series(1, :n)"),
-            {"n": len(movements)},
-        )
-    )
-    rows, events, running = [], [], Counter[uuid.UUID]()
-    for movement_id, movement in zip(ids, movements, strict=True):
-        running[movement.variant_id] += movement.quantity
-        rows.append(
-            {
-                "id": movement_id,
-                "product_id": movement.product_id,
-                "variant_id": movement.variant_id,
-                "warehouse_id": movement.warehouse.id,
-                "delta": movement.quantity,
-                "on_hand_after": movement.quantity,
-                "reason": IMPORT_REASON,
-                "created_at": now,
-            }
-        )
-        payload = StockAdjusted(
-            movement_id=movement_id,
-            product_id=movement.product_id,
-            variant_id=movement.variant_id,
-            sku=movement.sku,
-            warehouse=movement.warehouse.code,
-            delta=movement.quantity,
-            on_hand=movement.quantity,
-            available=running[movement.variant_id],
-            reason=IMPORT_REASON,
-        )
-        events.append(outbox_row("stock.adjusted", movement.sku, movement_id, payload, now))
-    await copy_rows(session, StockMovement, rows)
-    return events
+    report.stock_changes += len(stock)
 
 
 @dataclass
