@@ -11,7 +11,7 @@ streams as usual. On a stack that has already streamed, it does nothing.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import text
@@ -74,6 +74,21 @@ async def backfill(
     return Backfilled(high, documents)
 
 
+async def product_chunks(
+    sessions: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[tuple[AsyncSession, list[uuid.UUID]]]:
+    """Every product id, deleted ones included, CHUNK at a time in id order, each chunk with
+    a session to read its rows in (closed before the next chunk is read)."""
+    after = uuid.UUID(int=0)
+    while True:
+        async with sessions() as session:
+            ids = list(await session.scalars(PRODUCT_IDS, {"after": after, "limit": CHUNK}))
+            if not ids:
+                return
+            yield session, ids
+        after = ids[-1]
+
+
 async def index_catalog(
     sessions: async_sessionmaker[AsyncSession],
     search: SearchBackend,
@@ -81,35 +96,27 @@ async def index_catalog(
 ) -> int:
     """Index every product's current state; returns how many documents were written
     (`progress` hears of each chunk's products)."""
-    after, indexed = uuid.UUID(int=0), 0
-    while True:
-        async with sessions() as session:
-            ids = list(await session.scalars(PRODUCT_IDS, {"after": after, "limit": CHUNK}))
-            if not ids:
-                return indexed
-            current = await current_products(session, ids)
-            sold = await units_sold(session, ids)
+    indexed = 0
+    async for session, ids in product_chunks(sessions):
+        current = await current_products(session, ids)
+        sold = await units_sold(session, ids)
         upserts, deletes = index_changes(ids, current, sold)
         await search.apply(upserts, deletes)
         indexed += len(upserts)
         progress(len(ids))
-        after = ids[-1]
+    return indexed
 
 
 async def index_stock(
     sessions: async_sessionmaker[AsyncSession], index: StockIndex, default_line: int
 ) -> int:
     """Write every product's stock documents; returns how many were written."""
-    after, indexed = uuid.UUID(int=0), 0
-    while True:
-        async with sessions() as session:
-            ids = list(await session.scalars(PRODUCT_IDS, {"after": after, "limit": CHUNK}))
-            if not ids:
-                return indexed
-            documents = stock_documents(await stock_rows(session, ids), default_line)
+    indexed = 0
+    async for session, ids in product_chunks(sessions):
+        documents = stock_documents(await stock_rows(session, ids), default_line)
         await index.replace_products(ids, documents)
         indexed += len(documents)
-        after = ids[-1]
+    return indexed
 
 
 async def _warehouse(
