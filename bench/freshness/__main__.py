@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Awaitable
 from pathlib import Path
 
 import httpx
@@ -42,13 +43,18 @@ ADMIN_EMAIL, ADMIN_PASSWORD = "bench-admin@example.com", "correct-horse-battery-
 HEADERS: dict[str, str] = {}
 
 
-async def visible(app, query: ProductQuery, check, deadline: float = 10.0) -> float:  # type: ignore[no-untyped-def]
+async def visible(probe, check, what: object, deadline: float = 10.0) -> float:  # type: ignore[no-untyped-def]
+    """When `check` first held on what `probe()` read (polled every 2 ms)."""
     began = time.perf_counter()
     while time.perf_counter() - began < deadline:
-        if check(await service.search(app.state.search, query)):
+        if check(await probe()):
             return time.perf_counter()
         await asyncio.sleep(0.002)
-    raise TimeoutError(f"not visible after {deadline}s: {query}")
+    raise TimeoutError(f"not visible after {deadline}s: {what}")
+
+
+def in_search(app, query: ProductQuery, check) -> Awaitable[float]:  # type: ignore[no-untyped-def]
+    return visible(lambda: service.search(app.state.search, query), check, query)
 
 
 async def run(writes: int, root: Path, production: bool) -> None:
@@ -135,7 +141,7 @@ async def write_and_wait(app, client: httpx.AsyncClient) -> float:  # type: igno
     )
     assert response.status_code == 201, response.text
     LAST_SKU["sku"], LAST_SKU["name"] = sku, name
-    return await visible(app, ProductQuery(q=name), lambda r: r.total == 1)
+    return await in_search(app, ProductQuery(q=name), lambda r: r.total == 1)
 
 
 async def stock_and_wait(app, client: httpx.AsyncClient, quantity: int) -> tuple[float, float]:  # type: ignore[no-untyped-def]
@@ -146,22 +152,18 @@ async def stock_and_wait(app, client: httpx.AsyncClient, quantity: int) -> tuple
         json={"warehouse": "berlin", "quantity": quantity, "reason": "bench"},
     )
     assert response.status_code == 200, response.text
-    in_search = visible(
+    product = in_search(
         app,
         ProductQuery(q=LAST_SKU["name"]),
         lambda r: r.total == 1 and r.items[0].available == quantity,
     )
-    return await asyncio.gather(in_search, in_stock_index(app, LAST_SKU["sku"], quantity))
-
-
-async def in_stock_index(app, sku: str, quantity: int, deadline: float = 10.0) -> float:  # type: ignore[no-untyped-def]
-    began = time.perf_counter()
-    while time.perf_counter() - began < deadline:
-        page = await app.state.stock_index.search(StockQuery(q=sku, warehouse=["berlin"]))
-        if page.items and page.items[0].on_hand == quantity:
-            return time.perf_counter()
-        await asyncio.sleep(0.002)
-    raise TimeoutError(f"{sku} not at {quantity} in the stock index after {deadline}s")
+    berlin = StockQuery(q=LAST_SKU["sku"], warehouse=["berlin"])
+    stock = visible(
+        lambda: app.state.stock_index.search(berlin),
+        lambda page: bool(page.items) and page.items[0].on_hand == quantity,
+        berlin,
+    )
+    return await asyncio.gather(product, stock)
 
 
 if __name__ == "__main__":
