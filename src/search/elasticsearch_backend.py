@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from search.engine_clients import Engine, IndexMissing, documents_in, engine_client
+from search.engine_clients import Engine, IndexMissing, documents_in, engine_client, write_all
 from search.indexing import index_fields
 from search.plan import (
     EngineFacets,
@@ -359,12 +359,6 @@ def _facets(plan: SearchPlan, answer: dict[str, Any]) -> EngineFacets:
     return facets
 
 
-def _already_gone(error: dict[str, Any]) -> bool:
-    """A delete of a document the index does not have: what a delete wanted anyway."""
-    status: object = error.get("delete", {}).get("status")
-    return status == 404
-
-
 class ElasticsearchBackend:
     """SearchBackend on the Elasticsearch API (Elasticsearch 8/9 or OpenSearch 2): reads and
     writes go through the alias `index`."""
@@ -446,11 +440,7 @@ class ElasticsearchBackend:
             }
             for doc in upserts
         ] + [{"_op_type": "delete", "_index": self.alias, "_id": str(i)} for i in deletes]
-        if not actions:
-            return
-        failed = [e for e in await self.client.bulk(actions) if not _already_gone(e)]
-        if failed:
-            raise RuntimeError(f"The search engine refused {len(failed)} writes: {failed[:3]}")
+        await write_all(self.client, actions)
 
     def generation(self) -> str | None:
         """Unknown: Elasticsearch refreshes on its own (its request cache does the caching)."""

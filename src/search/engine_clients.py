@@ -199,6 +199,16 @@ class OpenSearchClient:
         await self.client.close()
 
 
+async def write_all(client: EngineClient, actions: list[dict[str, Any]]) -> None:
+    """One bulk request; raise if the engine refused any write but a delete of a document
+    it does not have (what a delete wanted anyway)."""
+    if not actions:
+        return
+    failed = [e for e in await client.bulk(actions) if e.get("delete", {}).get("status") != 404]
+    if failed:
+        raise RuntimeError(f"The search engine refused {len(failed)} writes: {failed[:3]}")
+
+
 async def documents_in(client: EngineClient, alias: str) -> int:
     """How many documents a search of `alias` sees now (0 before its index exists)."""
     try:

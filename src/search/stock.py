@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Protocol
+from typing import Annotated, Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -184,7 +184,7 @@ def from_millis(millis: int | None) -> datetime | None:
     return None if millis is None else datetime.fromtimestamp(millis / 1000, UTC)
 
 
-def facet_counts(buckets: Iterable[dict[str, object]]) -> list[FacetCount]:
+def facet_counts(buckets: Iterable[Mapping[str, Any]]) -> list[FacetCount]:
     """Aggregation buckets (both engines answer alike) as facet counts, most first."""
-    counts = [FacetCount(value=str(b["key"]), count=int(str(b["doc_count"]))) for b in buckets]
+    counts = [FacetCount(value=str(b["key"]), count=int(b["doc_count"])) for b in buckets]
     return sorted(counts, key=lambda c: (-c.count, c.value))

@@ -17,9 +17,10 @@ from typing import Any
 import tantivy
 from tantivy import Occur, Order, Query
 
-from search.engine_clients import Engine, IndexMissing, documents_in, engine_client
+from search.engine_clients import Engine, IndexMissing, documents_in, engine_client, write_all
 from search.stock import (
     FACET_SIZE,
+    FacetCount,
     StockDocument,
     StockFacets,
     StockPage,
@@ -154,7 +155,7 @@ class TantivyStockIndex:
         *,
         warehouses: bool = True,
         brands: bool = True,
-    ) -> list[Any]:
+    ) -> list[FacetCount]:
         compiled = self._query(query, warehouses=warehouses, brands=brands)
         aggregation = {"values": {"terms": {"field": field, "size": FACET_SIZE}}}
         return facet_counts(searcher.aggregate(compiled, aggregation)["values"]["buckets"])
@@ -318,13 +319,7 @@ class EngineStockIndex:
             {"_op_type": "index", "_index": self.alias, "_id": d.key, "_source": engine_source(d)}
             for d in documents
         ] + [{"_op_type": "delete", "_index": self.alias, "_id": key} for key in stale]
-        if not actions:
-            return
-        failed = [
-            e for e in await self.client.bulk(actions) if e.get("delete", {}).get("status") != 404
-        ]
-        if failed:
-            raise RuntimeError(f"The search engine refused {len(failed)} writes: {failed[:3]}")
+        await write_all(self.client, actions)
 
     async def _keys(self, product_ids: Sequence[uuid.UUID]) -> list[str]:
         """The documents the index holds now for these products (to remove the stale)."""

@@ -320,7 +320,6 @@ async def _attempt(
             away += 1
             log.warning("%s: the search engine is away (%s); retrying", consumer.name, error)
             await asyncio.sleep(min(AWAY_RETRY_MAX_SECONDS, 0.1 * 2 ** min(away, 5)))
-            continue
         except Exception as error:
             log.exception("%s: attempt %d of %d failed", consumer.name, attempt, ATTEMPTS)
             if attempt == ATTEMPTS:
