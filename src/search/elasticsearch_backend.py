@@ -16,7 +16,15 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from search.engine_clients import Engine, IndexMissing, documents_in, engine_client, write_all
+from search.engine_clients import (
+    Engine,
+    IndexMissing,
+    documents_in,
+    engine_client,
+    ensure_alias,
+    new_index,
+    write_all,
+)
 from search.indexing import index_fields
 from search.plan import (
     EngineFacets,
@@ -389,19 +397,11 @@ class ElasticsearchBackend:
 
     async def ensure_index(self) -> bool:
         """Create the first index behind the alias unless the alias exists; True if created."""
-        if await self.client.alias_exists(self.alias):
-            return False
-        await self.create_index(alias=True)
-        return True
+        return await ensure_alias(self.client, self.alias, index_definition())
 
     async def create_index(self, *, alias: bool) -> str:
         """A new, empty products index (named after the alias), behind the alias or not."""
-        name = f"{self.alias}-{uuid.uuid4().hex[:8]}"
-        body = index_definition()
-        if alias:
-            body["aliases"] = {self.alias: {"is_write_index": True}}
-        await self.client.create_index(name, body)
-        return name
+        return await new_index(self.client, self.alias, index_definition(), behind_alias=alias)
 
     async def run(self, plan: SearchPlan) -> EngineResult:
         try:

@@ -10,6 +10,7 @@ is how the clients take them (keyword arguments or one `body`), what they answer
 from __future__ import annotations
 
 import contextlib
+import uuid
 from collections.abc import Iterator, Sequence
 from typing import Any, Literal, Protocol, cast
 
@@ -197,6 +198,24 @@ class OpenSearchClient:
 
     async def close(self) -> None:
         await self.client.close()
+
+
+async def new_index(
+    client: EngineClient, alias: str, definition: dict[str, Any], *, behind_alias: bool
+) -> str:
+    """A new, empty index named after `alias` (behind it as its write index, or not yet)."""
+    name = f"{alias}-{uuid.uuid4().hex[:8]}"
+    aliases = {"aliases": {alias: {"is_write_index": True}}} if behind_alias else {}
+    await client.create_index(name, {**definition, **aliases})
+    return name
+
+
+async def ensure_alias(client: EngineClient, alias: str, definition: dict[str, Any]) -> bool:
+    """Create the first index behind `alias` unless the alias exists; True if created."""
+    if await client.alias_exists(alias):
+        return False
+    await new_index(client, alias, definition, behind_alias=True)
+    return True
 
 
 async def write_all(client: EngineClient, actions: list[dict[str, Any]]) -> None:

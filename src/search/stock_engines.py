@@ -17,7 +17,14 @@ from typing import Any
 import tantivy
 from tantivy import Occur, Order, Query
 
-from search.engine_clients import Engine, IndexMissing, documents_in, engine_client, write_all
+from search.engine_clients import (
+    Engine,
+    IndexMissing,
+    documents_in,
+    engine_client,
+    ensure_alias,
+    write_all,
+)
 from search.stock import (
     FACET_SIZE,
     FacetCount,
@@ -304,11 +311,7 @@ class EngineStockIndex:
 
     async def ensure_index(self) -> bool:
         """Create the first index behind the alias unless the alias exists; True if created."""
-        if await self.client.alias_exists(self.alias):
-            return False
-        body = {**stock_index_definition(), "aliases": {self.alias: {"is_write_index": True}}}
-        await self.client.create_index(f"{self.alias}-{uuid.uuid4().hex[:8]}", body)
-        return True
+        return await ensure_alias(self.client, self.alias, stock_index_definition())
 
     async def replace_products(
         self, product_ids: Sequence[uuid.UUID], documents: Sequence[StockDocument]
