@@ -66,10 +66,9 @@ from streams.steps import (
     PAYMENTS,
     REWARDS,
     notifications,
-    order_saga,
-    payment_saga,
     reservation_expiry,
     rewards,
+    saga,
 )
 
 
@@ -242,8 +241,8 @@ def worker_parts(settings: Settings) -> WorkerParts:
             PERMISSIONS: role_permission_cache(IdentityCache(parts.redis)),
             LIVE: live_counters(LiveCounters(parts.redis), sessions),
             PUSH: pushes(sessions, push_channel, settings.low_stock_alert_below),
-            ORDERS: order_saga(),
-            PAYMENTS: payment_saga(parts.payments),
+            ORDERS: saga(ORDERS, handlers.steps_of(ORDERS)),
+            PAYMENTS: saga(PAYMENTS, handlers.steps_of(PAYMENTS), provider=parts.payments),
             NOTIFY: notifications(Shop(settings.shop_name, settings.shop_url)),
             REWARDS: rewards(),
         },

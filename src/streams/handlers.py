@@ -1,17 +1,22 @@
 """The worker's handler table: which consumers act on which event. Read it in one screen.
 
-A name here is a projection (`streams.projections`: batches, idempotent effects) or a saga
-step (a function taking the event and a unit of work: rows and the processed record commit
-together). The composition root builds each from its adapters; `bind` gives every consumer
-the topics its event types travel on, which is also what its checkpoint covers.
+A name here is a projection (`streams.projections`: batches, idempotent effects) or a step
+consumer (`streams.steps`: one event in one unit of work, whose rows and processed record
+commit together). The checkout saga's steps are named where they act: `Step(consumer,
+function)`, the function taking the event, its unit of work and the adapters it names. The
+composition root builds each consumer from its adapters; `bind` gives every consumer the
+topics its event types travel on, which is also what its checkpoint covers.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Mapping
+from typing import NamedTuple
 
 from commerce.events import topic_for
+from commerce.orders import saga as orders
+from commerce.payments import saga as payments
 from streams.consumers import Consumer
 from streams.projections import (
     CATALOG_CACHE,
@@ -22,13 +27,23 @@ from streams.projections import (
     STOCK,
     WAREHOUSE,
 )
-from streams.steps import NOTIFY, ORDERS, PAYMENTS, REWARDS
+from streams.steps import NOTIFY, ORDERS, PAYMENTS, REWARDS, SagaStep
 
+
+class Step(NamedTuple):
+    """A saga step in the table: the consumer that runs it (its checkpoint, an order's
+    events in order) and the function."""
+
+    consumer: str
+    run: SagaStep
+
+
+Handler = str | Step
 CATALOG_PROJECTIONS = (SEARCH, WAREHOUSE, CATALOG_CACHE, STOCK)
 #: Stock changes also feed low-stock alerts to staff.
 STOCK_PROJECTIONS = (*CATALOG_PROJECTIONS, PUSH)
 
-HANDLERS: dict[str, tuple[str, ...]] = {
+HANDLERS: dict[str, tuple[Handler, ...]] = {
     # catalog and stock: what shoppers search and browse, and what analysts count
     "product.created": CATALOG_PROJECTIONS,
     "product.updated": CATALOG_PROJECTIONS,
@@ -44,11 +59,11 @@ HANDLERS: dict[str, tuple[str, ...]] = {
     "stock.line_changed": (STOCK,),
     # the checkout saga: charge, confirm or fail, refund; each change pushed to its customer,
     # the ones worth an email notified, and paid, cancelled or returned orders rewarded
-    "order.created": (PAYMENTS, WAREHOUSE, PUSH, NOTIFY),
-    "payment.succeeded": (ORDERS, WAREHOUSE, PUSH, NOTIFY),
-    "payment.failed": (ORDERS, WAREHOUSE, PUSH),
-    "order.cancelled": (PAYMENTS, WAREHOUSE, PUSH, NOTIFY, REWARDS),
-    "order.returned": (PAYMENTS, WAREHOUSE, PUSH, REWARDS),
+    "order.created": (Step(PAYMENTS, orders.charge_placed), WAREHOUSE, PUSH, NOTIFY),
+    "payment.succeeded": (Step(ORDERS, orders.confirm_paid), WAREHOUSE, PUSH, NOTIFY),
+    "payment.failed": (Step(ORDERS, orders.fail_unpaid), WAREHOUSE, PUSH),
+    "order.cancelled": (Step(PAYMENTS, payments.refund_order), WAREHOUSE, PUSH, NOTIFY, REWARDS),
+    "order.returned": (Step(PAYMENTS, payments.refund_return), WAREHOUSE, PUSH, REWARDS),
     "order.confirmed": (WAREHOUSE, LIVE, PUSH, REWARDS),
     "order.failed": (WAREHOUSE, PUSH),
     "order.expired": (WAREHOUSE, PUSH),
@@ -76,18 +91,37 @@ HANDLERS: dict[str, tuple[str, ...]] = {
 }
 
 
-def consumer_names(handlers: Mapping[str, tuple[str, ...]] = HANDLERS) -> list[str]:
+Table = Mapping[str, tuple[Handler, ...]]
+
+
+def consumer_names(handlers: Table = HANDLERS) -> list[str]:
     """Every consumer the table names, in order of first mention."""
-    return list(dict.fromkeys(name for names in handlers.values() for name in names))
+    return list(dict.fromkeys(_name(h) for named in handlers.values() for h in named))
 
 
-def subscriptions(handlers: Mapping[str, tuple[str, ...]] = HANDLERS) -> dict[str, tuple[str, ...]]:
+def subscriptions(handlers: Table = HANDLERS) -> dict[str, tuple[str, ...]]:
     """Each consumer and the topics its event types travel on."""
     return {name: _topics(types_of(name, handlers)) for name in consumer_names(handlers)}
 
 
-def types_of(name: str, handlers: Mapping[str, tuple[str, ...]] = HANDLERS) -> frozenset[str]:
-    return frozenset(event_type for event_type, names in handlers.items() if name in names)
+def types_of(name: str, handlers: Table = HANDLERS) -> frozenset[str]:
+    return frozenset(
+        event_type for event_type, named in handlers.items() if name in map(_name, named)
+    )
+
+
+def steps_of(name: str, handlers: Table = HANDLERS) -> dict[str, SagaStep]:
+    """The saga steps `name` runs, by the event type each takes."""
+    return {
+        event_type: handler.run
+        for event_type, named in handlers.items()
+        for handler in named
+        if isinstance(handler, Step) and handler.consumer == name
+    }
+
+
+def _name(handler: Handler) -> str:
+    return handler if isinstance(handler, str) else handler.consumer
 
 
 def _topics(types: Iterable[str]) -> tuple[str, ...]:
@@ -96,7 +130,7 @@ def _topics(types: Iterable[str]) -> tuple[str, ...]:
 
 def bind(
     built: Mapping[str, Consumer],
-    handlers: Mapping[str, tuple[str, ...]] = HANDLERS,
+    handlers: Table = HANDLERS,
     *,
     only: Iterable[str] | None = None,
 ) -> list[Consumer]:

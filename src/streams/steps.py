@@ -1,20 +1,23 @@
-"""The saga's consumers (steps, one event in one unit of work) and its periodic job."""
+"""The step consumers (one event in one unit of work): the checkout saga's, notifications,
+rewards; and the saga's periodic job."""
 
 from __future__ import annotations
 
+import inspect
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from commerce.db import transaction
+from commerce.events import Envelope
 from commerce.notifications.from_events import notification_step
 from commerce.notifications.service import Shop
-from commerce.orders import saga
 from commerce.orders import service as orders
-from commerce.payments.provider import PaymentProvider
 from commerce.rewards.service import review_step
+from commerce.unit_of_work import UnitOfWork
 from streams.consumers import Consumer
 
 log = logging.getLogger(__name__)
@@ -25,14 +28,31 @@ NOTIFY, REWARDS = "notify", "rewards"
 EXPIRY_BATCH = 200
 
 
-def order_saga() -> Consumer:
-    """payment.succeeded → CONFIRMED and stock sold; payment.failed → FAILED and released."""
-    return Consumer(ORDERS, step=saga.order_steps)
+#: A saga step: the event, its unit of work, and the adapters it names (the provider).
+SagaStep = Callable[..., Awaitable[None]]
 
 
-def payment_saga(provider: PaymentProvider) -> Consumer:
-    """order.created → charged; order.cancelled (paid) and order.returned → refunded."""
-    return Consumer(PAYMENTS, step=saga.payment_steps(provider))
+def saga(name: str, steps: Mapping[str, SagaStep], **adapters: Any) -> Consumer:
+    """The consumer running the handler table's steps for `name`, each given the adapters its
+    signature names (as cosmicpython's bootstrap injects a handler's dependencies)."""
+    bound = {event_type: _inject(step, adapters) for event_type, step in steps.items()}
+
+    async def step(event: Envelope, uow: UnitOfWork) -> None:
+        await bound[event.type](event, uow)
+
+    return Consumer(name, step=step)
+
+
+def _inject(
+    step: SagaStep, adapters: Mapping[str, Any]
+) -> Callable[[Envelope, UnitOfWork], Awaitable[None]]:
+    wanted = inspect.signature(step).parameters
+    named = {name: adapter for name, adapter in adapters.items() if name in wanted}
+
+    async def run(event: Envelope, uow: UnitOfWork) -> None:
+        await step(event, uow, **named)
+
+    return run
 
 
 def notifications(shop: Shop) -> Consumer:

@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from commerce.orders.models import Order, OrderLine, OrderReturn
 from commerce.orders.schemas import OrderFilters
 from commerce.orders.states import Status
-from commerce.payments.models import Payment
 
 #: The first key of the per-address checkout lock ("UNPA" in ASCII).
 PLACED_FROM_LOCK = 0x554E5041
@@ -42,12 +41,6 @@ class OrderRepository:
 
     async def lines(self, order_id: uuid.UUID, *, for_update: bool = False) -> list[OrderLine]:
         query = select(OrderLine).where(OrderLine.order_id == order_id).order_by(OrderLine.position)
-        if for_update:
-            query = query.with_for_update()
-        return list(await self.session.scalars(query))
-
-    async def payments(self, order_id: uuid.UUID, *, for_update: bool = False) -> list[Payment]:
-        query = select(Payment).where(Payment.order_id == order_id).order_by(Payment.created_at)
         if for_update:
             query = query.with_for_update()
         return list(await self.session.scalars(query))

@@ -76,8 +76,20 @@ async def pay(
         raise PaymentNotPossible("The order is paid already.")
     if order.expires_at <= datetime.now(UTC):
         raise PaymentNotPossible("The order's reservation has expired: check out again.")
-    payment = await payments.charge(session, provider, order, token)
+    payment = await charge(session, provider, order, token)
     return await order_out(session, order), payment
+
+
+async def charge(
+    session: AsyncSession, provider: PaymentProvider, order: Order, token: str
+) -> Payment:
+    """Charge a PENDING, unpaid order the caller has locked; the token is used once."""
+    bill = payments.Bill(order.id, order.total, order.currency, pay_by=order.expires_at)
+    payment = await payments.charge(session, provider, bill, token)
+    order.payment_token = None
+    if payment.status == payments.SUCCEEDED:
+        order.paid_at = datetime.now(UTC)
+    return payment
 
 
 async def cancel(

@@ -17,6 +17,7 @@ from commerce.orders.models import Order, OrderLine, OrderReturn
 from commerce.orders.repository import OrderRepository
 from commerce.orders.schemas import OrderLineOut, OrderOut, OrderSummary, PaymentOut, ReturnOut
 from commerce.payments.models import Payment
+from commerce.payments.repository import PaymentRepository
 
 Shown = TypeVar("Shown", bound=BaseModel)
 
@@ -26,7 +27,7 @@ async def order_out(session: AsyncSession, order: Order) -> OrderOut:
     return shown(
         order,
         await repo.lines(order.id),
-        await repo.payments(order.id),
+        await PaymentRepository(session).for_order(order.id),
         await repo.returns(order.id),
     )
 

@@ -14,14 +14,7 @@ from typing import Any
 import httpx
 
 from commerce.currency.money import to_minor
-
-
-class ProviderUnavailable(RuntimeError):
-    """The provider did not answer, or answered 5xx: the call may be retried with its key."""
-
-
-class ProviderRefused(RuntimeError):
-    """The provider refused a request it should not have (a bug or a misconfiguration)."""
+from commerce.payments.errors import ProviderRefused, ProviderUnavailable
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,15 @@
 """Charging an order and refunding it, with a record of every call to the provider.
 
-Callers hold the order's row lock, so one order is never charged by two paths at once; the
-provider's idempotency keys make a repeated call (a retry, a step run again) charge once.
+Payments know an order only by the fields a charge needs (`Bill`): the orders domain decides
+when an order is charged and holds its row lock meanwhile, so one order is never charged by
+two paths at once; the provider's idempotency keys make a repeated call (a retry, a step run
+again) charge once.
 """
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -15,11 +18,11 @@ import stamina
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce.events import PaymentRecorded
-from commerce.orders.models import Order
-from commerce.orders.repository import OrderRepository
 from commerce.outbox import add_event
+from commerce.payments.errors import ProviderUnavailable
 from commerce.payments.models import Payment, PaymentAudit
-from commerce.payments.provider import ChargeResult, PaymentProvider, ProviderUnavailable
+from commerce.payments.provider import ChargeResult, PaymentProvider
+from commerce.payments.repository import PaymentRepository
 
 SUCCEEDED, FAILED, REFUNDED = "SUCCEEDED", "FAILED", "REFUNDED"
 #: Transient provider failures are retried this often, and never for longer than this
@@ -28,14 +31,26 @@ ATTEMPTS = 6
 RETRY_SECONDS = 20.0
 
 
+@dataclass(frozen=True)
+class Bill:
+    """What a charge needs of an order."""
+
+    order_id: uuid.UUID
+    amount: Decimal
+    currency: str
+    #: Retries stop here: the order's stock is held until then.
+    pay_by: datetime
+
+
 async def charge(
-    session: AsyncSession, provider: PaymentProvider, order: Order, token: str
+    session: AsyncSession, provider: PaymentProvider, bill: Bill, token: str
 ) -> Payment:
-    """Charge a PENDING, unpaid order the caller has locked; records the outcome and emits
+    """Charge a bill whose order the caller has locked; records the outcome and emits
     payment.succeeded or payment.failed (which the saga turns into CONFIRMED or FAILED)."""
-    attempt_no = len(await OrderRepository(session).payments(order.id)) + 1
-    key = f"order-{order.id}-{attempt_no}"
-    left = (order.expires_at - datetime.now(UTC)).total_seconds()
+    order_id = bill.order_id
+    attempt_no = len(await PaymentRepository(session).for_order(order_id)) + 1
+    key = f"order-{order_id}-{attempt_no}"
+    left = (bill.pay_by - datetime.now(UTC)).total_seconds()
     result: ChargeResult | None = None
     try:
         async for attempt in stamina.retry_context(
@@ -49,14 +64,14 @@ async def charge(
                 try:
                     result = await provider.charge(
                         key=key,
-                        order_id=str(order.id),
-                        amount=order.total,
-                        currency=order.currency,
+                        order_id=str(order_id),
+                        amount=bill.amount,
+                        currency=bill.currency,
                         token=token,
                     )
                 except ProviderUnavailable as error:
                     audit(
-                        session, order.id, "charge_unavailable", {"key": key, "error": str(error)}
+                        session, order_id, "charge_unavailable", {"key": key, "error": str(error)}
                     )
                     raise
     except ProviderUnavailable:
@@ -65,11 +80,11 @@ async def charge(
     failure = None if succeeded else (result.code if result else "provider_unavailable")
     payment = Payment(
         id=uuid.uuid4(),
-        order_id=order.id,
+        order_id=order_id,
         provider=provider.name,
         reference=result.reference if result else None,
-        amount=order.total,
-        currency=order.currency,
+        amount=bill.amount,
+        currency=bill.currency,
         status=SUCCEEDED if succeeded else FAILED,
         refunded=Decimal(0),
         failure=failure,
@@ -77,13 +92,10 @@ async def charge(
     session.add(payment)
     audit(
         session,
-        order.id,
+        order_id,
         "charged" if succeeded else "charge_failed",
         {"key": key, "reference": payment.reference, "failure": failure},
     )
-    order.payment_token = None
-    if succeeded:
-        order.paid_at = datetime.now(UTC)
     await session.flush()
     _announce(session, "payment.succeeded" if succeeded else "payment.failed", payment, failure)
     return payment
@@ -103,7 +115,7 @@ async def refund(
     Provider trouble raises: the saga step is retried, with the same key.
     """
     left = amount
-    for payment in await OrderRepository(session).payments(order_id, for_update=True):
+    for payment in await PaymentRepository(session).for_order(order_id, for_update=True):
         give = min(left, payment.amount - payment.refunded)
         if payment.status == FAILED or give <= 0 or payment.reference is None:
             continue

@@ -23,8 +23,9 @@ from commerce.orders.checkout import Checkout, UnpaidCaps, place_order
 from commerce.orders.errors import CheckoutInProgress, EmptyCart
 from commerce.orders.models import Order
 from commerce.orders.schemas import OrderIn, OrderOut
+from streams import handlers
 from streams.consumers import run_step
-from streams.steps import order_saga
+from streams.steps import ORDERS, saga
 from tests.api.test_cart import tee
 from tests.checkout import ADDRESS, customers, fill_cart, ledger_broken, stock_totals
 from tests.factories import set_stock
@@ -153,10 +154,11 @@ async def test_a_payment_event_delivered_twice_confirms_once_and_sells_once(
         ).model_dump(mode="json"),
         seq=-int(uuid.uuid4().int % 10**12),  # not in the outbox: only this test delivers it
     )
-    saga = order_saga()
-    saga = type(saga)(saga.name + "-twice-test", step=saga.step, types=frozenset({paid.type}))
+    orders = saga(ORDERS, handlers.steps_of(ORDERS))
+    orders = type(orders)(f"{ORDERS}-twice-test", step=orders.step, types=frozenset({paid.type}))
 
-    applied = await asyncio.gather(run_step(sessions, saga, paid), run_step(sessions, saga, paid))
+    twice = (run_step(sessions, orders, paid), run_step(sessions, orders, paid))
+    applied = await asyncio.gather(*twice)
 
     assert sorted(applied) == [False, True]
     async with sessions() as session:
