@@ -32,6 +32,7 @@ from commerce.identity.schemas import (
     UserOut,
     UserStatus,
 )
+from commerce.notifications import accounts as accounts_mail
 from commerce.pages import Page
 
 auth = APIRouter(prefix="/api/auth", tags=["identity"])
@@ -91,7 +92,8 @@ async def request_password_reset(
     """Email a single-use reset link (valid 30 minutes by default) if the address has an
     account; the answer is the same either way. One email per account a minute."""
     minutes = request.app.state.settings.password_reset_minutes
-    answer = await recovery.request_reset(session, shop, data.email, timedelta(minutes=minutes))
+    valid_for = timedelta(minutes=minutes)
+    answer = await accounts_mail.email_reset_link(session, shop, data.email, valid_for)
     return Accepted(detail=answer)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select, update
@@ -18,32 +19,39 @@ from commerce.identity.models import PasswordReset, User
 from commerce.identity.repository import IdentityRepository
 from commerce.identity.sessions import end_all
 from commerce.identity.tokens import new_refresh_token, token_hash
-from commerce.notifications.rendering import Kind
-from commerce.notifications.service import Shop, notify, recipient
 
 #: One reset email per account in this long, however often it is asked for.
 RESEND_AFTER = timedelta(minutes=1)
 ANSWER = "If an account uses that address, a reset link is on its way to it."
 
 
-async def request_reset(session: AsyncSession, shop: Shop, email: str, valid_for: timedelta) -> str:
-    """Email a reset link if the address has an active account. The answer is the same
-    either way, so it does not tell who has an account."""
+@dataclass(frozen=True)
+class IssuedReset:
+    """A reset token for the account at an address: the email sends the token, the database
+    keeps its hash."""
+
+    user: User
+    token: str
+
+    @property
+    def token_hash(self) -> str:
+        return token_hash(self.token)
+
+
+async def issue_reset(
+    session: AsyncSession, email: str, valid_for: timedelta
+) -> IssuedReset | None:
+    """A single-use token if the address has an active account not sent one a moment ago.
+    Callers answer `ANSWER` either way, so the answer does not tell who has an account."""
     user = await IdentityRepository(session).user_by_email(email.lower())
     if user is None or not user.active or await _asked_recently(session, user.id):
-        return ANSWER
+        return None
     token = new_refresh_token()
     now = datetime.now(UTC)
     session.add(
         PasswordReset(token_hash=token_hash(token), user_id=user.id, expires_at=now + valid_for)
     )
-    context = {
-        "link": f"{shop.url.rstrip('/')}/reset-password?token={token}",
-        "minutes": int(valid_for.total_seconds() // 60),
-    }
-    source = f"password_reset:{token_hash(token)}"
-    await notify(session, shop, recipient(user), Kind.PASSWORD_RESET, context, source=source)
-    return ANSWER
+    return IssuedReset(user, token)
 
 
 async def _asked_recently(session: AsyncSession, user_id: uuid.UUID) -> bool:
