@@ -19,11 +19,12 @@ from subprocess import Popen
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+import migrations
 from bootstrap.settings import Settings
 from commerce.db import create_engine, session_factory
+from demo.catalog import ADJECTIVES, BRAND_STEMS, COLOURS, TREE, noun_of
 from search.query import ProductDocument, ProductQuery, Sort
-from storefront import migrate, processes
-from storefront.demo import ADJECTIVES, BRAND_STEMS, COLOURS, TREE, noun_of
+from storefront import processes
 from storefront.embedded import EmbeddedStack
 from storefront.processes import WorkerProcess
 
@@ -65,7 +66,7 @@ async def embedded_stack() -> AsyncIterator[BenchStack]:
         env = stack.start()
         try:
             settings = Settings.model_validate({**stack.urls, "data_dir": root})
-            migrate.upgrade(settings.require("database_url"))
+            migrations.upgrade(settings.require("database_url"))
             engine = create_engine(settings.require("database_url"))
             try:
                 yield BenchStack(root, env, settings, session_factory(engine))
@@ -260,12 +261,12 @@ async def order_history(
     from sqlalchemy import text
 
     from commerce.db import transaction
-    from storefront import demo
+    from demo import catalog as demo_catalog
 
     orders = order_lines // lines_per_order
     params = {"orders": orders, "lines": lines_per_order, "customers": max(100, orders // 5)}
     async with transaction(sessions) as session:
-        await demo.load(session, products)
+        await demo_catalog.load(session, products)
     async with transaction(sessions) as session:
         for statement in ORDER_HISTORY:
             await session.execute(text(statement), params)

@@ -15,11 +15,11 @@ import pytest
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+import migrations
 from api.app import create_app
 from bootstrap.settings import Settings
 from bootstrap.wiring import redis_client
 from commerce.db import create_engine, session_factory
-from storefront import migrate
 from storefront.embedded import EmbeddedStack, free_port
 from storefront.polling import poll_until
 from storefront.processes import WorkerProcess
@@ -115,7 +115,7 @@ def settings(
             "email_retry_seconds": 0.2,
         }
     )
-    migrate.upgrade(settings.require("database_url"))
+    migrations.upgrade(settings.require("database_url"))
     return settings
 
 
@@ -237,11 +237,11 @@ async def eventually(
 async def reference(sessions: async_sessionmaker[AsyncSession]) -> None:
     """Brands, the demo category tree and warehouses (no products)."""
     from commerce.db import transaction
-    from storefront import demo
+    from demo import catalog as demo_catalog
 
     async with transaction(sessions) as session:
-        if not await demo.is_loaded(session):
-            await demo.load_reference_data(session)
+        if not await demo_catalog.is_loaded(session):
+            await demo_catalog.load_reference_data(session)
 
 
 @pytest.fixture
@@ -262,7 +262,7 @@ async def new_database(settings: Settings) -> str:
         await connection.exec_driver_sql(f"CREATE DATABASE {name}")
     await admin.dispose()
     url = base.replace(f"/{PG_DATABASE}", f"/{name}")
-    await asyncio.to_thread(migrate.upgrade, url)
+    await asyncio.to_thread(migrations.upgrade, url)
     return url
 
 

@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from analytics.warehouse import ParquetWarehouse
 from commerce.db import create_engine, session_factory, transaction
 from commerce.events import Envelope
-from storefront import demo
-from storefront.history import load_history
+from demo import catalog as demo_catalog
+from demo.history import load_history
 from streams.projections import warehouse_writer
 
 FIRST, LAST = date(2025, 1, 1), date(2025, 3, 31)
@@ -34,7 +34,7 @@ async def open_shop(database_url: str, root: Path) -> Shop:
     engine = create_engine(database_url)
     sessions = session_factory(engine)
     async with transaction(sessions) as session:
-        await demo.load(session, 300)
+        await demo_catalog.load(session, 300)
     async with transaction(sessions) as session:
         assert await load_history(session, 90, orders_per_day=6, end=LAST) > 400
     await stream(sessions, ParquetWarehouse(root))

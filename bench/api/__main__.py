@@ -30,7 +30,7 @@ import httpx
 sys.path.append(str(Path(__file__).parent.parent))  # bench/common.py
 from common import machine
 
-from storefront.demo import ADJECTIVES, BRAND_STEMS, COLOURS, TREE
+from demo.catalog import ADJECTIVES, BRAND_STEMS, COLOURS, TREE
 from storefront.launched import LaunchedStack
 
 CONNECTIONS = 16

@@ -21,12 +21,12 @@ import httpx
 sys.path.append(str(Path(__file__).parent.parent))  # bench/common.py
 from common import machine, percentiles
 
+import migrations
 from api.app import create_app
 from bootstrap.settings import UNLIMITED_LOGINS, Settings
 from commerce.db import create_engine, session_factory, transaction
 from commerce.identity.accounts import create_user
 from commerce.identity.passwords import HASHER, hash_password, verify_password
-from storefront import migrate
 from storefront.embedded import EmbeddedStack
 
 PASSWORD = "correct-horse-battery-staple"
@@ -59,7 +59,7 @@ async def logins(count: int, root: Path) -> None:
                 **UNLIMITED_LOGINS,
             }
         )
-        migrate.upgrade(settings.require("database_url"))
+        migrations.upgrade(settings.require("database_url"))
         engine = create_engine(settings.require("database_url"))
         async with transaction(session_factory(engine)) as session:
             await create_user(session, "bench@example.com", PASSWORD, role="CUSTOMER")

@@ -28,14 +28,15 @@ import httpx
 sys.path.append(str(Path(__file__).parent.parent))  # bench/common.py
 from common import machine, percentiles
 
+import migrations
 from api.app import create_app
 from bootstrap.settings import Settings
 from commerce.db import create_engine, session_factory, transaction
 from commerce.identity.accounts import create_user
+from demo import catalog as demo_catalog
 from search import service
 from search.query import ProductQuery
 from search.stock import StockQuery
-from storefront import demo, migrate
 from storefront.embedded import EmbeddedStack
 from storefront.processes import WorkerProcess
 
@@ -70,10 +71,10 @@ async def run(writes: int, root: Path, production: bool) -> None:
                 "stream_batch_seconds": 0.01,
             }
         )
-        migrate.upgrade(settings.require("database_url"))
+        migrations.upgrade(settings.require("database_url"))
         engine = create_engine(settings.require("database_url"))
         async with transaction(session_factory(engine)) as session:
-            await demo.load(session, 0)
+            await demo_catalog.load(session, 0)
             await create_user(session, ADMIN_EMAIL, ADMIN_PASSWORD, role="ADMIN")
         await engine.dispose()
         worker = WorkerProcess(

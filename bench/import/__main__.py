@@ -23,8 +23,8 @@ from common import BenchStack, Pipeline, embedded_stack, machine
 
 from commerce.catalog.imports import import_products
 from commerce.db import transaction
+from demo import catalog as demo_catalog
 from search.tantivy_backend import TantivyBackend
-from storefront import demo
 from streams.monitoring import pipeline_status
 
 SIZES = ("XS", "S", "M", "L", "XL", "XXL")
@@ -57,7 +57,7 @@ async def main(products: int, sizes: int, after: bool) -> None:
     print(f"file: {len(data) / 2**20:.1f} MiB")
     async with embedded_stack() as bench:
         async with transaction(bench.sessions) as session:
-            await demo.load_reference_data(session)
+            await demo_catalog.load_reference_data(session)
         pipeline = Pipeline(bench)
         if not after:
             pipeline.start()

@@ -1,4 +1,4 @@
-"""bench/relevance: the judged queries (src/storefront/judgments/) on every backend.
+"""bench/relevance: the judged queries (src/demo/judgments/) on every backend.
 
     .venv/bin/python bench/relevance [--show-misses]
 
@@ -22,14 +22,14 @@ sys.path[:0] = [str(Path(__file__).parents[1]), str(Path(__file__).parents[2])]
 from common import machine  # bench/common.py
 
 from bootstrap.settings import Settings
+from demo.catalog import demo_catalog
+from demo.judgments import PRODUCTS, judged_queries
 from search.backend import SearchBackend
 from search.elasticsearch_backend import ElasticsearchBackend
 from search.indexing import document
 from search.relevance import JudgedQuery, Ranked, rank, report
 from search.tantivy_backend import TantivyBackend
 from search.tuning import Tuning, read_synonyms_file, tuning_of
-from storefront.demo import demo_catalog
-from storefront.judgments import PRODUCTS, judged_queries
 
 
 async def main(show_misses: bool) -> None:

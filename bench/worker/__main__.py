@@ -23,7 +23,7 @@ sys.path.append(str(Path(__file__).parent.parent))  # bench/common.py
 from common import Pipeline, embedded_stack, machine
 
 from commerce.db import transaction
-from storefront import demo
+from demo import catalog as demo_catalog
 from streams.monitoring import pipeline_status
 
 
@@ -48,7 +48,7 @@ async def main(products: int, relay_in_worker: bool) -> None:
     print(f"bench/worker on {machine()}; {products:,} demo products; {shape}")
     async with embedded_stack() as bench:
         async with transaction(bench.sessions) as session:
-            await demo.load(session, products)
+            await demo_catalog.load(session, products)
         async with bench.sessions() as session:
             backlog = (await pipeline_status(session)).outbox_backlog
         print(f"backlog: {backlog:,} events in the outbox")

@@ -1,7 +1,7 @@
 """Relevance measured the usual way: queries whose products a person graded 0-3, and how well
 a backend ranks them (nDCG@10, precision@5, zero-result rate), per class of query.
 
-A shop can judge its own queries; `storefront/judgments/` holds the demo catalog's.
+A shop can judge its own queries; `demo/judgments/` holds the demo catalog's.
 """
 
 from __future__ import annotations

@@ -35,17 +35,17 @@ async def _load_demo(
 ) -> tuple[int, list[tuple[str, str, str]]]:
     """Load the demo catalog once; the demo accounts (published passwords) only if asked."""
     from commerce.db import connected, transaction
-    from storefront import demo
+    from demo import catalog as demo_catalog
 
     async with connected(settings.require("database_url")) as sessions:
         async with transaction(sessions) as session:
-            users = await demo.ensure_demo_users(session) if with_accounts else []
-            if await demo.is_loaded(session):
+            users = await demo_catalog.ensure_demo_users(session) if with_accounts else []
+            if await demo_catalog.is_loaded(session):
                 return 0, users
         with Progress(console=console) as progress:
             task = progress.add_task("Loading demo catalog", total=settings.demo_products)
             async with transaction(sessions) as session:
-                added = await demo.load(
+                added = await demo_catalog.load(
                     session, settings.demo_products, lambda n: progress.advance(task, n)
                 )
         return added, users
@@ -58,7 +58,7 @@ DEMO_HISTORY_DAYS = 90
 async def _load_history(settings: Settings, days: int, orders_per_day: float = 30.0) -> int:
     """Write `days` of demo history (once: a second call finds it and writes nothing)."""
     from commerce.db import connected, transaction
-    from storefront.history import load_history
+    from demo.history import load_history
 
     async with connected(settings.require("database_url")) as sessions:
         with Progress(console=console) as progress:
@@ -124,9 +124,9 @@ def up(
             {k.removeprefix("STOREFRONT_").lower(): v for k, v in env.items()}
             | {"data_dir": settings.data_dir, "engines": settings.engines}
         )
-        from storefront import migrate
+        import migrations
 
-        migrate.upgrade(settings.require("database_url"))
+        migrations.upgrade(settings.require("database_url"))
         users: list[tuple[str, str, str]] = []
         if demo:
             added, users = asyncio.run(_load_demo(settings, with_accounts=True))
@@ -351,9 +351,9 @@ def mail_catcher() -> None:
 @app.command(name="migrate")
 def run_migrations() -> None:
     """Bring the database schema up to date."""
-    from storefront import migrate
+    import migrations
 
-    migrate.upgrade(launcher.with_running_stack(Settings()).require("database_url"))
+    migrations.upgrade(launcher.with_running_stack(Settings()).require("database_url"))
 
 
 @app.command(name="load-demo")
@@ -394,7 +394,7 @@ def demo_history(
     Run it on a stack with a catalog (`storefront up` loads one); the worker streams it into
     the warehouse. It runs once: a second run finds the history there and stops.
     """
-    from storefront.history import NoCatalog
+    from demo.history import NoCatalog
 
     async def load() -> int:
         settings = launcher.with_running_stack(Settings())

@@ -209,7 +209,7 @@ async def test_unknown_refresh_token_is_401(client: httpx.AsyncClient) -> None:
 async def test_demo_accounts_are_created_once_and_can_sign_in(
     client: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    from storefront.demo import ensure_demo_users
+    from demo.catalog import ensure_demo_users
 
     for _ in range(2):
         async with transaction(sessions) as session:

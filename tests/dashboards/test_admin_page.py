@@ -18,7 +18,7 @@ from playwright.async_api import Browser, Page, async_playwright
 from api.app import create_app
 from bootstrap.settings import Settings
 from commerce.db import transaction
-from storefront.demo import DEMO_USERS, ensure_demo_users
+from demo.catalog import DEMO_USERS, ensure_demo_users
 from tests.history_shop import FIRST, LAST, Shop
 from tests.served import served as served_app
 

@@ -8,11 +8,11 @@ from sqlalchemy import text
 
 from analytics.warehouse import ParquetWarehouse, open_warehouse
 from commerce.db import create_engine, session_factory, transaction
+from demo import catalog as demo_catalog
 from etl.backfill import backfill
 from search import service
 from search.query import ProductQuery
 from search.tantivy_backend import TantivyBackend
-from storefront import demo
 from streams.handlers import consumer_names
 
 
@@ -22,7 +22,7 @@ async def test_a_fresh_load_is_indexed_and_checkpointed(
     engine = create_engine(fresh_database)
     sessions = session_factory(engine)
     async with transaction(sessions) as session:
-        await demo.load(session, 120)
+        await demo_catalog.load(session, 120)
     search = TantivyBackend(tmp_path / "search", writer=True)
     warehouse = ParquetWarehouse(tmp_path / "warehouse")
     try:

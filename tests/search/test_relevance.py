@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 
 from bootstrap.settings import Settings
+from demo.catalog import demo_catalog
+from demo.judgments import PRODUCTS, judged_queries
 from search.elasticsearch_backend import ElasticsearchBackend
 from search.indexing import document
 from search.relevance import JudgedQuery, Ranked, ndcg_at, precision_at, rank, report
 from search.tantivy_backend import TantivyBackend
 from search.tuning import read_synonyms_file, tuning_of
-from storefront.demo import demo_catalog
-from storefront.judgments import PRODUCTS, judged_queries
 from tests.search.conftest import BOTH_ENGINES
 
 CLASSES = {

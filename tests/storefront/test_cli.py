@@ -43,7 +43,7 @@ async def test_load_demo_creates_no_published_accounts_unless_asked(fresh_databa
 
     from commerce.db import create_engine, session_factory
     from commerce.identity.models import User
-    from storefront.demo import DEMO_USERS
+    from demo.catalog import DEMO_USERS
 
     url = fresh_database
     env = {"STOREFRONT_DATABASE_URL": url, "STOREFRONT_DEMO_PRODUCTS": "3"}

@@ -8,14 +8,14 @@ import uuid
 from alembic import command
 from sqlalchemy import text
 
+import migrations
 from commerce.db import create_engine
-from storefront import migrate
 
 BEFORE_VARIANTS = "20261126_outbox_by_topic"
 
 
 async def test_existing_stock_and_ledger_move_to_default_variants(fresh_database: str) -> None:
-    config = migrate.alembic_config(fresh_database)
+    config = migrations.alembic_config(fresh_database)
     await asyncio.to_thread(command.downgrade, config, BEFORE_VARIANTS)
     engine = create_engine(fresh_database)
     products = [uuid.uuid4() for _ in range(3)]
@@ -54,7 +54,7 @@ async def test_existing_stock_and_ledger_move_to_default_variants(fresh_database
                     row,
                 )
 
-    await asyncio.to_thread(migrate.upgrade, fresh_database)
+    await asyncio.to_thread(migrations.upgrade, fresh_database)
 
     async with engine.connect() as connection:
         variants = (

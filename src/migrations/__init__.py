@@ -1,4 +1,5 @@
-"""Runs Alembic migrations from code (the CLI, the launcher and the tests share this)."""
+"""The schema's history (Alembic revisions in `versions/`, one per change) and `upgrade`,
+which the CLI, the launcher and the tests share."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
-MIGRATIONS = Path(__file__).parent / "migrations"
+MIGRATIONS = Path(__file__).parent
 
 
 def alembic_config(database_url: str) -> Config:

@@ -7,8 +7,8 @@ import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from demo.catalog import DemoProduct
 from search.relevance import JudgedQuery
-from storefront.demo import DemoProduct
 
 JUDGMENTS = Path(__file__).parent / "demo.toml"
 #: The demo catalog the grades are for (`storefront demo`'s default size).
