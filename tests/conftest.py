@@ -54,7 +54,7 @@ def payment_sandbox() -> Iterator[str]:
 
     import uvicorn
 
-    from storefront.payment_sandbox import create_sandbox_app
+    from storefront.stand_ins.payments import create_sandbox_app
 
     port = free_port()
     server = uvicorn.Server(

@@ -28,7 +28,7 @@ from commerce.notifications.mailer import SmtpMailer
 from commerce.notifications.service import Shop
 from commerce.payments.provider import PaymentProvider
 from etl.backfill import Backfilled, backfill, index_catalog, index_stock
-from etl.reindex import Reindexed, products_to_index, reindex_elasticsearch, reindex_embedded
+from etl.reindex import Reindexed, products_to_index, reindex
 from etl.schedule import nightly_at
 from search.backend import SearchBackend
 from search.elasticsearch_backend import ElasticsearchBackend
@@ -189,8 +189,7 @@ async def fill_empty_stock_index(settings: Settings) -> int | None:
         return None
     parts = adapters(settings, stock_writer=True)
     try:
-        if isinstance(parts.stock, EngineStockIndex):
-            await parts.stock.ensure_index()
+        await parts.stock.ensure_index()
         if await parts.stock.document_count() > 0:
             return None
         return await index_stock(parts.sessions, parts.stock, settings.low_stock_alert_below)
@@ -366,27 +365,18 @@ async def backfill_projections(settings: Settings) -> Backfilled | None:
 
 
 async def renew_outdated_search(settings: Settings) -> int | None:
-    """An embedded index written with an older schema is set aside and rebuilt from
-    PostgreSQL; returns the documents indexed, None when the index was current."""
-    writes_search = not settings.worker_consumers or SEARCH in settings.worker_consumers
-    if settings.elasticsearch_url:
-        return await _ensure_elasticsearch(settings) if writes_search else None
-    if not writes_search or schema_matches(settings.search_dir):
+    """The search index made ready before the worker projects into it: created behind its
+    alias on an engine's first start, or (embedded) rebuilt when an older release wrote it
+    with another schema. Returns the documents indexed, None when the index was current."""
+    if settings.worker_consumers and SEARCH not in settings.worker_consumers:
         return None
-    set_aside(settings.search_dir)
+    # An embedded index with another schema cannot be opened: set it aside first.
+    outdated = not settings.elasticsearch_url and not schema_matches(settings.search_dir)
+    if outdated:
+        set_aside(settings.search_dir)
     parts = adapters(settings, search_writer=True)
     try:
-        return await index_catalog(parts.sessions, parts.search)
-    finally:
-        await parts.aclose()
-
-
-async def _ensure_elasticsearch(settings: Settings) -> int | None:
-    """The first start on Elasticsearch creates the index behind its alias and fills it."""
-    parts = adapters(settings, search_writer=True)
-    try:
-        assert isinstance(parts.search, ElasticsearchBackend)
-        if not await parts.search.ensure_index():
+        if not (await parts.search.ensure_index() or outdated):
             return None
         return await index_catalog(parts.sessions, parts.search)
     finally:
@@ -408,9 +398,6 @@ async def reindex_search(
             done += indexed
             progress(done, total)
 
-        if isinstance(parts.search, ElasticsearchBackend):
-            return await reindex_elasticsearch(parts.sessions, parts.search, advance)
-        assert isinstance(parts.search, TantivyBackend)
-        return await reindex_embedded(parts.sessions, parts.search, advance)
+        return await reindex(parts.sessions, parts.search, advance)
     finally:
         await parts.aclose()

@@ -20,10 +20,7 @@ from commerce.events import Envelope
 from commerce.orders.reporting import units_sold
 from etl.backfill import HIGHEST, index_catalog
 from search.backend import SearchBackend
-from search.elasticsearch_backend import ElasticsearchBackend
 from search.indexing import affected_products, index_changes
-from search.tantivy_backend import TantivyBackend
-from search.tantivy_storage import new_generation, publish
 
 CHANGED_SINCE = text("""
 SELECT seq, event FROM outbox
@@ -45,41 +42,24 @@ async def products_to_index(sessions: async_sessionmaker[AsyncSession]) -> int:
         return int(await session.scalar(PRODUCTS) or 0)
 
 
-async def reindex_embedded(
+async def reindex(
     sessions: async_sessionmaker[AsyncSession],
-    root: TantivyBackend,
+    search: SearchBackend,
     progress: Callable[[int], None] = lambda n: None,
 ) -> Reindexed:
-    """Build a new generation of the embedded index and publish it."""
+    """Fill a new index beside the live one, swap to it, and catch up what changed."""
     since = await _highest(sessions)
-    folder = new_generation(root.path)
-    target = TantivyBackend(folder, writer=True)
+    rebuild = await search.rebuild()
     try:
-        documents = await index_catalog(sessions, target, progress)
-        since, caught = await catch_up(sessions, target, since)
-        # The worker moves over once the writer below is released; what it wrote to the
-        # old generation meanwhile was committed before this second catch-up reads.
-        publish(root.path, folder)
-        _, more = await catch_up(sessions, target, since)
+        documents = await index_catalog(sessions, rebuild.target, progress)
+        since, caught = await catch_up(sessions, rebuild.target, since)
+        # The embedded worker moves over once the rebuild's writer is released; what it
+        # wrote to the old index meanwhile was committed before this second catch-up reads.
+        await rebuild.swap()
+        _, more = await catch_up(sessions, rebuild.target, since)
     finally:
-        await target.close()
-    return Reindexed(documents, caught + more, folder.name)
-
-
-async def reindex_elasticsearch(
-    sessions: async_sessionmaker[AsyncSession],
-    alias: ElasticsearchBackend,
-    progress: Callable[[int], None] = lambda n: None,
-) -> Reindexed:
-    """Fill a new index beside the alias's, move the alias in one request, drop the old."""
-    since = await _highest(sessions)
-    name = await alias.create_index(alias=False)
-    target = ElasticsearchBackend.sharing(alias, name)
-    documents = await index_catalog(sessions, target, progress)
-    since, caught = await catch_up(sessions, target, since)
-    await alias.move_alias(name)
-    _, more = await catch_up(sessions, alias, since)
-    return Reindexed(documents, caught + more, name)
+        await rebuild.close()
+    return Reindexed(documents, caught + more, rebuild.name)
 
 
 async def catch_up(

@@ -1,4 +1,5 @@
-"""The capability every search engine offers the rest of the system."""
+"""The capability every search engine offers the rest of the system, maintenance included:
+callers never ask which engine they hold."""
 
 from __future__ import annotations
 
@@ -32,6 +33,32 @@ class SearchBackend(Protocol):
 
     async def document_count(self) -> int:
         """How many documents a search can see now; raises when the index is unreachable."""
+        ...
+
+    async def ensure_index(self) -> bool:
+        """Make the index exist; True if it was created now (empty: fill it)."""
+        ...
+
+    async def rebuild(self) -> Rebuild:
+        """A new, empty index beside the live one, to fill and then swap in."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class Rebuild(Protocol):
+    """An index being rebuilt beside the live one: write into `target`, then `swap`."""
+
+    @property
+    def name(self) -> str:
+        """What the rebuilt index is called (an index name, a generation folder)."""
+        ...
+
+    @property
+    def target(self) -> SearchBackend: ...
+
+    async def swap(self) -> None:
+        """Searches see the rebuilt index from now on, in one step; the old one goes."""
         ...
 
     async def close(self) -> None: ...

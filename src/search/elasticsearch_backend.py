@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from search.engine_clients import (
@@ -403,6 +404,10 @@ class ElasticsearchBackend:
         """A new, empty products index (named after the alias), behind the alias or not."""
         return await new_index(self.client, self.alias, index_definition(), behind_alias=alias)
 
+    async def rebuild(self) -> EngineRebuild:
+        name = await self.create_index(alias=False)
+        return EngineRebuild(self, name, ElasticsearchBackend.sharing(self, name))
+
     async def run(self, plan: SearchPlan) -> EngineResult:
         try:
             answer = await self.client.search(self.alias, search_body(plan))
@@ -451,3 +456,19 @@ class ElasticsearchBackend:
 
     async def close(self) -> None:
         await self.client.close()
+
+
+@dataclass
+class EngineRebuild:
+    """A new index beside the alias's; `swap` moves the alias in one request and drops the
+    old index."""
+
+    alias: ElasticsearchBackend
+    name: str
+    target: ElasticsearchBackend
+
+    async def swap(self) -> None:
+        await self.alias.move_alias(self.name)
+
+    async def close(self) -> None:
+        """The target shares the alias's client, which its owner closes."""

@@ -146,6 +146,10 @@ class StockIndex(Protocol):
 
     async def document_count(self) -> int: ...
 
+    async def ensure_index(self) -> bool:
+        """Make the index exist; True if it was created now (empty: fill it)."""
+        ...
+
     async def close(self) -> None: ...
 
 

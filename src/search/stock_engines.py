@@ -202,6 +202,10 @@ class TantivyStockIndex:
 
         return await asyncio.to_thread(count)
 
+    async def ensure_index(self) -> bool:
+        """Opening the folder made the index; there is nothing to create."""
+        return False
+
     async def close(self) -> None:
         if self._writer is not None:
             with self._lock:

@@ -14,6 +14,7 @@ import time
 import uuid
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +52,13 @@ from search.tantivy_schema import (
     analyzers,
     to_fields,
 )
-from search.tantivy_storage import CurrentPointer, active_folder, open_index
+from search.tantivy_storage import (
+    CurrentPointer,
+    active_folder,
+    new_generation,
+    open_index,
+    publish,
+)
 
 #: How long a writer waits for a reindex to hand the new generation over.
 HANDOVER_SECONDS = 600.0
@@ -148,6 +155,14 @@ class TantivyBackend:
                 self._writer.add_document(tantivy.Document.from_dict(to_fields(doc), self.schema))
             self._writer.commit()
             self.index.reload()
+
+    async def ensure_index(self) -> bool:
+        """Opening the folder made the index; there is nothing to create."""
+        return False
+
+    async def rebuild(self) -> TantivyRebuild:
+        folder = new_generation(self.path)
+        return TantivyRebuild(self.path, folder, TantivyBackend(folder, writer=True))
 
     async def close(self) -> None:
         if self._writer is not None:
@@ -515,3 +530,23 @@ def _stored(doc: tantivy.Document, field: str) -> Any:
     if value is None:
         raise KeyError(f"search document lacks stored field {field!r}")
     return value
+
+
+@dataclass
+class TantivyRebuild:
+    """A new generation of the embedded index, written by its own writer; `swap` publishes
+    it (one atomic rename) and readers and the worker follow."""
+
+    root: Path
+    folder: Path
+    target: TantivyBackend
+
+    @property
+    def name(self) -> str:
+        return self.folder.name
+
+    async def swap(self) -> None:
+        publish(self.root, self.folder)
+
+    async def close(self) -> None:
+        await self.target.close()

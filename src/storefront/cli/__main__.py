@@ -1,0 +1,5 @@
+"""`python -m storefront.cli`: how the launcher starts its children."""
+
+from storefront.cli import app
+
+app()
