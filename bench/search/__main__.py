@@ -33,8 +33,8 @@ sys.path.append(str(Path(__file__).parent.parent))  # bench/common.py
 import postgres
 from common import catalog, document_queries, machine, percentiles, typed_prefixes
 
-from commerce.merchandising.schemas import words
 from commerce.tracking.searches import SearchLog
+from commerce.words import words
 from search import service
 from search.backend import SearchBackend
 from search.elasticsearch_backend import ElasticsearchBackend

@@ -13,7 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from commerce.catalog.schemas import Slug
 from commerce.currency.money import BASE_CURRENCY, SUPPORTED
-from commerce.merchandising.schemas import BrandName, words
+from commerce.merchandising.schemas import BrandName
+from commerce.words import words
 
 MAX_RESULT_WINDOW = 10_000
 MAX_OPTION_COMBINATIONS = 64

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 
 from rapidfuzz.distance import Levenshtein
 
-from commerce.merchandising.schemas import words
+from commerce.words import words
 from search.backend import SearchBackend
 from search.plan import (
     Boost,

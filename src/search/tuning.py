@@ -19,7 +19,8 @@ from typing import Protocol
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from commerce.merchandising import service
-from commerce.merchandising.schemas import RuleOut, SynonymIn, normalised
+from commerce.merchandising.schemas import RuleOut, SynonymIn
+from commerce.words import normalised
 
 #: Longest synonym, in words, looked for in a query.
 LONGEST_PHRASE = 4

@@ -166,6 +166,19 @@ class CatalogRepository:
     async def category_by_slug(self, slug: str) -> Category | None:
         return await self.session.scalar(select(Category).where(Category.slug == slug))
 
+    async def existing(
+        self, products: set[uuid.UUID], brands: set[str], categories: set[str]
+    ) -> tuple[set[uuid.UUID], set[str], set[str]]:
+        """Which of these live products, brand names and category slugs the catalog has."""
+        live = await self.session.scalars(
+            select(Product.id).where(Product.id.in_(products), Product.deleted_at.is_(None))
+        )
+        named = await self.session.scalars(select(Brand.name).where(Brand.name.in_(brands)))
+        slugs = await self.session.scalars(
+            select(Category.slug).where(Category.slug.in_(categories))
+        )
+        return set(live), set(named), set(slugs)
+
     async def brands(self) -> list[Brand]:
         return list(await self.session.scalars(select(Brand).order_by(Brand.name)))
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 from datetime import datetime
 from typing import Annotated, Self
@@ -11,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from commerce.catalog.schemas import Slug
 from commerce.inputs import NotBoolean
+from commerce.words import normalised
 
 Phrase = Annotated[
     str,
@@ -19,19 +19,6 @@ Phrase = Annotated[
     ),
 ]
 BrandName = Annotated[str, StringConstraints(min_length=1, max_length=120)]
-WORD = re.compile(r"\w+", re.UNICODE)
-#: Words of a query that count; longer queries add noise, not recall.
-MAX_WORDS = 12
-
-
-def words(text: str) -> list[str]:
-    """The lower-cased words of a text, at most 12; punctuation and query syntax dropped."""
-    return [token.lower() for token in WORD.findall(text)][:MAX_WORDS]
-
-
-def normalised(text: str) -> str:
-    """A query or phrase as rules and synonyms match it: its words, lower-cased."""
-    return " ".join(words(text))
 
 
 class SynonymIn(BaseModel):

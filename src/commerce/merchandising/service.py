@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from commerce.catalog.models import Brand, Category, Product
+from commerce.catalog.repository import CatalogRepository
 from commerce.merchandising.errors import RuleNotFound, SynonymNotFound, UnknownTargets
 from commerce.merchandising.models import SearchRule, SearchSynonym
+from commerce.merchandising.repository import MerchandisingRepository
 from commerce.merchandising.schemas import RuleIn, RuleOut, SynonymIn, SynonymOut
 
 
@@ -26,15 +26,12 @@ async def add_synonym(session: AsyncSession, data: SynonymIn) -> SynonymOut:
 
 
 async def synonyms(session: AsyncSession) -> list[SynonymOut]:
-    rows = await session.scalars(select(SearchSynonym).order_by(SearchSynonym.created_at))
+    rows = await MerchandisingRepository(session).synonyms()
     return [SynonymOut.model_validate(row) for row in rows]
 
 
 async def remove_synonym(session: AsyncSession, synonym_id: uuid.UUID) -> None:
-    removed = await session.scalar(
-        delete(SearchSynonym).where(SearchSynonym.id == synonym_id).returning(SearchSynonym.id)
-    )
-    if removed is None:
+    if not await MerchandisingRepository(session).remove_synonym(synonym_id):
         raise SynonymNotFound(synonym_id)
 
 
@@ -50,15 +47,11 @@ async def add_rule(session: AsyncSession, data: RuleIn) -> RuleOut:
 
 
 async def rules(session: AsyncSession) -> list[RuleOut]:
-    rows = await session.scalars(select(SearchRule).order_by(SearchRule.created_at))
-    return [_rule_out(row) for row in rows]
+    return [_rule_out(row) for row in await MerchandisingRepository(session).rules()]
 
 
 async def remove_rule(session: AsyncSession, rule_id: uuid.UUID) -> None:
-    removed = await session.scalar(
-        delete(SearchRule).where(SearchRule.id == rule_id).returning(SearchRule.id)
-    )
-    if removed is None:
+    if not await MerchandisingRepository(session).remove_rule(rule_id):
         raise RuleNotFound(rule_id)
 
 
@@ -80,13 +73,7 @@ async def _check_targets(session: AsyncSession, data: RuleIn) -> None:
     categories = {boost.value for boost in data.boost_categories}
     if data.category:
         categories.add(data.category)
-    live = set(
-        await session.scalars(
-            select(Product.id).where(Product.id.in_(products), Product.deleted_at.is_(None))
-        )
-    )
-    named = set(await session.scalars(select(Brand.name).where(Brand.name.in_(brands))))
-    slugs = set(await session.scalars(select(Category.slug).where(Category.slug.in_(categories))))
+    live, named, slugs = await CatalogRepository(session).existing(products, brands, categories)
     unknown = {
         "products": sorted(str(p) for p in products - live),
         "brands": sorted(brands - named),

@@ -7,11 +7,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce.notifications.models import EmailDelivery
 from commerce.notifications.rendering import SECRET
+from commerce.notifications.repository import NotificationRepository
 
 
 @dataclass(frozen=True)
@@ -31,32 +31,12 @@ async def claim_due(
     session: AsyncSession, now: datetime, limit: int, policy: RetryPolicy
 ) -> list[EmailDelivery]:
     """Deliveries due now, each counted as an attempt and leased to the caller."""
-    due = (
-        select(EmailDelivery.id)
-        .where(
-            EmailDelivery.sent_at.is_(None),
-            EmailDelivery.failed_at.is_(None),
-            EmailDelivery.next_attempt_at <= now,
-        )
-        .order_by(EmailDelivery.next_attempt_at, EmailDelivery.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    claimed = await session.scalars(
-        update(EmailDelivery)
-        .where(EmailDelivery.id.in_(due.scalar_subquery()))
-        .values(attempts=EmailDelivery.attempts + 1, next_attempt_at=now + policy.lease)
-        .returning(EmailDelivery)
-        .execution_options(synchronize_session=False)
-    )
-    return sorted(claimed, key=lambda d: (d.created_at, d.id))
+    return await NotificationRepository(session).claim_due(now, limit, now + policy.lease)
 
 
 async def mark_sent(session: AsyncSession, delivery: EmailDelivery, now: datetime) -> None:
     values: dict[str, object] = {"sent_at": now, "last_error": None, **_secret_emptied(delivery)}
-    await session.execute(
-        update(EmailDelivery).where(EmailDelivery.id == delivery.id).values(**values)
-    )
+    await NotificationRepository(session).update_delivery(delivery.id, values)
 
 
 async def mark_failed(
@@ -73,9 +53,7 @@ async def mark_failed(
         values |= {"failed_at": now, **_secret_emptied(delivery)}
     else:
         values["next_attempt_at"] = now + policy.wait_after(delivery.attempts)
-    await session.execute(
-        update(EmailDelivery).where(EmailDelivery.id == delivery.id).values(**values)
-    )
+    await NotificationRepository(session).update_delivery(delivery.id, values)
     return given_up
 
 

@@ -9,15 +9,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic_core import to_jsonable_python
-from sqlalchemy import func, select, update
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from commerce.identity.models import Role, User
-from commerce.identity.permissions import Permission
+from commerce.identity.models import User
 from commerce.notifications.errors import NotificationNotFound
-from commerce.notifications.models import EmailDelivery, Notification, NotificationPreference
+from commerce.notifications.models import Notification
 from commerce.notifications.rendering import CRITICAL, Kind, render
+from commerce.notifications.repository import NotificationRepository
 from commerce.notifications.schemas import NotificationOut, NotificationPage, Preferences
 
 
@@ -37,7 +35,7 @@ class Recipient:
 
 
 async def preferences_of(session: AsyncSession, user_id: uuid.UUID) -> Preferences:
-    row = await session.get(NotificationPreference, user_id)
+    row = await NotificationRepository(session).preferences(user_id)
     if row is None:
         return Preferences()
     return Preferences(email=row.email, in_app=row.in_app, stock_alerts=row.stock_alerts)
@@ -46,30 +44,13 @@ async def preferences_of(session: AsyncSession, user_id: uuid.UUID) -> Preferenc
 async def set_preferences(
     session: AsyncSession, user_id: uuid.UUID, chosen: Preferences
 ) -> Preferences:
-    values = chosen.model_dump()
-    await session.execute(
-        insert(NotificationPreference)
-        .values(user_id=user_id, **values)
-        .on_conflict_do_update(
-            index_elements=["user_id"], set_={**values, "updated_at": func.now()}
-        )
-    )
+    await NotificationRepository(session).set_preferences(user_id, chosen.model_dump())
     return chosen
 
 
 async def stock_alert_recipients(session: AsyncSession) -> list[Recipient]:
     """Active users who may manage inventory and chose low-stock alerts."""
-    users = await session.scalars(
-        select(User)
-        .join(Role, User.role_id == Role.id)
-        .join(NotificationPreference, NotificationPreference.user_id == User.id)
-        .where(
-            User.active,
-            NotificationPreference.stock_alerts,
-            Role.permissions.contains([Permission.MANAGE_INVENTORY.value]),
-        )
-        .order_by(User.email)
-    )
+    users = await NotificationRepository(session).stock_alert_subscribers()
     return [recipient(user) for user in users]
 
 
@@ -95,34 +76,25 @@ async def notify(
         return
     user = {"first_name": recipient.first_name, "email": recipient.email}
     rendered = render(kind, {**context, "user": user, "shop_name": shop.name, "shop_url": shop.url})
+    repo = NotificationRepository(session)
     if by_email:
-        await session.execute(
-            insert(EmailDelivery)
-            .values(
-                user_id=recipient.user_id,
-                recipient=recipient.email,
-                kind=kind,
-                source=source,
-                subject=rendered.subject,
-                text_body=rendered.text,
-                html_body=rendered.html,
-                attempts=0,
-            )
-            .on_conflict_do_nothing(constraint="uq_email_deliveries_recipient_source")
+        await repo.queue_email(
+            user_id=recipient.user_id,
+            recipient=recipient.email,
+            kind=kind,
+            source=source,
+            subject=rendered.subject,
+            text_body=rendered.text,
+            html_body=rendered.html,
         )
     if in_app:
-        await session.execute(
-            insert(Notification)
-            .values(
-                id=uuid.uuid4(),
-                user_id=recipient.user_id,
-                kind=kind,
-                source=source,
-                title=rendered.subject,
-                body=rendered.text,
-                data=to_jsonable_python(context),
-            )
-            .on_conflict_do_nothing(constraint="uq_notifications_user_source")
+        await repo.queue_in_app(
+            user_id=recipient.user_id,
+            kind=kind,
+            source=source,
+            title=rendered.subject,
+            body=rendered.text,
+            data=to_jsonable_python(context),
         )
 
 
@@ -130,24 +102,13 @@ async def history(
     session: AsyncSession, user_id: uuid.UUID, *, page: int, size: int, unread_only: bool
 ) -> NotificationPage:
     """A user's notifications, newest first, with how many are unread."""
-    mine = Notification.user_id == user_id
-    unread = Notification.read_at.is_(None)
-    shown = (mine, unread) if unread_only else (mine,)
-    rows = await session.scalars(
-        select(Notification)
-        .where(*shown)
-        .order_by(Notification.created_at.desc(), Notification.id)
-        .offset((page - 1) * size)
-        .limit(size)
-    )
-    total = await session.scalar(select(func.count()).select_from(Notification).where(*shown))
-    unread_count = await session.scalar(
-        select(func.count()).select_from(Notification).where(mine, unread)
+    rows, total, unread = await NotificationRepository(session).page(
+        user_id, unread_only=unread_only, offset=(page - 1) * size, limit=size
     )
     return NotificationPage(
         items=[_out(row) for row in rows],
-        total=total or 0,
-        unread=unread_count or 0,
+        total=total,
+        unread=unread,
         page=page,
         size=size,
     )
@@ -156,7 +117,7 @@ async def history(
 async def mark(
     session: AsyncSession, user_id: uuid.UUID, notification_id: uuid.UUID, read: bool
 ) -> NotificationOut:
-    row = await session.get(Notification, notification_id, with_for_update=True)
+    row = await NotificationRepository(session).notification(notification_id)
     if row is None or row.user_id != user_id:
         raise NotificationNotFound(notification_id)
     if read and row.read_at is None:
@@ -167,12 +128,7 @@ async def mark(
 
 
 async def mark_all_read(session: AsyncSession, user_id: uuid.UUID) -> int:
-    result = await session.execute(
-        update(Notification)
-        .where(Notification.user_id == user_id, Notification.read_at.is_(None))
-        .values(read_at=datetime.now(UTC))
-    )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return await NotificationRepository(session).mark_all_read(user_id, datetime.now(UTC))
 
 
 def _out(row: Notification) -> NotificationOut:
