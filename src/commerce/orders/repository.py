@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
+from decimal import Decimal
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -44,6 +45,32 @@ class OrderRepository:
         if for_update:
             query = query.with_for_update()
         return list(await self.session.scalars(query))
+
+    async def kept_lines(
+        self, customer_id: uuid.UUID
+    ) -> list[tuple[uuid.UUID, uuid.UUID, datetime | None, Decimal, str, int, int, Decimal]]:
+        """A customer's lines of paid orders not cancelled, not wholly returned: order id,
+        line id, paid at, rate, category, quantity, returned quantity, line total."""
+        rows = await self.session.execute(
+            select(
+                Order.id,
+                OrderLine.id,
+                Order.paid_at,
+                Order.rate,
+                OrderLine.category,
+                OrderLine.quantity,
+                OrderLine.returned_quantity,
+                OrderLine.total,
+            )
+            .join(OrderLine, OrderLine.order_id == Order.id)
+            .where(
+                Order.customer_id == customer_id,
+                Order.paid_at.is_not(None),
+                Order.status != Status.CANCELLED,
+                OrderLine.quantity > OrderLine.returned_quantity,
+            )
+        )
+        return list(rows.tuples().all())
 
     async def returns(self, order_id: uuid.UUID) -> list[OrderReturn]:
         query = (

@@ -6,14 +6,12 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce.events import AchievementUnlocked, Envelope, QuestCompleted, QuestReopened
 from commerce.outbox import add_event
 from commerce.pages import Page
-from commerce.promotions.models import Coupon, CouponRedemption
+from commerce.promotions.models import Coupon
 from commerce.promotions.service import grant_personal_code, withdraw_unused
 from commerce.rewards.achievements import ACHIEVEMENTS
 from commerce.rewards.errors import (
@@ -22,7 +20,8 @@ from commerce.rewards.errors import (
     QuestNotOpen,
     RewardSpent,
 )
-from commerce.rewards.models import AchievementUnlock, Quest, QuestEnrolment
+from commerce.rewards.models import Quest, QuestEnrolment
+from commerce.rewards.repository import RewardsRepository
 from commerce.rewards.schemas import (
     AchievementOut,
     EnrolmentOut,
@@ -46,12 +45,7 @@ REWARD_PREFIX = "QUEST"
 
 async def achievements_of(session: AsyncSession, user_id: uuid.UUID) -> list[AchievementOut]:
     orders = await kept_orders(session, user_id)
-    rows = await session.execute(
-        select(AchievementUnlock.code, AchievementUnlock.unlocked_at).where(
-            AchievementUnlock.user_id == user_id
-        )
-    )
-    unlocked = dict(rows.tuples().all())
+    unlocked = await RewardsRepository(session).unlocked(user_id)
     return [
         AchievementOut(
             code=a.code,
@@ -66,29 +60,19 @@ async def achievements_of(session: AsyncSession, user_id: uuid.UUID) -> list[Ach
 
 
 async def open_quests(session: AsyncSession, now: datetime) -> list[QuestOut]:
-    quests = await session.scalars(
-        select(Quest)
-        .where(Quest.active, Quest.starts_at <= now, Quest.ends_at > now)
-        .order_by(Quest.ends_at, Quest.id)
-    )
-    return [QuestOut.model_validate(q) for q in quests]
+    return [QuestOut.model_validate(q) for q in await RewardsRepository(session).open_quests(now)]
 
 
 async def start_quest(
     session: AsyncSession, user_id: uuid.UUID, quest_id: uuid.UUID, now: datetime
 ) -> EnrolmentOut:
-    quest = await session.get(Quest, quest_id)
+    repo = RewardsRepository(session)
+    quest = await repo.quest(quest_id)
     if quest is None or not quest.active:
         raise QuestNotFound(quest_id)
     if not quest.starts_at <= now < quest.ends_at:
         raise QuestNotOpen(f"Quest {quest_id} runs from {quest.starts_at} to {quest.ends_at}.")
-    started = await session.scalar(
-        insert(QuestEnrolment)
-        .values(user_id=user_id, quest_id=quest_id, started_at=now)
-        .on_conflict_do_nothing()
-        .returning(QuestEnrolment.started_at)
-    )
-    if started is None:
+    if not await repo.enrol(user_id, quest_id, now):
         raise QuestAlreadyStarted(quest_id)
     return EnrolmentOut(
         quest=QuestOut.model_validate(quest),
@@ -100,15 +84,9 @@ async def start_quest(
 
 
 async def my_quests(session: AsyncSession, user_id: uuid.UUID) -> list[EnrolmentOut]:
-    rows = await session.execute(
-        select(QuestEnrolment, Quest, Coupon)
-        .join(Quest, Quest.id == QuestEnrolment.quest_id)
-        .outerjoin(Coupon, Coupon.id == QuestEnrolment.reward_coupon_id)
-        .where(QuestEnrolment.user_id == user_id)
-        .order_by(QuestEnrolment.started_at.desc())
-    )
+    rows = await RewardsRepository(session).enrolments(user_id)
     orders = await kept_orders(session, user_id)
-    return [_enrolment(e, q, c, orders) for e, q, c in rows.tuples()]
+    return [_enrolment(e, q, c, orders) for e, q, c in rows]
 
 
 def _enrolment(
@@ -140,19 +118,15 @@ async def create_quest(session: AsyncSession, data: QuestIn) -> QuestOut:
 
 
 async def list_quests(session: AsyncSession, *, page: int, size: int) -> Page[QuestOut]:
-    total = await session.scalar(select(func.count()).select_from(Quest))
-    quests = await session.scalars(
-        select(Quest)
-        .order_by(Quest.created_at.desc(), Quest.id)
-        .offset((page - 1) * size)
-        .limit(size)
+    quests, total = await RewardsRepository(session).quest_page(
+        offset=(page - 1) * size, limit=size
     )
     items = [QuestOut.model_validate(q) for q in quests]
-    return Page[QuestOut](items=items, total=total or 0, page=page, size=size)
+    return Page[QuestOut](items=items, total=total, page=page, size=size)
 
 
 async def update_quest(session: AsyncSession, quest_id: uuid.UUID, patch: QuestPatch) -> QuestOut:
-    quest = await session.get(Quest, quest_id, with_for_update=True)
+    quest = await RewardsRepository(session).quest(quest_id, for_update=True)
     if quest is None:
         raise QuestNotFound(quest_id)
     changes = patch.model_dump(exclude_unset=True)
@@ -171,15 +145,7 @@ async def review(session: AsyncSession, customer_id: uuid.UUID, now: datetime) -
     completed ones an order took back below it (withdrawing the code if still unused)."""
     # The customer's enrolments are locked first: two of their orders reviewed at once
     # (the worker runs different orders side by side) must not both grant a reward.
-    enrolments = (
-        await session.execute(
-            select(QuestEnrolment, Quest)
-            .join(Quest, Quest.id == QuestEnrolment.quest_id)
-            .where(QuestEnrolment.user_id == customer_id)
-            .order_by(QuestEnrolment.quest_id)
-            .with_for_update(of=QuestEnrolment)
-        )
-    ).tuples()
+    enrolments = await RewardsRepository(session).lock_enrolments(customer_id)
     orders = await kept_orders(session, customer_id)
     await _unlock(session, customer_id, orders)
     for enrolment, quest in enrolments:
@@ -196,13 +162,7 @@ async def _unlock(session: AsyncSession, customer_id: uuid.UUID, orders: list[Ke
     for achievement in ACHIEVEMENTS:
         if progress(achievement.measure, orders) < achievement.goal:
             continue
-        unlocked = await session.scalar(
-            insert(AchievementUnlock)
-            .values(user_id=customer_id, code=achievement.code)
-            .on_conflict_do_nothing()
-            .returning(AchievementUnlock.code)
-        )
-        if unlocked is not None:
+        if await RewardsRepository(session).unlock(customer_id, achievement.code):
             event = AchievementUnlocked(
                 customer_id=customer_id,
                 code=achievement.code,
@@ -250,24 +210,8 @@ async def guard_take_back(
     below its goal while its reward code is spent on another order that still stands:
     otherwise cheap orders earn a large discount and are then refunded in full. Cancelling
     the order that used the code first gives the code back, and then this one may go."""
-    spent = (
-        (
-            await session.execute(
-                select(Quest, QuestEnrolment.started_at, Coupon.code, CouponRedemption.order_id)
-                .join(QuestEnrolment, QuestEnrolment.quest_id == Quest.id)
-                .join(Coupon, Coupon.id == QuestEnrolment.reward_coupon_id)
-                .join(CouponRedemption, CouponRedemption.coupon_id == Coupon.id)
-                .where(
-                    QuestEnrolment.user_id == customer_id,
-                    QuestEnrolment.completed_at.is_not(None),
-                    CouponRedemption.order_id.is_not(None),
-                    CouponRedemption.order_id != taking_back.order_id,
-                )
-            )
-        )
-        .tuples()
-        .all()
-    )
+    repo = RewardsRepository(session)
+    spent = await repo.rewards_spent_elsewhere(customer_id, taking_back.order_id)
     if not spent:
         return
     after = await kept_orders(session, customer_id, taking_back=taking_back)

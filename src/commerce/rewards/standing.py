@@ -10,11 +10,9 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from commerce.orders.models import Order, OrderLine
-from commerce.orders.states import Status
+from commerce.orders.repository import OrderRepository
 
 
 class Measure(StrEnum):
@@ -48,29 +46,11 @@ async def kept_orders(
     session: AsyncSession, customer_id: uuid.UUID, *, taking_back: TakeBack | None = None
 ) -> list[KeptOrder]:
     """What still counts; with `taking_back`, what would count once it is taken back."""
-    rows = await session.execute(
-        select(
-            Order.id,
-            OrderLine.id,
-            Order.paid_at,
-            Order.rate,
-            OrderLine.category,
-            OrderLine.quantity,
-            OrderLine.returned_quantity,
-            OrderLine.total,
-        )
-        .join(OrderLine, OrderLine.order_id == Order.id)
-        .where(
-            Order.customer_id == customer_id,
-            Order.paid_at.is_not(None),
-            Order.status != Status.CANCELLED,
-            OrderLine.quantity > OrderLine.returned_quantity,
-        )
-    )
+    rows = await OrderRepository(session).kept_lines(customer_id)
     paid: dict[uuid.UUID, datetime] = {}
     categories: dict[uuid.UUID, set[str]] = {}
     spent: dict[uuid.UUID, Decimal] = {}
-    for order_id, line_id, paid_at, rate, category, quantity, returned, total in rows.tuples():
+    for order_id, line_id, paid_at, rate, category, quantity, returned, total in rows:
         if taking_back is not None:
             returned += taking_back.returned(order_id, line_id, quantity)
         if paid_at is None or returned >= quantity:  # paid_at: narrows the type
