@@ -24,7 +24,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from commerce.catalog.models import Brand, Category, Product, Variant
@@ -32,11 +31,12 @@ from commerce.catalog.repository import CatalogRepository
 from commerce.catalog.schemas import ProductIn, ProductPatch, VariantIn, VariantPatch
 from commerce.catalog.service import new_product, snapshot, update_product, variant_values
 from commerce.catalog.variants import add_variant, update_variant
-from commerce.db import column_values, copy_rows, one_of, transaction
+from commerce.db import column_values, copy_rows, transaction
 from commerce.errors import InvalidInput
 from commerce.events import VariantSnapshot
 from commerce.inventory.ledger import FirstStock, record_first_stock
-from commerce.inventory.models import StockLevel, Warehouse
+from commerce.inventory.models import Warehouse
+from commerce.inventory.repository import InventoryRepository
 from commerce.inventory.schemas import StockChange
 from commerce.inventory.service import adjust_stock
 from commerce.outbox import OutboxRow, outbox_row
@@ -230,12 +230,8 @@ def _validated(
         return None
 
 
-async def known_warehouses(session: AsyncSession) -> set[str]:
-    return set(await session.scalars(select(Warehouse.code)))
-
-
 async def check_categories(session: AsyncSession, planned: list[PlannedProduct]) -> None:
-    slugs = set(await session.scalars(select(Category.slug)))
+    slugs = set(await CatalogRepository(session).categories_by_slug())
     errors = [
         RowError(p.line, "category", f"no category {p.product.category!r}")
         for p in planned
@@ -250,21 +246,13 @@ async def check_skus(session: AsyncSession, planned: list[PlannedProduct]) -> No
     owner = {
         sku: p for p in planned for sku in [v.sku for v in p.product.variants] or [p.product.sku]
     }
-    found = await session.execute(
-        select(Variant.sku, Product.sku)
-        .join(Product, Product.id == Variant.product_id)
-        .where(one_of(Variant.sku, owner), Variant.deleted_at.is_(None))
-    )
+    repo = CatalogRepository(session)
     errors = [
         RowError(owner[sku].line, "variant_sku", f"{sku} belongs to product {product_sku}")
-        for sku, product_sku in found.tuples()
+        for sku, product_sku in await repo.sku_owners(owner)
         if product_sku != owner[sku].product.sku
     ]
-    retired = await session.scalars(
-        select(Product.sku).where(
-            one_of(Product.sku, [p.product.sku for p in planned]), Product.deleted_at.is_not(None)
-        )
-    )
+    retired = await repo.deleted_skus([p.product.sku for p in planned])
     line = {p.product.sku: p.line for p in planned}
     errors += [RowError(line[sku], "product_sku", f"{sku} was deleted") for sku in retired]
     if errors:
@@ -273,7 +261,8 @@ async def check_skus(session: AsyncSession, planned: list[PlannedProduct]) -> No
 
 async def checked(session: AsyncSession, data: bytes) -> list[PlannedProduct]:
     """The file's products, every row checked against the file and the catalog."""
-    planned = plan(read_rows(data), await known_warehouses(session))
+    warehouses = {w.code for w in await InventoryRepository(session).warehouses()}
+    planned = plan(read_rows(data), warehouses)
     await check_categories(session, planned)
     for start in range(0, len(planned), 5_000):
         await check_skus(session, planned[start : start + 5_000])
@@ -349,8 +338,8 @@ class Lookups:
         """Everything rows refer to by name; brands new to the catalog are created here, in
         one short transaction, so concurrent batches never race to create one."""
         repo = CatalogRepository(session)
-        categories = {c.slug: c for c in await session.scalars(select(Category))}
-        warehouses = {w.code: w for w in await session.scalars(select(Warehouse))}
+        categories = await repo.categories_by_slug()
+        warehouses = {w.code: w for w in await InventoryRepository(session).warehouses()}
         brands = {name: await repo.brand_by_name(name) for name in sorted(brand_names)}
         return cls(categories, warehouses, brands)
 
@@ -417,21 +406,9 @@ class Current:
         repo = CatalogRepository(session)
         products = {p.sku: p for p in await repo.by_skus(skus)}
         ids = [p.id for p in products.values()]
-        variants = {
-            v.sku: v
-            for v in await session.scalars(
-                select(Variant).where(one_of(Variant.product_id, ids), Variant.deleted_at.is_(None))
-            )
-        }
-        on_hand: dict[str, dict[str, int]] = {}
-        rows = await session.execute(
-            select(Variant.sku, Warehouse.code, StockLevel.on_hand)
-            .join(StockLevel, StockLevel.variant_id == Variant.id)
-            .join(Warehouse, Warehouse.id == StockLevel.warehouse_id)
-            .where(one_of(Variant.product_id, ids), Variant.deleted_at.is_(None))
-        )
-        for sku, code, quantity in rows.tuples():
-            on_hand.setdefault(sku, {})[code] = int(quantity)
+        variants = {v.sku: v for v in await repo.live_variants(ids)}
+        by_variant = await repo.on_hand_by_warehouse(ids)
+        on_hand = {v.sku: by_variant[v.id] for v in variants.values() if v.id in by_variant}
         return cls(products, variants, on_hand)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import RowMapping, Select, func, select
 from sqlalchemy.dialects.postgresql import insert
@@ -178,6 +178,31 @@ class CatalogRepository:
             select(Category.slug).where(Category.slug.in_(categories))
         )
         return set(live), set(named), set(slugs)
+
+    async def categories_by_slug(self) -> dict[str, Category]:
+        return {c.slug: c for c in await self.session.scalars(select(Category))}
+
+    async def sku_owners(self, skus: Iterable[str]) -> list[tuple[str, str]]:
+        """(variant SKU, its product's SKU) for each of these SKUs a live variant has."""
+        found = await self.session.execute(
+            select(Variant.sku, Product.sku)
+            .join(Product, Product.id == Variant.product_id)
+            .where(one_of(Variant.sku, skus), Variant.deleted_at.is_(None))
+        )
+        return list(found.tuples().all())
+
+    async def deleted_skus(self, skus: Iterable[str]) -> list[str]:
+        """Which of these product SKUs belong to deleted products."""
+        query = select(Product.sku).where(
+            one_of(Product.sku, skus), Product.deleted_at.is_not(None)
+        )
+        return list(await self.session.scalars(query))
+
+    async def live_variants(self, product_ids: Sequence[uuid.UUID]) -> list[Variant]:
+        query = select(Variant).where(
+            one_of(Variant.product_id, product_ids), Variant.deleted_at.is_(None)
+        )
+        return list(await self.session.scalars(query))
 
     async def brands(self) -> list[Brand]:
         return list(await self.session.scalars(select(Brand).order_by(Brand.name)))
