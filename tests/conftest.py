@@ -189,8 +189,8 @@ async def accounts(
 ) -> dict[str, dict[str, str]]:
     """Bearer headers of one signed-in user per system role."""
     from commerce.db import transaction
-    from commerce.identity.accounts import create_user
     from commerce.identity.permissions import SYSTEM_ROLES
+    from commerce.identity.service import create_user
 
     headers = {}
     for role in SYSTEM_ROLES:

@@ -25,8 +25,8 @@ import migrations
 from api.app import create_app
 from bootstrap.settings import UNLIMITED_LOGINS, Settings
 from commerce.db import create_engine, session_factory, transaction
-from commerce.identity.accounts import create_user
 from commerce.identity.passwords import HASHER, hash_password, verify_password
+from commerce.identity.service import create_user
 from storefront.embedded import EmbeddedStack
 
 PASSWORD = "correct-horse-battery-staple"

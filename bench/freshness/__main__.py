@@ -32,7 +32,7 @@ import migrations
 from api.app import create_app
 from bootstrap.settings import Settings
 from commerce.db import create_engine, session_factory, transaction
-from commerce.identity.accounts import create_user
+from commerce.identity.service import create_user
 from demo import catalog as demo_catalog
 from search import service
 from search.query import ProductQuery

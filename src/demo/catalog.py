@@ -19,9 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from commerce.catalog.models import Brand, Category, Product, Variant
 from commerce.db import refresh_statistics
 from commerce.events import ProductSnapshot, VariantSnapshot
-from commerce.identity.accounts import create_user
 from commerce.identity.permissions import CUSTOMER, SUPER_ADMIN
 from commerce.identity.repository import IdentityRepository
+from commerce.identity.service import create_user
 from commerce.inventory.ledger import FirstStock, record_first_stock
 from commerce.inventory.models import StockLevel, StockMovement, Warehouse
 from commerce.outbox import OutboxRow, outbox_row

@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bootstrap.settings import Settings
 from commerce.db import transaction
-from commerce.identity.accounts import create_user
 from commerce.identity.models import User
+from commerce.identity.service import create_user
 from tests.conftest import PASSWORD, sign_in
 
 pytestmark = pytest.mark.usefixtures("reference")

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from api.app import create_app
 from bootstrap.settings import Settings
 from commerce.db import transaction
-from commerce.identity.accounts import create_user
+from commerce.identity.service import create_user
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.usefixtures("reference")

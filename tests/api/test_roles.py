@@ -11,9 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from commerce.db import transaction
-from commerce.identity.accounts import create_user
 from commerce.identity.models import Role
 from commerce.identity.permissions import SYSTEM_ROLES
+from commerce.identity.service import create_user
 from storefront.processes import WorkerProcess
 from tests.conftest import PASSWORD, eventually, sign_in
 from tests.factories import create_product, set_stock

@@ -14,7 +14,7 @@ from api.deps import UUID_HEADER, ClientAddress, Identity, RedisClient, Session,
 from api.problems import problem, responses
 from commerce.carts.service import merge_guest_cart
 from commerce.carts.store import guest_key
-from commerce.identity import accounts, recovery, roles, sessions, users
+from commerce.identity import recovery, roles, service, sessions
 from commerce.identity.permissions import Permission
 from commerce.identity.schemas import (
     Accepted,
@@ -42,7 +42,7 @@ admin = APIRouter(prefix="/api", tags=["identity"], responses=responses(401, 403
 @auth.post("/register", status_code=201, response_model=TokenPair, responses=responses(409, 422))
 async def register(data: Registration, session: Session, identity: Identity) -> TokenPair:
     """Create a customer account and sign it in."""
-    return await accounts.register(session, identity, data)
+    return await service.register(session, identity, data)
 
 
 @auth.post("/login", response_model=TokenPair, responses=responses(401, 403, 422, 429))
@@ -121,7 +121,7 @@ async def change_password(
 
 @auth.get("/me", response_model=UserOut, responses=responses(401))
 async def me(principal: CurrentPrincipal, session: Session) -> UserOut:
-    return await accounts.me(session, principal)
+    return await service.me(session, principal)
 
 
 RoleNamePath = Annotated[str, Path(pattern=r"^[A-Z][A-Z0-9_]{1,63}$")]
@@ -160,7 +160,7 @@ async def list_users(
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
     size: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> Page[UserOut]:
-    found, total = await users.list_users(session, page, size)
+    found, total = await service.list_users(session, page, size)
     return Page[UserOut](items=found, total=total, page=page, size=size)
 
 
@@ -175,7 +175,7 @@ async def assign_role(
     """Give a user a role; their sessions end so it applies at once. 403 when the user or
     the role holds permissions you lack; 409 when it would leave no active user with
     MANAGE_ROLES."""
-    return await users.assign_role(session, identity, user_id, data.role, by=principal)
+    return await service.assign_role(session, identity, user_id, data.role, by=principal)
 
 
 @admin.patch("/users/{user_id}", response_model=UserOut, responses=responses(403, 404, 409))
@@ -189,4 +189,4 @@ async def update_user(
     """Disable (or re-enable) an account; a disabled account is signed out everywhere. 403
     when the user holds permissions you lack (an ADMIN and a SUPER_ADMIN); 409 when it is
     the last active user with MANAGE_ROLES."""
-    return await users.set_active(session, identity, user_id, data.active, by=principal)
+    return await service.set_active(session, identity, user_id, data.active, by=principal)

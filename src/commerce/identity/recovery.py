@@ -12,11 +12,11 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce.identity import passwords
-from commerce.identity.accounts import check_password_policy
 from commerce.identity.context import IdentityContext, Principal
 from commerce.identity.errors import InvalidResetToken, UserNotFound, WrongPassword
 from commerce.identity.models import PasswordReset, User
 from commerce.identity.repository import IdentityRepository
+from commerce.identity.service import check_password_policy
 from commerce.identity.sessions import end_all
 from commerce.identity.tokens import new_refresh_token, token_hash
 

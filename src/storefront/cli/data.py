@@ -95,8 +95,8 @@ def create_admin(
 
     async def create() -> None:
         from commerce.db import connected, transaction
-        from commerce.identity.accounts import create_user
         from commerce.identity.permissions import SUPER_ADMIN
+        from commerce.identity.service import create_user
 
         url = launcher.with_running_stack(Settings()).require("database_url")
         async with connected(url) as sessions, transaction(sessions) as session:

@@ -11,7 +11,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from commerce.db import transaction
-from commerce.identity.accounts import create_user
+from commerce.identity.service import create_user
 from tests.conftest import PASSWORD, sign_in
 
 pytestmark = pytest.mark.usefixtures("reference")

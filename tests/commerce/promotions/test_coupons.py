@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from commerce.db import transaction
-from commerce.identity.accounts import create_user
+from commerce.identity.service import create_user
 from commerce.promotions import service
 from commerce.promotions.errors import CodeTaken, CouponRejected, InvalidTerms
 from commerce.promotions.models import Coupon, CouponRedemption
