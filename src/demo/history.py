@@ -28,22 +28,24 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce.currency.money import round_money
 from commerce.currency.rates import shipped_snapshot
+from commerce.db import column_values
 from commerce.events import (
     ActivityTracked,
     OrderChanged,
-    OrderLineSnapshot,
-    OrderPlaced,
     PaymentRecorded,
     SearchesAnswered,
     SearchPerformed,
     UserRegistered,
 )
 from commerce.models import Order, OrderLine, OutboxRow, Payment, User
+from commerce.orders.checkout import placed_event
 from commerce.orders.states import Status
 from commerce.outbox import outbox_row
 from commerce.tracking.searches import BATCH
 
 KEY_PREFIX = "history-"
+#: The card a past order was placed with (its charge spends it).
+PAID_WITH = "tok_visa"
 CURRENCIES = (("USD", 70), ("EUR", 14), ("GBP", 9), ("CAD", 4), ("JPY", 3))
 ADDRESS = {
     "name": "Past Customer",
@@ -179,20 +181,8 @@ def _order(
     for position, product in enumerate(rng.sample(products, rng.choice([1, 1, 1, 2, 2, 3]))):
         quantity = rng.choice([1, 1, 1, 2, 3])
         unit = round_money(product.price * rate, currency)
-        lines.append(
-            OrderLineSnapshot(
-                line_id=uuid.UUID(int=rng.getrandbits(128), version=4),
-                product_id=product.id,
-                variant_id=product.variant_id,
-                sku=product.sku,
-                category=product.category,
-                quantity=quantity,
-                unit_price=unit,
-                discount=Decimal(0),
-                total=unit * quantity,
-            )
-        )
-        batch.lines.append(_line_row(order_id, position, product, lines[-1], product.price))
+        line_id = uuid.UUID(int=rng.getrandbits(128), version=4)
+        lines.append(_line(line_id, order_id, position, product, quantity, unit))
     total = sum((line.total for line in lines), Decimal(0))
     outcome = rng.random()
     status = (
@@ -208,34 +198,10 @@ def _order(
             if day < last - timedelta(7)
             else status
         )
-    batch.orders.append(
-        {
-            "id": order_id,
-            "customer_id": customer,
-            "status": status,
-            "currency": currency,
-            "rate": rate,
-            "rate_date": day,
-            "subtotal": total,
-            "discount": Decimal(0),
-            "total": total,
-            "coupon_code": None,
-            "shipping_address": ADDRESS,
-            "billing_address": ADDRESS,
-            "payment_token": None,
-            "paid_at": paid_at,
-            "idempotency_key": f"{KEY_PREFIX}{order_id.hex}",
-            "request_hash": "0" * 64,
-            "expires_at": placed + EXPIRY,
-            "delivered_at": None,
-            "version": 1,
-            "created_at": placed,
-            "updated_at": placed,
-        }
-    )
-    placed_event = OrderPlaced(
-        order_id=order_id,
+    order = Order(
+        id=order_id,
         customer_id=customer,
+        status=status,
         currency=currency,
         rate=rate,
         rate_date=day,
@@ -243,34 +209,51 @@ def _order(
         discount=Decimal(0),
         total=total,
         coupon_code=None,
-        lines=lines,
-        pays_now=True,
+        shipping_address=ADDRESS,
+        billing_address=ADDRESS,
+        payment_token=PAID_WITH,
+        paid_at=paid_at,
+        idempotency_key=f"{KEY_PREFIX}{order_id.hex}",
+        request_hash="0" * 64,
         expires_at=placed + EXPIRY,
+        delivered_at=None,
+        version=1,
+        created_at=placed,
+        updated_at=placed,
     )
-    batch.event("order.created", order_id, placed_event, placed)
+    # The event as checkout writes it, when the order was placed with a card to charge.
+    batch.event("order.created", order_id, placed_event(order, lines), placed)
+    order.payment_token = None  # spent by the charge, as the saga leaves it
+    batch.orders.append(column_values(order))
+    batch.lines += [column_values(line) for line in lines]
     _outcome(batch, order_id, customer, currency, total, placed, paid_at, status, cancelled, rng)
 
 
-def _line_row(
-    order_id: uuid.UUID, position: int, product: Any, line: OrderLineSnapshot, base: Decimal
-) -> dict[str, Any]:
-    return {
-        "id": line.line_id,
-        "order_id": order_id,
-        "position": position,
-        "product_id": line.product_id,
-        "variant_id": line.variant_id,
-        "sku": line.sku,
-        "name": product.name,
-        "category": line.category,
-        "options": {},
-        "quantity": line.quantity,
-        "unit_price": line.unit_price,
-        "base_unit_price": base,
-        "discount": Decimal(0),
-        "total": line.total,
-        "returned_quantity": 0,
-    }
+def _line(
+    line_id: uuid.UUID,
+    order_id: uuid.UUID,
+    position: int,
+    product: Any,
+    quantity: int,
+    unit: Decimal,
+) -> OrderLine:
+    return OrderLine(
+        id=line_id,
+        order_id=order_id,
+        position=position,
+        product_id=product.id,
+        variant_id=product.variant_id,
+        sku=product.sku,
+        name=product.name,
+        category=product.category,
+        options={},
+        quantity=quantity,
+        unit_price=unit,
+        base_unit_price=product.price,
+        discount=Decimal(0),
+        total=unit * quantity,
+        returned_quantity=0,
+    )
 
 
 def _outcome(

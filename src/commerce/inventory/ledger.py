@@ -1,12 +1,13 @@
-"""The first stock of new variants, in bulk: stock rows, ledger rows and their stock.adjusted
-events, written one way for every caller that creates stocked products at scale (the CSV
-import, the demo catalog). Single changes go through `inventory.service.adjust_stock`."""
+"""The stock ledger: the one way a ledger row becomes its event (`movement_event`), and the
+first stock of new variants in bulk (stock rows, ledger rows and their stock.adjusted events)
+for every caller that creates stocked products at scale (the CSV import, the demo catalog).
+Single changes go through `inventory.service.adjust_stock`, orders' through `reservations`."""
 
 from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -29,6 +30,26 @@ class FirstStock(NamedTuple):
     warehouse: str
     units: int
     at: datetime
+
+
+def movement_event(
+    movement: Mapping[str, Any], sku: str, warehouse: str, available: int
+) -> StockAdjusted:
+    """A ledger row's event (its columns by name, as `column_values` gives an ORM row):
+    what moved in which warehouse, and how many of the SKU are left to sell."""
+    return StockAdjusted(
+        movement_id=movement["id"],
+        product_id=movement["product_id"],
+        variant_id=movement["variant_id"],
+        sku=sku,
+        warehouse=warehouse,
+        delta=movement["delta"],
+        on_hand=movement["on_hand_after"],
+        available=available,
+        reason=movement["reason"],
+        reserved_delta=movement.get("reserved_delta") or 0,
+        order_id=movement.get("order_id"),
+    )
 
 
 async def record_first_stock(
@@ -73,17 +94,7 @@ async def record_first_stock(
                 "created_at": s.at,
             }
         )
-        payload = StockAdjusted(
-            movement_id=movement_id,
-            product_id=s.product_id,
-            variant_id=s.variant_id,
-            sku=s.sku,
-            warehouse=s.warehouse,
-            delta=s.units,
-            on_hand=s.units,
-            available=available[s.variant_id],
-            reason=reason,
-        )
+        payload = movement_event(rows[-1], s.sku, s.warehouse, available[s.variant_id])
         events.append(outbox_row("stock.adjusted", s.sku, movement_id, payload, s.at))
     await copy_rows(session, StockMovement, rows)
     return events

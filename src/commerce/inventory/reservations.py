@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from commerce.db import one_of
-from commerce.events import StockAdjusted
+from commerce.db import column_values, one_of
 from commerce.inventory.errors import OutOfStock
+from commerce.inventory.ledger import movement_event
 from commerce.inventory.models import Reservation, StockLevel, StockMovement, Warehouse
 from commerce.outbox import add_event
 
@@ -242,17 +242,6 @@ async def _record(
     await session.flush()
     for move, movement in zip(moves, movements, strict=True):
         available = sum(_free(level) for level in locked.levels[move.level.variant_id])
-        event = StockAdjusted(
-            movement_id=movement.id,
-            product_id=move.level.product_id,
-            variant_id=move.level.variant_id,
-            sku=move.sku,
-            warehouse=locked.codes[move.level.warehouse_id],
-            delta=move.delta,
-            on_hand=move.level.on_hand,
-            available=available,
-            reason=movement.reason,
-            reserved_delta=move.reserved_delta,
-            order_id=order_id,
-        )
+        warehouse = locked.codes[move.level.warehouse_id]
+        event = movement_event(column_values(movement), move.sku, warehouse, available)
         add_event(session, EVENT_OF[move.kind], move.sku, movement.id, event)

@@ -6,8 +6,9 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from commerce.events import StockAdjusted
+from commerce.db import column_values
 from commerce.inventory.errors import NegativeStock, SkuNotFound, UnknownWarehouse
+from commerce.inventory.ledger import movement_event
 from commerce.inventory.models import StockMovement
 from commerce.inventory.repository import InventoryRepository, StockRow
 from commerce.inventory.schemas import (
@@ -48,17 +49,7 @@ async def adjust_stock(session: AsyncSession, sku: str, change: StockChange) -> 
     repo.record_movement(movement)
     await session.flush()
     stock = await stock_of(session, sku)
-    event = StockAdjusted(
-        movement_id=movement.id,
-        product_id=product_id,
-        variant_id=variant_id,
-        sku=sku,
-        warehouse=warehouse.code,
-        delta=delta,
-        on_hand=target,
-        available=stock.available,
-        reason=change.reason,
-    )
+    event = movement_event(column_values(movement), sku, warehouse.code, stock.available)
     add_event(session, "stock.adjusted", sku, movement.id, event)
     return stock
 

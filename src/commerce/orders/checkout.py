@@ -14,6 +14,7 @@ import contextlib
 import hashlib
 import math
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -261,7 +262,7 @@ async def _write(
     session.add(order)
     await session.flush()
     session.add_all(lines)
-    add_event(session, "order.created", order_id, 1, _placed(order, lines))
+    add_event(session, "order.created", order_id, 1, placed_event(order, lines))
     await reservations.reserve(
         session,
         order_id,
@@ -305,7 +306,8 @@ async def _current(session: AsyncSession, cart: StoredCart, data: OrderIn) -> li
     return priced
 
 
-def _placed(order: Order, lines: list[OrderLine]) -> OrderPlaced:
+def placed_event(order: Order, lines: Sequence[OrderLine]) -> OrderPlaced:
+    """order.created as the order was placed (its payment token, if any, not yet spent)."""
     return OrderPlaced(
         order_id=order.id,
         customer_id=order.customer_id,
