@@ -17,7 +17,7 @@ from analytics.live import LiveCounters
 from analytics.warehouse import ParquetWarehouse
 from bootstrap.settings import Settings
 from commerce.catalog.cache import CatalogCache
-from commerce.db import create_engine, session_factory
+from commerce.db import connected, create_engine, session_factory
 from commerce.events import PUBLISHED_TOPICS
 from commerce.identity.context import IdentityContext
 from commerce.identity.store import IdentityCache, LoginLimiter, LoginLimits, SessionStore
@@ -312,13 +312,12 @@ def outbox_relay(settings: Settings, sessions: async_sessionmaker[AsyncSession])
 
 async def run_relay(settings: Settings) -> None:
     """The relay alone, in a process of its own (see `worker_runs_relay`)."""
-    engine = create_engine(settings.require("database_url"))
-    relay = outbox_relay(settings, session_factory(engine))
-    try:
-        await relay.run()
-    finally:
-        await relay.close()
-        await engine.dispose()
+    async with connected(settings.require("database_url")) as sessions:
+        relay = outbox_relay(settings, sessions)
+        try:
+            await relay.run()
+        finally:
+            await relay.close()
 
 
 def build_worker(settings: Settings) -> faust.App:

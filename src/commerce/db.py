@@ -60,10 +60,12 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 
 @asynccontextmanager
-async def connected(url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+async def connected(
+    url: str, *, pool_size: int = 10
+) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
     """Sessions on the database at `url` for as long as the block runs (a command's, a job's);
     the pool is closed after it."""
-    engine = create_engine(url)
+    engine = create_engine(url, pool_size=pool_size)
     try:
         yield session_factory(engine)
     finally:

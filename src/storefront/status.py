@@ -16,7 +16,7 @@ from redis.asyncio import Redis
 
 from bootstrap import probes
 from bootstrap.settings import Settings
-from commerce.db import create_engine, session_factory
+from commerce.db import connected
 from storefront.launcher import pid_alive, read_state
 from streams.monitoring import PipelineStatus, pipeline_status
 from streams.relay import bootstrap_servers
@@ -81,14 +81,10 @@ async def collect(settings: Settings) -> StackStatus:
         return f"{detail} (pid {pids[name]})" if name in pids else detail
 
     async def postgres() -> str:
-        engine = create_engine(urls["database_url"], pool_size=1)
-        sessions = session_factory(engine)
-        try:
+        async with connected(urls["database_url"], pool_size=1) as sessions:
             await probes.postgres(sessions)
             async with sessions() as session:
                 status.pipeline = await pipeline_status(session)
-        finally:
-            await engine.dispose()
         return with_pid("postgres", urls["database_url"].rsplit("@", 1)[-1])
 
     async def redis() -> str:
