@@ -8,6 +8,7 @@ import dataclasses
 import uuid
 from collections import Counter
 from pathlib import Path
+from typing import cast
 
 import pytest
 from sqlalchemy import select
@@ -21,6 +22,7 @@ from commerce.unit_of_work import UnitOfWork
 from streams import handlers
 from streams.consumers import Consumer, consume
 from streams.projections import warehouse_writer
+from streams.steps import ORDERS, PAYMENTS, saga
 
 pytestmark = pytest.mark.usefixtures("reference")
 
@@ -185,6 +187,40 @@ def test_the_table_gives_each_consumer_the_topics_of_its_event_types() -> None:
     }
     with pytest.raises(ValueError, match="nobody built"):
         handlers.bind({})
+
+
+def test_every_event_a_saga_consumer_takes_has_its_step_in_the_table() -> None:
+    steps = {
+        name: {event_type: step.__name__ for event_type, step in handlers.steps_of(name).items()}
+        for name in (ORDERS, PAYMENTS)
+    }
+    assert steps == {
+        ORDERS: {"payment.succeeded": "confirm_paid", "payment.failed": "fail_unpaid"},
+        PAYMENTS: {
+            "order.created": "charge_placed",
+            "order.cancelled": "refund_order",
+            "order.returned": "refund_return",
+        },
+    }
+    for name in (ORDERS, PAYMENTS):
+        assert set(handlers.steps_of(name)) == handlers.types_of(name), "none falls through"
+
+
+async def test_a_saga_step_is_given_the_adapters_it_names_and_no_others() -> None:
+    given: dict[str, tuple[object, ...]] = {}
+
+    async def charges(event: Envelope, uow: UnitOfWork, provider: object) -> None:
+        given[event.type] = (provider,)
+
+    async def confirms(event: Envelope, uow: UnitOfWork) -> None:
+        given[event.type] = ()
+
+    consumer = saga("test", {"a": charges, "b": confirms}, provider="the provider", other=1)
+    assert consumer.step is not None
+    for event_type in ("a", "b"):
+        envelope = Envelope(type=event_type, aggregate_id="x", aggregate_version=1, payload={})
+        await consumer.step(envelope, cast(UnitOfWork, None))
+    assert given == {"a": ("the provider",), "b": ()}
 
 
 def test_a_worker_can_run_a_subset_of_the_consumers() -> None:

@@ -1,5 +1,5 @@
-"""The orders' steps of the checkout saga (the handler table, `streams.handlers.SAGA`, says
-which event each takes): each changes rows in the event's unit of work, once."""
+"""The orders' steps of the checkout saga; the handler table (`streams.handlers.HANDLERS`)
+names each beside the event it takes. Each changes rows in the event's unit of work, once."""
 
 from __future__ import annotations
 

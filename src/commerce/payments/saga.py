@@ -1,5 +1,5 @@
-"""The payments' steps of the checkout saga (the handler table, `streams.handlers.SAGA`,
-says which event each takes): what an order gives back is refunded, once."""
+"""The payments' steps of the checkout saga; the handler table (`streams.handlers.HANDLERS`)
+names each beside the event it takes. What an order gives back is refunded, once."""
 
 from __future__ import annotations
 
