@@ -6,13 +6,11 @@ import json
 from datetime import UTC, date, datetime
 
 from redis.asyncio import Redis
-from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from commerce.currency.feed import EcbFeed
-from commerce.currency.models import ExchangeRate
 from commerce.currency.rates import RateFeedError, RateTable, shipped_snapshot, wild_moves
+from commerce.currency.repository import RateRepository
 
 CACHE_KEY = "rates:current"
 CACHE_SECONDS = 3600
@@ -38,12 +36,10 @@ async def current_rates(
 
 
 async def newest_fetched(session: AsyncSession) -> RateTable | None:
-    newest = await session.scalar(select(func.max(ExchangeRate.rate_date)))
-    if newest is None:
+    found = await RateRepository(session).newest()
+    if found is None:
         return None
-    rows = (
-        await session.scalars(select(ExchangeRate).where(ExchangeRate.rate_date == newest))
-    ).all()
+    newest, rows = found
     return RateTable(
         date=newest, per_usd={row.currency: row.per_usd for row in rows}, source=rows[0].source
     )
@@ -72,13 +68,7 @@ async def refresh(
         {"rate_date": table.date, "currency": code, "per_usd": rate, "source": table.source}
         for code, rate in table.per_usd.items()
     ]
-    statement = insert(ExchangeRate).values(rows)
-    await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=["rate_date", "currency"],
-            set_={"per_usd": statement.excluded.per_usd, "source": statement.excluded.source},
-        )
-    )
+    await RateRepository(session).keep(rows)
     await session.commit()
     await redis.delete(CACHE_KEY, REFUSED_KEY)
     return table

@@ -8,7 +8,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce.identity import passwords
@@ -55,9 +54,7 @@ async def issue_reset(
 
 
 async def _asked_recently(session: AsyncSession, user_id: uuid.UUID) -> bool:
-    latest = await session.scalar(
-        select(func.max(PasswordReset.created_at)).where(PasswordReset.user_id == user_id)
-    )
+    latest = await IdentityRepository(session).latest_reset_at(user_id)
     return latest is not None and latest > datetime.now(UTC) - RESEND_AFTER
 
 
@@ -66,19 +63,16 @@ async def reset_password(
 ) -> None:
     """Set a new password with a token from the email; every session of the account ends."""
     now = datetime.now(UTC)
-    reset = await session.get(PasswordReset, token_hash(token), with_for_update=True)
+    repo = IdentityRepository(session)
+    reset = await repo.reset(token_hash(token))
     if reset is None or reset.used_at is not None or reset.expires_at <= now:
         raise InvalidResetToken()
-    user = await IdentityRepository(session).user(reset.user_id, for_update=True)
+    user = await repo.user(reset.user_id, for_update=True)
     if user is None or not user.active:
         raise InvalidResetToken()
     await _set_password(session, user, new_password)
     # Every link sent to this account stops working, not only the one used.
-    await session.execute(
-        update(PasswordReset)
-        .where(PasswordReset.user_id == user.id, PasswordReset.used_at.is_(None))
-        .values(used_at=now)
-    )
+    await repo.spend_resets(user.id, now)
     await end_all(session, ctx, user.id)
 
 

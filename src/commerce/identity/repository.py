@@ -9,7 +9,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from commerce.identity.models import RefreshToken, Role, User
+from commerce.identity.models import PasswordReset, RefreshToken, Role, User
 
 #: pg_advisory_xact_lock key of role-manager changes ("ROLE" in ASCII): below 2**62, the
 #: outbox's writer pins (commerce.outbox.SETTLED_SEQ).
@@ -97,4 +97,20 @@ class IdentityRepository:
             update(RefreshToken)
             .where(RefreshToken.session_id.in_(session_ids), RefreshToken.revoked_at.is_(None))
             .values(revoked_at=now)
+        )
+
+    async def latest_reset_at(self, user_id: uuid.UUID) -> datetime | None:
+        """When the user last asked for a reset link."""
+        query = select(func.max(PasswordReset.created_at)).where(PasswordReset.user_id == user_id)
+        return await self.session.scalar(query)
+
+    async def reset(self, token_hash: str) -> PasswordReset | None:
+        return await self.session.get(PasswordReset, token_hash, with_for_update=True)
+
+    async def spend_resets(self, user_id: uuid.UUID, now: datetime) -> None:
+        """Every unused reset link of the user stops working."""
+        await self.session.execute(
+            update(PasswordReset)
+            .where(PasswordReset.user_id == user_id, PasswordReset.used_at.is_(None))
+            .values(used_at=now)
         )

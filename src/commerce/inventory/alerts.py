@@ -6,13 +6,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import delete, select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce.events import Envelope, StockAdjusted, StockLineChanged
 from commerce.inventory.errors import SkuNotFound
-from commerce.inventory.models import LowStockAlert, LowStockThreshold
 from commerce.inventory.repository import InventoryRepository
 from commerce.inventory.schemas import LowStockCrossing, ThresholdOut
 from commerce.outbox import add_event
@@ -25,11 +22,7 @@ async def set_threshold(session: AsyncSession, sku: str, threshold: int) -> Thre
     found = await InventoryRepository(session).variant_for_sku(sku)
     if found is None:
         raise SkuNotFound(sku)
-    await session.execute(
-        insert(LowStockThreshold)
-        .values(sku=sku, threshold=threshold)
-        .on_conflict_do_update(index_elements=["sku"], set_={"threshold": threshold})
-    )
+    await InventoryRepository(session).set_line(sku, threshold)
     _line_changed(session, sku, found, threshold)
     return ThresholdOut(sku=sku, threshold=threshold, own=True)
 
@@ -37,7 +30,7 @@ async def set_threshold(session: AsyncSession, sku: str, threshold: int) -> Thre
 async def threshold_of(session: AsyncSession, sku: str, default: int) -> ThresholdOut:
     if await InventoryRepository(session).variant_for_sku(sku) is None:
         raise SkuNotFound(sku)
-    own = await session.get(LowStockThreshold, sku)
+    own = await InventoryRepository(session).own_line(sku)
     if own is None:
         return ThresholdOut(sku=sku, threshold=default, own=False)
     return ThresholdOut(sku=sku, threshold=own.threshold, own=True)
@@ -45,14 +38,11 @@ async def threshold_of(session: AsyncSession, sku: str, default: int) -> Thresho
 
 async def reset_threshold(session: AsyncSession, sku: str, default: int) -> ThresholdOut:
     """Back to the shop's default line."""
-    removed = await session.execute(
-        delete(LowStockThreshold)
-        .where(LowStockThreshold.sku == sku)
-        .returning(LowStockThreshold.sku)
-    )
+    repo = InventoryRepository(session)
+    removed = await repo.remove_line(sku)
     line = await threshold_of(session, sku, default)
-    found = await InventoryRepository(session).variant_for_sku(sku)
-    if removed.first() is not None and found is not None:
+    found = await repo.variant_for_sku(sku)
+    if removed and found is not None:
         _line_changed(session, sku, found, None)
     return line
 
@@ -78,17 +68,9 @@ async def crossings(
     if not levels:
         return []
     skus = sorted({level.sku for level in levels})
-    own_lines = await session.execute(
-        select(LowStockThreshold.sku, LowStockThreshold.threshold).where(
-            LowStockThreshold.sku.in_(skus)
-        )
-    )
-    lines = dict(own_lines.tuples().all())
-    alerted = set(
-        await session.scalars(
-            select(LowStockAlert.sku).where(LowStockAlert.sku.in_(skus)).with_for_update()
-        )
-    )
+    repo = InventoryRepository(session)
+    lines = await repo.own_lines(skus)
+    alerted = await repo.lock_alerted(skus)
     found = []
     for level in levels:
         line = lines.get(level.sku, default)
@@ -112,13 +94,8 @@ async def crossings(
 async def _remember(
     session: AsyncSession, skus: list[str], alerted: set[str], found: list[LowStockCrossing]
 ) -> None:
-    await session.execute(
-        delete(LowStockAlert).where(LowStockAlert.sku.in_(skus), LowStockAlert.sku.not_in(alerted))
-    )
+    repo = InventoryRepository(session)
+    await repo.keep_alerts(skus, alerted)
     still = {c.sku: c.available for c in found if c.sku in alerted}
     if still:
-        await session.execute(
-            insert(LowStockAlert)
-            .values([{"sku": sku, "available": available} for sku, available in still.items()])
-            .on_conflict_do_nothing()
-        )
+        await repo.add_alerts(still)

@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from commerce.catalog.models import Brand, Category, Product, Variant
-from commerce.inventory.models import LowStockThreshold, StockLevel, StockMovement, Warehouse
+from commerce.db import one_of
+from commerce.inventory.models import (
+    LowStockAlert,
+    LowStockThreshold,
+    Reservation,
+    StockLevel,
+    StockMovement,
+    Warehouse,
+)
 
 
 class LowRow(NamedTuple):
@@ -171,3 +180,77 @@ class InventoryRepository:
             )
         )
         return [StockRow._make(row) for row in await self.session.execute(query)]
+
+    # -- order reservations -------------------------------------------------------------
+
+    async def lock_levels(self, variant_ids: Sequence[uuid.UUID]) -> list[tuple[StockLevel, str]]:
+        """These variants' stock rows with their warehouse codes, locked in one order
+        (variant, warehouse) so concurrent checkouts never deadlock; re-read, not cached."""
+        query = (
+            select(StockLevel, Warehouse.code)
+            .join(Warehouse, Warehouse.id == StockLevel.warehouse_id)
+            .where(one_of(StockLevel.variant_id, sorted(set(variant_ids))))
+            .order_by(StockLevel.variant_id, StockLevel.warehouse_id)
+            .with_for_update(of=StockLevel)
+            .execution_options(populate_existing=True)
+        )
+        return [(level, code) for level, code in await self.session.execute(query)]
+
+    async def lock_reservations(self, order_id: uuid.UUID, state: str) -> list[Reservation]:
+        query = (
+            select(Reservation)
+            .where(Reservation.order_id == order_id, Reservation.state == state)
+            .order_by(Reservation.id)
+            .with_for_update()
+        )
+        return list(await self.session.scalars(query))
+
+    # -- low-stock lines and alerts -----------------------------------------------------
+
+    async def own_line(self, sku: str) -> LowStockThreshold | None:
+        return await self.session.get(LowStockThreshold, sku)
+
+    async def set_line(self, sku: str, threshold: int) -> None:
+        await self.session.execute(
+            insert(LowStockThreshold)
+            .values(sku=sku, threshold=threshold)
+            .on_conflict_do_update(index_elements=["sku"], set_={"threshold": threshold})
+        )
+
+    async def remove_line(self, sku: str) -> bool:
+        """False if the SKU had no line of its own."""
+        removed = await self.session.execute(
+            delete(LowStockThreshold)
+            .where(LowStockThreshold.sku == sku)
+            .returning(LowStockThreshold.sku)
+        )
+        return removed.first() is not None
+
+    async def own_lines(self, skus: Sequence[str]) -> dict[str, int]:
+        rows = await self.session.execute(
+            select(LowStockThreshold.sku, LowStockThreshold.threshold).where(
+                LowStockThreshold.sku.in_(skus)
+            )
+        )
+        return dict(rows.tuples().all())
+
+    async def lock_alerted(self, skus: Sequence[str]) -> set[str]:
+        """Which of these SKUs are alerted now (below their line), their alerts locked."""
+        query = select(LowStockAlert.sku).where(LowStockAlert.sku.in_(skus)).with_for_update()
+        return set(await self.session.scalars(query))
+
+    async def keep_alerts(self, skus: Sequence[str], alerted: set[str]) -> None:
+        """Of `skus`, forget the alerts of those not in `alerted`."""
+        await self.session.execute(
+            delete(LowStockAlert).where(
+                LowStockAlert.sku.in_(skus), LowStockAlert.sku.not_in(alerted)
+            )
+        )
+
+    async def add_alerts(self, available: dict[str, int]) -> None:
+        """Record new alerts (SKU: units available when it crossed its line)."""
+        await self.session.execute(
+            insert(LowStockAlert)
+            .values([{"sku": sku, "available": units} for sku, units in available.items()])
+            .on_conflict_do_nothing()
+        )

@@ -12,13 +12,13 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from commerce.db import column_values, one_of
+from commerce.db import column_values
 from commerce.inventory.errors import OutOfStock
 from commerce.inventory.ledger import movement_event
-from commerce.inventory.models import Reservation, StockLevel, StockMovement, Warehouse
+from commerce.inventory.models import Reservation, StockLevel, StockMovement
+from commerce.inventory.repository import InventoryRepository
 from commerce.outbox import add_event
 
 RESERVED, SOLD, RELEASED, RESTOCKED = "RESERVED", "SOLD", "RELEASED", "RESTOCKED"
@@ -191,16 +191,8 @@ def _level(levels: Levels, reservation: Reservation) -> StockLevel:
 
 
 async def _lock(session: AsyncSession, variant_ids: Sequence[uuid.UUID]) -> _Locked:
-    query = (
-        select(StockLevel, Warehouse.code)
-        .join(Warehouse, Warehouse.id == StockLevel.warehouse_id)
-        .where(one_of(StockLevel.variant_id, sorted(set(variant_ids))))
-        .order_by(StockLevel.variant_id, StockLevel.warehouse_id)
-        .with_for_update(of=StockLevel)
-        .execution_options(populate_existing=True)
-    )
     locked = _Locked(defaultdict(list), {})
-    for level, code in await session.execute(query):
+    for level, code in await InventoryRepository(session).lock_levels(variant_ids):
         locked.levels[level.variant_id].append(level)
         locked.codes[level.warehouse_id] = code
     return locked
@@ -209,13 +201,7 @@ async def _lock(session: AsyncSession, variant_ids: Sequence[uuid.UUID]) -> _Loc
 async def _reservations(
     session: AsyncSession, order_id: uuid.UUID, state: str
 ) -> list[Reservation]:
-    query = (
-        select(Reservation)
-        .where(Reservation.order_id == order_id, Reservation.state == state)
-        .order_by(Reservation.id)
-        .with_for_update()
-    )
-    return list(await session.scalars(query))
+    return await InventoryRepository(session).lock_reservations(order_id, state)
 
 
 async def _record(

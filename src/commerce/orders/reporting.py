@@ -5,37 +5,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from commerce.orders.models import Order, OrderLine
-from commerce.orders.states import Status
-
-SOLD = text("""
-SELECT o.id, o.customer_id, o.created_at, o.currency, o.rate, o.total, o.discount,
-       NOT EXISTS (
-           SELECT 1 FROM orders e
-           WHERE e.customer_id = o.customer_id AND e.paid_at IS NOT NULL
-             AND (e.created_at, e.id) < (o.created_at, o.id)
-       ) AS first_paid,
-       NOT EXISTS (
-           SELECT 1 FROM orders e
-           WHERE e.customer_id = o.customer_id AND e.paid_at IS NOT NULL
-             AND date_trunc('month', e.created_at AT TIME ZONE 'UTC')
-                 = date_trunc('month', o.created_at AT TIME ZONE 'UTC')
-             AND (e.created_at, e.id) < (o.created_at, o.id)
-       ) AS first_in_month,
-       (SELECT date_trunc('month', min(e.created_at) AT TIME ZONE 'UTC')::date FROM orders e
-        WHERE e.customer_id = o.customer_id AND (e.paid_at IS NOT NULL OR e.id = o.id)
-       ) AS cohort,
-       l.product_id, l.category, l.quantity, l.total AS line_total
-FROM orders o JOIN order_lines l ON l.order_id = o.id
-WHERE o.id = ANY(:ids)
-ORDER BY o.id, l.position
-""")
+from commerce.orders.repository import OrderRepository
 
 
 @dataclass(frozen=True)
@@ -68,8 +43,7 @@ async def sold_orders(session: AsyncSession, ids: Sequence[str]) -> dict[str, So
     found: dict[str, SoldOrder] = {}
     if not ids:
         return found
-    rows = await session.execute(SOLD, {"ids": [uuid.UUID(i) for i in ids]})
-    for row in rows:
+    for row in await OrderRepository(session).sold_rows([uuid.UUID(i) for i in ids]):
         order = found.get(str(row.id))
         if order is None:
             order = found[str(row.id)] = SoldOrder(
@@ -99,14 +73,4 @@ async def units_sold(
     cancelled orders (products with none are left out)."""
     if not product_ids:
         return {}
-    rows = await session.execute(
-        select(OrderLine.product_id, func.sum(OrderLine.quantity - OrderLine.returned_quantity))
-        .join(Order, Order.id == OrderLine.order_id)
-        .where(
-            OrderLine.product_id.in_(product_ids),
-            Order.paid_at >= func.now() - timedelta(days=days),
-            Order.status != Status.CANCELLED,
-        )
-        .group_by(OrderLine.product_id)
-    )
-    return {product: int(sold) for product, sold in rows.tuples()}
+    return await OrderRepository(session).units_sold(product_ids, days)

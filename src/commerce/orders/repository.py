@@ -3,16 +3,43 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
-from datetime import datetime
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Row, Select, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from commerce.orders.models import Order, OrderLine, OrderReturn
 from commerce.orders.schemas import OrderFilters
 from commerce.orders.states import Status
+
+#: Orders as analytics counts them, each line a row: is it the customer's first paid order
+#: (ever, in its month), and their cohort (the month of their first paid order).
+SOLD = text("""
+SELECT o.id, o.customer_id, o.created_at, o.currency, o.rate, o.total, o.discount,
+       NOT EXISTS (
+           SELECT 1 FROM orders e
+           WHERE e.customer_id = o.customer_id AND e.paid_at IS NOT NULL
+             AND (e.created_at, e.id) < (o.created_at, o.id)
+       ) AS first_paid,
+       NOT EXISTS (
+           SELECT 1 FROM orders e
+           WHERE e.customer_id = o.customer_id AND e.paid_at IS NOT NULL
+             AND date_trunc('month', e.created_at AT TIME ZONE 'UTC')
+                 = date_trunc('month', o.created_at AT TIME ZONE 'UTC')
+             AND (e.created_at, e.id) < (o.created_at, o.id)
+       ) AS first_in_month,
+       (SELECT date_trunc('month', min(e.created_at) AT TIME ZONE 'UTC')::date FROM orders e
+        WHERE e.customer_id = o.customer_id AND (e.paid_at IS NOT NULL OR e.id = o.id)
+       ) AS cohort,
+       l.product_id, l.category, l.quantity, l.total AS line_total
+FROM orders o JOIN order_lines l ON l.order_id = o.id
+WHERE o.id = ANY(:ids)
+ORDER BY o.id, l.position
+""")
+
 
 #: The first key of the per-address checkout lock ("UNPA" in ASCII).
 PLACED_FROM_LOCK = 0x554E5041
@@ -71,6 +98,25 @@ class OrderRepository:
             )
         )
         return list(rows.tuples().all())
+
+    async def sold_rows(self, order_ids: Sequence[uuid.UUID]) -> Sequence[Row[Any]]:
+        """The orders named, a row per line, in order (see SOLD)."""
+        return (await self.session.execute(SOLD, {"ids": list(order_ids)})).all()
+
+    async def units_sold(self, product_ids: Sequence[uuid.UUID], days: int) -> dict[uuid.UUID, int]:
+        """Units of each product in orders paid in the last `days` days, less returns and
+        cancelled orders (products with none are left out)."""
+        rows = await self.session.execute(
+            select(OrderLine.product_id, func.sum(OrderLine.quantity - OrderLine.returned_quantity))
+            .join(Order, Order.id == OrderLine.order_id)
+            .where(
+                OrderLine.product_id.in_(product_ids),
+                Order.paid_at >= func.now() - timedelta(days=days),
+                Order.status != Status.CANCELLED,
+            )
+            .group_by(OrderLine.product_id)
+        )
+        return {product: int(sold) for product, sold in rows.tuples()}
 
     async def returns(self, order_id: uuid.UUID) -> list[OrderReturn]:
         query = (
