@@ -123,8 +123,13 @@ async def consume(
         fresh = await unseen(session, consumer.name, events)
     acted = [e for e in fresh if e.type in consumer.types]
     if consumer.step is not None:
-        applied = await run_steps(sessions, consumer, fresh)
-        acted = [e for e in applied if e.type in consumer.types]
+        # Events it does not act on are recorded in bulk, not claimed one transaction each:
+        # notify reads every stock event for the few that cross a line.
+        skipped = [e.seq for e in fresh if e.type not in consumer.types and e.seq]
+        if through is None and skipped:
+            async with transaction(sessions) as session:
+                await record_processed(session, consumer.name, skipped)
+        acted = await run_steps(sessions, consumer, acted)
     else:
         assert consumer.apply is not None
         if acted:

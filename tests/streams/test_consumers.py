@@ -143,6 +143,25 @@ async def test_steps_of_different_orders_run_side_by_side_and_one_orders_in_sequ
         assert versions == [1, 2], "one order's events in the order they were published"
 
 
+async def test_a_step_consumer_records_what_it_does_not_act_on_without_a_step_each(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    stepped: list[str] = []
+
+    async def step(event: Envelope, uow: UnitOfWork) -> None:
+        stepped.append(event.type)
+
+    name = f"steps-{uuid.uuid4().hex[:8]}"
+    consumer = Consumer(name, step=step, topics=("orders",), types=frozenset({"order.created"}))
+    batch = [event("order.created"), *(event("order.confirmed") for _ in range(50))]
+
+    assert await consume(sessions, consumer, batch) == 1
+    assert stepped == ["order.created"]
+    assert await processed(sessions, name) == {e.seq for e in batch}, "all recorded as handled"
+    assert await consume(sessions, consumer, batch) == 0
+    assert stepped == ["order.created"], "applied once"
+
+
 async def test_a_projection_skips_a_batch_it_has_applied(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
