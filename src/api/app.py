@@ -20,6 +20,7 @@ from api.access import (
     enforce_policy,
 )
 from api.body_limit import BodyLimit
+from api.checkout_gate import CheckoutGate
 from api.methods import AllowedMethods
 from api.metrics import LoopbackMetrics
 from api.observability import RequestObservability
@@ -70,6 +71,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             parts.sessions, per_address=settings.search_analytics_per_minute
         )
         app.state.push_hub = PushHub(PushChannel(parts.redis, settings.pushes_kept))
+        app.state.checkout_gate = CheckoutGate(
+            parts.sessions, settings.checkout_pause_after_seconds
+        )
         app.state.readiness = Readiness(settings, parts.sessions, parts.redis, parts.search)
         # Everything built so far lives as long as the process: keep it out of the
         # collector's full passes, which otherwise stalled requests ~90 ms at p99.

@@ -171,6 +171,10 @@ class Settings(BaseSettings):
     #: An unpaid order's stock is held this long, then released (the order EXPIRES); an order
     #: placed without a payment method, for the shorter time.
     reservation_minutes: float = Field(default=15, gt=0)
+    #: New checkouts are refused (503 + Retry-After) while the checkout saga (charge, confirm)
+    #: is this many seconds behind, so a peak slows shoppers down for a moment instead of
+    #: queueing orders for minutes; None never refuses.
+    checkout_pause_after_seconds: float | None = Field(default=2.0, gt=0)
     unpaid_reservation_minutes: float = Field(default=5, gt=0)
     #: Orders placed without a payment method that may hold stock unpaid at once, per
     #: customer (409 past it) and per address (an IPv6 /64; 429 past it).

@@ -95,10 +95,11 @@ def create_app(
         stream_wait_empty=False,
     )
     batches = BatchHandler(sessions, {c.name: asyncio.Lock() for c in consumers})
-    by_topics: dict[tuple[str, ...], list[Consumer]] = {}
+    by_topics: dict[tuple[tuple[str, ...], str], list[Consumer]] = {}
     for consumer in consumers:
-        by_topics.setdefault(consumer.topics, []).append(consumer)
-    for topics, group in by_topics.items():
+        lane = consumer.name if consumer.own_lane else ""
+        by_topics.setdefault((consumer.topics, lane), []).append(consumer)
+    for (topics, _), group in by_topics.items():
         _add_agent(app, config, batches, topics, group)
     if relay is not None:
         app.task(relay.run)
@@ -182,7 +183,8 @@ def _add_agent(
     topics: tuple[str, ...],
     group: list[Consumer],
 ) -> None:
-    """One agent per topic set: each batch is decoded once and given to every consumer.
+    """One agent per topic set: each batch is decoded once and given to every consumer
+    (a consumer with a lane of its own gets an agent to itself: it waits for nobody's batch).
 
     (An agent per consumer made Faust deliver and decode each message once per consumer,
     which cost more than the consumers' own work during a backlog.)

@@ -66,6 +66,9 @@ class Consumer:
     topics: tuple[str, ...] = ()
     #: The event types it acts on; other events on its topics are recorded as handled.
     types: frozenset[str] = field(default_factory=frozenset)
+    #: Takes its batches in an agent of its own instead of the one its topics share, so it
+    #: never waits for another consumer's batch (the saga's steps, the pushes).
+    own_lane: bool = False
 
     def __post_init__(self) -> None:
         if (self.apply is None) == (self.step is None):

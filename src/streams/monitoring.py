@@ -1,7 +1,7 @@
 """How far the pipeline is behind, read from PostgreSQL (the source of truth), by anyone.
 
-Used by `storefront status` and the API's `/metrics`; cheap enough to run on
-every scrape: the backlog reads the partial index of unpublished rows, and a consumer's lag
+Used by `storefront status`, the API's `/metrics` and its checkout gate; cheap enough to
+run on every scrape: the backlog reads the partial index of unpublished rows, and a consumer's lag
 counts at most LAG_CAP events past its checkpoint.
 """
 
@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from streams.dead_letters import counts_by_topic
 from streams.handlers import subscriptions
+from streams.steps import ORDERS, PAYMENTS
 
 #: Lags are counted up to here: beyond it the number says "far behind", not how far.
 LAG_CAP = 100_000
@@ -30,6 +31,21 @@ SELECT greatest(0,
         SELECT 1 FROM processed_events
         WHERE consumer = :consumer AND seq > :checkpoint LIMIT :cap) p))
 """)
+
+
+#: The oldest event a consumer has not applied yet, and how long it has waited.
+OLDEST_UNAPPLIED = text("""
+SELECT extract(epoch FROM clock_timestamp() - o.created_at) FROM outbox o
+WHERE o.seq > coalesce(
+        (SELECT seq FROM projection_checkpoints WHERE consumer = :consumer), 0)
+  AND o.topic = ANY(:topics)
+  AND NOT EXISTS (
+      SELECT 1 FROM processed_events p WHERE p.consumer = :consumer AND p.seq = o.seq)
+ORDER BY o.seq
+LIMIT 1
+""")
+#: The checkout saga's consumers: charge, then confirm.
+SAGA = (PAYMENTS, ORDERS)
 
 
 @dataclass(frozen=True)
@@ -64,3 +80,14 @@ async def pipeline_status(session: AsyncSession) -> PipelineStatus:
         )
         lags.append(ConsumerLag(consumer, checkpoint, int(behind or 0)))
     return PipelineStatus(backlog, lags, await counts_by_topic(session))
+
+
+async def saga_behind_seconds(session: AsyncSession) -> float:
+    """How long the oldest event the checkout saga has not applied has waited (0: none);
+    its checkpoint moves every second, so this reads from just before the first gap."""
+    topics = subscriptions()
+    waited = [
+        await session.scalar(OLDEST_UNAPPLIED, {"consumer": name, "topics": list(topics[name])})
+        for name in SAGA
+    ]
+    return max((float(seconds) for seconds in waited if seconds is not None), default=0.0)

@@ -172,4 +172,4 @@ def pushes(
                 [*event_pushes(events, customers), *(low_stock_push(c) for c in crossed)]
             )
 
-    return Consumer(PUSH, apply=apply)
+    return Consumer(PUSH, apply=apply, own_lane=True)

@@ -40,7 +40,7 @@ def saga(name: str, steps: Mapping[str, SagaStep], **adapters: Any) -> Consumer:
     async def step(event: Envelope, uow: UnitOfWork) -> None:
         await bound[event.type](event, uow)
 
-    return Consumer(name, step=step)
+    return Consumer(name, step=step, own_lane=True)
 
 
 def _inject(

@@ -52,7 +52,7 @@ PageSize = Annotated[int, Query(ge=1, le=100)]
     "/api/orders",
     status_code=201,
     response_model=OrderOut,
-    responses={**ERRORS, **responses(403, 409, 428, 429)},
+    responses={**ERRORS, **responses(403, 409, 428, 429, 503)},
     # Read by the route (a missing key is a 428, not a validation error), documented as
     # the required header it is.
     openapi_extra={"parameters": [IDEMPOTENCY_KEY]},
@@ -76,11 +76,15 @@ async def create_order(
     cancel one) and 10 per address (`UNPAID_ORDERS_PER_ADDRESS`; 429 with Retry-After);
     `limit` names which.
 
+    While orders are confirmed more than `CHECKOUT_PAUSE_AFTER_SECONDS` (2) behind, new
+    checkouts get 503 with Retry-After and nothing is placed.
+
     Send an `Idempotency-Key` (428 without one): a retry with the same key and body returns
     the same order; the same key with another body is a 422. 409 names the lines short of
     stock (nothing is held), the lines whose price changed (accept them in
     `acknowledged_prices`), an empty cart, or another checkout of this cart in progress.
     """
+    await request.app.state.checkout_gate.admit()
     settings = request.app.state.settings
     checkout = Checkout(
         sessions,

@@ -1,6 +1,13 @@
 from __future__ import annotations
 
-from commerce.errors import Conflict, DomainError, InvalidInput, NotFound, TooManyRequests
+from commerce.errors import (
+    Conflict,
+    DomainError,
+    InvalidInput,
+    NotFound,
+    TooManyRequests,
+    Unavailable,
+)
 
 
 class OrderNotFound(NotFound):
@@ -114,3 +121,15 @@ class TooManyUnpaidFromAddress(TooManyRequests):
             retry_after,
         )
         self.extra = {"limit": "unpaid_orders_per_address", "cap": cap}
+
+
+class CheckoutPaused(Unavailable):
+    """Orders are being placed faster than they are confirmed: new ones wait a moment rather
+    than queue behind a saga that falls further behind."""
+
+    def __init__(self, behind_seconds: float, retry_after: int) -> None:
+        super().__init__(
+            f"Orders are being confirmed {behind_seconds:.1f} s behind; nothing was placed. "
+            f"Try again in {retry_after} s.",
+            retry_after,
+        )
