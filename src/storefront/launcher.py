@@ -23,6 +23,8 @@ from bootstrap.settings import Settings
 from storefront import processes
 from storefront.embedded import EmbeddedStack, free_port
 from storefront.supervisor import Component, Supervisor
+from streams.handlers import consumer_names
+from streams.steps import ORDERS, PAYMENTS
 
 STATE_FILE = "stack.json"
 SECRET_FILE = "jwt-secret"
@@ -68,6 +70,12 @@ def check_ports(settings: Settings) -> None:
             "the worker's metrics",
             settings.worker_metrics_host,
             settings.worker_metrics_port,
+            "STOREFRONT_WORKER_METRICS_PORT",
+        ),
+        (
+            "the saga worker's metrics (the worker's port + 1)",
+            settings.worker_metrics_host,
+            settings.worker_metrics_port and settings.worker_metrics_port + 1,
             "STOREFRONT_WORKER_METRICS_PORT",
         ),
     ]
@@ -142,15 +150,37 @@ def signing_key(data_dir: Path) -> str:
     return path.read_text().strip()
 
 
-#: The `storefront <command>` children `up` runs, with their own settings. The relay has a
-#: process of its own: publishing and projecting then each have a core (bench/worker).
-CHILDREN: dict[str, dict[str, str]] = {
-    "payment-sandbox": {},
-    "mail-catcher": {},
-    "relay": {},
-    "worker": {"STOREFRONT_WORKER_RUNS_RELAY": "false"},
-    "api": {},
+#: The `storefront <command>` children `up` runs: each name's command, and its own settings
+#: (see `child_settings`). The relay has a process of its own: publishing and projecting then
+#: each have a core (bench/worker). The checkout saga's steps run in a worker of their own
+#: ("saga"), so a charge or a confirmation never waits behind the projections' CPU work on
+#: one event loop (bench/checkout).
+CHILDREN: dict[str, str] = {
+    "payment-sandbox": "payment-sandbox",
+    "mail-catcher": "mail-catcher",
+    "relay": "relay",
+    "saga": "worker",
+    "worker": "worker",
+    "api": "api",
 }
+#: The consumers the saga worker runs; the worker runs every other one.
+SAGA_CONSUMERS = (PAYMENTS, ORDERS)
+
+
+def child_settings(name: str, settings: Settings) -> dict[str, str]:
+    """The settings one child of `up` runs with, on top of `child_environment`'s."""
+    if name not in ("saga", "worker"):
+        return {}
+    others = [c for c in consumer_names() if c not in SAGA_CONSUMERS]
+    port = settings.worker_metrics_port
+    return {
+        "STOREFRONT_WORKER_RUNS_RELAY": "false",
+        "STOREFRONT_WORKER_CONSUMERS": json.dumps(
+            list(SAGA_CONSUMERS) if name == "saga" else others
+        ),
+        # Each worker serves its own metrics: the saga's beside the worker's.
+        "STOREFRONT_WORKER_METRICS_PORT": str(port + 1 if name == "saga" and port else port),
+    }
 
 
 @dataclass
@@ -216,7 +246,7 @@ class Launch:
         if not self.stack.production:
             # Tansu comes back empty: the worker must rejoin from scratch (FACTS.md). Kafka
             # keeps its topics and offsets, and its consumers ride a restart out.
-            components["tansu"].restart_with = ("worker",)
+            components["tansu"].restart_with = ("saga", "worker")
         components |= {name: Component(name, child) for name, child in self.children.items()}
         return components
 

@@ -116,8 +116,13 @@ async def collect(settings: Settings) -> StackStatus:
         "redis": redis,
         "broker": broker,
         "worker": lambda: http_up(f"{worker_url}/metrics", "worker"),
+        # The checkout saga's own worker (see launcher.CHILDREN), whose metrics sit one
+        # port above the worker's.
+        "saga": lambda: http_up(f"{_next_port(worker_url)}/metrics", "saga"),
         "api": lambda: http_up(f"{api_url}/api/health", "api"),
     }
+    if "saga" not in pids:
+        checks.pop("saga")  # a stack whose workers were started by hand
     for name in [n for n in ("postgres", "redis", "broker") if URL_OF[n] not in urls]:
         checks.pop(name)
         status.components.append(ComponentStatus(name, False, "no URL: not configured"))
@@ -128,3 +133,8 @@ async def collect(settings: Settings) -> StackStatus:
 
 
 URL_OF = {"postgres": "database_url", "redis": "redis_url", "broker": "kafka_url"}
+
+
+def _next_port(url: str) -> str:
+    base, _, port = url.rpartition(":")
+    return f"{base}:{int(port) + 1}"

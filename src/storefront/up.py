@@ -104,19 +104,18 @@ def _fill_indexes(settings: Settings, console: Console) -> None:
 
 
 def _start_children(launch: launcher.Launch, settings: Settings, env: dict[str, str]) -> None:
-    """The relay, the worker, the API and the stand-ins the settings do not replace."""
+    """The relay, the workers, the API and the stand-ins the settings do not replace."""
     logs = settings.data_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     child_env = launcher.child_environment(settings, env)
-    for command in launcher.CHILDREN:
-        if command == "payment-sandbox" and settings.payments_url:
+    for name, command in launcher.CHILDREN.items():
+        if name == "payment-sandbox" and settings.payments_url:
             continue  # a real provider (or another sandbox) is configured
-        if command == "mail-catcher" and settings.smtp_host:
+        if name == "mail-catcher" and settings.smtp_host:
             continue  # a real mail server is configured
-        launch.children[command] = launcher.Child(
-            command, child_env | launcher.CHILDREN[command], logs / f"{command}.log"
-        )
-        launch.children[command].start()
+        own = launcher.child_settings(name, settings)
+        launch.children[name] = launcher.Child(command, child_env | own, logs / f"{name}.log")
+        launch.children[name].start()
     launch.write_state()
 
 

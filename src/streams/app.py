@@ -97,7 +97,7 @@ def create_app(
     batches = BatchHandler(sessions, {c.name: asyncio.Lock() for c in consumers})
     by_topics: dict[tuple[tuple[str, ...], str], list[Consumer]] = {}
     for consumer in consumers:
-        lane = consumer.name if consumer.own_lane else ""
+        lane = consumer.name if consumer.own_lane or consumer.batch_seconds else ""
         by_topics.setdefault((consumer.topics, lane), []).append(consumer)
     for (topics, _), group in by_topics.items():
         _add_agent(app, config, batches, topics, group)
@@ -190,10 +190,11 @@ def _add_agent(
     which cost more than the consumers' own work during a backlog.)
     """
     topic = app.topic(*topics, partitions=config.partitions)
+    within = group[0].batch_seconds or config.batch_seconds
 
     async def agent(stream: faust.StreamT[bytes]) -> None:
         async for messages in stream.take_events(  # type: ignore[attr-defined]
-            config.batch_size, within=config.batch_seconds
+            config.batch_size, within=within
         ):
             # After a catch-up from the outbox, the broker's copies are skipped undecoded.
             events = await decode_batch(

@@ -69,6 +69,9 @@ class Consumer:
     #: Takes its batches in an agent of its own instead of the one its topics share, so it
     #: never waits for another consumer's batch (the saga's steps, the pushes).
     own_lane: bool = False
+    #: How long its agent gathers a batch, if not the worker's default (which is short, for
+    #: search's freshness); a consumer with its own window has its own lane too.
+    batch_seconds: float | None = None
 
     def __post_init__(self) -> None:
         if (self.apply is None) == (self.step is None):

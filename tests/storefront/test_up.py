@@ -161,6 +161,7 @@ def test_status_reports_every_component_and_the_pipeline(launched: LaunchedStack
         "broker": True,
         "relay": True,
         "worker": True,
+        "saga": True,
         "api": True,
     }
     pipeline = report["pipeline"]
