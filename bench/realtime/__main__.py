@@ -114,7 +114,13 @@ def main() -> None:
     args = parser.parse_args()
     print(f"machine: {machine()}")
     with tempfile.TemporaryDirectory() as folder:
-        stack = LaunchedStack(Path(folder) / "data", demo_products=0)
+        # One admin opens every socket and one address places every (unpaid) order: lift
+        # the per-person connect limit and the per-address cap for the bench.
+        limits = {
+            "STOREFRONT_SOCKET_CONNECTS_PER_MINUTE": "10000",
+            "STOREFRONT_UNPAID_ORDERS_PER_ADDRESS": "1000",
+        }
+        stack = LaunchedStack(Path(folder) / "data", demo_products=0, settings=limits)
         try:
             stack.start(timeout=600)
             asyncio.run(run(stack, args.sockets, args.orders))

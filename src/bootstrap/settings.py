@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     #: The worker serves Prometheus metrics here (0: not at all); loopback only by default.
     worker_metrics_host: str = "127.0.0.1"
     worker_metrics_port: int = Field(default=9465, ge=0, le=65535)
+    #: Where the checkout saga's own worker serves its metrics (`up` runs it beside the worker).
+    saga_metrics_port: int = Field(default=9466, ge=0, le=65535)
     #: HS256 signing key of access tokens. Required by the API; `storefront up` makes a
     #: random one per data directory for the embedded stack.
     jwt_secret: SecretStr | None = None

@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +25,18 @@ DEMO_ADMIN = ("admin@demo.storefront.dev", "ada-lovelace-demo-2026")
 
 class LaunchedStack:
     def __init__(
-        self, data_dir: Path, *, demo_products: int = 0, engines: str = "embedded"
+        self,
+        data_dir: Path,
+        *,
+        demo_products: int = 0,
+        engines: str = "embedded",
+        settings: Mapping[str, str] | None = None,
     ) -> None:
+        """`settings`: more STOREFRONT_* variables for the stack (a bench's limits)."""
         self.data_dir = data_dir
         self.api_port = free_port()
         self.metrics_port = free_port()
+        self.saga_metrics_port = free_port()
         self.api_metrics_port = free_port()
         self.sandbox_port = free_port()
         self.env = {
@@ -36,11 +44,13 @@ class LaunchedStack:
             "STOREFRONT_DATA_DIR": str(data_dir),
             "STOREFRONT_API_PORT": str(self.api_port),
             "STOREFRONT_WORKER_METRICS_PORT": str(self.metrics_port),
+            "STOREFRONT_SAGA_METRICS_PORT": str(self.saga_metrics_port),
             "STOREFRONT_API_METRICS_PORT": str(self.api_metrics_port),
             "STOREFRONT_PAYMENTS_SANDBOX_PORT": str(self.sandbox_port),
             "STOREFRONT_SMTP_PORT": "0",
             "STOREFRONT_DEMO_PRODUCTS": str(demo_products),
             "STOREFRONT_ENGINES": engines,
+            **(settings or {}),
         }
         self.output = data_dir.parent / f"{data_dir.name}-up.log"
         self.process: subprocess.Popen[bytes] | None = None

@@ -73,10 +73,10 @@ def check_ports(settings: Settings) -> None:
             "STOREFRONT_WORKER_METRICS_PORT",
         ),
         (
-            "the saga worker's metrics (the worker's port + 1)",
+            "the saga worker's metrics",
             settings.worker_metrics_host,
-            settings.worker_metrics_port and settings.worker_metrics_port + 1,
-            "STOREFRONT_WORKER_METRICS_PORT",
+            settings.saga_metrics_port,
+            "STOREFRONT_SAGA_METRICS_PORT",
         ),
     ]
     for what, host, port, setting in fixed:
@@ -172,14 +172,13 @@ def child_settings(name: str, settings: Settings) -> dict[str, str]:
     if name not in ("saga", "worker"):
         return {}
     others = [c for c in consumer_names() if c not in SAGA_CONSUMERS]
-    port = settings.worker_metrics_port
+    port = settings.saga_metrics_port if name == "saga" else settings.worker_metrics_port
     return {
         "STOREFRONT_WORKER_RUNS_RELAY": "false",
         "STOREFRONT_WORKER_CONSUMERS": json.dumps(
             list(SAGA_CONSUMERS) if name == "saga" else others
         ),
-        # Each worker serves its own metrics: the saga's beside the worker's.
-        "STOREFRONT_WORKER_METRICS_PORT": str(port + 1 if name == "saga" and port else port),
+        "STOREFRONT_WORKER_METRICS_PORT": str(port),
     }
 
 
@@ -268,6 +267,9 @@ class Launch:
             "api_url": f"http://{self.settings.api_host}:{self.settings.api_port}",
             "worker_metrics_url": (
                 f"http://{self.settings.worker_metrics_host}:{self.settings.worker_metrics_port}"
+            ),
+            "saga_metrics_url": (
+                f"http://{self.settings.worker_metrics_host}:{self.settings.saga_metrics_port}"
             ),
             "urls": self.stack.urls,
             "pids": pids,

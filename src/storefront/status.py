@@ -70,6 +70,10 @@ async def collect(settings: Settings) -> StackStatus:
         state.get("worker_metrics_url")
         or f"http://{settings.worker_metrics_host}:{settings.worker_metrics_port}"
     )
+    saga_url = str(
+        state.get("saga_metrics_url")
+        or f"http://{settings.worker_metrics_host}:{settings.saga_metrics_port}"
+    )
     status = StackStatus()
     if launcher := state.get("launcher_pid"):
         alive = isinstance(launcher, int) and pid_alive(launcher)
@@ -116,9 +120,8 @@ async def collect(settings: Settings) -> StackStatus:
         "redis": redis,
         "broker": broker,
         "worker": lambda: http_up(f"{worker_url}/metrics", "worker"),
-        # The checkout saga's own worker (see launcher.CHILDREN), whose metrics sit one
-        # port above the worker's.
-        "saga": lambda: http_up(f"{_next_port(worker_url)}/metrics", "saga"),
+        # The checkout saga's own worker (see launcher.CHILDREN).
+        "saga": lambda: http_up(f"{saga_url}/metrics", "saga"),
         "api": lambda: http_up(f"{api_url}/api/health", "api"),
     }
     if "saga" not in pids:
@@ -133,8 +136,3 @@ async def collect(settings: Settings) -> StackStatus:
 
 
 URL_OF = {"postgres": "database_url", "redis": "redis_url", "broker": "kafka_url"}
-
-
-def _next_port(url: str) -> str:
-    base, _, port = url.rpartition(":")
-    return f"{base}:{int(port) + 1}"
