@@ -17,7 +17,7 @@ from analytics.live import LiveCounters
 from analytics.warehouse import ParquetWarehouse
 from bootstrap.settings import Settings
 from commerce.catalog.cache import CatalogCache
-from commerce.db import connected, create_engine, session_factory
+from commerce.db import connected, create_engine, libpq_url, session_factory
 from commerce.events import PUBLISHED_TOPICS
 from commerce.identity.context import IdentityContext
 from commerce.identity.store import IdentityCache, LoginLimiter, LoginLimits, SessionStore
@@ -307,6 +307,7 @@ def outbox_relay(settings: Settings, sessions: async_sessionmaker[AsyncSession])
         batch_size=settings.relay_batch_size,
         poll_seconds=settings.relay_poll_seconds,
         guard_seconds=settings.broker_guard_seconds,
+        listen_url=libpq_url(settings.require("database_url")),
     )
 
 

@@ -11,6 +11,7 @@ from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 from sqlalchemy import ColumnElement, MetaData, any_, bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -53,6 +54,12 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
 
 def _json_text(value: Any) -> str:
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+def libpq_url(database_url: str) -> str:
+    """The SQLAlchemy URL as libpq takes it (no driver name): for DuckDB's scanner and for
+    a plain psycopg connection (the relay's LISTEN)."""
+    return make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -21,10 +21,10 @@ from pathlib import Path
 
 import duckdb
 import duckdb_extension_postgres
-from sqlalchemy.engine import make_url
 
 from analytics.schema import TABLES
 from analytics.warehouse import ParquetWarehouse, parquet_source
+from commerce.db import libpq_url
 
 #: DuckDB's working memory while it extracts; it spills to disk past this.
 MEMORY_LIMIT = "384MB"
@@ -111,11 +111,6 @@ def attach_postgres(
     connection.execute(
         f"ATTACH '{_quoted(libpq_url(database_url))}' AS pg (TYPE postgres, READ_ONLY)"
     )
-
-
-def libpq_url(database_url: str) -> str:
-    """The SQLAlchemy URL as libpq takes it (no driver name)."""
-    return make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 def _install_extension(extensions: Path) -> None:

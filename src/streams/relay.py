@@ -1,5 +1,9 @@
 """The outbox relay: publishes committed outbox rows to Kafka, in order, at least once.
 
+It sleeps until a commit wakes it: every statement that writes outbox rows notifies channel
+`outbox` (a trigger), and the relay LISTENs; it also looks every LISTEN_FALLBACK_SECONDS in
+case a notification was lost (its connection dropped), and polls when it has no listener.
+
 It also guards against a broker that lost its log (the embedded Tansu keeps it in memory).
 A sentinel topic that only the relay creates marks a broker it has prepared: consumers may
 auto-create our data topics again after a reset, but never the sentinel. When it is gone the
@@ -16,6 +20,7 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 
+import psycopg
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
@@ -29,6 +34,8 @@ from streams.checkpoints import lowest
 
 log = logging.getLogger(__name__)
 
+#: How long the relay sleeps at the most when no commit wakes it (a lost notification).
+LISTEN_FALLBACK_SECONDS = 1.0
 #: Only one relay publishes at a time, so one aggregate's events keep their order.
 RELAY_LOCK_KEY = 0x5F0B0C5
 
@@ -100,6 +107,8 @@ class OutboxRelay:
         batch_size: int = 500,
         poll_seconds: float = 0.05,
         guard_seconds: float = 0.25,
+        listen_url: str | None = None,
+        fallback_seconds: float = LISTEN_FALLBACK_SECONDS,
     ) -> None:
         self.sessions = sessions
         self.servers = bootstrap_servers(kafka_url)
@@ -109,6 +118,10 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.poll_seconds = poll_seconds
         self.guard_seconds = guard_seconds
+        #: A libpq URL to LISTEN on; None: poll every `poll_seconds`.
+        self.listen_url = listen_url
+        self.fallback_seconds = fallback_seconds
+        self._listener: psycopg.AsyncConnection[tuple[object, ...]] | None = None
         # Every row at or below `floor` is published. Claiming above it skips the index
         # entries of published rows, which pile up faster than autovacuum removes them.
         self.floor = 0
@@ -130,7 +143,7 @@ class OutboxRelay:
                         await self._drop_producer()
                         continue
                 if await self.publish_batch() == 0:
-                    await asyncio.sleep(self.poll_seconds)
+                    await self.wait_for_rows()
             except asyncio.CancelledError:
                 raise
             except (KafkaError, OSError) as error:
@@ -174,6 +187,31 @@ class OutboxRelay:
         for topic, count in Counter(row.topic for row in rows).items():
             metrics.PUBLISHED.labels(topic).inc(count)
         return len(rows)
+
+    async def wait_for_rows(self) -> None:
+        """Until a commit that wrote outbox rows wakes the relay, or a while at the most."""
+        if self.listen_url is None:
+            await asyncio.sleep(self.poll_seconds)
+            return
+        try:
+            if self._listener is None:
+                self._listener = await psycopg.AsyncConnection.connect(
+                    self.listen_url, autocommit=True
+                )
+                await self._listener.execute("LISTEN outbox")
+                return  # rows may have come while it connected: look again at once
+            async for _ in self._listener.notifies(timeout=self.fallback_seconds, stop_after=1):
+                pass
+        except psycopg.Error as error:
+            log.warning("relay: listening for outbox commits failed (%s); polling", error)
+            await self._close_listener()
+            await asyncio.sleep(self.poll_seconds)
+
+    async def _close_listener(self) -> None:
+        if self._listener is not None:
+            with contextlib.suppress(psycopg.Error):
+                await self._listener.close()
+            self._listener = None
 
     async def _connect(self) -> None:
         """Prepare the broker (re-sending what it may have lost) and start a producer."""
@@ -230,6 +268,7 @@ class OutboxRelay:
 
     async def close(self) -> None:
         await self._drop_producer()
+        await self._close_listener()
 
     async def _rewind(self) -> None:
         """Mark for re-sending every event after the lowest consumer checkpoint."""

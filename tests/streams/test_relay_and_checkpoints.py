@@ -6,17 +6,20 @@ committed holds back everything above it, however long it stays open.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from commerce.db import create_engine, session_factory, transaction
+from bootstrap.settings import Settings
+from commerce.db import create_engine, libpq_url, session_factory, transaction
+from commerce.events import TOPICS
 from commerce.outbox import settled_seq
 from streams import checkpoints
 from streams.consumers import record_processed
-from streams.relay import raised_floor
+from streams.relay import OutboxRelay, raised_floor
 from tests.conftest import eventually
 
 INSERT = text("""
@@ -102,3 +105,32 @@ def test_the_relay_floor_passes_what_its_claim_could_see_and_published() -> None
     assert raised_floor(10, settled=50, claimed=[11, 12, 13], limit=3) == 13, "rows may follow"
     assert raised_floor(10, settled=12, claimed=[11, 12, 13], limit=3) == 12
     assert raised_floor(60, settled=50, claimed=[], limit=3) == 60, "never back"
+
+
+NOTHING_WRITTEN = text(
+    "INSERT INTO outbox (topic, key, event) SELECT topic, key, event FROM outbox WHERE false"
+)
+
+
+async def test_the_relay_sleeps_until_a_commit_writes_outbox_rows(
+    settings: Settings, fresh_database: str, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    relay = OutboxRelay(
+        sessions,
+        settings.require("kafka_url"),
+        topics=TOPICS,
+        partitions=settings.kafka_partitions,
+        consumers=[],
+        listen_url=libpq_url(fresh_database),  # the database `sessions` writes to
+        fallback_seconds=120,  # far past the wait below: only a notification ends it in time
+    )
+    try:
+        await relay.wait_for_rows()  # connects and listens
+        sleeping = asyncio.create_task(relay.wait_for_rows())
+        async with transaction(sessions) as session:
+            # The trigger is per statement: one that writes no row wakes the relay as well,
+            # and leaves no event for the running worker.
+            await session.execute(NOTHING_WRITTEN)
+        await asyncio.wait_for(sleeping, timeout=30)
+    finally:
+        await relay.close()
