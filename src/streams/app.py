@@ -97,7 +97,7 @@ def create_app(
     batches = BatchHandler(sessions, {c.name: asyncio.Lock() for c in consumers})
     by_topics: dict[tuple[tuple[str, ...], str], list[Consumer]] = {}
     for consumer in consumers:
-        lane = consumer.name if consumer.own_lane or consumer.batch_seconds else ""
+        lane = consumer.name if consumer.batch_seconds else ""
         by_topics.setdefault((consumer.topics, lane), []).append(consumer)
     for (topics, _), group in by_topics.items():
         _add_agent(app, config, batches, topics, group)
@@ -184,7 +184,8 @@ def _add_agent(
     group: list[Consumer],
 ) -> None:
     """One agent per topic set: each batch is decoded once and given to every consumer
-    (a consumer with a lane of its own gets an agent to itself: it waits for nobody's batch).
+    (a consumer with a batch window of its own gets an agent to itself: it waits for nobody's
+    batch).
 
     (An agent per consumer made Faust deliver and decode each message once per consumer,
     which cost more than the consumers' own work during a backlog.)

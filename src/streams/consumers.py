@@ -38,6 +38,10 @@ TRACE_IDS_LOGGED = 200
 #: while orders queued (bench/checkout). Bounded to stay within the connection pool.
 STEP_LANES = 8
 
+#: How long the consumers a person waits on (pushes, the saga) gather a batch: an event
+#: waits half this on average before its batch starts.
+PROMPT_BATCH_SECONDS = 0.01
+
 Apply = Callable[[list[Envelope]], Awaitable[None]]
 Step = Callable[[Envelope, UnitOfWork], Awaitable[None]]
 
@@ -66,11 +70,10 @@ class Consumer:
     topics: tuple[str, ...] = ()
     #: The event types it acts on; other events on its topics are recorded as handled.
     types: frozenset[str] = field(default_factory=frozenset)
-    #: Takes its batches in an agent of its own instead of the one its topics share, so it
-    #: never waits for another consumer's batch (the saga's steps, the pushes).
-    own_lane: bool = False
-    #: How long its agent gathers a batch, if not the worker's default (which is short, for
-    #: search's freshness); a consumer with its own window has its own lane too.
+    #: How long its agent gathers a batch, if not the worker's default. A consumer with a
+    #: window of its own takes its batches in an agent of its own, so it never waits for
+    #: another consumer's batch either (the saga's steps and the pushes: shorter; the
+    #: warehouse: longer).
     batch_seconds: float | None = None
 
     def __post_init__(self) -> None:

@@ -36,7 +36,7 @@ from commerce.outbox import add_event
 from search.backend import SearchBackend
 from search.indexing import affected_products, index_changes
 from search.stock import StockIndex, stock_documents
-from streams.consumers import Consumer, unapplied
+from streams.consumers import PROMPT_BATCH_SECONDS, Consumer, unapplied
 
 SEARCH, WAREHOUSE, CATALOG_CACHE, PERMISSIONS = "search", "warehouse", "cache", "permissions"
 STOCK = "stock"
@@ -178,4 +178,4 @@ def pushes(
                 [*event_pushes(events, customers), *(low_stock_push(c) for c in crossed)]
             )
 
-    return Consumer(PUSH, apply=apply, own_lane=True)
+    return Consumer(PUSH, apply=apply, batch_seconds=PROMPT_BATCH_SECONDS)

@@ -18,7 +18,7 @@ from commerce.notifications.service import Shop
 from commerce.orders import service as orders
 from commerce.rewards.service import review_step
 from commerce.unit_of_work import UnitOfWork
-from streams.consumers import Consumer
+from streams.consumers import PROMPT_BATCH_SECONDS, Consumer
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ def saga(name: str, steps: Mapping[str, SagaStep], **adapters: Any) -> Consumer:
     async def step(event: Envelope, uow: UnitOfWork) -> None:
         await bound[event.type](event, uow)
 
-    return Consumer(name, step=step, own_lane=True)
+    return Consumer(name, step=step, batch_seconds=PROMPT_BATCH_SECONDS)
 
 
 def _inject(
