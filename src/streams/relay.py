@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -36,6 +37,9 @@ log = logging.getLogger(__name__)
 
 #: How long the relay sleeps at the most when no commit wakes it (a lost notification).
 LISTEN_FALLBACK_SECONDS = 1.0
+#: Claims start at most this often: under load, commits come faster than this, and one claim
+#: for all of them costs the relay (and PostgreSQL) far less than one claim each.
+MIN_CLAIM_INTERVAL_SECONDS = 0.025
 #: Only one relay publishes at a time, so one aggregate's events keep their order.
 RELAY_LOCK_KEY = 0x5F0B0C5
 
@@ -121,6 +125,7 @@ class OutboxRelay:
         #: A libpq URL to LISTEN on; None: poll every `poll_seconds`.
         self.listen_url = listen_url
         self.fallback_seconds = fallback_seconds
+        self._last_claim = -math.inf
         self._listener: psycopg.AsyncConnection[tuple[object, ...]] | None = None
         # Every row at or below `floor` is published. Claiming above it skips the index
         # entries of published rows, which pile up faster than autovacuum removes them.
@@ -154,6 +159,7 @@ class OutboxRelay:
     async def publish_batch(self) -> int:
         """Publish the oldest unpublished rows and mark them; returns how many."""
         assert self.producer is not None
+        self._last_claim = time.monotonic()
         async with transaction(self.sessions) as session:
             if not (
                 await session.execute(
@@ -202,6 +208,8 @@ class OutboxRelay:
                 return  # rows may have come while it connected: look again at once
             async for _ in self._listener.notifies(timeout=self.fallback_seconds, stop_after=1):
                 pass
+            if (wait := self._last_claim + MIN_CLAIM_INTERVAL_SECONDS - time.monotonic()) > 0:
+                await asyncio.sleep(wait)
         except psycopg.Error as error:
             log.warning("relay: listening for outbox commits failed (%s); polling", error)
             await self._close_listener()
