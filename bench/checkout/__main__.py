@@ -142,7 +142,9 @@ async def shopper(http: httpx.AsyncClient) -> dict[str, str]:
 async def run(
     clients: int, seconds: float, cold_count: int, hot_share: float, stack: LaunchedStack
 ) -> None:
-    limits = httpx.Limits(max_connections=clients + 8)
+    # Idle connections are dropped before the server drops them (uvicorn: after 5 s): a shopper
+    # waiting out a 503 must not reuse one the server is closing.
+    limits = httpx.Limits(max_connections=clients + 8, keepalive_expiry=2)
     async with httpx.AsyncClient(base_url=stack.api_url, limits=limits, timeout=60) as http:
         admin = {"Authorization": f"Bearer {stack.token()}"}
         hot = await product(http, admin, HOT_STOCK)
