@@ -108,7 +108,7 @@ def settings(
             "unpaid_orders_per_address": 10**6,
             # The checkout gate has a test of its own (test_checkout_gate): here many orders'
             # sagas run with no worker, or behind a busy one on CI's two cores.
-            "checkout_pause_after_seconds": None,
+            "checkout_pause_after_seconds": 0,
             "search_analytics_per_minute": 10**6,
             "jwt_secret": "test-signing-key-0123456789-0123456789-0123456789",
             "smtp_host": "127.0.0.1",

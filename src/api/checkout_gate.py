@@ -20,11 +20,9 @@ REFRESH_SECONDS = 0.25
 
 
 class CheckoutGate:
-    def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], pause_after: float | None
-    ) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], pause_after: float) -> None:
         self.sessions = sessions
-        #: None: the gate is open whatever the lag.
+        #: 0: the gate is open whatever the lag.
         self.pause_after = pause_after
         self._behind = 0.0
         self._read_at = -math.inf
@@ -32,7 +30,7 @@ class CheckoutGate:
 
     async def admit(self) -> None:
         """Raise CheckoutPaused while the saga is more than `pause_after` seconds behind."""
-        if self.pause_after is None:
+        if not self.pause_after:
             return
         behind = await self.behind()
         if behind > self.pause_after:

@@ -175,8 +175,8 @@ class Settings(BaseSettings):
     reservation_minutes: float = Field(default=15, gt=0)
     #: New checkouts are refused (503 + Retry-After) while the checkout saga (charge, confirm)
     #: is this many seconds behind, so a peak slows shoppers down for a moment instead of
-    #: queueing orders for minutes; None never refuses.
-    checkout_pause_after_seconds: float | None = Field(default=2.0, gt=0)
+    #: queueing orders for minutes; 0 never refuses.
+    checkout_pause_after_seconds: float = Field(default=2.0, ge=0)
     unpaid_reservation_minutes: float = Field(default=5, gt=0)
     #: Orders placed without a payment method that may hold stock unpaid at once, per
     #: customer (409 past it) and per address (an IPv6 /64; 429 past it).
