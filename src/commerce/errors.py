@@ -36,30 +36,26 @@ class InvalidInput(DomainError):
     title = "Invalid input"
 
 
-class TooManyRequests(DomainError):
+class RetryLater(DomainError):
+    """Refused for now, not for good; Retry-After says in how many seconds to try again."""
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
+class TooManyRequests(RetryLater):
     """A rate limit refused the request; Retry-After says when the window reopens."""
 
     status = 429
     title = "Too many requests"
 
-    def __init__(self, detail: str, retry_after: int) -> None:
-        super().__init__(detail)
-        self.retry_after = retry_after
 
-    def headers(self) -> dict[str, str]:
-        return {"Retry-After": str(self.retry_after)}
-
-
-class Unavailable(DomainError):
-    """The shop cannot take this now, through no fault of the request; Retry-After says when
-    to try again."""
+class Unavailable(RetryLater):
+    """The shop cannot take this now, through no fault of the request."""
 
     status = 503
     title = "Service unavailable"
-
-    def __init__(self, detail: str, retry_after: int) -> None:
-        super().__init__(detail)
-        self.retry_after = retry_after
-
-    def headers(self) -> dict[str, str]:
-        return {"Retry-After": str(self.retry_after)}

@@ -15,11 +15,11 @@ from pydantic import BaseModel
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api.app import create_app
 from bootstrap.settings import Settings
-from commerce.db import create_engine, session_factory, transaction
+from commerce.db import transaction
 from commerce.orders.models import Order
 from commerce.outbox import OutboxRow, outbox_row
+from tests.api.conftest import api_on_database
 from tests.api.test_roles import new_user
 from tests.conftest import eventually, sign_in
 
@@ -34,14 +34,9 @@ class Placed(BaseModel):
 async def gated_shop(
     settings: Settings, fresh_database: str
 ) -> AsyncIterator[tuple[httpx.AsyncClient, async_sessionmaker[AsyncSession]]]:
-    gated = {"database_url": fresh_database, "checkout_pause_after_seconds": PAUSE_AFTER}
-    app = create_app(settings.model_copy(update=gated))
-    engine = create_engine(fresh_database)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-            yield http, session_factory(engine)
-    await engine.dispose()
+    gated = {"checkout_pause_after_seconds": PAUSE_AFTER}
+    async with api_on_database(settings, fresh_database, **gated) as shop:
+        yield shop
 
 
 async def test_checkout_waits_while_the_saga_is_behind_and_resumes_when_it_catches_up(

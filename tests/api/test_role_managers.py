@@ -12,10 +12,9 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api.app import create_app
 from bootstrap.settings import Settings
-from commerce.db import create_engine, session_factory
 from commerce.identity.permissions import Permission
+from tests.api.conftest import api_on_database
 from tests.api.test_roles import new_user, user_id
 from tests.conftest import sign_in
 
@@ -49,13 +48,8 @@ async def empty_shop(
     settings: Settings, fresh_database: str
 ) -> AsyncIterator[tuple[httpx.AsyncClient, async_sessionmaker[AsyncSession]]]:
     """The API on a database of its own: no other role managers than the test makes."""
-    app = create_app(settings.model_copy(update={"database_url": fresh_database}))
-    engine = create_engine(fresh_database)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-            yield http, session_factory(engine)
-    await engine.dispose()
+    async with api_on_database(settings, fresh_database) as shop:
+        yield shop
 
 
 async def test_two_super_admins_disabling_each_other_leave_one(
