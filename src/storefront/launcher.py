@@ -23,8 +23,6 @@ from bootstrap.settings import Settings
 from storefront import processes
 from storefront.embedded import EmbeddedStack, free_port
 from storefront.supervisor import Component, Supervisor
-from streams.handlers import consumer_names
-from streams.steps import ORDERS, PAYMENTS
 
 STATE_FILE = "stack.json"
 SECRET_FILE = "jwt-secret"
@@ -163,21 +161,22 @@ CHILDREN: dict[str, str] = {
     "worker": "worker",
     "api": "api",
 }
-#: The consumers the saga worker runs; the worker runs every other one.
-SAGA_CONSUMERS = (PAYMENTS, ORDERS)
 
 
 def child_settings(name: str, settings: Settings) -> dict[str, str]:
     """The settings one child of `up` runs with, on top of `child_environment`'s."""
     if name not in ("saga", "worker"):
         return {}
-    others = [c for c in consumer_names() if c not in SAGA_CONSUMERS]
+    # Imported here: every other command of the CLI starts without the worker's modules.
+    from streams.handlers import consumer_names
+    from streams.steps import ORDERS, PAYMENTS
+
+    saga = [PAYMENTS, ORDERS]
+    others = [c for c in consumer_names() if c not in saga]
     port = settings.saga_metrics_port if name == "saga" else settings.worker_metrics_port
     return {
         "STOREFRONT_WORKER_RUNS_RELAY": "false",
-        "STOREFRONT_WORKER_CONSUMERS": json.dumps(
-            list(SAGA_CONSUMERS) if name == "saga" else others
-        ),
+        "STOREFRONT_WORKER_CONSUMERS": json.dumps(saga if name == "saga" else others),
         "STOREFRONT_WORKER_METRICS_PORT": str(port),
     }
 
