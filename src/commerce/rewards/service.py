@@ -159,10 +159,14 @@ async def review(session: AsyncSession, customer_id: uuid.UUID, now: datetime) -
 
 
 async def _unlock(session: AsyncSession, customer_id: uuid.UUID, orders: list[KeptOrder]) -> None:
-    for achievement in ACHIEVEMENTS:
-        if progress(achievement.measure, orders) < achievement.goal:
+    repo = RewardsRepository(session)
+    reached = [a for a in ACHIEVEMENTS if progress(a.measure, orders) >= a.goal]
+    # Most reviews reach nothing new: one read instead of an insert per achievement reached.
+    unlocked = await repo.unlocked(customer_id) if reached else {}
+    for achievement in reached:
+        if achievement.code in unlocked:
             continue
-        if await RewardsRepository(session).unlock(customer_id, achievement.code):
+        if await repo.unlock(customer_id, achievement.code):
             event = AchievementUnlocked(
                 customer_id=customer_id,
                 code=achievement.code,
