@@ -89,10 +89,6 @@ def api() -> None:
 @app.command(rich_help_panel="The stack")
 def worker() -> None:
     """Run the stream worker: outbox relay, search and warehouse projections, cache invalidation."""
-    import mode.loop
-
-    # uvloop, as uvicorn gives the API: the worker spends much of its CPU in the event loop.
-    mode.loop.use("uvloop")
     from faust.worker import Worker
     from prometheus_client import start_http_server
 
