@@ -169,9 +169,9 @@ def child_settings(name: str, settings: Settings) -> dict[str, str]:
         return {}
     # Imported here: every other command of the CLI starts without the worker's modules.
     from streams.handlers import consumer_names
-    from streams.steps import ORDERS, PAYMENTS
+    from streams.steps import SAGA_CONSUMERS
 
-    saga = [PAYMENTS, ORDERS]
+    saga = list(SAGA_CONSUMERS)
     others = [c for c in consumer_names() if c not in saga]
     port = settings.saga_metrics_port if name == "saga" else settings.worker_metrics_port
     return {

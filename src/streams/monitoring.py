@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from streams.dead_letters import counts_by_topic
 from streams.handlers import subscriptions
-from streams.steps import ORDERS, PAYMENTS
+from streams.steps import SAGA_CONSUMERS
 
 #: Lags are counted up to here: beyond it the number says "far behind", not how far.
 LAG_CAP = 100_000
@@ -44,8 +44,6 @@ WHERE o.seq > coalesce(
 ORDER BY o.seq
 LIMIT 1
 """)
-#: The checkout saga's consumers: charge, then confirm.
-SAGA = (PAYMENTS, ORDERS)
 
 
 @dataclass(frozen=True)
@@ -88,6 +86,6 @@ async def saga_behind_seconds(session: AsyncSession) -> float:
     topics = subscriptions()
     waited = [
         await session.scalar(OLDEST_UNAPPLIED, {"consumer": name, "topics": list(topics[name])})
-        for name in SAGA
+        for name in SAGA_CONSUMERS
     ]
     return max((float(seconds) for seconds in waited if seconds is not None), default=0.0)

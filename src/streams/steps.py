@@ -23,6 +23,8 @@ from streams.consumers import PROMPT_BATCH_SECONDS, Consumer
 log = logging.getLogger(__name__)
 
 ORDERS, PAYMENTS = "orders", "payments"
+#: The checkout saga's consumers: charge, then confirm (a worker of their own under `up`).
+SAGA_CONSUMERS = (PAYMENTS, ORDERS)
 NOTIFY, REWARDS = "notify", "rewards"
 #: Orders expired per transaction; the job loops until none are due.
 EXPIRY_BATCH = 200

@@ -123,7 +123,7 @@ async def take_back(
     session: AsyncSession, order_id: uuid.UUID, returned: dict[uuid.UUID, int]
 ) -> None:
     """Returned units (by order line) go back to the warehouses they were sold from."""
-    held = await _reservations(session, order_id, SOLD)
+    held = await InventoryRepository(session).lock_reservations(order_id, SOLD)
     locked = await _lock(session, [r.variant_id for r in held])
     left = dict(returned)
     moves = []
@@ -140,7 +140,7 @@ async def take_back(
 
 
 async def _settle(session: AsyncSession, order_id: uuid.UUID, before: str, after: str) -> int:
-    held = await _reservations(session, order_id, before)
+    held = await InventoryRepository(session).lock_reservations(order_id, before)
     locked = await _lock(session, [r.variant_id for r in held])
     moves = []
     for reservation in held:
@@ -196,12 +196,6 @@ async def _lock(session: AsyncSession, variant_ids: Sequence[uuid.UUID]) -> _Loc
         locked.levels[level.variant_id].append(level)
         locked.codes[level.warehouse_id] = code
     return locked
-
-
-async def _reservations(
-    session: AsyncSession, order_id: uuid.UUID, state: str
-) -> list[Reservation]:
-    return await InventoryRepository(session).lock_reservations(order_id, state)
 
 
 async def _record(
