@@ -18,7 +18,7 @@ from commerce.notifications.service import Shop
 from commerce.orders import service as orders
 from commerce.rewards.service import review_step
 from commerce.unit_of_work import UnitOfWork
-from streams.consumers import PROMPT_BATCH_SECONDS, Consumer
+from streams.consumers import PROMPT_BATCH_SECONDS, Consumer, Step
 
 log = logging.getLogger(__name__)
 
@@ -45,9 +45,7 @@ def saga(name: str, steps: Mapping[str, SagaStep], **adapters: Any) -> Consumer:
     return Consumer(name, step=step, batch_seconds=PROMPT_BATCH_SECONDS)
 
 
-def _inject(
-    step: SagaStep, adapters: Mapping[str, Any]
-) -> Callable[[Envelope, UnitOfWork], Awaitable[None]]:
+def _inject(step: SagaStep, adapters: Mapping[str, Any]) -> Step:
     wanted = inspect.signature(step).parameters
     named = {name: adapter for name, adapter in adapters.items() if name in wanted}
 
