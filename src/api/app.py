@@ -84,15 +84,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             asyncio.create_task(app.state.searches.run(settings.search_log_seconds)),
             asyncio.create_task(app.state.push_hub.run()),
         ]
+        metrics = LoopbackMetrics(
+            settings.api_metrics_host, settings.api_metrics_port, parts.sessions
+        )
         if settings.api_metrics_port:
-            metrics = LoopbackMetrics(
-                settings.api_metrics_host, settings.api_metrics_port, parts.sessions
-            )
-            tasks.append(asyncio.create_task(metrics.run()))
+            metrics.start()
+            tasks.append(asyncio.create_task(metrics.refresh()))
         try:
             yield
         finally:
             await _stop(tasks)
+            await asyncio.to_thread(metrics.stop)
             await app.state.readiness.aclose()
             await parts.aclose()
 

@@ -62,16 +62,20 @@ class LoopbackMetrics:
         self.server: WSGIServer | None = None
         self.thread: threading.Thread | None = None
 
-    async def run(self) -> None:
+    def start(self) -> None:
         self.server, self.thread = start_http_server(self.port, addr=self.host)
-        try:
-            while True:
-                await read_pipeline(self.sessions)
-                await asyncio.sleep(REFRESH_SECONDS)
-        finally:
-            await asyncio.to_thread(self.stop)
+
+    async def refresh(self) -> None:
+        while True:
+            await read_pipeline(self.sessions)
+            await asyncio.sleep(REFRESH_SECONDS)
 
     def stop(self) -> None:
+        """Close the port; blocks up to the server's poll interval, so call it off the loop.
+
+        Not from the refresh task's `finally`: a second cancel from the app's shutdown
+        could end that await early, leaving the port accepting after the app has stopped.
+        """
         if self.server is not None:
             self.server.shutdown()
             self.server.server_close()
