@@ -8,6 +8,9 @@ A consumer is one of two kinds, both named in the handler table (`streams.handle
 - a step takes one event and a unit of work. It claims the event in `processed_events`,
   changes rows, and both commit in one transaction, or neither does: a saga step cannot
   run twice, nor be recorded without its effect.
+- `steps` take a whole batch in one unit of work, its events claimed in one statement: one
+  commit for many events, where no event's effect waits on another's (notifications,
+  rewards). A batch that fails is retried one event at a time (`streams.app.handle_batch`).
 
 Events a consumer has no handler for, on the topics it reads, are recorded as handled.
 """
@@ -44,6 +47,7 @@ PROMPT_BATCH_SECONDS = 0.01
 
 Apply = Callable[[list[Envelope]], Awaitable[None]]
 Step = Callable[[Envelope, UnitOfWork], Awaitable[None]]
+Steps = Callable[[Sequence[Envelope], UnitOfWork], Awaitable[None]]
 
 RECORD = text("""
 INSERT INTO processed_events (consumer, seq)
@@ -53,6 +57,11 @@ ON CONFLICT DO NOTHING
 DONE = text("""
 SELECT seq FROM processed_events WHERE consumer = :consumer AND seq = ANY(CAST(:seqs AS bigint[]))
 """)
+CLAIM_ALL = text("""
+INSERT INTO processed_events (consumer, seq)
+SELECT :consumer, seq FROM unnest(CAST(:seqs AS bigint[])) AS seq ORDER BY seq
+ON CONFLICT DO NOTHING RETURNING seq
+""")
 CLAIM = text("""
 INSERT INTO processed_events (consumer, seq) VALUES (:consumer, :seq)
 ON CONFLICT DO NOTHING RETURNING seq
@@ -61,11 +70,13 @@ ON CONFLICT DO NOTHING RETURNING seq
 
 @dataclass(frozen=True)
 class Consumer:
-    """A named projection (`apply`) or saga step (`step`), with what it reads and acts on."""
+    """A named projection (`apply`), saga step (`step`) or batch of steps (`steps`), with
+    what it reads and acts on."""
 
     name: str
     apply: Apply | None = None
     step: Step | None = None
+    steps: Steps | None = None
     #: The topics it reads; the handler table derives them from `types`.
     topics: tuple[str, ...] = ()
     #: The event types it acts on; other events on its topics are recorded as handled.
@@ -77,8 +88,8 @@ class Consumer:
     batch_seconds: float | None = None
 
     def __post_init__(self) -> None:
-        if (self.apply is None) == (self.step is None):
-            raise ValueError(f"consumer {self.name} needs exactly one of apply or step")
+        if [self.apply, self.step, self.steps].count(None) != 2:
+            raise ValueError(f"consumer {self.name} needs exactly one of apply, step or steps")
 
 
 async def unapplied(session: AsyncSession, consumer: str, seqs: Sequence[int]) -> set[int]:
@@ -131,7 +142,7 @@ async def consume(
     async with transaction(sessions) as session:
         fresh = await unseen(session, consumer.name, events)
     acted = [e for e in fresh if e.type in consumer.types]
-    if consumer.step is not None:
+    if consumer.apply is None:
         # Events it does not act on are recorded in bulk, not claimed one transaction each:
         # notify reads every stock event for the few that cross a line.
         skipped = [e.seq for e in fresh if e.type not in consumer.types and e.seq]
@@ -140,7 +151,6 @@ async def consume(
                 await record_processed(session, consumer.name, skipped)
         acted = await run_steps(sessions, consumer, acted)
     else:
-        assert consumer.apply is not None
         if acted:
             await consumer.apply(acted)
         if through is None:
@@ -159,6 +169,8 @@ async def run_steps(
     """The steps of a batch: one aggregate's events in order, different aggregates (orders)
     side by side. Returns the events applied now; the first failure is raised once every
     lane has finished, so a retry finds each step either committed or not begun."""
+    if consumer.steps is not None:
+        return await run_together(sessions, consumer.name, consumer.steps, events)
     lanes: dict[str, list[Envelope]] = {}
     for event in events:
         lanes.setdefault(event.aggregate_id, []).append(event)
@@ -174,6 +186,35 @@ async def run_steps(
             raise outcome
     applied = {e.seq for done in outcomes if isinstance(done, list) for e in done}
     return [event for event in events if event.seq in applied]
+
+
+async def run_together(
+    sessions: async_sessionmaker[AsyncSession],
+    name: str,
+    steps: Steps,
+    events: Sequence[Envelope],
+) -> list[Envelope]:
+    """A batch's steps in one unit of work with their processed records. Claimed in seq
+    order, so two workers claiming overlapping batches cannot deadlock."""
+    if not events:
+        return []
+    async with UnitOfWork(sessions) as uow:
+        seqs = [event.seq for event in events if event.seq is not None]
+        claimed = set(await uow.session.scalars(CLAIM_ALL, {"consumer": name, "seqs": seqs}))
+        applied = [event for event in events if event.seq in claimed]
+        if applied:
+            await steps(applied, uow)
+    return applied
+
+
+def each(step: Step) -> Steps:
+    """Steps that take a batch's events one after another in its unit of work."""
+
+    async def steps(events: Sequence[Envelope], uow: UnitOfWork) -> None:
+        for event in events:
+            await step(event, uow)
+
+    return steps
 
 
 async def run_step(

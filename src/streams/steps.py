@@ -1,5 +1,6 @@
-"""The step consumers (one event in one unit of work): the checkout saga's, notifications,
-rewards; and the saga's periodic job."""
+"""The step consumers: the checkout saga's (one event in one unit of work, an order's
+lanes side by side), notifications and rewards (a batch in one unit of work); and the
+saga's periodic job."""
 
 from __future__ import annotations
 
@@ -13,12 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from commerce.db import transaction
 from commerce.events import Envelope
-from commerce.notifications.from_events import notification_step
+from commerce.notifications.from_events import notification_steps
 from commerce.notifications.service import Shop
 from commerce.orders import service as orders
 from commerce.rewards.service import review_step
 from commerce.unit_of_work import UnitOfWork
-from streams.consumers import PROMPT_BATCH_SECONDS, Consumer, Step
+from streams.consumers import PROMPT_BATCH_SECONDS, Consumer, Step, each
 
 log = logging.getLogger(__name__)
 
@@ -57,12 +58,12 @@ def _inject(step: SagaStep, adapters: Mapping[str, Any]) -> Step:
 
 def notifications(shop: Shop) -> Consumer:
     """Events people hear of: queued as emails and in-app notifications, by preference."""
-    return Consumer(NOTIFY, step=notification_step(shop))
+    return Consumer(NOTIFY, steps=notification_steps(shop))
 
 
 def rewards() -> Consumer:
     """A customer's order paid, cancelled or returned: achievements and quests reviewed."""
-    return Consumer(REWARDS, step=review_step)
+    return Consumer(REWARDS, steps=each(review_step))
 
 
 def reservation_expiry(sessions: async_sessionmaker[AsyncSession]) -> Callable[[], Awaitable[None]]:

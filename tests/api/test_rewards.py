@@ -17,7 +17,7 @@ from commerce.events import Envelope
 from commerce.outbox import OutboxRow
 from commerce.rewards.models import AchievementUnlock
 from commerce.rewards.service import review, review_step
-from streams.consumers import Consumer, consume
+from streams.consumers import Consumer, consume, each
 from streams.steps import REWARDS
 from tests.api.test_cart import add, tee
 from tests.api.test_notifications import address, arrived, register
@@ -103,7 +103,7 @@ async def test_first_order_unlocks_once_even_when_its_events_come_again(
         )
     assert row is not None
     confirmed = Envelope.model_validate({**row.event, "seq": row.seq})
-    consumer = Consumer(REWARDS, step=review_step, types=frozenset({"order.confirmed"}))
+    consumer = Consumer(REWARDS, steps=each(review_step), types=frozenset({"order.confirmed"}))
     # Delivered again: recorded as handled (or passed by the checkpoint), so not run again.
     assert await consume(sessions, consumer, [confirmed]) == 0
     for _ in range(2):  # reviewed again anyway, as after any other event of the customer

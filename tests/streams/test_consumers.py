@@ -17,10 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from analytics.warehouse import ParquetWarehouse, open_warehouse
 from commerce.catalog.models import Brand
 from commerce.events import Envelope, StockAdjusted
-from commerce.outbox import ProcessedEvent
+from commerce.outbox import DeadLetter, ProcessedEvent
 from commerce.unit_of_work import UnitOfWork
 from streams import handlers
-from streams.consumers import Consumer, consume
+from streams.app import handle_batch
+from streams.consumers import Consumer, consume, each
 from streams.projections import warehouse_writer
 from streams.steps import ORDERS, PAYMENTS, saga
 
@@ -51,8 +52,11 @@ async def processed(sessions: async_sessionmaker[AsyncSession], consumer: str) -
         )
 
 
-def step_consumer(calls: Counter[int], *, fail: bool = False) -> tuple[Consumer, str]:
-    """A saga step that writes a row (a brand named after the event) through its unit of work."""
+def step_consumer(
+    calls: Counter[int], *, fail: bool = False, together: bool = False
+) -> tuple[Consumer, str]:
+    """A step that writes a row (a brand named after the event) through its unit of work;
+    `together`: a batch's steps in one unit of work (notify, rewards)."""
     name = f"step-{uuid.uuid4().hex[:8]}"
 
     async def step(event: Envelope, uow: UnitOfWork) -> None:
@@ -62,28 +66,35 @@ def step_consumer(calls: Counter[int], *, fail: bool = False) -> tuple[Consumer,
         if fail:
             raise RuntimeError("the step failed after writing")
 
-    consumer = Consumer(name, step=step, topics=("catalog",), types=frozenset({"product.updated"}))
+    consumer = Consumer(
+        name,
+        topics=("catalog",),
+        types=frozenset({"product.updated"}),
+        **({"steps": each(step)} if together else {"step": step}),
+    )
     return consumer, name
 
 
+@pytest.mark.parametrize("together", [False, True], ids=["one-by-one", "together"])
 async def test_a_step_commits_its_rows_with_its_processed_record(
-    sessions: async_sessionmaker[AsyncSession],
+    sessions: async_sessionmaker[AsyncSession], together: bool
 ) -> None:
     calls: Counter[int] = Counter()
-    consumer, name = step_consumer(calls)
-    happened = event()
-    assert happened.seq is not None
+    consumer, name = step_consumer(calls, together=together)
+    batch = [event(), event()]
 
-    assert await consume(sessions, consumer, [happened]) == 1
-    assert await brand_exists(sessions, f"Brand {happened.seq}")
-    assert await processed(sessions, name) == {happened.seq}
+    assert await consume(sessions, consumer, batch) == 2
+    for happened in batch:
+        assert await brand_exists(sessions, f"Brand {happened.seq}")
+    assert await processed(sessions, name) == {e.seq for e in batch}
 
 
+@pytest.mark.parametrize("together", [False, True], ids=["one-by-one", "together"])
 async def test_a_failed_step_leaves_neither_rows_nor_a_processed_record(
-    sessions: async_sessionmaker[AsyncSession],
+    sessions: async_sessionmaker[AsyncSession], together: bool
 ) -> None:
     calls: Counter[int] = Counter()
-    consumer, name = step_consumer(calls, fail=True)
+    consumer, name = step_consumer(calls, fail=True, together=together)
     happened = event()
     assert happened.seq is not None
 
@@ -93,11 +104,46 @@ async def test_a_failed_step_leaves_neither_rows_nor_a_processed_record(
     assert await processed(sessions, name) == set()
 
 
-async def test_an_event_delivered_twice_or_concurrently_is_applied_once(
+async def test_a_poison_event_in_a_batch_run_together_costs_the_others_nothing(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
+    """The batch's unit of work rolls back whole; retried one by one, the good events apply
+    once and the bad one is dead-lettered."""
+    poison = event()
     calls: Counter[int] = Counter()
-    consumer, _ = step_consumer(calls)
+    name = f"together-{uuid.uuid4().hex[:8]}"
+
+    async def step(happened: Envelope, uow: UnitOfWork) -> None:
+        assert happened.seq is not None
+        calls[happened.seq] += 1
+        await uow.catalog.brand_by_name(f"Brand {happened.seq}")
+        if happened.seq == poison.seq:
+            raise RuntimeError("poison")
+
+    consumer = Consumer(
+        name, steps=each(step), topics=("catalog",), types=frozenset({"product.updated"})
+    )
+    good = [event(), event()]
+    await handle_batch(sessions, consumer, [good[0], poison, good[1]])
+
+    for happened in good:
+        assert await brand_exists(sessions, f"Brand {happened.seq}")
+    assert not await brand_exists(sessions, f"Brand {poison.seq}")
+    assert await processed(sessions, name) == {e.seq for e in [*good, poison]}
+    async with sessions() as session:
+        letter = await session.scalar(select(DeadLetter).where(DeadLetter.seq == poison.seq))
+    assert letter is not None and letter.consumer == name
+    before = calls.copy()
+    assert await consume(sessions, consumer, good) == 0, "committed once: a redelivery skips"
+    assert calls == before
+
+
+@pytest.mark.parametrize("together", [False, True], ids=["one-by-one", "together"])
+async def test_an_event_delivered_twice_or_concurrently_is_applied_once(
+    sessions: async_sessionmaker[AsyncSession], together: bool
+) -> None:
+    calls: Counter[int] = Counter()
+    consumer, _ = step_consumer(calls, together=together)
     batch = [event(), event()]
 
     await consume(sessions, consumer, batch)

@@ -1,14 +1,15 @@
-"""Which events notify whom, with what: the worker's `notify` step calls `notification_step`.
+"""Which events notify whom, with what: the worker's `notify` consumer calls
+`notification_steps` with a batch.
 
-Each runs in the step's unit of work, so the queued emails and in-app notifications commit
-with the event's processed record; `source` (the event id) keeps a redelivery from adding
+A batch runs in one unit of work, so the queued emails and in-app notifications commit
+with the events' processed records; `source` (the event id) keeps a redelivery from adding
 any twice.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from commerce.events import (
@@ -27,26 +28,33 @@ from commerce.orders.repository import OrderRepository
 from commerce.orders.states import Status
 from commerce.unit_of_work import UnitOfWork
 
-Step = Callable[[Envelope, UnitOfWork], Awaitable[None]]
+Steps = Callable[[Sequence[Envelope], UnitOfWork], Awaitable[None]]
 
 #: Order moves the customer hears about, by the status the order moved to.
 MOVES: dict[str, Kind] = {Status.SHIPPED: Kind.SHIPMENT, Status.DELIVERED: Kind.DELIVERY}
 
 
-def notification_step(shop: Shop) -> Step:
-    async def step(event: Envelope, uow: UnitOfWork) -> None:
-        source = f"{event.type}:{event.event_id}"
-        for user_id, kind, context in await _notifications(event, uow):
-            user = await uow.identity.user(user_id)
-            if user is not None:
-                await notify(uow.session, shop, recipient(user), kind, context, source=source)
-        if event.type == "stock.low":
-            crossing = LowStockCrossing.model_validate(event.payload)
-            context = {"stock": crossing.model_dump(mode="json")}
-            for staff in await stock_alert_recipients(uow.session):
-                await notify(uow.session, shop, staff, Kind.LOW_STOCK, context, source=source)
+def notification_steps(shop: Shop) -> Steps:
+    async def steps(events: Sequence[Envelope], uow: UnitOfWork) -> None:
+        # Read once a batch: a restock or an import crosses thousands of low-stock lines.
+        staff = (
+            await stock_alert_recipients(uow.session)
+            if any(event.type == "stock.low" for event in events)
+            else []
+        )
+        for event in events:
+            source = f"{event.type}:{event.event_id}"
+            for user_id, kind, context in await _notifications(event, uow):
+                user = await uow.identity.user(user_id)
+                if user is not None:
+                    await notify(uow.session, shop, recipient(user), kind, context, source=source)
+            if event.type == "stock.low":
+                crossing = LowStockCrossing.model_validate(event.payload)
+                context = {"stock": crossing.model_dump(mode="json")}
+                for member in staff:
+                    await notify(uow.session, shop, member, Kind.LOW_STOCK, context, source=source)
 
-    return step
+    return steps
 
 
 Notice = tuple[uuid.UUID, Kind, dict[str, Any]]
