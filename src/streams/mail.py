@@ -4,7 +4,7 @@ dead-letters (to notifications.dlq, alerting staff) those it gives up on."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -14,7 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from commerce.db import transaction
 from commerce.notifications import deliveries
 from commerce.notifications.deliveries import RetryPolicy
-from commerce.notifications.mailer import SEND_ERRORS
 from commerce.notifications.models import EmailDelivery
 from streams.dead_letters import dead_letter
 
@@ -26,7 +25,7 @@ BATCH = 50
 
 
 class Mailer(Protocol):
-    async def send(self, delivery: EmailDelivery) -> None: ...
+    async def send_all(self, deliveries: Sequence[EmailDelivery]) -> list[Exception | None]: ...
 
 
 def email_sender(
@@ -48,14 +47,16 @@ async def _send_batch(
 ) -> int:
     async with transaction(sessions) as session:
         due = await deliveries.claim_due(session, datetime.now(UTC), BATCH, policy)
-    for delivery in due:
-        try:
-            await mailer.send(delivery)
-        except SEND_ERRORS as error:
+    if not due:
+        return 0
+    outcomes = await mailer.send_all(due)
+    sent = [delivery for delivery, error in zip(due, outcomes, strict=True) if error is None]
+    if sent:
+        async with transaction(sessions) as session:
+            await deliveries.mark_sent(session, sent, datetime.now(UTC))
+    for delivery, error in zip(due, outcomes, strict=True):
+        if error is not None:
             await _failed(sessions, delivery, error, policy)
-        else:
-            async with transaction(sessions) as session:
-                await deliveries.mark_sent(session, delivery, datetime.now(UTC))
     return len(due)
 
 

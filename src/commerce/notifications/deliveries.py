@@ -4,6 +4,7 @@ the last attempt the delivery is given up (the caller dead-letters it)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -12,6 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from commerce.notifications.models import EmailDelivery
 from commerce.notifications.rendering import SECRET
 from commerce.notifications.repository import NotificationRepository
+
+#: The bodies of a delivery done with, when they carried a secret (a reset link).
+EMPTIED: dict[str, object] = {"text_body": "", "html_body": ""}
 
 
 @dataclass(frozen=True)
@@ -34,9 +38,16 @@ async def claim_due(
     return await NotificationRepository(session).claim_due(now, limit, now + policy.lease)
 
 
-async def mark_sent(session: AsyncSession, delivery: EmailDelivery, now: datetime) -> None:
-    values: dict[str, object] = {"sent_at": now, "last_error": None, **_secret_emptied(delivery)}
-    await NotificationRepository(session).update_delivery(delivery.id, values)
+async def mark_sent(session: AsyncSession, sent: Sequence[EmailDelivery], now: datetime) -> None:
+    """Record these deliveries as sent; those that carried a secret keep no body."""
+    repo = NotificationRepository(session)
+    done: dict[str, object] = {"sent_at": now, "last_error": None}
+    kept = [delivery.id for delivery in sent if delivery.kind not in SECRET]
+    secret = [delivery.id for delivery in sent if delivery.kind in SECRET]
+    if kept:
+        await repo.update_deliveries(kept, done)
+    if secret:
+        await repo.update_deliveries(secret, done | EMPTIED)
 
 
 async def mark_failed(
@@ -50,13 +61,13 @@ async def mark_failed(
     given_up = delivery.attempts >= policy.attempts
     values: dict[str, object] = {"last_error": repr(error)[:2000]}
     if given_up:
-        values |= {"failed_at": now, **_secret_emptied(delivery)}
+        values |= {"failed_at": now, **_secret_emptied(delivery.kind)}
     else:
         values["next_attempt_at"] = now + policy.wait_after(delivery.attempts)
-    await NotificationRepository(session).update_delivery(delivery.id, values)
+    await NotificationRepository(session).update_deliveries([delivery.id], values)
     return given_up
 
 
-def _secret_emptied(delivery: EmailDelivery) -> dict[str, object]:
+def _secret_emptied(kind: str) -> dict[str, object]:
     """A delivery done with (sent or given up) keeps no secret it carried."""
-    return {"text_body": "", "html_body": ""} if delivery.kind in SECRET else {}
+    return EMPTIED if kind in SECRET else {}

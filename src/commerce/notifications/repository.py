@@ -127,7 +127,7 @@ class NotificationRepository:
         )
         return sorted(claimed, key=lambda d: (d.created_at, d.id))
 
-    async def update_delivery(self, delivery_id: int, values: dict[str, object]) -> None:
+    async def update_deliveries(self, ids: Sequence[int], values: dict[str, object]) -> None:
         await self.session.execute(
-            update(EmailDelivery).where(EmailDelivery.id == delivery_id).values(**values)
+            update(EmailDelivery).where(EmailDelivery.id.in_(ids)).values(**values)
         )

@@ -1,0 +1,49 @@
+"""The SMTP adapter against a real SMTP server: a batch goes over one connection, and a
+refused recipient costs only its own email."""
+
+from __future__ import annotations
+
+import uuid
+
+from commerce.notifications.mailer import SmtpMailer
+from commerce.notifications.models import EmailDelivery
+from tests.mailbox import Mailbox
+from tests.served import free_port
+
+
+def delivery(recipient: str) -> EmailDelivery:
+    return EmailDelivery(
+        id=uuid.uuid4().int % 10**9,
+        recipient=recipient,
+        kind="WELCOME",
+        subject=f"Hello {recipient}",
+        text_body="hello",
+        html_body="<p>hello</p>",
+        attempts=1,
+    )
+
+
+async def test_a_batch_is_sent_and_a_refused_recipient_fails_alone(
+    smtp_server: tuple[int, Mailbox],
+) -> None:
+    port, mailbox = smtp_server
+    tag = uuid.uuid4().hex[:8]
+    batch = [delivery(f"{who}-{tag}@mail.example.com") for who in ("first", "bounce", "last")]
+
+    outcomes = await SmtpMailer("127.0.0.1", port, "shop@mail.example.com").send_all(batch)
+
+    assert [error is None for error in outcomes] == [True, False, True]
+    assert "451" in str(outcomes[1])
+    for sent in (batch[0], batch[2]):
+        [received] = mailbox.to(sent.recipient)
+        assert received["Subject"] == sent.subject
+
+
+async def test_an_unreachable_server_fails_every_email_of_the_batch() -> None:
+    batch = [delivery(f"nobody-{n}@mail.example.com") for n in range(3)]
+
+    outcomes = await SmtpMailer(
+        "127.0.0.1", free_port(), "shop@mail.example.com", timeout=5
+    ).send_all(batch)
+
+    assert len(outcomes) == 3 and all(isinstance(error, OSError) for error in outcomes)
