@@ -94,18 +94,22 @@ def cpu_seconds(stack: LaunchedStack) -> Counter[str]:
     parts: Counter[str] = Counter()
     for process in [root, *root.children(recursive=True)]:
         try:
-            times, command = process.cpu_times(), " ".join(process.cmdline())
+            times, part = process.cpu_times(), _part(process)
         except psutil.NoSuchProcess:
             continue
-        parts[_part(command)] += times.user + times.system
+        parts[part] += times.user + times.system
     client = psutil.Process().cpu_times()
     parts["bench client"] = client.user + client.system
     return parts
 
 
-def _part(command: str) -> str:
+def _part(process: psutil.Process) -> str:
+    command = " ".join(process.cmdline())
     if "storefront.cli" in command:
-        return command.split("storefront.cli", 1)[1].split()[0]
+        part = command.split("storefront.cli", 1)[1].split()[0]
+        # `up` runs two workers: the saga's consumers, and every projection.
+        consumers = process.environ().get("STOREFRONT_WORKER_CONSUMERS", "")
+        return "saga worker" if part == "worker" and '"payments"' in consumers else part
     return next((name for name in ("postgres", "redis", "tansu") if name in command), "other")
 
 

@@ -95,10 +95,9 @@ def create_app(
         stream_wait_empty=False,
     )
     batches = BatchHandler(sessions, {c.name: asyncio.Lock() for c in consumers})
-    by_topics: dict[tuple[tuple[str, ...], str], list[Consumer]] = {}
+    by_topics: dict[tuple[tuple[str, ...], float | None], list[Consumer]] = {}
     for consumer in consumers:
-        lane = consumer.name if consumer.batch_seconds else ""
-        by_topics.setdefault((consumer.topics, lane), []).append(consumer)
+        by_topics.setdefault((consumer.topics, consumer.batch_seconds), []).append(consumer)
     for (topics, _), group in by_topics.items():
         _add_agent(app, config, batches, topics, group)
     if relay is not None:
@@ -183,9 +182,8 @@ def _add_agent(
     topics: tuple[str, ...],
     group: list[Consumer],
 ) -> None:
-    """One agent per topic set: each batch is decoded once and given to every consumer
-    (a consumer with a batch window of its own gets an agent to itself: it waits for nobody's
-    batch).
+    """One agent per topic set and batch window: each batch is decoded once and given to
+    every consumer of the group (a prompt consumer waits for no slower one's batch).
 
     (An agent per consumer made Faust deliver and decode each message once per consumer,
     which cost more than the consumers' own work during a backlog.)

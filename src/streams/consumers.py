@@ -44,6 +44,10 @@ STEP_LANES = 8
 #: How long the consumers a person waits on (pushes, the saga) gather a batch: an event
 #: waits half this on average before its batch starts.
 PROMPT_BATCH_SECONDS = 0.01
+#: How long the consumers nobody watches as it happens (emails, rewards, the dashboard's
+#: counters) gather a batch: each batch costs a few transactions however small it is, and
+#: at the default window they took a third of the worker's CPU per order (bench/checkout).
+BACKGROUND_BATCH_SECONDS = 0.5
 
 Apply = Callable[[list[Envelope]], Awaitable[None]]
 Step = Callable[[Envelope, UnitOfWork], Awaitable[None]]
@@ -81,10 +85,10 @@ class Consumer:
     topics: tuple[str, ...] = ()
     #: The event types it acts on; other events on its topics are recorded as handled.
     types: frozenset[str] = field(default_factory=frozenset)
-    #: How long its agent gathers a batch, if not the worker's default. A consumer with a
-    #: window of its own takes its batches in an agent of its own, so it never waits for
-    #: another consumer's batch either (the saga's steps and the pushes: shorter; the
-    #: warehouse: longer).
+    #: How long its agent gathers a batch, if not the worker's default. Consumers of the
+    #: same topics share an agent only if they share the window, so a prompt one never
+    #: waits for a slower one's batch (the saga's steps and the pushes: shorter; the
+    #: warehouse and the background: longer).
     batch_seconds: float | None = None
 
     def __post_init__(self) -> None:

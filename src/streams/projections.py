@@ -36,7 +36,12 @@ from commerce.outbox import add_event
 from search.backend import SearchBackend
 from search.indexing import affected_products, index_changes
 from search.stock import StockIndex, stock_documents
-from streams.consumers import PROMPT_BATCH_SECONDS, Consumer, unapplied
+from streams.consumers import (
+    BACKGROUND_BATCH_SECONDS,
+    PROMPT_BATCH_SECONDS,
+    Consumer,
+    unapplied,
+)
 
 SEARCH, WAREHOUSE, CATALOG_CACHE, PERMISSIONS = "search", "warehouse", "cache", "permissions"
 STOCK = "stock"
@@ -155,7 +160,7 @@ def live_counters(counters: LiveCounters, sessions: async_sessionmaker[AsyncSess
                 )
             )
 
-    return Consumer(LIVE, apply=apply)
+    return Consumer(LIVE, apply=apply, batch_seconds=BACKGROUND_BATCH_SECONDS)
 
 
 def pushes(

@@ -19,7 +19,13 @@ from commerce.notifications.service import Shop
 from commerce.orders import service as orders
 from commerce.rewards.service import review_step
 from commerce.unit_of_work import UnitOfWork
-from streams.consumers import PROMPT_BATCH_SECONDS, Consumer, Step, each
+from streams.consumers import (
+    BACKGROUND_BATCH_SECONDS,
+    PROMPT_BATCH_SECONDS,
+    Consumer,
+    Step,
+    each,
+)
 
 log = logging.getLogger(__name__)
 
@@ -58,12 +64,12 @@ def _inject(step: SagaStep, adapters: Mapping[str, Any]) -> Step:
 
 def notifications(shop: Shop) -> Consumer:
     """Events people hear of: queued as emails and in-app notifications, by preference."""
-    return Consumer(NOTIFY, steps=notification_steps(shop))
+    return Consumer(NOTIFY, steps=notification_steps(shop), batch_seconds=BACKGROUND_BATCH_SECONDS)
 
 
 def rewards() -> Consumer:
     """A customer's order paid, cancelled or returned: achievements and quests reviewed."""
-    return Consumer(REWARDS, steps=each(review_step))
+    return Consumer(REWARDS, steps=each(review_step), batch_seconds=BACKGROUND_BATCH_SECONDS)
 
 
 def reservation_expiry(sessions: async_sessionmaker[AsyncSession]) -> Callable[[], Awaitable[None]]:

@@ -34,24 +34,24 @@ class PaymentProvider:
     async def charge(
         self, *, key: str, order_id: str, amount: Decimal, currency: str, token: str
     ) -> ChargeResult:
+        # Created and confirmed in one call: the second round trip cost the saga's worker a
+        # fifth of its CPU per order (bench/checkout).
         intent = await self._post(
             "/v1/payment_intents",
             {
                 "amount": to_minor(amount, currency),
                 "currency": currency.lower(),
                 "metadata": {"order_id": order_id},
+                "payment_method": token,
+                "confirm": True,
             },
-            key=f"{key}:intent",
-        )
-        confirmed = await self._post(
-            f"/v1/payment_intents/{intent['id']}/confirm",
-            {"payment_method": token},
-            key=f"{key}:confirm",
+            key=f"{key}:charge",
             declines=True,
         )
-        if "error" in confirmed:
-            return ChargeResult(intent["id"], False, str(confirmed["error"].get("code")))
-        return ChargeResult(intent["id"], confirmed.get("status") == "succeeded")
+        if "error" in intent:
+            error = intent["error"]
+            return ChargeResult(str(error.get("payment_intent")), False, str(error.get("code")))
+        return ChargeResult(intent["id"], intent.get("status") == "succeeded")
 
     async def refund(self, *, key: str, reference: str, amount: Decimal, currency: str) -> str:
         """Give back `amount` of a charge; returns the refund's id."""

@@ -1,9 +1,13 @@
 """A card provider's sandbox, for the embedded stack and the tests: the real HTTP API our
 payment adapter speaks (payment intents, confirm, refunds, idempotency keys), no money.
 
+An intent is confirmed by its own call, or at creation (`confirm: true` with the
+`payment_method`, as the card providers allow): one round trip a charge.
+
 Test tokens decide the outcome, as real sandboxes' do:
 `tok_visa` and `tok_mastercard` succeed; `tok_declined` and `tok_insufficient_funds` are
-declined (402); `tok_transient` answers 503 twice per payment intent, then succeeds;
+declined (402); `tok_transient` answers 503 twice per payment intent (per Idempotency-Key
+when confirmed at creation: each retry makes a new intent), then succeeds;
 `tok_unavailable` always answers 503. State lives in memory: it is a sandbox.
 """
 
@@ -70,15 +74,20 @@ def create_sandbox_app() -> Starlette:
             "metadata": data.get("metadata", {}),
         }
         sandbox.intents[intent["id"]] = intent
+        if data.get("confirm") is True:
+            tried_as = request.headers.get("idempotency-key") or intent["id"]
+            return settle(intent, data.get("payment_method"), tried_as)
         return 200, intent
 
     def confirm(request: Request, data: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         intent = sandbox.intents.get(request.path_params["intent"])
         if intent is None:
             return 404, {"error": {"code": "resource_missing"}}
-        token = data.get("payment_method")
-        attempts = sandbox.confirm_attempts.get(intent["id"], 0) + 1
-        sandbox.confirm_attempts[intent["id"]] = attempts
+        return settle(intent, data.get("payment_method"), intent["id"])
+
+    def settle(intent: dict[str, Any], token: Any, tried_as: str) -> tuple[int, dict[str, Any]]:
+        attempts = sandbox.confirm_attempts.get(tried_as, 0) + 1
+        sandbox.confirm_attempts[tried_as] = attempts
         if token == "tok_unavailable" or (
             token == "tok_transient" and attempts <= TRANSIENT_FAILURES
         ):
