@@ -171,11 +171,11 @@ class CatalogRepository:
     ) -> tuple[set[uuid.UUID], set[str], set[str]]:
         """Which of these live products, brand names and category slugs the catalog has."""
         live = await self.session.scalars(
-            select(Product.id).where(Product.id.in_(products), Product.deleted_at.is_(None))
+            select(Product.id).where(one_of(Product.id, products), Product.deleted_at.is_(None))
         )
-        named = await self.session.scalars(select(Brand.name).where(Brand.name.in_(brands)))
+        named = await self.session.scalars(select(Brand.name).where(one_of(Brand.name, brands)))
         slugs = await self.session.scalars(
-            select(Category.slug).where(Category.slug.in_(categories))
+            select(Category.slug).where(one_of(Category.slug, categories))
         )
         return set(live), set(named), set(slugs)
 

@@ -174,7 +174,7 @@ class InventoryRepository:
             .join(Warehouse, Warehouse.id == StockLevel.warehouse_id)
             .outerjoin(LowStockThreshold, LowStockThreshold.sku == Variant.sku)
             .where(
-                Variant.product_id.in_(product_ids),
+                one_of(Variant.product_id, product_ids),
                 Variant.deleted_at.is_(None),
                 Product.deleted_at.is_(None),
             )
@@ -229,21 +229,21 @@ class InventoryRepository:
     async def own_lines(self, skus: Sequence[str]) -> dict[str, int]:
         rows = await self.session.execute(
             select(LowStockThreshold.sku, LowStockThreshold.threshold).where(
-                LowStockThreshold.sku.in_(skus)
+                one_of(LowStockThreshold.sku, skus)
             )
         )
         return dict(rows.tuples().all())
 
     async def lock_alerted(self, skus: Sequence[str]) -> set[str]:
         """Which of these SKUs are alerted now (below their line), their alerts locked."""
-        query = select(LowStockAlert.sku).where(LowStockAlert.sku.in_(skus)).with_for_update()
+        query = select(LowStockAlert.sku).where(one_of(LowStockAlert.sku, skus)).with_for_update()
         return set(await self.session.scalars(query))
 
     async def keep_alerts(self, skus: Sequence[str], alerted: set[str]) -> None:
         """Of `skus`, forget the alerts of those not in `alerted`."""
         await self.session.execute(
             delete(LowStockAlert).where(
-                LowStockAlert.sku.in_(skus), LowStockAlert.sku.not_in(alerted)
+                one_of(LowStockAlert.sku, skus), LowStockAlert.sku.not_in(alerted)
             )
         )
 

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Row, Select, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from commerce.db import one_of
 from commerce.orders.models import Order, OrderLine, OrderReturn
 from commerce.orders.schemas import OrderFilters
 from commerce.orders.states import Status
@@ -58,7 +59,7 @@ class OrderRepository:
     async def customers(self, order_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
         """Each order's customer."""
         rows = await self.session.execute(
-            select(Order.id, Order.customer_id).where(Order.id.in_(list(order_ids)))
+            select(Order.id, Order.customer_id).where(one_of(Order.id, order_ids))
         )
         return dict(rows.tuples().all())
 
@@ -110,7 +111,7 @@ class OrderRepository:
             select(OrderLine.product_id, func.sum(OrderLine.quantity - OrderLine.returned_quantity))
             .join(Order, Order.id == OrderLine.order_id)
             .where(
-                OrderLine.product_id.in_(product_ids),
+                one_of(OrderLine.product_id, product_ids),
                 Order.paid_at >= func.now() - timedelta(days=days),
                 Order.status != Status.CANCELLED,
             )
