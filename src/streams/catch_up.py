@@ -221,21 +221,25 @@ async def keep_caught_up(
     every: float = 1.0,
     heal: HandleEvents | None = None,
     heal_every: float = STUCK_SECONDS / 2,
+    wading: Callable[[Sequence[Consumer]], bool] | None = None,
 ) -> None:
     """Forever: look for a backlog every `every` seconds; work it off holding its consumers.
-    With `heal`, every `heal_every` seconds also apply what the broker lost (`heal_stuck`)."""
+    With `heal`, every `heal_every` seconds also apply what the broker lost (`heal_stuck`).
+    While `wading` says the broker is still handing a group copies of what a catch-up
+    applied, any settled tail of that group is read from the outbox, however short."""
     groups: dict[tuple[str, ...], list[Consumer]] = {}
     for consumer in consumers:
         groups.setdefault(consumer.topics, []).append(consumer)
 
     async def one(group: list[Consumer]) -> None:
+        threshold = 1 if wading is not None and wading(group) else THRESHOLD
         try:
             async with sessions() as session:
                 after = await lowest_checkpoint(session, group)
-                if not await behind(session, group[0].topics, after):
+                if not await behind(session, group[0].topics, after, threshold=threshold):
                     return
             async with holding(group):
-                await catch_up(sessions, group, handle)
+                await catch_up(sessions, group, handle, threshold=threshold)
         except Exception:  # the broker path still delivers; try again next round
             log.exception("catching up from the outbox failed")
 
