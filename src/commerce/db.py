@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
@@ -20,6 +21,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import DeclarativeBase, QueryableAttribute
+from sqlalchemy.types import TypeEngine
 
 from commerce.errors import DomainError
 
@@ -100,7 +102,12 @@ async def refresh_statistics(session: AsyncSession, tables: Sequence[type[Base]]
 def one_of(column: QueryableAttribute[T], values: Iterable[T]) -> ColumnElement[bool]:
     """`column = ANY(:values)`: one array parameter, where `IN` would send (and psycopg
     parse) a placeholder per value; bulk imports ask about thousands of SKUs at once."""
-    return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+    return column == any_(bindparam(None, list(values), type_=_array_of(column.type)))
+
+
+@functools.cache
+def _array_of(item: TypeEngine[Any]) -> ARRAY[Any]:
+    return ARRAY(item)
 
 
 def column_values(instance: Base) -> dict[str, Any]:
