@@ -77,7 +77,8 @@ async def add_item(
         )
         return cart.model_copy(update={"items": [*kept, added]})
 
-    return await _priced(session, await store.change(redis, owner, add), owner, pricing)
+    changed = await store.change(redis, owner, add)
+    return await _priced(session, changed, owner, pricing, read=catalog)
 
 
 async def set_quantity(
@@ -105,7 +106,8 @@ async def set_quantity(
         items = [changed if item.variant_id == item_id else item for item in cart.items]
         return cart.model_copy(update={"items": items})
 
-    return await _priced(session, await store.change(redis, owner, update), owner, pricing)
+    changed = await store.change(redis, owner, update)
+    return await _priced(session, changed, owner, pricing, read=catalog)
 
 
 async def remove_item(
@@ -207,9 +209,16 @@ def _check_quantity(
 
 
 async def _basket(
-    session: AsyncSession, cart: StoredCart, owner: store.Owner, pricing: Pricing
+    session: AsyncSession,
+    cart: StoredCart,
+    owner: store.Owner,
+    pricing: Pricing,
+    read: Catalog | None = None,
 ) -> tuple[Basket, list[CartLineOut]]:
-    catalog = await current_products(session, list({item.product_id for item in cart.items}))
+    """`read`: products this request has read already (not read twice)."""
+    catalog = dict(read or {})
+    if unread := list({item.product_id for item in cart.items} - catalog.keys()):
+        catalog |= await current_products(session, unread)
     lines = [_line_out(item, catalog, pricing) for item in cart.items]
     basket = Basket(
         currency=pricing.currency,
@@ -259,9 +268,13 @@ def live_variant(product: ProductSnapshot | None, variant_id: uuid.UUID) -> Vari
 
 
 async def _priced(
-    session: AsyncSession, cart: StoredCart, owner: store.Owner, pricing: Pricing
+    session: AsyncSession,
+    cart: StoredCart,
+    owner: store.Owner,
+    pricing: Pricing,
+    read: Catalog | None = None,
 ) -> CartOut:
-    basket, lines = await _basket(session, cart, owner, pricing)
+    basket, lines = await _basket(session, cart, owner, pricing, read)
     discount, coupon = Decimal(0), None
     if cart.coupon is not None:
         try:
