@@ -145,14 +145,14 @@ async def consume(
     started = time.perf_counter()
     async with transaction(sessions) as session:
         fresh = await unseen(session, consumer.name, events)
+        if consumer.apply is None and through is None:
+            # Events a step consumer does not act on are recorded in bulk, with the look-up,
+            # not claimed one transaction each: notify reads every stock event for the few
+            # that cross a line.
+            skipped = [e.seq for e in fresh if e.type not in consumer.types and e.seq]
+            await record_processed(session, consumer.name, skipped)
     acted = [e for e in fresh if e.type in consumer.types]
     if consumer.apply is None:
-        # Events it does not act on are recorded in bulk, not claimed one transaction each:
-        # notify reads every stock event for the few that cross a line.
-        skipped = [e.seq for e in fresh if e.type not in consumer.types and e.seq]
-        if through is None and skipped:
-            async with transaction(sessions) as session:
-                await record_processed(session, consumer.name, skipped)
         acted = await run_steps(sessions, consumer, acted)
     else:
         if acted:

@@ -263,6 +263,9 @@ async def _write(
     await session.flush()
     session.add_all(lines)
     add_event(session, "order.created", order_id, 1, placed_event(order, lines))
+    # Written before the stock rows are locked: a hot SKU's row is held only for the stock's
+    # own statements and the commit, not for these inserts too.
+    await session.flush()
     await reservations.reserve(
         session,
         order_id,

@@ -131,8 +131,11 @@ async def confirm_paid(session: AsyncSession, order_id: uuid.UUID) -> bool:
     order = await OrderRepository(session).get(order_id, for_update=True)
     if order is None or order.status != Status.PENDING:
         return False  # cancelled meanwhile: the cancellation refunds what was paid
-    await reservations.commit(session, order.id)
     _move(session, order, Status.CONFIRMED, "paid")
+    # Written before the stock rows are locked, as at checkout: a hot SKU's row is held
+    # only for the stock's own statements and the commit.
+    await session.flush()
+    await reservations.commit(session, order.id)
     return True
 
 
