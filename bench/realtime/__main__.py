@@ -99,6 +99,11 @@ async def run(stack: LaunchedStack, sockets: int, orders: int) -> None:
             await asyncio.sleep(0.1)
     samples = [(t - placed[o]) * 1000 for o, times in heard.items() if o in placed for t in times]
     print(f"order 201 -> order.created on every socket: {percentiles(samples)}")
+    # Where it goes: the pipeline (to the first socket) and the fan-out (first to last).
+    first = [(min(t) - placed[o]) * 1000 for o, t in heard.items() if o in placed]
+    spread = [(max(t) - min(t)) * 1000 for o, t in heard.items() if o in placed]
+    print(f"  to the first socket: {percentiles(first)}")
+    print(f"  first to last socket: {percentiles(spread)}")
     missing = sum(sockets - len(heard.get(o, [])) for o in placed)
     print(f"deliveries missing after 60 s: {missing} of {sockets * orders}")
     for task in listeners:

@@ -4,6 +4,7 @@ each getting only what its signed-in person may see."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from collections.abc import Iterator
@@ -32,8 +33,9 @@ class Viewer:
 @dataclass(eq=False)
 class Listener:
     viewer: Viewer
-    #: Each push with its text, encoded once for every socket that gets it.
-    queue: asyncio.Queue[tuple[Push, str]] = field(
+    #: Each push with its text, encoded once for every socket that gets it; None wakes the
+    #: socket's loop for something else (its client went away).
+    queue: asyncio.Queue[tuple[Push, str] | None] = field(
         default_factory=lambda: asyncio.Queue(maxsize=QUEUED_PER_SOCKET)
     )
     overflowed: asyncio.Event = field(default_factory=asyncio.Event)
@@ -45,6 +47,11 @@ class Listener:
             self.queue.put_nowait((push, text))
         except asyncio.QueueFull:
             self.overflowed.set()
+
+    def wake(self) -> None:
+        # A full queue needs no waking: its reader does not wait.
+        with contextlib.suppress(asyncio.QueueFull):
+            self.queue.put_nowait(None)
 
 
 class PushHub:
