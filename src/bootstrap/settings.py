@@ -137,7 +137,11 @@ class Settings(BaseSettings):
     broker_guard_seconds: float = Field(default=0.25, gt=0)
     stream_batch_size: int = Field(default=500, ge=1)
     stream_batch_seconds: float = Field(default=0.05, gt=0)
-    consumer_fetch_max_wait_ms: int = Field(default=100, ge=1)
+    #: How long a worker's fetch waits on an empty topic. Tansu answers one only after about
+    #: half of it, and a message arriving meanwhile waits for that answer: at 40 ms rather
+    #: than 100 a hop is ~15 ms shorter (bench/realtime, bench/freshness), for ~4% of a
+    #: core more while the stack is idle (more empty fetches).
+    consumer_fetch_max_wait_ms: int = Field(default=40, ge=1)
     #: Kafka consumer-group session timeout: a restarted worker rejoins in about half of it,
     #: and a worker that cannot heartbeat for this long is taken out of the group.
     stream_session_timeout_seconds: float = Field(default=2.0, ge=1.0, le=60.0)
