@@ -110,7 +110,7 @@ def create_app(
             batches.apply_page,
             batches.holding,
             heal=batches.handle_held,
-            wading=batches.wading,
+            delivered=batches.delivered_up_to,
         )
 
     app.task(catch_up_from_outbox)
@@ -187,14 +187,9 @@ class BatchHandler:
                 seen = self.delivered_through.get(consumer.name, 0)
                 self.delivered_through[consumer.name] = max(seen, *seqs)
 
-    def wading(self, group: Sequence[Consumer]) -> bool:
-        """Whether the broker is still handing some consumer of `group` copies of what a
-        catch-up applied: anything newer would wait behind them (push and notify waited
-        8 s for a few hundred stock.low events after a 55,000-event catch-up)."""
-        return any(
-            self.delivered_through.get(c.name, 0) < self.applied_through.get(c.name, 0)
-            for c in group
-        )
+    def delivered_up_to(self, group: Sequence[Consumer]) -> int:
+        """The highest seq the broker has handed every consumer of `group`."""
+        return min(self.delivered_through.get(consumer.name, 0) for consumer in group)
 
 
 def _add_agent(

@@ -19,9 +19,10 @@ from commerce.db import transaction
 from commerce.events import Envelope
 from commerce.outbox import OutboxRow, ProcessedEvent, ProjectionCheckpoint
 from streams.app import BatchHandler, decode_batch, handle_batch
-from streams.catch_up import STUCK_SECONDS, catch_up, heal_stuck
+from streams.catch_up import STUCK_SECONDS, THRESHOLD, catch_up, heal_stuck, keep_caught_up
 from streams.consumers import Consumer, record_processed
 from streams.relay import SEQ_HEADER
+from tests.conftest import eventually
 
 
 def a_topic() -> str:
@@ -286,3 +287,33 @@ async def test_events_the_broker_lost_are_applied_from_the_outbox_once_they_are_
     assert (healed, applied) == (2, [seqs[0], seqs[2]]), "old and unapplied only, in order"
     assert await heal_stuck(sessions, [consumer], batches.handle_held, batches.holding) == 0
     assert applied == [seqs[0], seqs[2]]
+
+
+async def test_after_a_backlog_a_short_tail_is_read_from_the_outbox_until_the_broker_has_caught_up(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """The broker still owes the group the copies of the backlog: a few new events would
+    wait behind them, so they are read from the outbox too."""
+    topic, applied = a_topic(), list[int]()
+    consumer = recorder(topic, applied)
+    batches = BatchHandler(sessions, {consumer.name: asyncio.Lock()})
+    backlog = await write(sessions, topic, THRESHOLD)
+    keeping = asyncio.create_task(
+        keep_caught_up(
+            sessions,
+            [consumer],
+            batches.apply_page,
+            batches.holding,
+            every=0.05,
+            delivered=batches.delivered_up_to,
+        )
+    )
+    try:
+        await eventually(lambda: checkpoint(sessions, consumer), lambda seq: seq >= backlog[-1])
+        tail = await write(sessions, topic, 3)  # far fewer than a backlog
+
+        await eventually(lambda: checkpoint(sessions, consumer), lambda seq: seq >= tail[-1])
+    finally:
+        keeping.cancel()
+    assert applied == [*backlog, *tail], "each once, in order, none from the broker"
+    assert batches.delivered_up_to([consumer]) == 0
