@@ -163,6 +163,11 @@ CHILDREN: dict[str, str] = {
 }
 
 
+def metrics_url(settings: Settings, port: int) -> str:
+    """Where a worker on `port` serves its metrics (both workers share the host setting)."""
+    return f"http://{settings.worker_metrics_host}:{port}"
+
+
 def child_settings(name: str, settings: Settings) -> dict[str, str]:
     """The settings one child of `up` runs with, on top of `child_environment`'s."""
     if name not in ("saga", "worker"):
@@ -264,12 +269,8 @@ class Launch:
         state = {
             "launcher_pid": os.getpid(),
             "api_url": f"http://{self.settings.api_host}:{self.settings.api_port}",
-            "worker_metrics_url": (
-                f"http://{self.settings.worker_metrics_host}:{self.settings.worker_metrics_port}"
-            ),
-            "saga_metrics_url": (
-                f"http://{self.settings.worker_metrics_host}:{self.settings.saga_metrics_port}"
-            ),
+            "worker_metrics_url": metrics_url(self.settings, self.settings.worker_metrics_port),
+            "saga_metrics_url": metrics_url(self.settings, self.settings.saga_metrics_port),
             "urls": self.stack.urls,
             "pids": pids,
             "logs": str(self.settings.data_dir / "logs"),

@@ -17,7 +17,7 @@ from redis.asyncio import Redis
 from bootstrap import probes
 from bootstrap.settings import Settings
 from commerce.db import connected
-from storefront.launcher import pid_alive, read_state
+from storefront.launcher import metrics_url, pid_alive, read_state
 from streams.monitoring import PipelineStatus, pipeline_status
 from streams.relay import bootstrap_servers
 
@@ -67,12 +67,10 @@ async def collect(settings: Settings) -> StackStatus:
     pids: dict[str, int] = state.get("pids", {})  # type: ignore[assignment]
     api_url = str(state.get("api_url") or f"http://{settings.api_host}:{settings.api_port}")
     worker_url = str(
-        state.get("worker_metrics_url")
-        or f"http://{settings.worker_metrics_host}:{settings.worker_metrics_port}"
+        state.get("worker_metrics_url") or metrics_url(settings, settings.worker_metrics_port)
     )
     saga_url = str(
-        state.get("saga_metrics_url")
-        or f"http://{settings.worker_metrics_host}:{settings.saga_metrics_port}"
+        state.get("saga_metrics_url") or metrics_url(settings, settings.saga_metrics_port)
     )
     status = StackStatus()
     if launcher := state.get("launcher_pid"):
