@@ -34,7 +34,7 @@ from search.backend import SearchBackend
 from search.elasticsearch_backend import ElasticsearchBackend
 from search.result_cache import SearchResultCache
 from search.stock import StockIndex
-from search.stock_engines import EngineStockIndex, TantivyStockIndex
+from search.stock_engines import EngineStockIndex, TantivyStockIndex, stock_schema
 from search.tantivy_backend import TantivyBackend
 from search.tantivy_storage import schema_matches, set_aside
 from search.tuning import TuningSource
@@ -183,10 +183,14 @@ def stock_index(settings: Settings, *, writer: bool = False) -> StockIndex:
 
 
 async def fill_empty_stock_index(settings: Settings) -> int | None:
-    """The first start with a stock index (or after its folder was lost) fills it from
-    PostgreSQL; None when it holds documents already or another worker keeps it."""
+    """The first start with a stock index (or after its folder was lost, or an older release
+    wrote it with another schema) fills it from PostgreSQL; None when it holds documents
+    already or another worker keeps it."""
     if settings.worker_consumers and STOCK not in settings.worker_consumers:
         return None
+    folder = settings.stock_index_dir
+    if not settings.elasticsearch_url and not schema_matches(folder, stock_schema()):
+        set_aside(folder)
     parts = adapters(settings, stock_writer=True)
     try:
         await parts.stock.ensure_index()

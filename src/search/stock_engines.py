@@ -36,6 +36,7 @@ from search.stock import (
     epoch_millis,
     facet_counts,
 )
+from search.tantivy_writes import write_batch
 
 TEXT_FIELDS = {"sku_text": 3.0, "product_name": 2.0, "brand_text": 1.0}
 SKU_BOOST = 10.0
@@ -69,7 +70,9 @@ def stock_schema() -> tantivy.Schema:
     builder.add_integer_field("available", indexed=True, fast=True)
     builder.add_integer_field("last_movement", indexed=True, fast=True)
     builder.add_unsigned_field("below_line", indexed=True, fast=True)
-    builder.add_text_field("source", stored=True, tokenizer_name="raw", index_option="basic")
+    # Stored, not indexed: as an indexed text field each document's JSON was a term of its
+    # own, and writing those terms was 4/5 of a commit (0.28 s -> 0.06 s for 7,000 documents).
+    builder.add_bytes_field("source", stored=True, indexed=False)
     return builder.build()
 
 
@@ -87,7 +90,7 @@ def tantivy_fields(doc: StockDocument) -> dict[str, Any]:
         "available": doc.available,
         "last_movement": epoch_millis(doc.last_movement_at) or 0,
         "below_line": int(doc.below_line),
-        "source": doc.model_dump_json(),
+        "source": doc.model_dump_json().encode(),
     }
 
 
@@ -104,20 +107,19 @@ class TantivyStockIndex:
     async def replace_products(
         self, product_ids: Sequence[uuid.UUID], documents: Sequence[StockDocument]
     ) -> None:
-        await asyncio.to_thread(self._replace, list(product_ids), list(documents))
+        products = {*product_ids, *(doc.product_id for doc in documents)}
+        await write_batch(
+            self._lock,
+            self._writing,
+            (("product_id", str(product_id)) for product_id in products),
+            (tantivy.Document.from_dict(tantivy_fields(doc), self.schema) for doc in documents),
+            self.index.reload,
+        )
 
-    def _replace(self, product_ids: list[uuid.UUID], documents: list[StockDocument]) -> None:
+    def _writing(self) -> tantivy.IndexWriter:
         if self._writer is None:
             raise RuntimeError("this stock index was opened read-only")
-        with self._lock:
-            for product_id in {*product_ids, *(doc.product_id for doc in documents)}:
-                self._writer.delete_documents_by_term("product_id", str(product_id))
-            for doc in documents:
-                self._writer.add_document(
-                    tantivy.Document.from_dict(tantivy_fields(doc), self.schema)
-                )
-            self._writer.commit()
-            self.index.reload()
+        return self._writer
 
     async def search(self, query: StockQuery) -> StockPage:
         return await asyncio.to_thread(self.search_now, query)

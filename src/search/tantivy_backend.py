@@ -59,6 +59,7 @@ from search.tantivy_storage import (
     open_index,
     publish,
 )
+from search.tantivy_writes import write_batch
 
 #: How long a writer waits for a reindex to hand the new generation over.
 HANDOVER_SECONDS = 600.0
@@ -142,19 +143,19 @@ class TantivyBackend:
         self, upserts: Sequence[ProductDocument], deletes: Sequence[uuid.UUID] = ()
     ) -> None:
         """Upserts and deletions in one commit."""
-        await asyncio.to_thread(self._apply, list(upserts), list(deletes))
+        await asyncio.to_thread(self._follow)
+        await write_batch(
+            self._write_lock,
+            self._writing,
+            (("id", str(product_id)) for product_id in [*deletes, *(doc.id for doc in upserts)]),
+            (tantivy.Document.from_dict(to_fields(doc), self.schema) for doc in upserts),
+            lambda: self.index.reload(),  # the index of the generation the lock holder writes
+        )
 
-    def _apply(self, upserts: list[ProductDocument], deletes: list[uuid.UUID]) -> None:
-        self._follow()
+    def _writing(self) -> tantivy.IndexWriter:
         if self._writer is None:
             raise RuntimeError("this TantivyBackend was opened read-only")
-        with self._write_lock:
-            for product_id in [*deletes, *(doc.id for doc in upserts)]:
-                self._writer.delete_documents_by_term("id", str(product_id))
-            for doc in upserts:
-                self._writer.add_document(tantivy.Document.from_dict(to_fields(doc), self.schema))
-            self._writer.commit()
-            self.index.reload()
+        return self._writer
 
     async def ensure_index(self) -> bool:
         """Opening the folder made the index; there is nothing to create."""

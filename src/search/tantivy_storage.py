@@ -67,13 +67,15 @@ def publish(root: Path, folder: Path) -> None:
             shutil.rmtree(old, ignore_errors=True)
 
 
-def schema_matches(root: Path) -> bool:
-    """False when `root` holds an index written with another schema (an older release)."""
-    path = active_folder(root)
+def schema_matches(path: Path, schema: tantivy.Schema | None = None) -> bool:
+    """False when `path` holds an index written with another schema (an older release) than
+    `schema` (the products index's, in the generation CURRENT names, by default)."""
+    if schema is None:
+        path, schema = active_folder(path), build_schema()
     if not (path / "meta.json").exists():
         return True
     try:
-        tantivy.Index(build_schema(), path=str(path), reuse=True)
+        tantivy.Index(schema, path=str(path), reuse=True)
     except ValueError:
         return False
     return True

@@ -3,11 +3,17 @@ catalog and low-stock-line events, on whichever engine the stack runs."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import tantivy
 
+from bootstrap.settings import Settings
+from bootstrap.wiring import fill_empty_stock_index
+from search.stock import StockQuery
+from search.stock_engines import TantivyStockIndex
 from tests.conftest import eventually
 from tests.factories import create_product, set_stock, word
 
@@ -89,3 +95,24 @@ async def test_stock_search_needs_manage_inventory_and_validates(
     )
     assert bad.status_code == 422
     assert bad.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_an_embedded_stock_index_an_older_release_wrote_is_set_aside_and_refilled(
+    client: httpx.AsyncClient, admin: dict[str, str], settings: Settings, tmp_path: Path
+) -> None:
+    if settings.elasticsearch_url:
+        pytest.skip("an engine's index is kept by its own mappings")
+    product = await create_product(client, admin, name=f"{word('old')} Lantern")
+    await set_stock(client, admin, product["sku"], 6, warehouse="berlin")
+    upgraded = Settings.model_validate(settings.model_dump() | {"data_dir": tmp_path})
+    older = tantivy.SchemaBuilder().add_text_field("source", stored=True).build()
+    upgraded.stock_index_dir.mkdir()
+    tantivy.Index(older, path=str(upgraded.stock_index_dir))  # what the last release wrote
+
+    filled = await fill_empty_stock_index(upgraded)
+
+    assert filled is not None and filled > 0
+    assert (tmp_path / "stock-index.outdated" / "meta.json").exists()
+    index = TantivyStockIndex(upgraded.stock_index_dir)
+    page = await index.search(StockQuery(q=product["sku"]))
+    assert [(item.warehouse, item.on_hand) for item in page.items] == [("berlin", 6)]
