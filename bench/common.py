@@ -9,6 +9,7 @@ import random
 import statistics
 import tempfile
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 from subprocess import Popen
 
+import psutil
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 import migrations
@@ -97,6 +99,28 @@ class Pipeline:
         self.worker.stop()
         if self.relay is not None:
             processes.stop(self.relay)
+
+
+def cpu_by_part(root: psutil.Process, *, include_root: bool = False) -> Counter[str]:
+    """CPU seconds so far of the processes under `root`, by part of the stack."""
+    parts: Counter[str] = Counter()
+    for process in [root, *root.children(recursive=True)][0 if include_root else 1 :]:
+        try:
+            times, part = process.cpu_times(), _part(process)
+        except psutil.NoSuchProcess:
+            continue
+        parts[part] += times.user + times.system
+    return parts
+
+
+def _part(process: psutil.Process) -> str:
+    command = " ".join(process.cmdline())
+    if "storefront.cli" in command:
+        part = command.split("storefront.cli", 1)[1].split()[0]
+        # `up` runs two workers: the saga's consumers, and every projection.
+        consumers = process.environ().get("STOREFRONT_WORKER_CONSUMERS", "")
+        return "saga worker" if part == "worker" and '"payments"' in consumers else part
+    return next((name for name in ("postgres", "redis", "tansu") if name in command), "other")
 
 
 def percentiles(samples_ms: list[float]) -> str:

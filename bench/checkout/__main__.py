@@ -35,7 +35,7 @@ import psutil
 from sqlalchemy import text
 
 sys.path.append(str(Path(__file__).parent.parent))  # bench/common.py
-from common import machine, percentiles
+from common import cpu_by_part, machine, percentiles
 
 from commerce.db import create_engine, session_factory
 from storefront.launched import LaunchedStack
@@ -90,27 +90,10 @@ DEAD_LETTERS = text("SELECT count(*) FROM dead_letters")
 def cpu_seconds(stack: LaunchedStack) -> Counter[str]:
     """CPU time so far of each part of the stack (its processes by role) and of this client."""
     assert stack.process is not None
-    root = psutil.Process(stack.process.pid)
-    parts: Counter[str] = Counter()
-    for process in [root, *root.children(recursive=True)]:
-        try:
-            times, part = process.cpu_times(), _part(process)
-        except psutil.NoSuchProcess:
-            continue
-        parts[part] += times.user + times.system
+    parts = cpu_by_part(psutil.Process(stack.process.pid), include_root=True)
     client = psutil.Process().cpu_times()
     parts["bench client"] = client.user + client.system
     return parts
-
-
-def _part(process: psutil.Process) -> str:
-    command = " ".join(process.cmdline())
-    if "storefront.cli" in command:
-        part = command.split("storefront.cli", 1)[1].split()[0]
-        # `up` runs two workers: the saga's consumers, and every projection.
-        consumers = process.environ().get("STOREFRONT_WORKER_CONSUMERS", "")
-        return "saga worker" if part == "worker" and '"payments"' in consumers else part
-    return next((name for name in ("postgres", "redis", "tansu") if name in command), "other")
 
 
 async def product(http: httpx.AsyncClient, admin: dict[str, str], stock: int) -> dict[str, Any]:

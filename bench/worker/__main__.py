@@ -19,8 +19,10 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
+
 sys.path.append(str(Path(__file__).parent.parent))  # bench/common.py
-from common import Pipeline, embedded_stack, machine
+from common import Pipeline, cpu_by_part, embedded_stack, machine
 
 from commerce.db import transaction
 from demo import catalog as demo_catalog
@@ -56,6 +58,7 @@ async def main(products: int, relay_in_worker: bool) -> None:
         started = time.monotonic()
         pipeline.start()
         ready = time.monotonic() - started
+        cpu_at_ready = cpu_by_part(psutil.Process())
         try:
             behind, last_report = backlog, time.monotonic()
             while behind:
@@ -71,6 +74,8 @@ async def main(products: int, relay_in_worker: bool) -> None:
                         f"{status.outbox_backlog:,}; behind: {lags}"
                     )
             elapsed = time.monotonic() - started
+            cpu = cpu_by_part(psutil.Process())
+            cpu.subtract(cpu_at_ready)
         finally:
             pipeline.stop()
             summarise(pipeline.log)
@@ -78,6 +83,8 @@ async def main(products: int, relay_in_worker: bool) -> None:
     print(f"all consumers caught up after {elapsed:.1f} s from start")
     print(f"throughput: {backlog / (elapsed - ready):,.0f} events/s after Ready")
     print(f"            {backlog / elapsed:,.0f} events/s including start-up")
+    busy = ", ".join(f"{part} {seconds:.1f} s" for part, seconds in cpu.most_common())
+    print(f"CPU from Ready until caught up: {busy} · {sum(cpu.values()):.1f} s in all")
 
 
 if __name__ == "__main__":
