@@ -19,7 +19,14 @@ from commerce.db import transaction
 from commerce.events import Envelope
 from commerce.outbox import OutboxRow, ProcessedEvent, ProjectionCheckpoint
 from streams.app import BatchHandler, decode_batch, handle_batch
-from streams.catch_up import STUCK_SECONDS, THRESHOLD, catch_up, heal_stuck, keep_caught_up
+from streams.catch_up import (
+    STUCK_SECONDS,
+    THRESHOLD,
+    ParsedEvents,
+    catch_up,
+    heal_stuck,
+    keep_caught_up,
+)
 from streams.consumers import Consumer, record_processed
 from streams.relay import SEQ_HEADER
 from tests.conftest import eventually
@@ -198,6 +205,31 @@ async def test_consumers_of_one_topic_share_a_page_from_the_lowest_checkpoint(
     assert behind == seqs
     assert ahead == seqs[10:]
     assert await checkpoint(sessions, slow) == await checkpoint(sessions, fast) == seqs[-1]
+
+
+async def test_groups_of_other_topics_reading_the_same_events_share_each_parsed_event(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    topic = a_topic()
+    seqs = await write(sessions, topic, 12)
+    given: dict[str, list[Envelope]] = {}
+
+    def keeper(topics: tuple[str, ...]) -> Consumer:
+        name = f"keeper-{uuid.uuid4().hex[:8]}"
+
+        async def apply(events: list[Envelope]) -> None:
+            given.setdefault(name, []).extend(events)
+
+        return Consumer(name, apply=apply, topics=topics, types=frozenset({"product.updated"}))
+
+    narrow, wide = keeper((topic,)), keeper((topic, a_topic()))
+    parsed = ParsedEvents()
+    for group in ([narrow], [wide]):
+        await catch_up(sessions, group, handler(sessions), threshold=10, size=100, parsed=parsed)
+
+    first, second = given[narrow.name], given[wide.name]
+    assert [e.seq for e in first] == [e.seq for e in second] == seqs
+    assert all(mine is theirs for mine, theirs in zip(first, second, strict=True))
 
 
 async def test_a_page_ends_before_an_event_that_does_not_decode(
