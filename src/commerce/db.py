@@ -105,6 +105,12 @@ def one_of(column: QueryableAttribute[T], values: Iterable[T]) -> ColumnElement[
     return column == any_(bindparam(None, list(values), type_=_array_of(column.type)))
 
 
+def any_of(column: QueryableAttribute[T], name: str) -> ColumnElement[bool]:
+    """`column = ANY(:name)`, the array given when the statement runs: for statements built
+    once (`functools.cache`), whose construction cost more than running them."""
+    return column == any_(bindparam(name, type_=_array_of(column.type)))
+
+
 @functools.cache
 def _array_of(item: TypeEngine[Any]) -> ARRAY[Any]:
     return ARRAY(item)

@@ -2,22 +2,70 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import RowMapping, Select, func, select
+from sqlalchemy import Executable, RowMapping, Select, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import contains_eager
 
 from commerce.catalog.models import Brand, Category, Product, Variant
-from commerce.db import one_of
+from commerce.db import any_of, one_of
 from commerce.inventory.models import StockLevel, Warehouse
 
 
 def slugify(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:80] or "brand"
+
+
+# Built once: every checkout and every catalog projection batch reads them, and building
+# the statement (its subquery's columns, its operators) cost the API more than running it.
+
+
+@functools.cache
+def _snapshot_rows() -> Executable:
+    return (
+        select(
+            *Product.__table__.c,
+            # Named as ProductSnapshot's fields, so a row validates into one as it is.
+            Brand.name.label("brand"),
+            Category.slug.label("category"),
+            Category.path.label("category_path"),
+            Product.deleted_at.is_not(None).label("deleted"),
+        )
+        .join(Brand, Brand.id == Product.brand_id)
+        .join(Category, Category.id == Product.category_id)
+        .where(any_of(Product.id, "product_ids"))
+    )
+
+
+@functools.cache
+def _variant_rows() -> Executable:
+    available = (
+        select(
+            StockLevel.variant_id,
+            func.sum(StockLevel.on_hand - StockLevel.reserved).label("available"),
+        )
+        .where(any_of(StockLevel.product_id, "product_ids"))
+        .group_by(StockLevel.variant_id)
+        .subquery()
+    )
+    return (
+        select(
+            Variant.id,
+            Variant.product_id,
+            Variant.sku,
+            Variant.option_values.label("options"),
+            Variant.price,
+            func.coalesce(available.c.available, 0).label("available"),
+        )
+        .outerjoin(available, available.c.variant_id == Variant.id)
+        .where(any_of(Variant.product_id, "product_ids"), Variant.deleted_at.is_(None))
+        .order_by(Variant.product_id, Variant.position, Variant.created_at, Variant.id)
+    )
 
 
 class CatalogRepository:
@@ -48,20 +96,8 @@ class CatalogRepository:
         Plain rows, not ORM objects: projections read thousands a second, and building
         mapped instances for them cost more than the query.
         """
-        query = (
-            select(
-                *Product.__table__.c,
-                # Named as ProductSnapshot's fields, so a row validates into one as it is.
-                Brand.name.label("brand"),
-                Category.slug.label("category"),
-                Category.path.label("category_path"),
-                Product.deleted_at.is_not(None).label("deleted"),
-            )
-            .join(Brand, Brand.id == Product.brand_id)
-            .join(Category, Category.id == Product.category_id)
-            .where(one_of(Product.id, product_ids))
-        )
-        return (await self.session.execute(query)).mappings().all()
+        rows = await self.session.execute(_snapshot_rows(), {"product_ids": list(product_ids)})
+        return rows.mappings().all()
 
     async def live_ids_after(self, sku: str, limit: int) -> list[tuple[uuid.UUID, str]]:
         """(id, sku) of the next `limit` live products after `sku`, in SKU order."""
@@ -90,30 +126,8 @@ class CatalogRepository:
     async def variant_rows(self, product_ids: Sequence[uuid.UUID]) -> Sequence[RowMapping]:
         """Live variants of products, in order, named as VariantSnapshot's fields, with
         `product_id` and `available` (units on hand and not reserved, over all warehouses)."""
-        available = (
-            select(
-                StockLevel.variant_id,
-                func.sum(StockLevel.on_hand - StockLevel.reserved).label("available"),
-            )
-            .where(one_of(StockLevel.product_id, product_ids))
-            .group_by(StockLevel.variant_id)
-            .subquery()
-        )
-        query = (
-            select(
-                Variant.id,
-                Variant.product_id,
-                Variant.sku,
-                Variant.option_values.label("options"),
-                Variant.price,
-                func.coalesce(available.c.available, 0).label("available"),
-            )
-            .outerjoin(available, available.c.variant_id == Variant.id)
-            .where(one_of(Variant.product_id, product_ids), Variant.deleted_at.is_(None))
-            .order_by(Variant.product_id, Variant.position, Variant.created_at, Variant.id)
-        )
-        rows: Sequence[RowMapping] = (await self.session.execute(query)).mappings().all()
-        return rows
+        rows = await self.session.execute(_variant_rows(), {"product_ids": list(product_ids)})
+        return rows.mappings().all()
 
     async def variant(
         self, product_id: uuid.UUID, variant_id: uuid.UUID, *, for_update: bool = False
