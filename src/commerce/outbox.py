@@ -8,10 +8,10 @@ from typing import Any
 
 from pydantic import BaseModel
 from pydantic_core import to_jsonable_python
-from sqlalchemy import BigInteger, DateTime, Index, String, Text, func, text
+from sqlalchemy import BigInteger, DateTime, Index, String, Text, event, func, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from commerce.db import Base
 from commerce.events import topic_for
@@ -128,5 +128,26 @@ def add_event(
     aggregate_version: int,
     payload: BaseModel,
 ) -> None:
-    """Stage an event in the caller's transaction; the relay publishes it after commit."""
-    session.add(OutboxRow(**outbox_row(type, aggregate_id, aggregate_version, payload)))
+    """Stage an event in the caller's transaction: its row is written as the transaction
+    commits (`_write_staged`), and the relay publishes it after."""
+    row = OutboxRow(**outbox_row(type, aggregate_id, aggregate_version, payload))
+    session.info.setdefault(_STAGED, []).append(row)
+
+
+#: Where a session keeps the outbox rows its transaction writes as it commits.
+_STAGED = "storefront.outbox.staged"
+
+
+@event.listens_for(Session, "before_commit")
+def _write_staged(session: Session) -> None:
+    """A transaction's events are its last writes. Its first seq pins the relay's settled
+    mark until it ends (SETTLED_SEQ): a checkout that wrote its event and then waited for a
+    hot SKU's stock row held back every later event of every writer (bench/checkout:
+    order.created published p99 0.6-0.8 s after its commit)."""
+    if staged := session.info.pop(_STAGED, None):
+        session.add_all(staged)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_staged(session: Session) -> None:
+    session.info.pop(_STAGED, None)

@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bootstrap.settings import Settings
 from commerce.db import create_engine, libpq_url, session_factory, transaction
-from commerce.events import TOPICS
-from commerce.outbox import settled_seq
+from commerce.events import TOPICS, RoleChanged
+from commerce.outbox import add_event, settled_seq
 from streams import checkpoints
 from streams.consumers import record_processed
 from streams.relay import OutboxRelay, raised_floor
@@ -98,6 +98,40 @@ async def test_the_settled_seq_stops_below_a_transaction_still_open_however_long
         assert await settled() == after
         await rolled_back.rollback()
     assert await settled() == after, "a rolled-back writer holds nothing back"
+
+
+ROLE = RoleChanged(name="clerk", permissions=[], version=2)
+
+
+async def test_a_transactions_events_are_written_as_it_commits_not_held_through_its_waits(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """A checkout stages order.created, then waits for a hot SKU's stock row: other writers'
+    events settle meanwhile, and a rolled-back transaction's staged events are gone."""
+
+    async def settled() -> int:
+        async with sessions() as session:
+            return await settled_seq(session)
+
+    async def outbox_rows() -> int:
+        async with sessions() as session:
+            return int(await session.scalar(text("SELECT count(*) FROM outbox")) or 0)
+
+    before = await outbox_rows()
+    async with sessions() as checkout, checkout.begin():
+        add_event(checkout, "role.updated", "clerk", 2, ROLE)
+        await checkout.flush()
+        other = (await committed(sessions, 1))[-1]  # committed while the checkout waits
+        assert await settled() == other
+        await checkout.commit()
+    assert await outbox_rows() == before + 2
+
+    async with sessions() as failing:
+        add_event(failing, "role.updated", "clerk", 3, ROLE)
+        await failing.execute(text("SELECT 1"))
+        await failing.rollback()
+        await failing.commit()  # begins and commits a transaction of its own
+    assert await outbox_rows() == before + 2, "a rolled-back transaction's events are dropped"
 
 
 def test_the_relay_floor_passes_what_its_claim_could_see_and_published() -> None:
