@@ -244,7 +244,7 @@ def worker_parts(settings: Settings) -> WorkerParts:
             PERMISSIONS: role_permission_cache(IdentityCache(parts.redis)),
             LIVE: live_counters(LiveCounters(parts.redis), sessions),
             PUSH: pushes(sessions, push_channel, settings.low_stock_alert_below),
-            ORDERS: saga(ORDERS, handlers.steps_of(ORDERS)),
+            ORDERS: saga(ORDERS, handlers.steps_of(ORDERS), together=handlers.together_of(ORDERS)),
             PAYMENTS: saga(PAYMENTS, handlers.steps_of(PAYMENTS), provider=parts.payments),
             NOTIFY: notifications(Shop(settings.shop_name, settings.shop_url)),
             REWARDS: rewards(),

@@ -32,10 +32,12 @@ from streams.steps import NOTIFY, ORDERS, PAYMENTS, REWARDS, SagaStep
 
 class Step(NamedTuple):
     """A saga step in the table: the consumer that runs it (its checkpoint, an order's
-    events in order) and the function."""
+    events in order) and the function; `together`: it takes each run of consecutive events
+    of its type at once, and its consumer takes a batch in one unit of work."""
 
     consumer: str
     run: SagaStep
+    together: bool = False
 
 
 Handler = str | Step
@@ -60,7 +62,12 @@ HANDLERS: dict[str, tuple[Handler, ...]] = {
     # the checkout saga: charge, confirm or fail, refund; each change pushed to its customer,
     # the ones worth an email notified, and paid, cancelled or returned orders rewarded
     "order.created": (Step(PAYMENTS, orders.charge_placed), WAREHOUSE, PUSH, NOTIFY),
-    "payment.succeeded": (Step(ORDERS, orders.confirm_paid), WAREHOUSE, PUSH, NOTIFY),
+    "payment.succeeded": (
+        Step(ORDERS, orders.confirm_paid, together=True),
+        WAREHOUSE,
+        PUSH,
+        NOTIFY,
+    ),
     "payment.failed": (Step(ORDERS, orders.fail_unpaid), WAREHOUSE, PUSH),
     "order.cancelled": (Step(PAYMENTS, payments.refund_order), WAREHOUSE, PUSH, NOTIFY, REWARDS),
     "order.returned": (Step(PAYMENTS, payments.refund_return), WAREHOUSE, PUSH, REWARDS),
@@ -118,6 +125,16 @@ def steps_of(name: str, handlers: Table = HANDLERS) -> dict[str, SagaStep]:
         for handler in named
         if isinstance(handler, Step) and handler.consumer == name
     }
+
+
+def together_of(name: str, handlers: Table = HANDLERS) -> frozenset[str]:
+    """The event types whose step `name` takes a run of at once."""
+    return frozenset(
+        event_type
+        for event_type, named in handlers.items()
+        for handler in named
+        if isinstance(handler, Step) and handler.consumer == name and handler.together
+    )
 
 
 def _name(handler: Handler) -> str:

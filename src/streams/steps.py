@@ -1,13 +1,15 @@
-"""The step consumers: the checkout saga's (one event in one unit of work, an order's
-lanes side by side), notifications and rewards (a batch in one unit of work); and the
-saga's periodic job."""
+"""The step consumers: the checkout saga's (payments: one event in one unit of work, an
+order's lanes side by side; orders: a batch in one unit of work, its confirmations taken
+together), notifications and rewards (a batch in one unit of work); and the saga's
+periodic job."""
 
 from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
+from itertools import groupby
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -23,7 +25,6 @@ from streams.consumers import (
     BACKGROUND_BATCH_SECONDS,
     PROMPT_BATCH_SECONDS,
     Consumer,
-    Step,
     each,
 )
 
@@ -37,27 +38,50 @@ NOTIFY, REWARDS = "notify", "rewards"
 EXPIRY_BATCH = 200
 
 
-#: A saga step: the event, its unit of work, and the adapters it names (the provider).
+#: A saga step: the event (a run of them, for a step taken together), its unit of work, and
+#: the adapters it names (the provider).
 SagaStep = Callable[..., Awaitable[None]]
 
 
-def saga(name: str, steps: Mapping[str, SagaStep], **adapters: Any) -> Consumer:
+def saga(
+    name: str,
+    steps: Mapping[str, SagaStep],
+    *,
+    together: frozenset[str] = frozenset(),
+    **adapters: Any,
+) -> Consumer:
     """The consumer running the handler table's steps for `name`, each given the adapters its
-    signature names (as cosmicpython's bootstrap injects a handler's dependencies)."""
+    signature names (as cosmicpython's bootstrap injects a handler's dependencies).
+
+    Without steps `together`, one event in one unit of work, different orders side by side.
+    With some, a batch in one unit of work: a step of those types takes each run of
+    consecutive events of its type at once, the others one after another, in seq order.
+    """
     bound = {event_type: _inject(step, adapters) for event_type, step in steps.items()}
+    if not together:
 
-    async def step(event: Envelope, uow: UnitOfWork) -> None:
-        await bound[event.type](event, uow)
+        async def step(event: Envelope, uow: UnitOfWork) -> None:
+            await bound[event.type](event, uow)
 
-    return Consumer(name, step=step, batch_seconds=PROMPT_BATCH_SECONDS)
+        return Consumer(name, step=step, batch_seconds=PROMPT_BATCH_SECONDS)
+
+    async def runs(events: Sequence[Envelope], uow: UnitOfWork) -> None:
+        for event_type, run in groupby(events, key=lambda event: event.type):
+            if event_type in together:
+                await bound[event_type](list(run), uow)
+            else:
+                for event in run:
+                    await bound[event_type](event, uow)
+
+    return Consumer(name, steps=runs, batch_seconds=PROMPT_BATCH_SECONDS)
 
 
-def _inject(step: SagaStep, adapters: Mapping[str, Any]) -> Step:
+def _inject(step: SagaStep, adapters: Mapping[str, Any]) -> SagaStep:
     wanted = inspect.signature(step).parameters
     named = {name: adapter for name, adapter in adapters.items() if name in wanted}
 
-    async def run(event: Envelope, uow: UnitOfWork) -> None:
-        await step(event, uow, **named)
+    async def run(taken: Envelope | Sequence[Envelope], uow: UnitOfWork) -> None:
+        await step(taken, uow, **named)
 
     return run
 

@@ -196,11 +196,13 @@ class InventoryRepository:
         )
         return [(level, code) for level, code in await self.session.execute(query)]
 
-    async def lock_reservations(self, order_id: uuid.UUID, state: str) -> list[Reservation]:
+    async def lock_reservations(
+        self, order_ids: Sequence[uuid.UUID], state: str
+    ) -> list[Reservation]:
         query = (
             select(Reservation)
-            .where(Reservation.order_id == order_id, Reservation.state == state)
-            .order_by(Reservation.id)
+            .where(one_of(Reservation.order_id, order_ids), Reservation.state == state)
+            .order_by(Reservation.order_id, Reservation.id)
             .with_for_update()
         )
         return list(await self.session.scalars(query))

@@ -44,6 +44,7 @@ class Want:
 
 @dataclass(frozen=True)
 class _Move:
+    order_id: uuid.UUID
     level: StockLevel
     sku: str
     kind: str
@@ -100,30 +101,35 @@ async def reserve(session: AsyncSession, order_id: uuid.UUID, wants: Sequence[Wa
                     returned=0,
                 )
             )
-            moves.append(_Move(level, want.sku, RESERVED, 0, quantity))
-    await _record(session, order_id, moves, locked)
+            moves.append(_Move(order_id, level, want.sku, RESERVED, 0, quantity))
+    await _record(session, moves, locked)
 
 
 async def release(session: AsyncSession, order_id: uuid.UUID) -> int:
     """Give back the units an unpaid order holds; returns how many."""
-    return await _settle(session, order_id, RESERVED, RELEASED)
+    return await _settle(session, [order_id], RESERVED, RELEASED)
 
 
-async def commit(session: AsyncSession, order_id: uuid.UUID) -> int:
-    """The order is paid: its held units leave stock for good; returns how many."""
-    return await _settle(session, order_id, RESERVED, SOLD)
+async def commit(session: AsyncSession, order_ids: Sequence[uuid.UUID]) -> int:
+    """The orders are paid: their held units leave stock for good; returns how many.
+
+    Several orders' stock rows are locked together, once: a hot SKU's row is the queue every
+    checkout and every confirmation of it waits in, so confirming a batch of orders takes
+    it once, not once an order.
+    """
+    return await _settle(session, order_ids, RESERVED, SOLD)
 
 
 async def restock(session: AsyncSession, order_id: uuid.UUID) -> int:
     """A paid order was cancelled before it shipped: its units go back on the shelf."""
-    return await _settle(session, order_id, SOLD, RESTOCKED)
+    return await _settle(session, [order_id], SOLD, RESTOCKED)
 
 
 async def take_back(
     session: AsyncSession, order_id: uuid.UUID, returned: dict[uuid.UUID, int]
 ) -> None:
     """Returned units (by order line) go back to the warehouses they were sold from."""
-    held = await InventoryRepository(session).lock_reservations(order_id, SOLD)
+    held = await InventoryRepository(session).lock_reservations([order_id], SOLD)
     locked = await _lock(session, [r.variant_id for r in held])
     left = dict(returned)
     moves = []
@@ -135,12 +141,14 @@ async def take_back(
         reservation.returned += quantity
         level = _level(locked.levels, reservation)
         level.on_hand += quantity
-        moves.append(_Move(level, reservation.sku, "RETURNED", quantity, 0))
-    await _record(session, order_id, moves, locked)
+        moves.append(_Move(order_id, level, reservation.sku, "RETURNED", quantity, 0))
+    await _record(session, moves, locked)
 
 
-async def _settle(session: AsyncSession, order_id: uuid.UUID, before: str, after: str) -> int:
-    held = await InventoryRepository(session).lock_reservations(order_id, before)
+async def _settle(
+    session: AsyncSession, order_ids: Sequence[uuid.UUID], before: str, after: str
+) -> int:
+    held = await InventoryRepository(session).lock_reservations(order_ids, before)
     locked = await _lock(session, [r.variant_id for r in held])
     moves = []
     for reservation in held:
@@ -154,8 +162,10 @@ async def _settle(session: AsyncSession, order_id: uuid.UUID, before: str, after
         level.on_hand += delta
         level.reserved += reserved_delta
         reservation.state = after
-        moves.append(_Move(level, reservation.sku, after, delta, reserved_delta))
-    await _record(session, order_id, moves, locked)
+        moves.append(
+            _Move(reservation.order_id, level, reservation.sku, after, delta, reserved_delta)
+        )
+    await _record(session, moves, locked)
     return sum(abs(move.delta or move.reserved_delta) for move in moves)
 
 
@@ -198,9 +208,7 @@ async def _lock(session: AsyncSession, variant_ids: Sequence[uuid.UUID]) -> _Loc
     return locked
 
 
-async def _record(
-    session: AsyncSession, order_id: uuid.UUID, moves: list[_Move], locked: _Locked
-) -> None:
+async def _record(session: AsyncSession, moves: list[_Move], locked: _Locked) -> None:
     """The ledger rows and stock events of these moves (after the levels changed)."""
     if not moves:
         return
@@ -213,8 +221,8 @@ async def _record(
             reserved_delta=move.reserved_delta,
             on_hand_after=move.level.on_hand,
             kind=move.kind,
-            reason=f"order {order_id}",
-            order_id=order_id,
+            reason=f"order {move.order_id}",
+            order_id=move.order_id,
         )
         for move in moves
     ]

@@ -56,6 +56,17 @@ class OrderRepository:
             query = query.with_for_update().execution_options(populate_existing=True)
         return await self.session.scalar(query)
 
+    async def lock(self, order_ids: Iterable[uuid.UUID]) -> list[Order]:
+        """Orders, locked in id order (two batches of the same orders cannot deadlock)."""
+        query = (
+            select(Order)
+            .where(one_of(Order.id, sorted(set(order_ids))))
+            .order_by(Order.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return list(await self.session.scalars(query))
+
     async def customers(self, order_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
         """Each order's customer."""
         rows = await self.session.execute(

@@ -3,6 +3,8 @@ names each beside the event it takes. Each changes rows in the event's unit of w
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from commerce.events import Envelope, OrderPlaced, PaymentRecorded
 from commerce.orders import service
 from commerce.orders.repository import OrderRepository
@@ -24,10 +26,12 @@ async def charge_placed(event: Envelope, uow: UnitOfWork, provider: PaymentProvi
         await service.charge(uow.session, provider, order, order.payment_token)
 
 
-async def confirm_paid(event: Envelope, uow: UnitOfWork) -> None:
-    """payment.succeeded: the order is CONFIRMED and its held stock sold."""
-    payment = PaymentRecorded.model_validate(event.payload)
-    await service.confirm_paid(uow.session, payment.order_id)
+async def confirm_paid(events: Sequence[Envelope], uow: UnitOfWork) -> None:
+    """payment.succeeded, a run of them: the orders are CONFIRMED and their held stock sold,
+    together: the stock rows they share are locked once, not once an order (a hot SKU's
+    row is the queue its checkouts and confirmations wait in)."""
+    paid = [PaymentRecorded.model_validate(event.payload).order_id for event in events]
+    await service.confirm_paid_orders(uow.session, paid)
 
 
 async def fail_unpaid(event: Envelope, uow: UnitOfWork) -> None:

@@ -7,6 +7,7 @@ checkout takes), changes rows and writes its event in the caller's transaction.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -128,15 +129,24 @@ async def change_status(session: AsyncSession, order_id: uuid.UUID, target: str)
 
 async def confirm_paid(session: AsyncSession, order_id: uuid.UUID) -> bool:
     """payment.succeeded: a pending order is CONFIRMED and its held stock sold."""
-    order = await OrderRepository(session).get(order_id, for_update=True)
-    if order is None or order.status != Status.PENDING:
-        return False  # cancelled meanwhile: the cancellation refunds what was paid
-    _move(session, order, Status.CONFIRMED, "paid")
+    return bool(await confirm_paid_orders(session, [order_id]))
+
+
+async def confirm_paid_orders(
+    session: AsyncSession, order_ids: Sequence[uuid.UUID]
+) -> list[uuid.UUID]:
+    """payment.succeeded for several orders in one transaction: each one still pending is
+    CONFIRMED and its held stock sold, the stock rows they share locked once. Returns those
+    confirmed (one cancelled meanwhile is not: the cancellation refunds what was paid)."""
+    locked = await OrderRepository(session).lock(order_ids)
+    pending = [order for order in locked if order.status == Status.PENDING]
+    for order in pending:
+        _move(session, order, Status.CONFIRMED, "paid")
     # Written before the stock rows are locked, as at checkout: a hot SKU's row is held
     # only for the stock's own statements and the commit.
     await session.flush()
-    await reservations.commit(session, order.id)
-    return True
+    await reservations.commit(session, [order.id for order in pending])
+    return [order.id for order in pending]
 
 
 async def fail_unpaid(session: AsyncSession, order_id: uuid.UUID, reason: str | None) -> bool:

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from commerce.currency.rates import shipped_snapshot
+from commerce.db import transaction
 from commerce.events import Envelope, PaymentRecorded
 from commerce.inventory.errors import OutOfStock
 from commerce.inventory.models import StockMovement
@@ -23,8 +24,9 @@ from commerce.orders.checkout import Checkout, UnpaidCaps, place_order
 from commerce.orders.errors import CheckoutInProgress, EmptyCart
 from commerce.orders.models import Order
 from commerce.orders.schemas import OrderIn, OrderOut
+from commerce.orders.service import cancel
 from streams import handlers
-from streams.consumers import run_step
+from streams.consumers import run_together
 from streams.steps import ORDERS, saga
 from tests.api.test_cart import tee
 from tests.checkout import ADDRESS, customers, fill_cart, ledger_broken, stock_totals
@@ -130,6 +132,77 @@ async def test_two_tabs_with_two_keys_make_one_order_and_a_409(
     assert await redis.get(f"checkout:{owner}") is None  # the cart is not stuck
 
 
+def payment_event(order: OrderOut, status: str) -> Envelope:
+    return Envelope(
+        type=f"payment.{'succeeded' if status == 'SUCCEEDED' else 'failed'}",
+        aggregate_id=str(order.id),
+        aggregate_version=1,
+        payload=PaymentRecorded(
+            payment_id=uuid.uuid4(),
+            order_id=order.id,
+            amount=order.total,
+            currency="USD",
+            status=status,
+        ).model_dump(mode="json"),
+        seq=-int(uuid.uuid4().int % 10**12),  # not in the outbox: only this test delivers it
+    )
+
+
+async def test_a_batch_of_payments_confirms_each_order_in_turn_and_sells_its_stock_once(
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    sessions: async_sessionmaker[AsyncSession],
+    redis: Redis,
+    checkout: Checkout,
+) -> None:
+    """Confirmations of one SKU in one unit of work (its stock row locked once); a failure
+    between them is applied in its place, and an order cancelled meanwhile stays so."""
+    product = await tee(client, admin, stock=10)
+    variant = product["variants"][0]["id"]
+    owners = await customers(sessions, 4)
+    placed = []
+    for owner in owners:
+        await fill_cart(redis, owner, product, 2)
+        placed.append(
+            await place_order(checkout, owner, ORDER, "USD", f"batch-{owner}", f"shopper-{owner}")
+        )
+    first, failing, cancelled, last = placed
+    async with transaction(sessions) as session:
+        await cancel(session, cancelled.id, uuid.uuid4(), staff=True, reason="changed my mind")
+    orders = saga(ORDERS, handlers.steps_of(ORDERS), together=handlers.together_of(ORDERS))
+    assert orders.steps is not None
+    batch = [
+        payment_event(first, "SUCCEEDED"),
+        payment_event(failing, "FAILED"),
+        payment_event(cancelled, "SUCCEEDED"),
+        payment_event(last, "SUCCEEDED"),
+    ]
+
+    applied = await run_together(sessions, f"{ORDERS}-batch-test", orders.steps, batch)
+
+    assert applied == batch
+    async with sessions() as session:
+        statuses = {
+            order_id: status
+            for order_id, status in await session.execute(
+                select(Order.id, Order.status).where(Order.id.in_([o.id for o in placed]))
+            )
+        }
+        sold = await session.scalar(
+            select(func.count()).where(
+                StockMovement.variant_id == uuid.UUID(variant), StockMovement.kind == "SOLD"
+            )
+        )
+    assert statuses == {
+        first.id: "CONFIRMED",
+        failing.id: "FAILED",
+        cancelled.id: "CANCELLED",
+        last.id: "CONFIRMED",
+    }
+    assert sold == 2
+    assert await stock_totals(sessions, variant) == (6, 0), "two orders of 2 sold, 4 let go"
+
+
 async def test_a_payment_event_delivered_twice_confirms_once_and_sells_once(
     client: httpx.AsyncClient,
     admin: dict[str, str],
@@ -141,26 +214,18 @@ async def test_a_payment_event_delivered_twice_confirms_once_and_sells_once(
     (owner,) = await customers(sessions, 1)
     await fill_cart(redis, owner, product, 3)
     order = await place_order(checkout, owner, ORDER, "USD", "pay-twice", f"shopper-{owner}")
-    paid = Envelope(
-        type="payment.succeeded",
-        aggregate_id=str(order.id),
-        aggregate_version=1,
-        payload=PaymentRecorded(
-            payment_id=uuid.uuid4(),
-            order_id=order.id,
-            amount=order.total,
-            currency="USD",
-            status="SUCCEEDED",
-        ).model_dump(mode="json"),
-        seq=-int(uuid.uuid4().int % 10**12),  # not in the outbox: only this test delivers it
-    )
-    orders = saga(ORDERS, handlers.steps_of(ORDERS))
-    orders = type(orders)(f"{ORDERS}-twice-test", step=orders.step, types=frozenset({paid.type}))
+    paid = payment_event(order, "SUCCEEDED")
+    orders = saga(ORDERS, handlers.steps_of(ORDERS), together=handlers.together_of(ORDERS))
+    assert orders.steps is not None, "confirmations are taken in batches"
+    name = f"{ORDERS}-twice-test"
 
-    twice = (run_step(sessions, orders, paid), run_step(sessions, orders, paid))
+    twice = (
+        run_together(sessions, name, orders.steps, [paid]),
+        run_together(sessions, name, orders.steps, [paid]),
+    )
     applied = await asyncio.gather(*twice)
 
-    assert sorted(applied) == [False, True]
+    assert sorted(len(done) for done in applied) == [0, 1]
     async with sessions() as session:
         stored = await session.get(Order, order.id)
         assert stored is not None and stored.status == "CONFIRMED" and stored.version == 2
