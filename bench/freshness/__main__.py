@@ -68,7 +68,6 @@ async def run(writes: int, root: Path, production: bool) -> None:
                 "search_engine": env.get("STOREFRONT_SEARCH_ENGINE", "elasticsearch"),
                 "data_dir": root,
                 "jwt_secret": secrets.token_urlsafe(48),
-                "stream_batch_seconds": 0.01,
             }
         )
         migrations.upgrade(settings.require("database_url"))
@@ -81,7 +80,6 @@ async def run(writes: int, root: Path, production: bool) -> None:
             {
                 **env,
                 "STOREFRONT_DATA_DIR": str(root),
-                "STOREFRONT_STREAM_BATCH_SECONDS": "0.01",
                 "STOREFRONT_WORKER_METRICS_PORT": "0",
             },
             root / "worker.log",

@@ -60,7 +60,7 @@ def search_projection(
             sold = await units_sold(session, ids)
         await backend.apply(*index_changes(ids, current, sold))
 
-    return Consumer(SEARCH, apply=apply)
+    return Consumer(SEARCH, apply=apply, batch_seconds=PROMPT_BATCH_SECONDS)
 
 
 def stock_projection(
@@ -75,7 +75,7 @@ def stock_projection(
             rows = await inventory.stock_rows(session, ids)
         await index.replace_products(ids, stock_documents(rows, default_line))
 
-    return Consumer(STOCK, apply=apply)
+    return Consumer(STOCK, apply=apply, batch_seconds=PROMPT_BATCH_SECONDS)
 
 
 def cache_invalidation(cache: CatalogCache) -> Consumer:
@@ -84,7 +84,7 @@ def cache_invalidation(cache: CatalogCache) -> Consumer:
     async def apply(events: list[Envelope]) -> None:
         await cache.invalidate(affected_products(events))
 
-    return Consumer(CATALOG_CACHE, apply=apply)
+    return Consumer(CATALOG_CACHE, apply=apply, batch_seconds=PROMPT_BATCH_SECONDS)
 
 
 #: How long the warehouse writer gathers a batch from the broker.
