@@ -29,7 +29,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from commerce.db import transaction
-from commerce.outbox import settled_seq
+from commerce.outbox import SETTLED_SEQ
 from streams import metrics
 from streams.checkpoints import lowest
 
@@ -42,6 +42,8 @@ LISTEN_FALLBACK_SECONDS = 1.0
 MIN_CLAIM_INTERVAL_SECONDS = 0.025
 #: Only one relay publishes at a time, so one aggregate's events keep their order.
 RELAY_LOCK_KEY = 0x5F0B0C5
+#: The relay's lock and the settled seq, read in one round trip.
+LOCK_AND_SETTLED = text(f"SELECT pg_try_advisory_xact_lock(:key), {SETTLED_SEQ}")
 
 # The message is built by PostgreSQL (the event with its seq, as JSON text): parsing JSONB
 # into Python and dumping it again cost the relay more than everything else it does.
@@ -163,14 +165,13 @@ class OutboxRelay:
         assert self.producer is not None
         self._last_claim = time.monotonic()
         async with transaction(self.sessions) as session:
-            if not (
-                await session.execute(
-                    text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": RELAY_LOCK_KEY}
-                )
-            ).scalar_one():
+            # One round trip: the lock, and the settled seq read before the claim (every row
+            # up to it is visible to the claim's snapshot).
+            locked, settled = (
+                await session.execute(LOCK_AND_SETTLED, {"key": RELAY_LOCK_KEY})
+            ).one()
+            if not locked:
                 return 0
-            # Read before the claim: every row up to it is visible to the claim's snapshot.
-            settled = await settled_seq(session)
             claim = {"limit": self.batch_size, "floor": self.floor}
             rows = (await session.execute(CLAIM, claim)).all()
             if not rows:
