@@ -78,7 +78,7 @@ class ParsedEvents:
     """The events read lately, by seq. Groups of consumers of different topics read many of
     the same events from the outbox at about the same time: each is parsed once (an
     envelope is immutable), which took the worker's CPU for a 54,827-event catch-up from
-    11.5-11.9 s to 10.5-10.8 s (bench/worker)."""
+    11.5-11.9 s to 10.4-11.1 s (bench/worker)."""
 
     def __init__(self, size: int = 4 * PAGE) -> None:
         self.size = size

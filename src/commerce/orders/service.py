@@ -140,6 +140,8 @@ async def confirm_paid_orders(
     confirmed (one cancelled meanwhile is not: the cancellation refunds what was paid)."""
     locked = await OrderRepository(session).lock(order_ids)
     pending = [order for order in locked if order.status == Status.PENDING]
+    if not pending:
+        return []
     for order in pending:
         _move(session, order, Status.CONFIRMED, "paid")
     # Written before the stock rows are locked, as at checkout: a hot SKU's row is held
