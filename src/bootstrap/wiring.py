@@ -182,15 +182,24 @@ def stock_index(settings: Settings, *, writer: bool = False) -> StockIndex:
     return TantivyStockIndex(settings.stock_index_dir, writer=writer)
 
 
+def set_aside_outdated_stock_index(settings: Settings) -> bool:
+    """An embedded stock index an older release wrote with another schema cannot be opened,
+    and every process opens it with its adapters: it is set aside before any are built (and
+    refilled by `fill_empty_stock_index`). True if it was."""
+    folder = settings.stock_index_dir
+    if settings.elasticsearch_url or schema_matches(folder, stock_schema()):
+        return False
+    set_aside(folder)
+    return True
+
+
 async def fill_empty_stock_index(settings: Settings) -> int | None:
     """The first start with a stock index (or after its folder was lost, or an older release
     wrote it with another schema) fills it from PostgreSQL; None when it holds documents
     already or another worker keeps it."""
     if settings.worker_consumers and STOCK not in settings.worker_consumers:
         return None
-    folder = settings.stock_index_dir
-    if not settings.elasticsearch_url and not schema_matches(folder, stock_schema()):
-        set_aside(folder)
+    set_aside_outdated_stock_index(settings)
     parts = adapters(settings, stock_writer=True)
     try:
         await parts.stock.ensure_index()

@@ -18,7 +18,12 @@ from rich.console import Console
 
 import migrations
 from bootstrap.settings import Settings
-from bootstrap.wiring import backfill_projections, fill_empty_stock_index, renew_outdated_search
+from bootstrap.wiring import (
+    backfill_projections,
+    fill_empty_stock_index,
+    renew_outdated_search,
+    set_aside_outdated_stock_index,
+)
 from storefront import launcher, seeding
 from storefront.embedded import EmbeddedStack, wait_until
 from storefront.supervisor import Supervisor
@@ -87,6 +92,8 @@ def _load_demo(
 def _fill_indexes(settings: Settings, console: Console) -> None:
     """Search, the stock index and the warehouse filled in bulk: when `up` says it is up,
     search holds the whole catalog (streaming a fresh demo took the worker ~30 s)."""
+    if set_aside_outdated_stock_index(settings):
+        console.print("Set aside the stock index (a new schema): it is rebuilt below.")
     with console.status("Checking the search index"):
         renewed = asyncio.run(renew_outdated_search(settings))
     if renewed is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import mailbox
+import shutil
 import socket
 import uuid
 from collections.abc import Iterator
@@ -19,8 +20,10 @@ from typing import Any
 
 import httpx
 import pytest
+import tantivy
 
 from analytics.warehouse import open_warehouse
+from search.stock_engines import TantivyStockIndex
 from storefront.launched import DEMO_ADMIN, LaunchedStack, gone
 
 
@@ -225,6 +228,25 @@ def test_a_killed_launcher_takes_every_child_and_a_new_up_starts_cleanly(
 
     launched.start()
     assert asyncio.run(asyncio.to_thread(launched.healthy))
+
+
+def test_up_on_a_stock_index_an_older_release_wrote_sets_it_aside_and_refills_it(
+    launched: LaunchedStack,
+) -> None:
+    """After the restart above: `up` opened the stock index (its adapters) before refilling
+    it, so an upgraded data folder failed to start (found trying the upgrade by hand)."""
+    launched.stop()
+    folder = launched.data_dir / "stock-index"
+    shutil.rmtree(folder)
+    folder.mkdir()
+    older = tantivy.SchemaBuilder().add_text_field("source", stored=True).build()
+    tantivy.Index(older, path=str(folder))
+
+    launched.start()
+
+    assert asyncio.run(asyncio.to_thread(launched.healthy))
+    assert (launched.data_dir / "stock-index.outdated" / "meta.json").exists()
+    assert TantivyStockIndex(folder).index.searcher().num_docs > 0
 
 
 def test_a_port_in_use_is_named_before_anything_starts(tmp_path: Path) -> None:

@@ -95,9 +95,15 @@ def worker() -> None:
     from faust.worker import Worker
     from prometheus_client import start_http_server
 
-    from bootstrap.wiring import build_worker, fill_empty_stock_index, renew_outdated_search
+    from bootstrap.wiring import (
+        build_worker,
+        fill_empty_stock_index,
+        renew_outdated_search,
+        set_aside_outdated_stock_index,
+    )
     from commerce.events import PUBLISHED_TOPICS
     from storefront import logs
+    from streams.projections import STOCK
     from streams.relay import prepare_topics
 
     settings = Settings()
@@ -107,7 +113,10 @@ def worker() -> None:
     # Before Faust subscribes: its consumer would auto-create them with the broker's default.
     kafka_url = settings.require("kafka_url")
     asyncio.run(prepare_topics(kafka_url, PUBLISHED_TOPICS, settings.kafka_partitions))
-    # An index from an older release cannot be opened: rebuild it before projecting into it.
+    # An index from an older release cannot be opened: rebuild it before projecting into it
+    # (the stock index is set aside first: every process's adapters open it).
+    if not settings.worker_consumers or STOCK in settings.worker_consumers:
+        set_aside_outdated_stock_index(settings)
     asyncio.run(renew_outdated_search(settings))
     asyncio.run(fill_empty_stock_index(settings))
     faust_app = build_worker(settings)
