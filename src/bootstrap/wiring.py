@@ -185,9 +185,11 @@ def stock_index(settings: Settings, *, writer: bool = False) -> StockIndex:
 def set_aside_outdated_stock_index(settings: Settings) -> bool:
     """An embedded stock index an older release wrote with another schema cannot be opened,
     and every process opens it with its adapters: it is set aside before any are built (and
-    refilled by `fill_empty_stock_index`). True if it was."""
+    refilled by `fill_empty_stock_index`). True if it was; never by a worker that does not
+    keep it."""
     folder = settings.stock_index_dir
-    if settings.elasticsearch_url or schema_matches(folder, stock_schema()):
+    keeps = not settings.worker_consumers or STOCK in settings.worker_consumers
+    if not keeps or settings.elasticsearch_url or schema_matches(folder, stock_schema()):
         return False
     set_aside(folder)
     return True

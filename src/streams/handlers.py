@@ -119,22 +119,21 @@ def types_of(name: str, handlers: Table = HANDLERS) -> frozenset[str]:
 
 def steps_of(name: str, handlers: Table = HANDLERS) -> dict[str, SagaStep]:
     """The saga steps `name` runs, by the event type each takes."""
-    return {
-        event_type: handler.run
-        for event_type, named in handlers.items()
-        for handler in named
-        if isinstance(handler, Step) and handler.consumer == name
-    }
+    return {event_type: step.run for event_type, step in _steps(name, handlers)}
 
 
 def together_of(name: str, handlers: Table = HANDLERS) -> frozenset[str]:
     """The event types whose step `name` takes a run of at once."""
-    return frozenset(
-        event_type
+    return frozenset(event_type for event_type, step in _steps(name, handlers) if step.together)
+
+
+def _steps(name: str, handlers: Table) -> list[tuple[str, Step]]:
+    return [
+        (event_type, handler)
         for event_type, named in handlers.items()
         for handler in named
-        if isinstance(handler, Step) and handler.consumer == name and handler.together
-    )
+        if isinstance(handler, Step) and handler.consumer == name
+    ]
 
 
 def _name(handler: Handler) -> str:

@@ -103,7 +103,6 @@ def worker() -> None:
     )
     from commerce.events import PUBLISHED_TOPICS
     from storefront import logs
-    from streams.projections import STOCK
     from streams.relay import prepare_topics
 
     settings = Settings()
@@ -115,8 +114,7 @@ def worker() -> None:
     asyncio.run(prepare_topics(kafka_url, PUBLISHED_TOPICS, settings.kafka_partitions))
     # An index from an older release cannot be opened: rebuild it before projecting into it
     # (the stock index is set aside first: every process's adapters open it).
-    if not settings.worker_consumers or STOCK in settings.worker_consumers:
-        set_aside_outdated_stock_index(settings)
+    set_aside_outdated_stock_index(settings)
     asyncio.run(renew_outdated_search(settings))
     asyncio.run(fill_empty_stock_index(settings))
     faust_app = build_worker(settings)
