@@ -9,7 +9,8 @@ any twice.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from commerce.events import (
@@ -23,7 +24,14 @@ from commerce.events import (
 )
 from commerce.inventory.schemas import LowStockCrossing
 from commerce.notifications.rendering import Kind
-from commerce.notifications.service import Shop, notify, recipient, stock_alert_recipients
+from commerce.notifications.service import (
+    Notice,
+    Recipient,
+    Shop,
+    notify_all,
+    recipients,
+    stock_alert_recipients,
+)
 from commerce.orders.repository import OrderRepository
 from commerce.orders.states import Status
 from commerce.unit_of_work import UnitOfWork
@@ -34,109 +42,130 @@ Steps = Callable[[Sequence[Envelope], UnitOfWork], Awaitable[None]]
 MOVES: dict[str, Kind] = {Status.SHIPPED: Kind.SHIPMENT, Status.DELIVERED: Kind.DELIVERY}
 
 
+@dataclass(frozen=True)
+class _Wanted:
+    """A notice an event asks for, before the batch's orders and users are read: `order_id`
+    names the order its context shows, whose customer it goes to when `user_id` is None."""
+
+    user_id: uuid.UUID | None
+    kind: Kind
+    context: dict[str, Any]
+    order_id: uuid.UUID | None = None
+
+
 def notification_steps(shop: Shop) -> Steps:
     async def steps(events: Sequence[Envelope], uow: UnitOfWork) -> None:
-        # Read once a batch: a restock or an import crosses thousands of low-stock lines.
+        # Read once a batch: orders and users for every event, and the staff for the
+        # low-stock lines (a restock or an import crosses thousands).
+        wanted = [(event, want) for event in events for want in _wanted(event)]
+        orders = await _orders(uow, {w.order_id for _, w in wanted if w.order_id is not None})
         staff = (
             await stock_alert_recipients(uow.session)
             if any(event.type == "stock.low" for event in events)
             else []
         )
-        for event in events:
-            source = f"{event.type}:{event.event_id}"
-            for user_id, kind, context in await _notifications(event, uow):
-                user = await uow.identity.user(user_id)
-                if user is not None:
-                    await notify(uow.session, shop, recipient(user), kind, context, source=source)
-            if event.type == "stock.low":
-                crossing = LowStockCrossing.model_validate(event.payload)
-                context = {"stock": crossing.model_dump(mode="json")}
-                for member in staff:
-                    await notify(uow.session, shop, member, Kind.LOW_STOCK, context, source=source)
+        people = await recipients(uow.session, {to for _, w in wanted if (to := _to(w, orders))})
+        notices = [n for event, w in wanted for n in _resolved(event, w, orders, people, staff)]
+        await notify_all(uow.session, shop, notices)
 
     return steps
 
 
-Notice = tuple[uuid.UUID, Kind, dict[str, Any]]
-
-
-async def _notifications(event: Envelope, uow: UnitOfWork) -> list[Notice]:
-    """(user, kind, context) of what `event` tells a customer."""
+def _wanted(event: Envelope) -> list[_Wanted]:
+    """What `event` tells whom."""
     if event.type == "user.registered":
         registered = UserRegistered.model_validate(event.payload)
-        return [(registered.user_id, Kind.WELCOME, {})]
+        return [_Wanted(registered.user_id, Kind.WELCOME, {})]
     if event.type == "order.created":
         placed = OrderPlaced.model_validate(event.payload)
-        order = await _order(uow, placed.order_id)
-        return [(placed.customer_id, Kind.ORDER_CONFIRMATION, {"order": order})] if order else []
+        return [_Wanted(placed.customer_id, Kind.ORDER_CONFIRMATION, {}, placed.order_id)]
     if event.type in ("payment.succeeded", "payment.refunded"):
-        return await _payment(event, uow)
+        payment = PaymentRecorded.model_validate(event.payload)
+        kind = Kind.PAYMENT_RECEIPT if event.type == "payment.succeeded" else Kind.REFUND
+        paid = {
+            "amount": str(payment.amount),
+            "currency": payment.currency,
+            "reference": payment.provider_reference or str(payment.payment_id),
+            "reason": payment.reason,
+        }
+        return [_Wanted(None, kind, {"payment": paid}, payment.order_id)]
     if event.type in ("order.cancelled", "order.status_changed"):
-        return await _order_moved(event, uow)
+        changed = OrderChanged.model_validate(event.payload)
+        moved = Kind.CANCELLATION if event.type == "order.cancelled" else MOVES.get(changed.status)
+        if moved is None:
+            return []
+        refund = str(changed.refund) if changed.refund else ""
+        context = {"reason": changed.reason, "refund": refund}
+        return [_Wanted(changed.customer_id, moved, context, changed.order_id)]
     if event.type == "achievement.unlocked":
         unlocked = AchievementUnlocked.model_validate(event.payload)
         achievement = unlocked.model_dump(mode="json")
-        return [(unlocked.customer_id, Kind.ACHIEVEMENT_UNLOCKED, {"achievement": achievement})]
+        return [
+            _Wanted(unlocked.customer_id, Kind.ACHIEVEMENT_UNLOCKED, {"achievement": achievement})
+        ]
     if event.type == "quest.completed":
         completed = QuestCompleted.model_validate(event.payload)
         quest = completed.model_dump(mode="json")
-        return [(completed.customer_id, Kind.QUEST_COMPLETED, {"quest": quest})]
+        return [_Wanted(completed.customer_id, Kind.QUEST_COMPLETED, {"quest": quest})]
+    if event.type == "stock.low":
+        crossing = LowStockCrossing.model_validate(event.payload)
+        return [_Wanted(None, Kind.LOW_STOCK, {"stock": crossing.model_dump(mode="json")})]
     return []
 
 
-async def _payment(event: Envelope, uow: UnitOfWork) -> list[Notice]:
-    payment = PaymentRecorded.model_validate(event.payload)
-    order = await _order(uow, payment.order_id)
-    if order is None:
+def _to(want: _Wanted, orders: Mapping[uuid.UUID, dict[str, Any]]) -> uuid.UUID | None:
+    """Whom `want` goes to: its user, else its order's customer (None: staff, or the order
+    is gone)."""
+    if want.user_id is not None or want.order_id is None:
+        return want.user_id
+    order = orders.get(want.order_id)
+    return None if order is None else uuid.UUID(order["customer_id"])
+
+
+def _resolved(
+    event: Envelope,
+    want: _Wanted,
+    orders: Mapping[uuid.UUID, dict[str, Any]],
+    people: Mapping[uuid.UUID, Recipient],
+    staff: Sequence[Recipient],
+) -> list[Notice]:
+    """The notices of `want`: none if its order or its user is gone."""
+    source = f"{event.type}:{event.event_id}"
+    if want.kind is Kind.LOW_STOCK:
+        return [Notice(member, want.kind, want.context, source) for member in staff]
+    context = want.context
+    if want.order_id is not None:
+        if (order := orders.get(want.order_id)) is None:
+            return []
+        context = {"order": order, **context}
+    to = _to(want, orders)
+    if to is None or (recipient := people.get(to)) is None:
         return []
-    kind = Kind.PAYMENT_RECEIPT if event.type == "payment.succeeded" else Kind.REFUND
-    paid = {
-        "amount": str(payment.amount),
-        "currency": payment.currency,
-        "reference": payment.provider_reference or str(payment.payment_id),
-        "reason": payment.reason,
-    }
-    return [(uuid.UUID(order["customer_id"]), kind, {"order": order, "payment": paid})]
+    return [Notice(recipient, want.kind, context, source)]
 
 
-async def _order_moved(event: Envelope, uow: UnitOfWork) -> list[Notice]:
-    changed = OrderChanged.model_validate(event.payload)
-    kind = Kind.CANCELLATION if event.type == "order.cancelled" else MOVES.get(changed.status)
-    if kind is None:
-        return []
-    order = await _order(uow, changed.order_id)
-    if order is None:
-        return []
-    context = {
-        "order": order,
-        "reason": changed.reason,
-        "refund": str(changed.refund) if changed.refund else "",
-    }
-    return [(changed.customer_id, kind, context)]
-
-
-async def _order(uow: UnitOfWork, order_id: uuid.UUID) -> dict[str, Any] | None:
-    """The order as emails show it: a short number, its lines and total."""
-    orders = OrderRepository(uow.session)
-    order = await orders.get(order_id)
-    if order is None:
-        return None
-    lines = await orders.lines(order_id)
+async def _orders(uow: UnitOfWork, order_ids: set[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
+    """The orders as emails show them: a short number, the lines and the total."""
+    if not order_ids:
+        return {}
     return {
-        "id": str(order.id),
-        "number": order_number(order.id),
-        "customer_id": str(order.customer_id),
-        "currency": order.currency,
-        "total": str(order.total),
-        "lines": [
-            {
-                "sku": line.sku,
-                "name": line.name,
-                "quantity": line.quantity,
-                "total": str(line.total),
-            }
-            for line in lines
-        ],
+        order.id: {
+            "id": str(order.id),
+            "number": order_number(order.id),
+            "customer_id": str(order.customer_id),
+            "currency": order.currency,
+            "total": str(order.total),
+            "lines": [
+                {
+                    "sku": line.sku,
+                    "name": line.name,
+                    "quantity": line.quantity,
+                    "total": str(line.total),
+                }
+                for line in lines
+            ],
+        }
+        for order, lines in await OrderRepository(uow.session).with_lines(order_ids)
     }
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from commerce.db import one_of
 from commerce.identity.models import Role, User
 from commerce.identity.permissions import Permission
 from commerce.notifications.models import EmailDelivery, Notification, NotificationPreference
@@ -24,6 +25,15 @@ class NotificationRepository:
 
     async def preferences(self, user_id: uuid.UUID) -> NotificationPreference | None:
         return await self.session.get(NotificationPreference, user_id)
+
+    async def preferences_of(
+        self, user_ids: Iterable[uuid.UUID]
+    ) -> dict[uuid.UUID, NotificationPreference]:
+        """The preferences of those of `user_ids` who chose any (the rest keep the defaults)."""
+        rows = await self.session.scalars(
+            select(NotificationPreference).where(one_of(NotificationPreference.user_id, user_ids))
+        )
+        return {row.user_id: row for row in rows}
 
     async def set_preferences(self, user_id: uuid.UUID, values: dict[str, Any]) -> None:
         await self.session.execute(
@@ -49,21 +59,33 @@ class NotificationRepository:
         )
         return list(users)
 
+    async def addresses(self, user_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, tuple[str, str]]:
+        """Each user's email address and first name."""
+        rows = await self.session.execute(
+            select(User.id, User.email, User.first_name).where(one_of(User.id, user_ids))
+        )
+        return {user_id: (email, first_name) for user_id, email, first_name in rows.tuples()}
+
     # -- queueing, once per source -------------------------------------------------------
 
-    async def queue_email(self, **values: Any) -> None:
-        await self.session.execute(
-            insert(EmailDelivery)
-            .values(attempts=0, **values)
-            .on_conflict_do_nothing(constraint="uq_email_deliveries_recipient_source")
-        )
+    async def queue_emails(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Queue emails in one statement, in order; one already queued from its source for
+        its recipient is not queued again."""
+        if rows:
+            await self.session.execute(
+                insert(EmailDelivery)
+                .values([{"attempts": 0, **row} for row in rows])
+                .on_conflict_do_nothing(constraint="uq_email_deliveries_recipient_source")
+            )
 
-    async def queue_in_app(self, **values: Any) -> None:
-        await self.session.execute(
-            insert(Notification)
-            .values(id=uuid.uuid4(), **values)
-            .on_conflict_do_nothing(constraint="uq_notifications_user_source")
-        )
+    async def queue_in_app(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Add in-app notifications in one statement; once per user and source."""
+        if rows:
+            await self.session.execute(
+                insert(Notification)
+                .values([{"id": uuid.uuid4(), **row} for row in rows])
+                .on_conflict_do_nothing(constraint="uq_notifications_user_source")
+            )
 
     # -- in-app history ------------------------------------------------------------------
 

@@ -85,6 +85,22 @@ class OrderRepository:
             query = query.with_for_update()
         return list(await self.session.scalars(query))
 
+    async def with_lines(
+        self, order_ids: Iterable[uuid.UUID]
+    ) -> list[tuple[Order, list[OrderLine]]]:
+        """The orders named that exist, each with its lines in order."""
+        ids = list(order_ids)
+        orders = await self.session.scalars(select(Order).where(one_of(Order.id, ids)))
+        lines = await self.session.scalars(
+            select(OrderLine)
+            .where(one_of(OrderLine.order_id, ids))
+            .order_by(OrderLine.order_id, OrderLine.position)
+        )
+        by_order: dict[uuid.UUID, list[OrderLine]] = {}
+        for line in lines:
+            by_order.setdefault(line.order_id, []).append(line)
+        return [(order, by_order.get(order.id, [])) for order in orders]
+
     async def kept_lines(
         self, customer_id: uuid.UUID
     ) -> list[tuple[uuid.UUID, uuid.UUID, datetime | None, Decimal, str, int, int, Decimal]]:
