@@ -19,13 +19,12 @@ from commerce.events import Envelope
 from commerce.notifications.from_events import notification_steps
 from commerce.notifications.service import Shop
 from commerce.orders import service as orders
-from commerce.rewards.service import review_step
+from commerce.rewards.service import review_steps
 from commerce.unit_of_work import UnitOfWork
 from streams.consumers import (
     BACKGROUND_BATCH_SECONDS,
     PROMPT_BATCH_SECONDS,
     Consumer,
-    each,
 )
 
 log = logging.getLogger(__name__)
@@ -93,7 +92,7 @@ def notifications(shop: Shop) -> Consumer:
 
 def rewards() -> Consumer:
     """A customer's order paid, cancelled or returned: achievements and quests reviewed."""
-    return Consumer(REWARDS, steps=each(review_step), batch_seconds=BACKGROUND_BATCH_SECONDS)
+    return Consumer(REWARDS, steps=review_steps, batch_seconds=BACKGROUND_BATCH_SECONDS)
 
 
 def reservation_expiry(sessions: async_sessionmaker[AsyncSession]) -> Callable[[], Awaitable[None]]:

@@ -9,15 +9,16 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from commerce.db import transaction
 from commerce.events import Envelope
 from commerce.outbox import OutboxRow
 from commerce.rewards.models import AchievementUnlock
-from commerce.rewards.service import review, review_step
-from streams.consumers import Consumer, consume, each
+from commerce.rewards.service import review, review_steps
+from commerce.unit_of_work import UnitOfWork
+from streams.consumers import Consumer, consume
 from streams.steps import REWARDS
 from tests.api.test_cart import add, tee
 from tests.api.test_notifications import address, arrived, register
@@ -103,7 +104,7 @@ async def test_first_order_unlocks_once_even_when_its_events_come_again(
         )
     assert row is not None
     confirmed = Envelope.model_validate({**row.event, "seq": row.seq})
-    consumer = Consumer(REWARDS, steps=each(review_step), types=frozenset({"order.confirmed"}))
+    consumer = Consumer(REWARDS, steps=review_steps, types=frozenset({"order.confirmed"}))
     # Delivered again: recorded as handled (or passed by the checkpoint), so not run again.
     assert await consume(sessions, consumer, [confirmed]) == 0
     for _ in range(2):  # reviewed again anyway, as after any other event of the customer
@@ -124,6 +125,53 @@ async def test_first_order_unlocks_once_even_when_its_events_come_again(
         )
     assert (unlocks, announced) == (1, 1)
     assert len([m for m in mailbox.to(email) if "Achievement" in m["Subject"]]) == 1
+
+
+async def test_a_batch_reviews_each_customer_by_their_own_orders(
+    client: httpx.AsyncClient, admin: dict[str, str], sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    product = await tee(client, admin, stock=10)
+    shoppers = [await register(client, address("batch")) for _ in range(3)]
+    buyers, idle = shoppers[:2], shoppers[2]
+    confirmed = []
+    for who in buyers:
+        order = await bought(client, who, product, 1, payment_method="tok_visa")
+        await settled(client, who, order["id"], "CONFIRMED")
+        confirmed.append(order["id"])
+    ids = [await me(client, who) for who in shoppers]
+    for who in buyers:  # the worker's own review first
+        await eventually(
+            lambda who=who: achievements(client, who),
+            lambda a: a["first_order"]["unlocked_at"] is not None,
+        )
+    async with transaction(sessions) as session:
+        await session.execute(delete(AchievementUnlock).where(AchievementUnlock.user_id.in_(ids)))
+        rows = await session.scalars(
+            select(OutboxRow).where(
+                OutboxRow.key.in_(confirmed), OutboxRow.event["type"].astext == "order.confirmed"
+            )
+        )
+        events = [Envelope.model_validate({**row.event, "seq": row.seq}) for row in rows]
+    bought_nothing = Envelope(
+        type="order.confirmed",
+        aggregate_id=str(uuid.uuid4()),
+        aggregate_version=1,
+        payload={"customer_id": str(ids[2])},
+    )
+
+    for _ in range(2):  # reviewed again: unlocked once
+        async with UnitOfWork(sessions) as uow:
+            await review_steps([*events, bought_nothing], uow)
+
+    async with sessions() as session:
+        unlocks = await session.execute(
+            select(AchievementUnlock.user_id, AchievementUnlock.code).where(
+                AchievementUnlock.user_id.in_(ids)
+            )
+        )
+        found = sorted(unlocks.tuples().all())
+    assert found == sorted((user_id, "first_order") for user_id in ids[:2])
+    assert (await achievements(client, idle))["first_order"]["unlocked_at"] is None
 
 
 async def test_a_quest_completes_grants_a_code_that_works_once_and_only_for_its_owner(

@@ -102,12 +102,15 @@ class OrderRepository:
         return [(order, by_order.get(order.id, [])) for order in orders]
 
     async def kept_lines(
-        self, customer_id: uuid.UUID
-    ) -> list[tuple[uuid.UUID, uuid.UUID, datetime | None, Decimal, str, int, int, Decimal]]:
-        """A customer's lines of paid orders not cancelled, not wholly returned: order id,
-        line id, paid at, rate, category, quantity, returned quantity, line total."""
+        self, customer_ids: Iterable[uuid.UUID]
+    ) -> list[
+        tuple[uuid.UUID, uuid.UUID, uuid.UUID, datetime | None, Decimal, str, int, int, Decimal]
+    ]:
+        """The customers' lines of paid orders not cancelled, not wholly returned: customer
+        id, order id, line id, paid at, rate, category, quantity, returned quantity, total."""
         rows = await self.session.execute(
             select(
+                Order.customer_id,
                 Order.id,
                 OrderLine.id,
                 Order.paid_at,
@@ -119,7 +122,7 @@ class OrderRepository:
             )
             .join(OrderLine, OrderLine.order_id == Order.id)
             .where(
-                Order.customer_id == customer_id,
+                one_of(Order.customer_id, customer_ids),
                 Order.paid_at.is_not(None),
                 Order.status != Status.CANCELLED,
                 OrderLine.quantity > OrderLine.returned_quantity,

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from commerce.db import one_of
 from commerce.promotions.models import Coupon, CouponRedemption
 from commerce.rewards.models import AchievementUnlock, Quest, QuestEnrolment
 
@@ -19,12 +21,21 @@ class RewardsRepository:
 
     async def unlocked(self, user_id: uuid.UUID) -> dict[str, datetime]:
         """Each achievement the user unlocked, and when."""
+        return (await self.unlocked_of([user_id])).get(user_id, {})
+
+    async def unlocked_of(
+        self, user_ids: Iterable[uuid.UUID]
+    ) -> dict[uuid.UUID, dict[str, datetime]]:
+        """Each achievement each of the users unlocked, and when (users with none left out)."""
         rows = await self.session.execute(
-            select(AchievementUnlock.code, AchievementUnlock.unlocked_at).where(
-                AchievementUnlock.user_id == user_id
-            )
+            select(
+                AchievementUnlock.user_id, AchievementUnlock.code, AchievementUnlock.unlocked_at
+            ).where(one_of(AchievementUnlock.user_id, user_ids))
         )
-        return dict(rows.tuples().all())
+        unlocked: dict[uuid.UUID, dict[str, datetime]] = {}
+        for user_id, code, at in rows.tuples():
+            unlocked.setdefault(user_id, {})[code] = at
+        return unlocked
 
     async def unlock(self, user_id: uuid.UUID, code: str) -> bool:
         """Record an achievement once; False if it was unlocked before."""
@@ -78,13 +89,16 @@ class RewardsRepository:
         )
         return list(rows.tuples().all())
 
-    async def lock_enrolments(self, user_id: uuid.UUID) -> list[tuple[QuestEnrolment, Quest]]:
-        """A user's enrolments with their quests, the enrolments locked (in quest order)."""
+    async def lock_enrolments(
+        self, user_ids: Iterable[uuid.UUID]
+    ) -> list[tuple[QuestEnrolment, Quest]]:
+        """The users' enrolments with their quests, the enrolments locked in (user, quest)
+        order: two batches reviewing the same users cannot deadlock."""
         rows = await self.session.execute(
             select(QuestEnrolment, Quest)
             .join(Quest, Quest.id == QuestEnrolment.quest_id)
-            .where(QuestEnrolment.user_id == user_id)
-            .order_by(QuestEnrolment.quest_id)
+            .where(one_of(QuestEnrolment.user_id, user_ids))
+            .order_by(QuestEnrolment.user_id, QuestEnrolment.quest_id)
             .with_for_update(of=QuestEnrolment)
         )
         return list(rows.tuples().all())

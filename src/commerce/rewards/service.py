@@ -4,6 +4,7 @@ which the worker runs after each change to a customer's orders."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,6 +36,7 @@ from commerce.rewards.standing import (
     Measure,
     TakeBack,
     kept_orders,
+    kept_orders_of,
     progress,
     within,
 )
@@ -140,40 +142,50 @@ async def update_quest(session: AsyncSession, quest_id: uuid.UUID, patch: QuestP
 
 
 async def review(session: AsyncSession, customer_id: uuid.UUID, now: datetime) -> None:
-    """After a customer's order was paid, cancelled or returned: unlock what they reached
-    (once), complete quests that reached their goal (granting a reward code), and reopen
-    completed ones an order took back below it (withdrawing the code if still unused)."""
-    # The customer's enrolments are locked first: two of their orders reviewed at once
-    # (the worker runs different orders side by side) must not both grant a reward.
-    enrolments = await RewardsRepository(session).lock_enrolments(customer_id)
-    orders = await kept_orders(session, customer_id)
-    await _unlock(session, customer_id, orders)
+    """After a customer's order was paid, cancelled or returned: see `review_all`."""
+    await review_all(session, {customer_id: now})
+
+
+async def review_all(session: AsyncSession, due: Mapping[uuid.UUID, datetime]) -> None:
+    """After customers' orders were paid, cancelled or returned (each customer reviewed as of
+    the time given): unlock what they reached (once), complete quests that reached their
+    goal (granting a reward code), and reopen completed ones an order took back below it
+    (withdrawing the code if still unused). Read once for all of them: the worker reviews a
+    batch of orders' events at a time."""
+    # The enrolments are locked first: two of a customer's orders reviewed at once (the
+    # worker runs different orders side by side) must not both grant a reward.
+    enrolments = await RewardsRepository(session).lock_enrolments(sorted(due))
+    orders = await kept_orders_of(session, due)
+    await _unlock(session, {customer_id: orders.get(customer_id, []) for customer_id in due})
     for enrolment, quest in enrolments:
-        reached = progress(
-            Measure(quest.goal_kind), within(orders, enrolment.started_at, quest.ends_at)
-        )
+        kept = within(orders.get(enrolment.user_id, []), enrolment.started_at, quest.ends_at)
+        reached = progress(Measure(quest.goal_kind), kept)
         if enrolment.completed_at is None and reached >= quest.goal:
-            await _complete(session, enrolment, quest, now)
+            await _complete(session, enrolment, quest, due[enrolment.user_id])
         elif enrolment.completed_at is not None and reached < quest.goal:
             await _reopen(session, enrolment, quest)
 
 
-async def _unlock(session: AsyncSession, customer_id: uuid.UUID, orders: list[KeptOrder]) -> None:
+async def _unlock(session: AsyncSession, orders: Mapping[uuid.UUID, list[KeptOrder]]) -> None:
     repo = RewardsRepository(session)
-    reached = [a for a in ACHIEVEMENTS if progress(a.measure, orders) >= a.goal]
+    reached = {
+        customer_id: [a for a in ACHIEVEMENTS if progress(a.measure, kept) >= a.goal]
+        for customer_id, kept in orders.items()
+    }
     # Most reviews reach nothing new: one read instead of an insert per achievement reached.
-    unlocked = await repo.unlocked(customer_id) if reached else {}
-    for achievement in reached:
-        if achievement.code in unlocked:
-            continue
-        if await repo.unlock(customer_id, achievement.code):
-            event = AchievementUnlocked(
-                customer_id=customer_id,
-                code=achievement.code,
-                title=achievement.title,
-                description=achievement.description,
-            )
-            add_event(session, "achievement.unlocked", customer_id, 1, event)
+    unlocked = await repo.unlocked_of([c for c, met in reached.items() if met])
+    for customer_id, met in reached.items():
+        for achievement in met:
+            if achievement.code in unlocked.get(customer_id, {}):
+                continue
+            if await repo.unlock(customer_id, achievement.code):
+                event = AchievementUnlocked(
+                    customer_id=customer_id,
+                    code=achievement.code,
+                    title=achievement.title,
+                    description=achievement.description,
+                )
+                add_event(session, "achievement.unlocked", customer_id, 1, event)
 
 
 async def _complete(
@@ -225,7 +237,10 @@ async def guard_take_back(
             raise RewardSpent(quest.title, code, order_id)
 
 
-async def review_step(event: Envelope, uow: UnitOfWork) -> None:
-    """The worker's step for order.confirmed, order.cancelled and order.returned."""
-    customer_id = uuid.UUID(str(event.payload["customer_id"]))
-    await review(uow.session, customer_id, event.occurred_at)
+async def review_steps(events: Sequence[Envelope], uow: UnitOfWork) -> None:
+    """The worker's step for a batch of order.confirmed, order.cancelled and order.returned:
+    each customer reviewed once, as of their first event in it."""
+    due: dict[uuid.UUID, datetime] = {}
+    for event in events:
+        due.setdefault(uuid.UUID(str(event.payload["customer_id"])), event.occurred_at)
+    await review_all(uow.session, due)

@@ -4,7 +4,7 @@ they kept (a returned line no longer counts). Achievements and quests measure it
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -46,23 +46,38 @@ async def kept_orders(
     session: AsyncSession, customer_id: uuid.UUID, *, taking_back: TakeBack | None = None
 ) -> list[KeptOrder]:
     """What still counts; with `taking_back`, what would count once it is taken back."""
-    rows = await OrderRepository(session).kept_lines(customer_id)
+    kept = await kept_orders_of(session, [customer_id], taking_back=taking_back)
+    return kept.get(customer_id, [])
+
+
+async def kept_orders_of(
+    session: AsyncSession,
+    customer_ids: Iterable[uuid.UUID],
+    *,
+    taking_back: TakeBack | None = None,
+) -> dict[uuid.UUID, list[KeptOrder]]:
+    """What still counts for each of the customers (one read for them all); a customer with
+    nothing that counts is left out."""
+    rows = await OrderRepository(session).kept_lines(customer_ids)
+    owner: dict[uuid.UUID, uuid.UUID] = {}
     paid: dict[uuid.UUID, datetime] = {}
     categories: dict[uuid.UUID, set[str]] = {}
     spent: dict[uuid.UUID, Decimal] = {}
-    for order_id, line_id, paid_at, rate, category, quantity, returned, total in rows:
+    for customer_id, order_id, line_id, paid_at, rate, category, quantity, returned, total in rows:
         if taking_back is not None:
             returned += taking_back.returned(order_id, line_id, quantity)
         if paid_at is None or returned >= quantity:  # paid_at: narrows the type
             continue
+        owner[order_id] = customer_id
         paid[order_id] = paid_at
         categories.setdefault(order_id, set()).add(category)
         kept = total * (quantity - returned) / quantity
         spent[order_id] = spent.get(order_id, Decimal(0)) + kept / rate
-    return [
-        KeptOrder(order_id, paid[order_id], frozenset(categories[order_id]), spent[order_id])
-        for order_id in paid
-    ]
+    kept_by: dict[uuid.UUID, list[KeptOrder]] = {}
+    for order_id, paid_at in paid.items():
+        order = KeptOrder(order_id, paid_at, frozenset(categories[order_id]), spent[order_id])
+        kept_by.setdefault(owner[order_id], []).append(order)
+    return kept_by
 
 
 def progress(measure: Measure, orders: Sequence[KeptOrder]) -> Decimal:
