@@ -47,3 +47,22 @@ async def test_an_unreachable_server_fails_every_email_of_the_batch() -> None:
     ).send_all(batch)
 
     assert len(outcomes) == 3 and all(isinstance(error, OSError) for error in outcomes)
+
+
+async def test_unicode_subjects_and_bodies_arrive_as_written(
+    smtp_server: tuple[int, Mailbox],
+) -> None:
+    port, mailbox = smtp_server
+    sent = delivery(f"zoe-{uuid.uuid4().hex[:8]}@mail.example.com")
+    sent.subject = "Zoë, your order is on its way — it took a long long long long long time ✓"
+    sent.text_body = "Grüße aus Köln: 12,00 €"
+    sent.html_body = "<p>Grüße aus Köln: 12,00 €</p>"
+
+    [error] = await SmtpMailer("127.0.0.1", port, "Shop <shop@mail.example.com>").send_all([sent])
+
+    assert error is None
+    [received] = mailbox.to(sent.recipient)
+    assert received["Subject"] == sent.subject
+    assert Mailbox.text(received).strip() == sent.text_body
+    assert Mailbox.html(received).strip() == sent.html_body
+    assert received["Message-ID"] == f"<delivery-{sent.id}@mail.example.com>"
