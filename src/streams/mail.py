@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 MAILER = "mailer"
 NOTIFICATIONS_TOPIC = "notifications"
 #: Emails claimed per transaction; the job loops until fewer are due.
-BATCH = 50
+BATCH = 200
 
 
 class Mailer(Protocol):

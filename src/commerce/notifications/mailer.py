@@ -3,6 +3,8 @@ server (the shop's provider in production, a local catcher on the embedded stack
 
 from __future__ import annotations
 
+import asyncio
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from email.header import Header
@@ -30,12 +32,21 @@ class SmtpMailer:
     starttls: bool = False
     timeout: float = 10.0
 
-    async def send_all(self, deliveries: Sequence[EmailDelivery]) -> list[Exception | None]:
-        """Send each over one connection; what each send raised, in order (None: sent).
+    #: Connections a batch is sent over side by side: one waits on the server's answer to
+    #: each command, and sent one after another a checkout's two emails fell seconds behind
+    #: the orders under load (bench/checkout).
+    connections: int = 4
 
-        One connection a batch, not one an email: a checkout's confirmation and receipt
-        cost a connect, a greeting and a login each before (bench/checkout).
-        """
+    async def send_all(self, deliveries: Sequence[EmailDelivery]) -> list[Exception | None]:
+        """Send each, a share of them over each connection; what each send raised, in order
+        (None: sent). One connection a share, not one an email: a connect, a greeting and a
+        login cost more than an email."""
+        size = max(1, math.ceil(len(deliveries) / self.connections))
+        shares = [deliveries[start : start + size] for start in range(0, len(deliveries), size)]
+        outcomes = await asyncio.gather(*(self._send_over_one(share) for share in shares))
+        return [outcome for share in outcomes for outcome in share]
+
+    async def _send_over_one(self, deliveries: Sequence[EmailDelivery]) -> list[Exception | None]:
         outcomes: list[Exception | None] = []
         client = aiosmtplib.SMTP(
             hostname=self.host,

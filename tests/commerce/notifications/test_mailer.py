@@ -1,5 +1,5 @@
-"""The SMTP adapter against a real SMTP server: a batch goes over one connection, and a
-refused recipient costs only its own email."""
+"""The SMTP adapter against a real SMTP server: a batch goes over a few connections side by
+side, each email's outcome in its place, and a refused recipient costs only its own email."""
 
 from __future__ import annotations
 
@@ -37,6 +37,22 @@ async def test_a_batch_is_sent_and_a_refused_recipient_fails_alone(
     for sent in (batch[0], batch[2]):
         [received] = mailbox.to(sent.recipient)
         assert received["Subject"] == sent.subject
+
+
+async def test_a_batch_larger_than_its_connections_keeps_each_outcome_in_its_place(
+    smtp_server: tuple[int, Mailbox],
+) -> None:
+    port, mailbox = smtp_server
+    tag = uuid.uuid4().hex[:8]
+    who = [f"bounce{n}" if n in (2, 6) else f"reader{n}" for n in range(11)]
+    batch = [delivery(f"{name}-{tag}@mail.example.com") for name in who]
+
+    mailer = SmtpMailer("127.0.0.1", port, "shop@mail.example.com", connections=3)
+    outcomes = await mailer.send_all(batch)
+
+    assert [error is None for error in outcomes] == [not name.startswith("bounce") for name in who]
+    for sent, error in zip(batch, outcomes, strict=True):
+        assert len(mailbox.to(sent.recipient)) == (1 if error is None else 0)
 
 
 async def test_an_unreachable_server_fails_every_email_of_the_batch() -> None:
