@@ -120,6 +120,17 @@ async def transaction(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterat
         yield session
 
 
+@asynccontextmanager
+async def autocommit(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """A session whose statements each commit on their own: one round trip a statement,
+    without the BEGIN and COMMIT a transaction adds. Only for reads, and for writes that are
+    whole in one statement (under READ COMMITTED each statement sees its own snapshot in a
+    transaction too)."""
+    async with sessions() as session:
+        await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        yield session
+
+
 async def refresh_statistics(session: AsyncSession, tables: Sequence[type[Base]]) -> None:
     """ANALYZE after a bulk write (its own uncommitted rows count).
 

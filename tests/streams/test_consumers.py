@@ -16,12 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from analytics.warehouse import ParquetWarehouse, open_warehouse
 from commerce.catalog.models import Brand
+from commerce.db import autocommit, transaction
 from commerce.events import Envelope, StockAdjusted
 from commerce.outbox import DeadLetter, ProcessedEvent
 from commerce.unit_of_work import UnitOfWork
-from streams import handlers
+from streams import checkpoints, handlers
 from streams.app import handle_batch
-from streams.consumers import Consumer, consume, each
+from streams.consumers import Consumer, consume, each, record_processed, unapplied
 from streams.projections import warehouse_writer
 from streams.steps import ORDERS, PAYMENTS, saga
 
@@ -226,6 +227,22 @@ async def test_a_projection_skips_a_batch_it_has_applied(
     assert await consume(sessions, consumer, batch) == 0
     assert sorted(applied) == sorted(e.seq for e in batch[:2] if e.seq)
     assert await processed(sessions, name) == {e.seq for e in batch}, "unhandled: recorded"
+
+
+async def test_unapplied_leaves_out_what_the_checkpoint_passed_and_what_was_recorded(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    name = f"probe-{uuid.uuid4().hex[:8]}"
+    async with transaction(sessions) as session:
+        await checkpoints.move_to(session, name, 10)
+        await record_processed(session, name, [12, 14])
+        other = f"{name}-other"
+        await record_processed(session, other, [11, 13])  # another consumer's records
+
+    async with autocommit(sessions) as session:
+        pending = await unapplied(session, name, [5, 10, 11, 12, 13, 14, 15])
+
+    assert pending == {11, 13, 15}
 
 
 def test_the_table_gives_each_consumer_the_topics_of_its_event_types() -> None:
