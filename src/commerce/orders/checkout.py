@@ -18,10 +18,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import orjson
 from redis.asyncio import Redis
 from redis.exceptions import LockError
+from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -236,6 +238,8 @@ async def _write(
         expires_at=now + hold,
         placed_from=address,
         version=1,
+        created_at=now,
+        updated_at=now,
     )
     lines = [
         OrderLine(
@@ -259,13 +263,13 @@ async def _write(
             zip(priced, unit_prices, shares, strict=True)
         )
     ]
-    session.add(order)
-    await session.flush()
-    session.add_all(lines)
+    # Written as plain inserts, the objects kept only to answer with: the session's unit of
+    # work cost more than the statements (a tenth of the API's CPU in a checkout). Written
+    # before the stock rows are locked: a hot SKU's row is held only for the stock's own
+    # statements and the commit, not for these inserts too.
+    await session.execute(insert(Order), [_row(order)])
+    await session.execute(insert(OrderLine), [_row(line) for line in lines])
     add_event(session, "order.created", order_id, 1, placed_event(order, lines))
-    # Written before the stock rows are locked: a hot SKU's row is held only for the stock's
-    # own statements and the commit, not for these inserts too.
-    await session.flush()
     await reservations.reserve(
         session,
         order_id,
@@ -275,6 +279,13 @@ async def _write(
         ],
     )
     return order, lines
+
+
+def _row(written: Order | OrderLine) -> dict[str, Any]:
+    return {column.key: getattr(written, column.key) for column in _COLUMNS[type(written)]}
+
+
+_COLUMNS = {model: model.__mapper__.column_attrs for model in (Order, OrderLine)}
 
 
 async def _current(session: AsyncSession, cart: StoredCart, data: OrderIn) -> list[_Priced]:
