@@ -58,6 +58,9 @@ def logging_config(process: str, level: str = "INFO") -> dict[str, Any]:
             # Requests are logged once, with their route and request id, by our middleware.
             "uvicorn.access": {"level": "WARNING"},
             "aiokafka": {"level": "WARNING"},
+            # A line per call to the payment provider (and every other HTTP client call):
+            # the saga logs what it did with the charge, and failures are warnings anyway.
+            "httpx": {"level": "WARNING"},
         },
     }
 
