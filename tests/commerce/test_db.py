@@ -1,5 +1,6 @@
 """Pooled connections: one idle long enough is checked before it is handed out, so a
-connection the database dropped meanwhile (a restart) is replaced, not failed on."""
+connection the database dropped meanwhile (a restart) is replaced, not failed on; one lent
+for autocommit statements goes back to the pool transactional."""
 
 from __future__ import annotations
 
@@ -61,3 +62,21 @@ async def test_a_connection_used_moments_ago_is_handed_out_unchecked(
             await connection.execute(BACKEND)
     async with engine.connect() as connection:
         assert int((await connection.execute(BACKEND)).scalar_one()) != dropped
+
+
+async def test_a_connection_lent_for_autocommit_goes_back_transactional(
+    engine: AsyncEngine,
+) -> None:
+    sessions = db.session_factory(engine)  # one pooled connection: the same one each time
+    async with db.autocommit(sessions) as session:
+        await session.execute(text("SELECT 1"))
+    async with db.autocommit(sessions) as session:
+        await session.execute(text("CREATE TEMP TABLE IF NOT EXISTS probe (n int)"))
+
+    with pytest.raises(RuntimeError):
+        async with db.transaction(sessions) as session:
+            await session.execute(text("INSERT INTO probe VALUES (1)"))
+            raise RuntimeError("rolled back")
+
+    async with sessions() as session:
+        assert (await session.execute(text("SELECT count(*) FROM probe"))).scalar_one() == 0
