@@ -173,9 +173,11 @@ async def _unlock(session: AsyncSession, orders: Mapping[uuid.UUID, list[KeptOrd
         for customer_id, kept in orders.items()
     }
     # Most reviews reach nothing new: one read instead of an insert per achievement reached.
-    unlocked = await repo.unlocked_of([c for c, met in reached.items() if met])
-    for customer_id, met in reached.items():
-        for achievement in met:
+    reaching = sorted(customer_id for customer_id, met in reached.items() if met)
+    unlocked = await repo.unlocked_of(reaching) if reaching else {}
+    # In customer order: two workers unlocking for the same customers cannot deadlock.
+    for customer_id in reaching:
+        for achievement in reached[customer_id]:
             if achievement.code in unlocked.get(customer_id, {}):
                 continue
             if await repo.unlock(customer_id, achievement.code):
