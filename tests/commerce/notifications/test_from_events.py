@@ -5,7 +5,6 @@ its own order, by the channels they chose, and a batch taken again adds nothing.
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
 from decimal import Decimal
 
 import httpx
@@ -14,7 +13,6 @@ from redis.asyncio import Redis
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from commerce.currency.rates import shipped_snapshot
 from commerce.db import transaction
 from commerce.events import Envelope, PaymentRecorded
 from commerce.notifications.from_events import notification_steps, order_number
@@ -22,7 +20,7 @@ from commerce.notifications.models import EmailDelivery, Notification
 from commerce.notifications.rendering import Kind
 from commerce.notifications.repository import NotificationRepository
 from commerce.notifications.service import Shop
-from commerce.orders.checkout import Checkout, UnpaidCaps, place_order
+from commerce.orders.checkout import Checkout, place_order
 from commerce.orders.schemas import OrderIn
 from commerce.outbox import OutboxRow
 from commerce.unit_of_work import UnitOfWork
@@ -51,6 +49,7 @@ async def test_a_batch_notifies_each_customer_of_their_own_order_by_their_channe
     admin: dict[str, str],
     sessions: async_sessionmaker[AsyncSession],
     redis: Redis,
+    checkout: Checkout,
 ) -> None:
     product = await tee(client, admin, stock=10, name="Batched Tee")
     ada, bob = await customers(sessions, 2)
@@ -58,10 +57,6 @@ async def test_a_batch_notifies_each_customer_of_their_own_order_by_their_channe
         await NotificationRepository(session).set_preferences(
             bob, {"email": True, "in_app": False, "stock_alerts": False}
         )
-    hold = timedelta(minutes=15)
-    checkout = Checkout(
-        sessions, redis, shipped_snapshot(), hold, hold, UnpaidCaps(per_customer=3, per_address=9)
-    )
     orders = {}
     for who, quantity in ((ada, 1), (bob, 2)):
         await fill_cart(redis, who, product, quantity)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import timedelta
 from decimal import Decimal
 
 import httpx
@@ -15,12 +14,11 @@ from redis.asyncio import Redis
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from commerce.currency.rates import shipped_snapshot
 from commerce.db import transaction
 from commerce.events import Envelope, PaymentRecorded
 from commerce.inventory.errors import OutOfStock
 from commerce.inventory.models import StockMovement
-from commerce.orders.checkout import Checkout, UnpaidCaps, place_order
+from commerce.orders.checkout import Checkout, place_order
 from commerce.orders.errors import CheckoutInProgress, EmptyCart
 from commerce.orders.models import Order
 from commerce.orders.schemas import OrderIn, OrderOut
@@ -35,13 +33,6 @@ from tests.factories import set_stock
 pytestmark = pytest.mark.usefixtures("reference")
 
 ORDER = OrderIn.model_validate({"shipping_address": ADDRESS})
-
-
-@pytest.fixture
-def checkout(sessions: async_sessionmaker[AsyncSession], redis: Redis) -> Checkout:
-    hold = timedelta(minutes=15)
-    caps = UnpaidCaps(per_customer=3, per_address=10)
-    return Checkout(sessions, redis, shipped_snapshot(), hold, hold, caps)
 
 
 async def test_200_shoppers_racing_for_50_units_in_two_warehouses_never_oversell(
