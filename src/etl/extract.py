@@ -13,15 +13,14 @@ it holds every such event committed before the extract read the order.
 
 from __future__ import annotations
 
-import os
 import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
-import duckdb_extension_postgres
 
+from analytics.extensions import load_postgres
 from analytics.schema import TABLES
 from analytics.warehouse import ParquetWarehouse, parquet_source
 from commerce.db import libpq_url
@@ -105,33 +104,10 @@ def attach_postgres(
     connection: duckdb.DuckDBPyConnection, database_url: str, extensions: Path
 ) -> None:
     """Attach PostgreSQL read-only as `pg`, loading the extension from its PyPI wheel."""
-    _install_extension(extensions)
-    connection.execute(f"SET extension_directory = '{_quoted(extensions)}'")
-    connection.execute("LOAD postgres")
+    load_postgres(connection, extensions)
     connection.execute(
         f"ATTACH '{_quoted(libpq_url(database_url))}' AS pg (TYPE postgres, READ_ONLY)"
     )
-
-
-def _install_extension(extensions: Path) -> None:
-    """The wheel ships the extension under its short name; DuckDB looks for its full name."""
-    version = duckdb.__version__
-    shipped = Path(duckdb_extension_postgres.__file__).parent / "extensions" / f"v{version}"
-    target = extensions / f"v{version}" / _platform() / "postgres_scanner.duckdb_extension"
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        temporary = target.with_suffix(f".{os.getpid()}")
-        temporary.unlink(missing_ok=True)
-        temporary.symlink_to(shipped / "postgres.duckdb_extension")
-        temporary.replace(target)
-
-
-def _platform() -> str:
-    with duckdb.connect() as connection:
-        (platform,) = connection.execute("SELECT platform FROM pragma_platform()").fetchone() or (
-            "",
-        )
-    return str(platform)
 
 
 def _quoted(value: object) -> str:
