@@ -27,7 +27,8 @@ import duckdb
 import pyarrow as pa
 
 from analytics.extensions import load_ducklake, quoted
-from analytics.schema import TABLES
+from analytics.rollups import fold_sql, rebuild_sql
+from analytics.schema import ROLLUPS, TABLES
 from analytics.warehouse import Manifest, open_warehouse
 
 #: The PostgreSQL schema that holds the catalog's tables.
@@ -39,6 +40,10 @@ UNCONFIRMED = "warehouse_unconfirmed"
 #: The bookkeeping tables' rows stay in the catalog (no file per batch); data never does, so
 #: a snapshot's data is exactly its files.
 BOOKKEEPING_INLINED_ROWS = 100_000
+#: A rollup folded to one row per key past this many files (its rows are changes to sum).
+FOLD_AFTER_FILES = 64
+#: How long a snapshot a reader listed stays readable after newer ones replace its files.
+RETAIN_SECONDS = 600.0
 #: How often a writer tries again when another process committed a conflicting change.
 CONFLICT_RETRIES = 5
 
@@ -131,6 +136,30 @@ class LakeWarehouse:
     def mark(self, marks: Mapping[str, str]) -> None:
         """Record job progress (watermarks) with no change to the data."""
         self._retrying(lambda: self._in_transaction(lambda db: _set_marks(db, marks)))
+
+    def replace(self, table: str, query: str) -> None:
+        """Replace the rows of `table` with what `query` reads, in one transaction.
+
+        Rows deleted, not the table dropped and made again: DuckLake refuses a delete from a
+        table another writer appended to meanwhile, and `replace` then runs again, reading
+        that writer's rows too. A dropped table's replacement committed over them (DuckLake
+        1.5.5)."""
+
+        def swap(db: duckdb.DuckDBPyConnection) -> None:
+            db.execute(f"CREATE OR REPLACE TEMP TABLE _replacing AS {query}")
+            db.execute(f"DELETE FROM {table}")
+            db.execute(f"INSERT INTO {table} SELECT * FROM _replacing")
+            db.execute("DROP TABLE _replacing")
+
+        self._retrying(lambda: self._in_transaction(swap))
+
+    def files_of(self, table: str) -> list[str]:
+        """The data files of `table` in the latest snapshot."""
+        with self._lock:
+            listed = self._connection.execute(
+                f"SELECT data_file FROM ducklake_list_files('{NAME}', ?)", [table]
+            ).fetchall()
+        return [path for (path,) in listed]
 
     def state(self) -> LakeState:
         with self._lock:
@@ -294,3 +323,31 @@ def migrate(root: Path, warehouse: LakeWarehouse) -> dict[str, int]:
 
     warehouse._retrying(lambda: warehouse._in_transaction(copy))
     return copied
+
+
+def rebuild_rollups(warehouse: LakeWarehouse) -> None:
+    """Replace every rollup with one computed from the facts as they stand, each in one
+    transaction. A batch the worker commits meanwhile appends to the rollup being replaced,
+    so DuckLake refuses the replace, which is then redone with that batch's facts: every
+    fact is counted once."""
+    for table in ROLLUPS:
+        warehouse.replace(table, rebuild_sql(table))
+
+
+def fold_rollups(warehouse: LakeWarehouse, more_than: int = FOLD_AFTER_FILES) -> list[str]:
+    """Fold each rollup of more than `more_than` files to one row per key; those folded."""
+    many = [table for table in ROLLUPS if len(warehouse.files_of(table)) > more_than]
+    for table in many:
+        warehouse.replace(table, fold_sql(table, table))
+    return many
+
+
+def expire(warehouse: LakeWarehouse, older_than_seconds: float = RETAIN_SECONDS) -> None:
+    """Merge small data files, forget snapshots older than `older_than_seconds` and delete
+    the files only they held: a snapshot a reader listed stays readable that long."""
+    with warehouse._lock:
+        db = warehouse._connection
+        db.execute(f"CALL ducklake_merge_adjacent_files('{NAME}')")
+        older = f"now() - to_seconds({float(older_than_seconds)})"
+        db.execute(f"CALL ducklake_expire_snapshots('{NAME}', older_than => {older})")
+        db.execute(f"CALL ducklake_cleanup_old_files('{NAME}', older_than => {older})")
