@@ -5,7 +5,8 @@
 Writes `lines` order lines (4 an order, two years of paid orders) into PostgreSQL, then
 fills an empty warehouse from it (`etl.extract.fill_orders`: DuckDB's postgres extension,
 anti-joined against the warehouse, Parquet out) in a child process, and prints rows/s and
-that process's peak RSS; then the rollup rebuild over the result. Goals (issue 14): >= 2M
+that process's peak RSS; the same into an empty DuckLake (`fill_orders_into_lake`); then the
+rollup rebuild over the Parquet result. Goals (issue 14): >= 2M
 rows/s, peak RSS < 500 MiB.
 """
 
@@ -59,9 +60,27 @@ print(json.dumps({"seconds": seconds, **vars(filled), "peak_mib": peak, "raw_sec
 """
 
 
-def fill(root: Path, database_url: str) -> dict[str, float]:
+#: The same into the warehouse on DuckLake (issue 31): its catalog in the same PostgreSQL.
+FILL_LAKE = """
+import json, resource, sys, time
+from datetime import date
+from pathlib import Path
+from analytics.lake import LakeLocation, LakeWarehouse
+from commerce.db import libpq_url
+from etl.extract import fill_orders_into_lake
+root, url = Path(sys.argv[1]), sys.argv[2]
+lake = LakeWarehouse(LakeLocation(libpq_url(url), root / "lake", root / "duckdb-extensions"))
+started = time.perf_counter()
+filled = fill_orders_into_lake(lake, url, date(2000, 1, 1))
+seconds = time.perf_counter() - started
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"seconds": seconds, **vars(filled), "peak_mib": peak}))
+"""
+
+
+def fill(root: Path, database_url: str, script: str = FILL) -> dict[str, float]:
     done = subprocess.run(
-        [sys.executable, "-c", FILL, str(root), database_url],
+        [sys.executable, "-c", script, str(root), database_url],
         capture_output=True,
         text=True,
         check=False,
@@ -102,6 +121,14 @@ async def main(lines: int) -> None:
             f"  for comparison, order_lines copied as it is (no join, no conversion): "
             f"{lines / raw / 1e6:.2f}M rows/s"
         )
+
+        lake = fill(bench.root, bench.settings.require("database_url"), FILL_LAKE)
+        read = int(lake["orders_read"] + lake["lines"])
+        print(
+            f"into DuckLake instead: {lake['seconds']:.1f} s, {read / lake['seconds'] / 1e6:.2f}M "
+            f"rows/s read, peak RSS {lake['peak_mib']:.0f} MiB"
+        )
+        assert int(lake["lines"]) == lines, f"the lake took {int(lake['lines']):,} lines"
 
         warehouse = ParquetWarehouse(bench.root / "warehouse")
         started = time.perf_counter()

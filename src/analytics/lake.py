@@ -72,6 +72,18 @@ class LakeState:
 def connect(location: LakeLocation, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection with the warehouse attached as `lake` and in use."""
     connection = duckdb.connect()
+    attach(connection, location, read_only=read_only)
+    return connection
+
+
+def attach(
+    connection: duckdb.DuckDBPyConnection,
+    location: LakeLocation,
+    *,
+    read_only: bool = False,
+    use: bool = True,
+) -> None:
+    """Attach the warehouse to `connection` as `lake` (in use, unless `use` is False)."""
     load_ducklake(connection, location.extensions)
     options = [
         f"DATA_PATH '{quoted(location.data)}'",
@@ -82,8 +94,8 @@ def connect(location: LakeLocation, *, read_only: bool = False) -> duckdb.DuckDB
     connection.execute(
         f"ATTACH 'ducklake:postgres:{quoted(location.catalog)}' AS {NAME} ({', '.join(options)})"
     )
-    connection.execute(f"USE {NAME}")
-    return connection
+    if use:
+        connection.execute(f"USE {NAME}")
 
 
 class LakeWarehouse:

@@ -20,7 +20,9 @@ from pathlib import Path
 
 import duckdb
 
+from analytics import lake
 from analytics.extensions import load_postgres
+from analytics.lake import LakeWarehouse
 from analytics.schema import TABLES
 from analytics.warehouse import ParquetWarehouse, parquet_source
 from commerce.db import libpq_url
@@ -236,3 +238,55 @@ def _pending_table(connection: duckdb.DuckDBPyConnection, pending: list[tuple[st
     connection.execute("CREATE TABLE IF NOT EXISTS pending (order_id VARCHAR, event VARCHAR)")
     if pending:
         connection.executemany("INSERT INTO pending VALUES (?, ?)", pending)
+
+
+def fill_orders_into_lake(
+    warehouse: LakeWarehouse,
+    database_url: str,
+    since: date,
+    consumer: str = "warehouse",
+) -> Filled:
+    """`fill_orders` into the warehouse on DuckLake, streamed from PostgreSQL into the lake's
+    files in one transaction. If an order event committed while it read, that transaction is
+    rolled back and run again leaving those orders to the worker. Appends of the worker's
+    meanwhile stay its own."""
+    location = warehouse.location
+    with duckdb.connect(":memory:") as connection:
+        connection.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+        spill = location.extensions.parent / "duckdb-spill"
+        connection.execute(f"SET temp_directory = '{_quoted(spill)}'")
+        connection.execute("SET preserve_insertion_order = false")
+        connection.execute(IN_DOLLARS)
+        attach_postgres(connection, database_url, location.extensions)
+        lake.attach(connection, location, use=False)
+        connection.execute(VIEWS.format(since=since.isoformat()))
+        (orders_read,) = connection.execute("SELECT count(*) FROM placed").fetchone() or (0,)
+        after = _checkpoint(connection, consumer)
+        applied = set(warehouse.state().unconfirmed_seqs)
+        _pending_table(connection, _pending(connection, after, applied))
+        while True:
+            connection.execute("BEGIN")
+            counts = [_append_missing(connection, table, since) for table in FACTS]
+            known = _pending_rows(connection)
+            late = [p for p in _pending(connection, after, applied) if p not in known]
+            if not late:
+                connection.execute("COMMIT")
+                return Filled(int(orders_read), *counts)
+            connection.execute("ROLLBACK")
+            _pending_table(connection, late)
+
+
+def _append_missing(connection: duckdb.DuckDBPyConnection, table: str, since: date) -> int:
+    """Append the rows of `table` the lake lacks, but for pending orders' rows; how many."""
+    fact = FACTS[table]
+    columns = ", ".join(f"x.{name}" for name in TABLES[table].names)
+    # A streamed row's time is its event's, a moment from the order's own: a day's margin.
+    found = connection.execute(f"""
+        INSERT INTO {lake.NAME}.{table} SELECT {columns} FROM {fact.view} x
+        ANTI JOIN (
+            SELECT {fact.key} FROM {lake.NAME}.{table}
+            WHERE {fact.at} >= TIMESTAMP '{since - timedelta(days=1)}'
+        ) held USING ({fact.key})
+        ANTI JOIN pending ON pending.order_id = x.order_id AND pending.event = {fact.event}
+    """).fetchone()
+    return int(found[0]) if found else 0

@@ -12,13 +12,17 @@ import pytest
 from sqlalchemy import text
 
 from analytics.compaction import rebuild_rollups
+from analytics.lake import LakeLocation, LakeWarehouse, migrate, open_snapshot
+from analytics.lake import rebuild_rollups as lake_rebuild
 from analytics.warehouse import ParquetWarehouse, open_warehouse
 from bootstrap.settings import Settings
-from commerce.db import transaction
-from etl.extract import fill_orders
+from commerce.db import libpq_url, transaction
+from dashboards.reports import report
+from dashboards.schemas import Period, Report
+from etl.extract import fill_orders, fill_orders_into_lake
 from tests.conftest import own_shop
 from tests.etl.test_nightly import contents, copy_of, monthly
-from tests.history_shop import FIRST, Shop
+from tests.history_shop import FIRST, LAST, Shop
 
 MARCH = date(2025, 3, 1)
 
@@ -131,4 +135,77 @@ async def test_an_order_the_worker_has_yet_to_write_is_left_to_it(
                 f"WHERE order_id IN ('{waiting}', '{other}') GROUP BY order_id"
             ).fetchall()
         )
+    assert waiting not in filled and filled[other] > 0
+
+
+async def lake_copy_of(shop: Shop, database_url: str, tmp_path: Path) -> LakeWarehouse:
+    location = LakeLocation(libpq_url(database_url), tmp_path / "lake", tmp_path / "ext")
+    lake = LakeWarehouse(location)
+    migrate(shop.root, lake)
+    return lake
+
+
+def lake_monthly(lake: LakeWarehouse) -> Report:
+    _, snapshot = open_snapshot(lake._connection, lake.location.data)
+    with snapshot:
+        return report(snapshot, Period.monthly, FIRST, LAST, None)
+
+
+def forget_in_lake(lake: LakeWarehouse, where: str) -> None:
+    for table in ("fact_order_lines", "fact_order_events"):
+        lake.replace(table, f"SELECT * FROM {table} WHERE NOT ({where})")
+    lake_rebuild(lake)
+
+
+async def test_lost_orders_are_filled_into_the_lake_to_the_cent_and_once(
+    shop: Shop, fresh_database: str, tmp_path: Path
+) -> None:
+    lake = await lake_copy_of(shop, fresh_database, tmp_path)
+    streamed = lake_monthly(lake)
+    forget_in_lake(lake, placed_in_march(shop.root))
+    assert lake_monthly(lake) != streamed
+
+    filled = fill_orders_into_lake(lake, shop.database_url, MARCH)
+    lake_rebuild(lake)
+
+    assert filled.lines > 0 and filled.order_events > filled.lines / 10
+    assert lake_monthly(lake) == streamed
+    again = fill_orders_into_lake(lake, shop.database_url, FIRST)
+    assert (again.lines, again.order_events) == (0, 0)
+
+
+async def test_an_order_the_worker_has_yet_to_write_is_left_to_it_in_the_lake(
+    shop: Shop, fresh_database: str, tmp_path: Path
+) -> None:
+    lake = await lake_copy_of(shop, fresh_database, tmp_path)
+    with open_warehouse(shop.root) as facts:
+        waiting, other = (
+            row[0]
+            for row in facts.execute(
+                "SELECT order_id FROM fact_order_events WHERE event = 'created' "
+                "ORDER BY event_seq DESC LIMIT 2"
+            ).fetchall()
+        )
+    forget_in_lake(lake, f"order_id IN ('{waiting}', '{other}')")
+    async with transaction(shop.sessions) as session:  # its order.created, not yet streamed
+        seq = await session.scalar(
+            text(
+                "INSERT INTO outbox (topic, key, event) SELECT topic, key, event FROM outbox "
+                "WHERE key = :id AND event->>'type' = 'order.created' RETURNING seq"
+            ),
+            {"id": waiting},
+        )
+    try:
+        fill_orders_into_lake(lake, shop.database_url, FIRST)
+    finally:
+        async with transaction(shop.sessions) as session:
+            await session.execute(text("DELETE FROM outbox WHERE seq = :seq"), {"seq": seq})
+
+    _, snapshot = open_snapshot(lake._connection, lake.location.data)
+    filled = dict(
+        snapshot.execute(
+            "SELECT order_id, count(*) FROM fact_order_lines "
+            f"WHERE order_id IN ('{waiting}', '{other}') GROUP BY order_id"
+        ).fetchall()
+    )
     assert waiting not in filled and filled[other] > 0
