@@ -6,7 +6,8 @@ side, on the same facts.
 Fills the warehouse from order history in PostgreSQL as `etl backfill` does and rebuilds the
 rollups, copies every table into a DuckLake (catalog in the same PostgreSQL, Parquet data
 files in a folder), then measures both:
-  1. a worker batch's append (20 order lines, one transaction);
+  1. a worker batch's append (20 order lines, one transaction), and a stream batch as the
+     worker writes it each second (rows for every table, with its record);
   2. opening the latest snapshot and reading it (the notebook's first cell);
   3. every dashboard report from the rollups, on an open snapshot: through the attached
      DuckLake, and through its snapshot's files listed once (the catalog asked per snapshot,
@@ -35,6 +36,7 @@ import pyarrow as pa
 from common import embedded_stack, machine, order_history, percentiles
 
 from analytics.compaction import rebuild_rollups
+from analytics.lake import LakeLocation, LakeWarehouse
 from analytics.schema import TABLES
 from analytics.warehouse import DIM_DATE, Manifest, ParquetWarehouse, open_warehouse
 from commerce.db import libpq_url
@@ -152,6 +154,24 @@ def appends(warehouse: ParquetWarehouse, writer: duckdb.DuckDBPyConnection, batc
     print(f"  DuckLake         {percentiles(ducklake)}")
 
 
+def stream_batches(root: Path, location: LakeLocation, batches: int) -> None:
+    """What the worker writes each second: a batch touching every table it has rows for."""
+    with open_warehouse(root) as source:
+        sample = {
+            table: source.execute(f"SELECT * FROM {table} LIMIT 50").arrow().read_all().cast(schema)
+            for table, schema in TABLES.items()
+        }
+    rows = {table: data.to_pylist() for table, data in sample.items() if data.num_rows}
+    print(f"\n1b. a stream batch: 50 rows into each of {len(rows)} tables ({batches} batches)")
+    parquet = ParquetWarehouse(root.parent / "stream-parquet")
+    lake_writer = LakeWarehouse(location)
+    for name, writer in (("Parquet+manifest", parquet), ("DuckLake", lake_writer)):
+        cpu = time.process_time()
+        spent = ms(lambda w=writer: w.append(rows, [1]), batches)
+        cpu_ms = (time.process_time() - cpu) / batches * 1000
+        print(f"  {name:<16} {percentiles(spent)}; this process's CPU {cpu_ms:.1f} ms a batch")
+
+
 def reads(root: Path, open_lake: Callable[[], duckdb.DuckDBPyConnection]) -> None:
     queries = _dashboards_queries()
     count = "SELECT count(*) FROM fact_order_lines"
@@ -203,6 +223,8 @@ async def main(lines: int, batches: int) -> None:
         copy_into_lake(root, writer)
         print(f"every table copied into DuckLake in {time.perf_counter() - started:.1f} s")
         appends(warehouse, writer, batches)
+        stream = LakeLocation(libpq_url(url), bench.root / "stream-lake", extensions)
+        stream_batches(root, stream, 30)
         reads(root, lambda: lake(url, data, extensions, read_only=True))
 
 
