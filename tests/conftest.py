@@ -111,6 +111,9 @@ def settings(
             "checkout_pause_after_seconds": 0,
             "search_analytics_per_minute": 10**6,
             "jwt_secret": "test-signing-key-0123456789-0123456789-0123456789",
+            # The session's accounts sign in once, and on a slow machine the suite outlasts
+            # the default 15 minutes (expiry has its own tests, with tokens made to expire).
+            "access_token_minutes": 120,
             "smtp_host": "127.0.0.1",
             "smtp_port": smtp_server[0],
             "mail_interval_seconds": 0.2,

@@ -41,7 +41,7 @@ def bearer(token: str) -> dict[str, str]:
 
 
 async def test_register_signs_in_a_customer_and_announces_it(
-    client: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession]
+    client: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession], settings: Settings
 ) -> None:
     body = registration(phone="+49 30 1234567")
     response = await client.post("/api/auth/register", json=body)
@@ -50,7 +50,7 @@ async def test_register_signs_in_a_customer_and_announces_it(
     tokens = response.json()
     assert tokens["user"]["role"] == "CUSTOMER"
     assert tokens["user"]["permissions"] == ["CREATE_ORDER"]
-    assert tokens["expires_in"] == 900
+    assert tokens["expires_in"] == settings.access_token_minutes * 60
     me = await client.get("/api/auth/me", headers=bearer(tokens["access_token"]))
     assert me.json()["email"] == body["email"]
     async with sessions() as session:
