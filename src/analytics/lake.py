@@ -17,7 +17,7 @@ dashboard report 4-6x slower (bench/ducklake).
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -198,7 +198,7 @@ class LakeWarehouse:
                     f"{BOOKKEEPING_INLINED_ROWS}, table_name => '{table}')"
                 )
 
-    def _in_transaction(self, work: Any) -> None:
+    def _in_transaction(self, work: Callable[[duckdb.DuckDBPyConnection], object]) -> None:
         with self._lock:
             db = self._connection
             db.execute("BEGIN")
@@ -210,7 +210,7 @@ class LakeWarehouse:
                 raise
 
     @staticmethod
-    def _retrying(attempt: Any) -> None:
+    def _retrying(attempt: Callable[[], None]) -> None:
         for tries_left in range(CONFLICT_RETRIES, -1, -1):
             try:
                 attempt()

@@ -21,7 +21,7 @@ from pathlib import Path
 import duckdb
 
 from analytics import lake
-from analytics.extensions import load_postgres
+from analytics.extensions import load_postgres, quoted
 from analytics.lake import LakeWarehouse
 from analytics.schema import TABLES
 from analytics.warehouse import ParquetWarehouse, parquet_source
@@ -108,12 +108,8 @@ def attach_postgres(
     """Attach PostgreSQL read-only as `pg`, loading the extension from its PyPI wheel."""
     load_postgres(connection, extensions)
     connection.execute(
-        f"ATTACH '{_quoted(libpq_url(database_url))}' AS pg (TYPE postgres, READ_ONLY)"
+        f"ATTACH '{quoted(libpq_url(database_url))}' AS pg (TYPE postgres, READ_ONLY)"
     )
-
-
-def _quoted(value: object) -> str:
-    return str(value).replace("'", "''")
 
 
 def fill_orders(
@@ -131,7 +127,7 @@ def fill_orders(
     with duckdb.connect(":memory:") as connection:
         connection.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
         # Past the limit, joins spill to disk here rather than fail.
-        connection.execute(f"SET temp_directory = '{_quoted(extensions.parent / 'duckdb-spill')}'")
+        connection.execute(f"SET temp_directory = '{quoted(extensions.parent / 'duckdb-spill')}'")
         # Rows in any order: the copy runs on every core and streams.
         connection.execute("SET preserve_insertion_order = false")
         connection.execute(IN_DOLLARS)
@@ -187,7 +183,7 @@ def _fill(
             _pending_table(connection, late)
             count = _copy(
                 connection,
-                f"SELECT * FROM read_parquet('{_quoted(target)}') x "
+                f"SELECT * FROM read_parquet('{quoted(target)}') x "
                 f"ANTI JOIN pending ON pending.order_id = x.order_id "
                 f"AND pending.event = {fact.event}",
                 target.with_suffix(".late"),
@@ -206,7 +202,7 @@ def _fill(
 
 def _copy(connection: duckdb.DuckDBPyConnection, query: str, target: Path) -> int:
     copied = connection.execute(
-        f"COPY ({query}) TO '{_quoted(target)}' (FORMAT parquet, COMPRESSION zstd)"
+        f"COPY ({query}) TO '{quoted(target)}' (FORMAT parquet, COMPRESSION zstd)"
     ).fetchone()
     return int(copied[0]) if copied else 0
 
@@ -254,7 +250,7 @@ def fill_orders_into_lake(
     with duckdb.connect(":memory:") as connection:
         connection.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
         spill = location.extensions.parent / "duckdb-spill"
-        connection.execute(f"SET temp_directory = '{_quoted(spill)}'")
+        connection.execute(f"SET temp_directory = '{quoted(spill)}'")
         connection.execute("SET preserve_insertion_order = false")
         connection.execute(IN_DOLLARS)
         attach_postgres(connection, database_url, location.extensions)
