@@ -4,6 +4,7 @@ nothing it holds is written twice, and orders the worker has yet to write are le
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import date
 from pathlib import Path
 
@@ -70,6 +71,35 @@ def placed_in_march(root: Path) -> str:
     return f"order_id IN ({listed})"
 
 
+def last_two_placed(root: Path) -> tuple[str, str]:
+    """The two orders placed last in the warehouse at `root`."""
+    with open_warehouse(root) as facts:
+        found = facts.execute(
+            "SELECT order_id FROM fact_order_events WHERE event = 'created' "
+            "ORDER BY event_seq DESC LIMIT 2"
+        ).fetchall()
+    return found[0][0], found[1][0]
+
+
+@asynccontextmanager
+async def created_again(shop: Shop, order_id: str) -> AsyncIterator[None]:
+    """While inside, the order's order.created waits in the outbox past the worker's
+    checkpoint, as if committed but not yet streamed."""
+    async with transaction(shop.sessions) as session:
+        seq = await session.scalar(
+            text(
+                "INSERT INTO outbox (topic, key, event) SELECT topic, key, event FROM outbox "
+                "WHERE key = :id AND event->>'type' = 'order.created' RETURNING seq"
+            ),
+            {"id": order_id},
+        )
+    try:
+        yield
+    finally:
+        async with transaction(shop.sessions) as session:
+            await session.execute(text("DELETE FROM outbox WHERE seq = :seq"), {"seq": seq})
+
+
 async def test_a_warehouse_holding_every_order_gets_nothing_more(
     settings: Settings, shop: Shop, tmp_path: Path, extensions: Path
 ) -> None:
@@ -105,28 +135,10 @@ async def test_an_order_the_worker_has_yet_to_write_is_left_to_it(
     shop: Shop, tmp_path: Path, extensions: Path
 ) -> None:
     warehouse = await copy_of(shop, tmp_path)
-    with open_warehouse(tmp_path) as facts:
-        waiting, other = (
-            row[0]
-            for row in facts.execute(
-                "SELECT order_id FROM fact_order_events WHERE event = 'created' "
-                "ORDER BY event_seq DESC LIMIT 2"
-            ).fetchall()
-        )
+    waiting, other = last_two_placed(tmp_path)
     forget_orders(warehouse, f"order_id IN ('{waiting}', '{other}')")
-    async with transaction(shop.sessions) as session:  # its order.created, not yet streamed
-        seq = await session.scalar(
-            text(
-                "INSERT INTO outbox (topic, key, event) SELECT topic, key, event FROM outbox "
-                "WHERE key = :id AND event->>'type' = 'order.created' RETURNING seq"
-            ),
-            {"id": waiting},
-        )
-    try:
+    async with created_again(shop, waiting):  # its order.created, not yet streamed
         fill_orders(warehouse, shop.database_url, FIRST, extensions)
-    finally:
-        async with transaction(shop.sessions) as session:
-            await session.execute(text("DELETE FROM outbox WHERE seq = :seq"), {"seq": seq})
 
     with open_warehouse(tmp_path) as facts:
         filled = dict(
@@ -178,28 +190,10 @@ async def test_an_order_the_worker_has_yet_to_write_is_left_to_it_in_the_lake(
     shop: Shop, fresh_database: str, tmp_path: Path
 ) -> None:
     lake = await lake_copy_of(shop, fresh_database, tmp_path)
-    with open_warehouse(shop.root) as facts:
-        waiting, other = (
-            row[0]
-            for row in facts.execute(
-                "SELECT order_id FROM fact_order_events WHERE event = 'created' "
-                "ORDER BY event_seq DESC LIMIT 2"
-            ).fetchall()
-        )
+    waiting, other = last_two_placed(shop.root)
     forget_in_lake(lake, f"order_id IN ('{waiting}', '{other}')")
-    async with transaction(shop.sessions) as session:  # its order.created, not yet streamed
-        seq = await session.scalar(
-            text(
-                "INSERT INTO outbox (topic, key, event) SELECT topic, key, event FROM outbox "
-                "WHERE key = :id AND event->>'type' = 'order.created' RETURNING seq"
-            ),
-            {"id": waiting},
-        )
-    try:
+    async with created_again(shop, waiting):  # its order.created, not yet streamed
         fill_orders_into_lake(lake, shop.database_url, FIRST)
-    finally:
-        async with transaction(shop.sessions) as session:
-            await session.execute(text("DELETE FROM outbox WHERE seq = :seq"), {"seq": seq})
 
     _, snapshot = open_snapshot(lake._connection, lake.location.data)
     filled = dict(
